@@ -1,0 +1,38 @@
+import type { ContentStream, EntryAttributes } from '../source/record.ts';
+
+/** The outcome of writing one entry. */
+export interface WriteResult {
+  readonly path: string;
+  readonly ok: boolean;
+  /** One line saying what failed, when `ok` is false. */
+  readonly error?: string;
+}
+
+/**
+ * A Destination receives the entries of a snapshot (or of one of its sub-trees) and writes them.
+ *
+ * Contract:
+ * - The engine calls `write` for a directory before any of its children. Paths are relative to
+ *   the restored root: the restored root itself comes as `/`.
+ * - `write` may be called concurrently for different entries (up to the destination's own
+ *   `concurrency` hint), but only once the parent's `write` has resolved.
+ * - For files, `content` yields exactly `entry.size` bytes of verified data; the destination writes
+ *   it and the entry's metadata (mode, mtime, S3 headers, tags...). For directories and symlinks
+ *   `content` is undefined.
+ * - A failure of one entry does not stop the restore: `write` resolves with `ok: false` and a
+ *   one-line error (or throws a ConnectorError, which the engine turns into such a result). It
+ *   must not leave a partial file under the final name: write to a temporary name and rename, or
+ *   upload in one request / complete a multipart upload only at the end.
+ * - If `content` throws (corrupt data detected by the engine), the destination discards what it
+ *   wrote for that entry and lets the error propagate.
+ * - `finish()` is called once after every write has resolved: apply deferred attributes
+ *   (directory mtimes), flush. `close()` releases resources.
+ */
+export interface Destination {
+  readonly location: string;
+  /** How many writes may run at once; the engine never exceeds it. */
+  readonly concurrency: number;
+  write(entry: EntryAttributes, content?: ContentStream): Promise<WriteResult>;
+  finish(): Promise<void>;
+  close(): Promise<void>;
+}

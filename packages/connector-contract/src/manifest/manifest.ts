@@ -1,0 +1,63 @@
+/**
+ * A connector package describes itself with a manifest: which roles it plays for which protocols,
+ * and which options each takes. The CLI checks configurations against it before saving them.
+ */
+import type { Destination } from '../destination/destination.ts';
+import type { Source } from '../source/source.ts';
+import type { Storage } from '../storage/storage.ts';
+
+export type ConnectorRole = 'source' | 'storage' | 'destination';
+
+export type OptionType = 'string' | 'boolean' | 'integer' | 'enum';
+
+export interface OptionSpec {
+  readonly name: string;
+  readonly type: OptionType;
+  readonly required: boolean;
+  /** The value used when the option is absent (as a string, as a user would type it). */
+  readonly default?: string;
+  /** Secrets are masked when a configuration is shown. */
+  readonly secret?: boolean;
+  /** Allowed values, for `enum`. */
+  readonly values?: readonly string[];
+  /** Inclusive bounds, for `integer`. */
+  readonly min?: number;
+  readonly max?: number;
+  readonly description: string;
+}
+
+/** Option values after validation: booleans and integers are converted. */
+export type OptionValues = Readonly<Record<string, string | number | boolean>>;
+
+/** What every connector factory receives. `location` is the full location, e.g. `s3://host/bucket`. */
+export interface ConnectorParams {
+  readonly location: string;
+  readonly options: OptionValues;
+}
+
+interface ConnectorBase<R extends ConnectorRole> {
+  readonly role: R;
+  /** URL schemes this connector handles, e.g. ['s3'] or ['fs'] (plain paths mean `fs`). */
+  readonly protocols: readonly string[];
+  /** Options beyond `location`. */
+  readonly options: readonly OptionSpec[];
+}
+
+export interface SourceConnector extends ConnectorBase<'source'> {
+  create(params: ConnectorParams): Promise<Source>;
+}
+export interface StorageConnector extends ConnectorBase<'storage'> {
+  create(params: ConnectorParams): Promise<Storage>;
+}
+export interface DestinationConnector extends ConnectorBase<'destination'> {
+  create(params: ConnectorParams): Promise<Destination>;
+}
+export type Connector = SourceConnector | StorageConnector | DestinationConnector;
+
+export interface ConnectorManifest {
+  /** The package name as users type it: `fs`, `s3`. */
+  readonly name: string;
+  readonly version: string;
+  readonly description: string;
+  readonly connectors: readonly Connector[];
+}

@@ -1,0 +1,70 @@
+/**
+ * What a Source yields: one record per directory, file or symlink of what is being backed up.
+ */
+
+/** A point in time with nanosecond precision: seconds since the Unix epoch plus nanoseconds. */
+export interface Timestamp {
+  readonly sec: number;
+  /** 0 to 999,999,999. */
+  readonly nsec: number;
+}
+
+export type EntryType = 'directory' | 'file' | 'symlink';
+
+/**
+ * A path inside a source or a snapshot: `/` for the root, otherwise `/` followed by components
+ * joined by `/`. A component is any non-empty string of Unicode scalar values that contains no `/`
+ * and no NUL and is neither `.` nor `..`. Use `isValidPath` / `joinPath` / `splitPath` from
+ * path.ts. Connectors whose native names are not valid components (S3 keys such as `a//b` or
+ * `x/../y`) map them to valid ones and keep the native name in `metadata` so the matching
+ * destination can restore it exactly.
+ */
+export type EntryPath = string;
+
+/**
+ * Connector-specific attributes that must survive a backup and a restore: S3 headers, user
+ * metadata, tags, xattrs. Keys are namespaced by the connector (`s3.content-type`,
+ * `s3.meta.<name>`, `s3.tag.<name>`, ...). Values are strings. The core stores the map as given
+ * and hands it back unchanged to destinations; it never interprets it.
+ */
+export type EntryMetadata = Readonly<Record<string, string>>;
+
+/** The attributes of an entry, as kept in a snapshot and handed to a destination. */
+export interface EntryAttributes {
+  readonly path: EntryPath;
+  readonly type: EntryType;
+  /** Length of the content in bytes for files; 0 for directories and symlinks. */
+  readonly size: number;
+  readonly mtime: Timestamp;
+  /** POSIX permission bits (0o7777 mask), or undefined when the source has none (S3). */
+  readonly mode?: number;
+  readonly uid?: number;
+  readonly gid?: number;
+  /** Target of a symlink, exactly as read. */
+  readonly linkTarget?: string;
+  readonly metadata: EntryMetadata;
+}
+
+/** The body of a file, opened lazily. */
+export type ContentStream = AsyncIterable<Uint8Array>;
+
+export interface SourceRecord extends EntryAttributes {
+  /**
+   * A token that changes whenever the content changes, as far as the source can tell: an S3 ETag,
+   * an inode change time. Together with size and mtime it lets the engine reuse the content stored
+   * in the previous snapshot without opening the entry. Undefined when the source has none.
+   */
+  readonly changeToken?: string;
+  /**
+   * Set when the entry could not be read (permission denied, vanished during the scan). The engine
+   * records the error in the snapshot and goes on; `open` is not called.
+   */
+  readonly error?: string;
+  /**
+   * Opens the content of a file. Called at most once per record, and only for files without
+   * `error`. The stream yields exactly `size` bytes; if the content turns out to have changed or
+   * fails a check (S3 MD5 ETag), the stream throws a ConnectorError and the engine records an error
+   * for this entry. Never called for directories and symlinks.
+   */
+  open(): Promise<ContentStream>;
+}

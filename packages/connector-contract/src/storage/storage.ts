@@ -1,0 +1,103 @@
+/**
+ * Storage keeps the bytes of a Kloset store: a config, and resources of a few kinds addressed by
+ * id. It knows nothing of their content (all of it is encrypted by the core).
+ */
+
+/**
+ * The kinds of resources. Ids are lowercase hex strings of 64 characters (32 bytes) for every kind.
+ * - `packfile`: packed blobs, written once, read with ranges, deleted by maintenance.
+ * - `state`: index deltas (which blob is in which packfile), written once.
+ * - `snapshot`: snapshot headers, written once, deleted by `rm`.
+ * - `lock`: locks, written (and rewritten to refresh) and deleted by their owner.
+ */
+export type ResourceKind = 'packfile' | 'state' | 'snapshot' | 'lock';
+export const RESOURCE_KINDS: readonly ResourceKind[] = ['packfile', 'state', 'snapshot', 'lock'];
+
+export interface ResourceInfo {
+  readonly id: string;
+  readonly size: number;
+}
+
+export interface ByteRange {
+  readonly offset: number;
+  readonly length: number;
+}
+
+/**
+ * A body to upload that can be opened more than once (a retry opens it again). `size` is exact.
+ */
+export interface PutBody {
+  readonly size: number;
+  open(): AsyncIterable<Uint8Array>;
+}
+
+export type PutData = Uint8Array | PutBody;
+
+export type StorageMode = 'read-write' | 'read-only';
+
+/**
+ * Contract, method by method. Errors are ConnectorError with the codes of errors/connector-error.ts.
+ *
+ * - `create(config)`: makes a new, empty store and saves `config` (opaque bytes). Fails with
+ *   `already_exists` if a store (a config) is already there: it never overwrites one. Where the
+ *   backend allows, the check and the write are one atomic conditional create.
+ * - `open()`: returns the config bytes exactly as given to `create`. Fails with `not_found` if
+ *   there is no store at this location.
+ * - `put(kind, id, data)`: stores a resource. Atomic: a reader sees either nothing or the whole
+ *   resource, never a part, even if the writer dies midway. Putting an existing id replaces it
+ *   atomically (only locks are ever rewritten). Resolves only once the resource is durable.
+ * - `get(kind, id, range?)`: the whole resource or exactly `range.length` bytes from
+ *   `range.offset`. Fails with `not_found` if absent, with `invalid` if the range goes past the end.
+ * - `list(kind)`: every resource of that kind that was completely put before `list` was called
+ *   and not deleted since. Resources put or deleted while listing may or may not appear; a listed
+ *   resource may be gone by the time it is read (then `get` fails with `not_found`). Never lists a
+ *   partially written resource. Order is unspecified. Streams: memory does not grow with the count.
+ * - `delete(kind, id)`: removes the resource. Deleting an absent resource succeeds (idempotent).
+ * - `mode`: `read-only` storages fail every put/delete/create with `permission`.
+ * - `close()`: releases resources; no call follows.
+ *
+ * Transient failures (network, 5xx, throttling) surface as `transient`/`unavailable` errors;
+ * retrying is done by wrappers (wrappers/retry-storage.ts), not inside the connector.
+ * Every method may be called concurrently with any other.
+ */
+export interface Storage {
+  readonly location: string;
+  readonly mode: StorageMode;
+  create(config: Uint8Array): Promise<void>;
+  open(): Promise<Uint8Array>;
+  put(kind: ResourceKind, id: string, data: PutData): Promise<void>;
+  get(kind: ResourceKind, id: string, range?: ByteRange): Promise<Uint8Array>;
+  list(kind: ResourceKind): AsyncIterable<ResourceInfo>;
+  delete(kind: ResourceKind, id: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const RESOURCE_ID_PATTERN = /^[0-9a-f]{64}$/;
+
+export function isPutBody(data: PutData): data is PutBody {
+  return !(data instanceof Uint8Array);
+}
+
+/** A PutBody over bytes in memory. */
+export function bytesBody(bytes: Uint8Array): PutBody {
+  return {
+    size: bytes.length,
+    async *open() {
+      yield bytes;
+    },
+  };
+}
+
+/** Reads a PutData fully (for backends that need the bytes at once). */
+export async function putDataBytes(data: PutData): Promise<Uint8Array> {
+  if (data instanceof Uint8Array) return data;
+  const out = new Uint8Array(data.size);
+  let off = 0;
+  for await (const part of data.open()) {
+    if (off + part.length > out.length) throw new Error(`put body longer than its declared size ${data.size}`);
+    out.set(part, off);
+    off += part.length;
+  }
+  if (off !== out.length) throw new Error(`put body shorter (${off}) than its declared size ${data.size}`);
+  return out;
+}
