@@ -7,3 +7,5 @@ export * from './source/path.ts';
 export * from './source/record.ts';
 export * from './source/source.ts';
 export * from './storage/storage.ts';
+export * from './wrappers/seeded-random.ts';
+export * from './wrappers/storage-checks.ts';

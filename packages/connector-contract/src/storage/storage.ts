@@ -2,6 +2,7 @@
  * Storage keeps the bytes of a Kloset store: a config, and resources of a few kinds addressed by
  * id. It knows nothing of their content (all of it is encrypted by the core).
  */
+import { ConnectorError } from '../errors/connector-error.ts';
 
 /**
  * The kinds of resources. Ids are lowercase hex strings of 64 characters (32 bytes) for every kind.
@@ -46,6 +47,8 @@ export type StorageMode = 'read-write' | 'read-only';
  * - `put(kind, id, data)`: stores a resource. Atomic: a reader sees either nothing or the whole
  *   resource, never a part, even if the writer dies midway. Putting an existing id replaces it
  *   atomically (only locks are ever rewritten). Resolves only once the resource is durable.
+ *   A PutBody that yields a different number of bytes than its `size` fails with `invalid` and
+ *   stores nothing; an error thrown by the body propagates and stores nothing.
  * - `get(kind, id, range?)`: the whole resource or exactly `range.length` bytes from
  *   `range.offset`. Fails with `not_found` if absent, with `invalid` if the range goes past the end.
  * - `list(kind)`: every resource of that kind that was completely put before `list` was called
@@ -88,16 +91,26 @@ export function bytesBody(bytes: Uint8Array): PutBody {
   };
 }
 
-/** Reads a PutData fully (for backends that need the bytes at once). */
+/**
+ * Reads a PutData fully (for backends that need the bytes at once). A body that yields more or
+ * fewer bytes than its `size` fails with ConnectorError `invalid`.
+ */
 export async function putDataBytes(data: PutData): Promise<Uint8Array> {
   if (data instanceof Uint8Array) return data;
   const out = new Uint8Array(data.size);
   let off = 0;
   for await (const part of data.open()) {
-    if (off + part.length > out.length) throw new Error(`put body longer than its declared size ${data.size}`);
+    if (off + part.length > out.length) {
+      throw new ConnectorError('invalid', `put body longer than its declared size ${data.size}`);
+    }
     out.set(part, off);
     off += part.length;
   }
-  if (off !== out.length) throw new Error(`put body shorter (${off}) than its declared size ${data.size}`);
+  if (off !== out.length) {
+    throw new ConnectorError(
+      'invalid',
+      `put body shorter (${off} bytes) than its declared size ${data.size}`,
+    );
+  }
   return out;
 }

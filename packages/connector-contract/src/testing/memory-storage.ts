@@ -1,0 +1,133 @@
+/** A Storage that keeps everything in memory: for unit tests of the core and of wrappers. */
+import { ConnectorError } from '../errors/connector-error.ts';
+import {
+  type ByteRange,
+  type PutData,
+  putDataBytes,
+  type ResourceInfo,
+  type ResourceKind,
+  type Storage,
+  type StorageMode,
+} from '../storage/storage.ts';
+import { checkRange, checkResourceId } from '../wrappers/storage-checks.ts';
+
+/** The data behind one or more MemoryStorage instances (a read-only view shares it). */
+export interface MemoryStore {
+  config: Uint8Array | undefined;
+  readonly resources: Record<ResourceKind, Map<string, Uint8Array>>;
+}
+
+/** Options of a MemoryStorage. */
+export interface MemoryStorageOptions {
+  /** Shown in errors; defaults to `memory://<n>`. */
+  readonly location?: string;
+  /** Defaults to `read-write`. */
+  readonly mode?: StorageMode;
+  /** Share the data of another instance (see `MemoryStorage.readOnlyView`). */
+  readonly store?: MemoryStore;
+}
+
+let counter = 0;
+
+function emptyStore(): MemoryStore {
+  return {
+    config: undefined,
+    resources: { packfile: new Map(), state: new Map(), snapshot: new Map(), lock: new Map() },
+  };
+}
+
+/**
+ * An in-memory Storage that follows the whole Storage contract (it passes `storageConformance`):
+ * bytes are copied in and out, ids and ranges are validated, read-only instances refuse writes
+ * with `permission`. Every call yields to the event loop once, so concurrency bugs in callers show.
+ */
+export class MemoryStorage implements Storage {
+  readonly location: string;
+  readonly mode: StorageMode;
+  /** The data itself; tests may inspect it (e.g. `store.resources.packfile.size`). */
+  readonly store: MemoryStore;
+  #closed = false;
+
+  constructor(options: MemoryStorageOptions = {}) {
+    this.location = options.location ?? `memory://${++counter}`;
+    this.mode = options.mode ?? 'read-write';
+    this.store = options.store ?? emptyStore();
+  }
+
+  /** A read-only Storage over the same data. */
+  readOnlyView(): MemoryStorage {
+    return new MemoryStorage({ location: this.location, mode: 'read-only', store: this.store });
+  }
+
+  async create(config: Uint8Array): Promise<void> {
+    await this.#enter('create', undefined, true);
+    if (this.store.config !== undefined) {
+      throw new ConnectorError('already_exists', `a store already exists at ${this.location}`, {
+        op: 'create',
+        container: this.location,
+      });
+    }
+    this.store.config = config.slice();
+  }
+
+  async open(): Promise<Uint8Array> {
+    await this.#enter('open', undefined, false);
+    if (this.store.config === undefined) {
+      throw new ConnectorError('not_found', `no store at ${this.location}`, {
+        op: 'open',
+        container: this.location,
+      });
+    }
+    return this.store.config.slice();
+  }
+
+  async put(kind: ResourceKind, id: string, data: PutData): Promise<void> {
+    checkResourceId(kind, id, 'put', this.location);
+    await this.#enter('put', `${kind}/${id}`, true);
+    const bytes = await putDataBytes(data);
+    this.store.resources[kind].set(id, bytes === data ? bytes.slice() : bytes);
+  }
+
+  async get(kind: ResourceKind, id: string, range?: ByteRange): Promise<Uint8Array> {
+    checkResourceId(kind, id, 'get', this.location);
+    await this.#enter('get', `${kind}/${id}`, false);
+    const bytes = this.store.resources[kind].get(id);
+    if (!bytes) {
+      throw new ConnectorError('not_found', `${kind} ${id} not found in ${this.location}`, {
+        op: 'get',
+        container: this.location,
+        key: `${kind}/${id}`,
+      });
+    }
+    if (!range) return bytes.slice();
+    checkRange(range, bytes.length, { op: 'get', container: this.location, key: `${kind}/${id}` });
+    return bytes.slice(range.offset, range.offset + range.length);
+  }
+
+  async *list(kind: ResourceKind): AsyncIterable<ResourceInfo> {
+    await this.#enter('list', kind, false);
+    for (const [id, bytes] of this.store.resources[kind]) {
+      yield { id, size: bytes.length };
+    }
+  }
+
+  async delete(kind: ResourceKind, id: string): Promise<void> {
+    checkResourceId(kind, id, 'delete', this.location);
+    await this.#enter('delete', `${kind}/${id}`, true);
+    this.store.resources[kind].delete(id);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+
+  async #enter(op: string, key: string | undefined, writes: boolean): Promise<void> {
+    await Promise.resolve();
+    const context = { op, container: this.location, ...(key === undefined ? {} : { key }) };
+    if (this.#closed)
+      throw new ConnectorError('invalid', `${op} on closed storage ${this.location}`, context);
+    if (writes && this.mode === 'read-only') {
+      throw new ConnectorError('permission', `${op}: storage ${this.location} is read-only`, context);
+    }
+  }
+}
