@@ -1,0 +1,130 @@
+/**
+ * Test doubles for the engines: an in-memory BlobStore that verifies blobs like the repository
+ * does (a corrupted blob fails to read), and a fixed-size chunker stub.
+ */
+import { createHmac, createSecretKey } from 'node:crypto';
+import type { EntryAttributes, EntryType } from '@kloset/connector-contract';
+import type {
+  BlobId,
+  BlobKind,
+  BlobLocation,
+  BlobStore,
+  PutBlobResult,
+} from '../src/repository/blob-store.ts';
+import type { SnapshotEntry } from '../src/snapshot/entry.ts';
+
+const KEY = createSecretKey(Buffer.from('kloset test mac key'));
+
+function hexOf(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}
+
+/** An in-memory BlobStore: blobs are "packed" 4 per fake packfile. */
+export class MemoryBlobStore implements BlobStore {
+  readonly blobs = new Map<string, { kind: BlobKind; data: Uint8Array; loc: BlobLocation }>();
+  puts = 0;
+  gets = 0;
+  flushes = 0;
+  #packSeq = 0;
+  #inPack = 0;
+
+  blobId(data: Uint8Array): BlobId {
+    return new Uint8Array(createHmac('sha256', KEY).update(data).digest());
+  }
+
+  hasBlob(kind: BlobKind, id: BlobId): boolean {
+    return this.blobs.has(`${kind}:${hexOf(id)}`);
+  }
+
+  async putBlob(kind: BlobKind, data: Uint8Array): Promise<PutBlobResult> {
+    this.puts++;
+    const id = this.blobId(data);
+    const k = `${kind}:${hexOf(id)}`;
+    if (this.blobs.has(k)) return { id, stored: false, storedBytes: 0 };
+    if (this.#inPack === 4) {
+      this.#packSeq++;
+      this.#inPack = 0;
+    }
+    const packfile = new Uint8Array(32);
+    new DataView(packfile.buffer).setUint32(28, this.#packSeq);
+    const loc: BlobLocation = {
+      kind,
+      id,
+      packfile,
+      offset: this.#inPack * 1000,
+      length: data.length + 16,
+      rawLength: data.length,
+    };
+    this.#inPack++;
+    this.blobs.set(k, { kind, data: new Uint8Array(data), loc });
+    return { id, stored: true, storedBytes: data.length + 16 };
+  }
+
+  async getBlob(kind: BlobKind, id: BlobId): Promise<Uint8Array> {
+    this.gets++;
+    const b = this.blobs.get(`${kind}:${hexOf(id)}`);
+    if (b === undefined) throw new Error(`blob ${hexOf(id)} is missing`);
+    if (hexOf(this.blobId(b.data)) !== hexOf(id)) {
+      throw new Error(`blob ${hexOf(id)} in packfile ${hexOf(b.loc.packfile)} is corrupt: MAC mismatch`);
+    }
+    return b.data;
+  }
+
+  locateBlob(kind: BlobKind, id: BlobId): BlobLocation | undefined {
+    return this.blobs.get(`${kind}:${hexOf(id)}`)?.loc;
+  }
+
+  async flush(): Promise<void> {
+    this.flushes++;
+  }
+
+  /** Flips one byte of a stored blob's content. */
+  corrupt(kind: BlobKind, id: BlobId): void {
+    const b = this.blobs.get(`${kind}:${hexOf(id)}`);
+    if (b === undefined) throw new Error('no such blob');
+    b.data[0] = b.data[0]! ^ 0xff;
+  }
+
+  /** Removes a blob (a lost packfile). */
+  remove(kind: BlobKind, id: BlobId): void {
+    this.blobs.delete(`${kind}:${hexOf(id)}`);
+  }
+
+  count(kind: BlobKind): number {
+    let n = 0;
+    for (const b of this.blobs.values()) if (b.kind === kind) n++;
+    return n;
+  }
+}
+
+/** A chunker stub: cuts every `size` bytes. */
+export function fixedChunker(size: number) {
+  return async function* chunk(stream: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    let buf = Buffer.alloc(0);
+    for await (const part of stream) {
+      buf = buf.length === 0 ? Buffer.from(part) : Buffer.concat([buf, part]);
+      while (buf.length >= size) {
+        yield new Uint8Array(buf.subarray(0, size));
+        buf = buf.subarray(size);
+      }
+    }
+    if (buf.length > 0) yield new Uint8Array(buf);
+  };
+}
+
+/** A snapshot entry with defaults. */
+export function entry(
+  path: string,
+  type: EntryType = 'file',
+  extra: Partial<SnapshotEntry> = {},
+): SnapshotEntry {
+  const base: EntryAttributes = { path, type, size: 0, mtime: { sec: 1_700_000_000, nsec: 5 }, metadata: {} };
+  return { ...base, chunks: [], ...extra };
+}
+
+/** Drains an async iterable into an array. */
+export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
