@@ -19,8 +19,16 @@ export interface CryptoProvider {
   /** RFC 5869 HKDF with SHA-256. */
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
   argon2id(password: Uint8Array, salt: Uint8Array, params: Argon2idParams): Promise<Uint8Array>;
-  /** AES-256-GCM with a 12-byte nonce; returns ciphertext || 16-byte tag. */
-  aesGcmSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array;
+  /**
+   * AES-256-GCM with a 12-byte nonce; returns ciphertext || 16-byte tag. The plaintext may be given
+   * in parts (sealed as their concatenation) so callers can prepend a header without copying.
+   */
+  aesGcmSeal(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    plaintext: Uint8Array | readonly Uint8Array[],
+    aad: Uint8Array,
+  ): Uint8Array;
   /** Inverse of aesGcmSeal; throws (any error) when authentication fails. */
   aesGcmOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array;
 }

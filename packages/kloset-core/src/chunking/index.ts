@@ -1,0 +1,2 @@
+/** Content-defined chunking (FORMAT.md §7). */
+export * from './fastcdc.ts';

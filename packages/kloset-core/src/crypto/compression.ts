@@ -1,0 +1,146 @@
+/**
+ * Payload compression (FORMAT.md §4.3): zstd through node:zlib, used only when it pays.
+ *
+ * - Data shorter than MIN_COMPRESS_LENGTH is never compressed.
+ * - Data of SAMPLE_THRESHOLD bytes or more is first sampled: SAMPLE_COUNT slices of SAMPLE_SLICE
+ *   bytes spread evenly are compressed together; if that sample does not shrink below
+ *   SAMPLE_MAX_RATIO the data is stored uncompressed (zstd on random data runs at ~200 MB/s, so
+ *   skipping already-compressed media saves most of the cost).
+ * - The zstd form is kept only if it is at most 7/8 of the original length.
+ *
+ * Sync variants run on the calling thread; async variants run zstd in the libuv thread pool, so
+ * several payloads compress in parallel while the main thread chunks and encrypts.
+ */
+import { promisify } from 'node:util';
+import * as zlib from 'node:zlib';
+import { asUint8Array } from './bytes.ts';
+import { CorruptDataError } from './errors.ts';
+
+/** The compression byte in front of every sealed payload. */
+export const CompressionCodec = { None: 0, Zstd: 1 } as const;
+export type CompressionCodec = (typeof CompressionCodec)[keyof typeof CompressionCodec];
+
+/** What a store's config asks for. */
+export type CompressionMode = 'zstd' | 'none';
+
+/** A payload body and the codec it is in. */
+export interface EncodedPayload {
+  readonly codec: CompressionCodec;
+  readonly body: Uint8Array;
+}
+
+export interface CompressOptions {
+  /** zstd level (default 3). */
+  readonly level?: number;
+}
+
+/** Default zstd level. */
+export const DEFAULT_ZSTD_LEVEL = 3;
+/** Below this length data is stored as is. */
+export const MIN_COMPRESS_LENGTH = 128;
+/** At and above this length data is sampled before being compressed. */
+export const SAMPLE_THRESHOLD = 64 * 1024;
+const SAMPLE_COUNT = 4;
+const SAMPLE_SLICE = 4096;
+const SAMPLE_MAX_RATIO = 0.97;
+/** Decompressed payloads larger than this are refused unless the caller allows more. */
+export const DEFAULT_MAX_PAYLOAD_LENGTH = 256 * 1024 * 1024;
+
+const zstdCompressAsync = promisify(zlib.zstdCompress);
+const zstdDecompressAsync = promisify(zlib.zstdDecompress);
+
+function zstdOptions(length: number, level: number): zlib.ZstdOptions {
+  return {
+    params: {
+      [zlib.constants.ZSTD_c_compressionLevel]: level,
+      [zlib.constants.ZSTD_c_contentSizeFlag]: 1,
+      [zlib.constants.ZSTD_c_checksumFlag]: 0,
+    },
+    pledgedSrcSize: length,
+  };
+}
+
+const uncompressed = (data: Uint8Array): EncodedPayload => ({ codec: CompressionCodec.None, body: data });
+
+/** True if compressing `data` is worth trying (length and, for large data, a compressed sample). */
+export function worthCompressing(data: Uint8Array, level: number = DEFAULT_ZSTD_LEVEL): boolean {
+  if (data.length < MIN_COMPRESS_LENGTH) return false;
+  if (data.length < SAMPLE_THRESHOLD) return true;
+  const sample = new Uint8Array(SAMPLE_COUNT * SAMPLE_SLICE);
+  const stride = Math.floor((data.length - SAMPLE_SLICE) / (SAMPLE_COUNT - 1));
+  for (let i = 0; i < SAMPLE_COUNT; i++) {
+    const at = i * stride;
+    sample.set(data.subarray(at, at + SAMPLE_SLICE), i * SAMPLE_SLICE);
+  }
+  const out = zlib.zstdCompressSync(sample, zstdOptions(sample.length, level));
+  return out.length <= sample.length * SAMPLE_MAX_RATIO;
+}
+
+function keepIfPays(data: Uint8Array, compressed: Uint8Array): EncodedPayload {
+  return compressed.length * 8 <= data.length * 7
+    ? { codec: CompressionCodec.Zstd, body: asUint8Array(compressed) }
+    : uncompressed(data);
+}
+
+/** Compresses `data` with zstd when the mode allows and it pays; else returns it as is (no copy). */
+export function compressIfPays(
+  data: Uint8Array,
+  mode: CompressionMode,
+  options: CompressOptions = {},
+): EncodedPayload {
+  const level = options.level ?? DEFAULT_ZSTD_LEVEL;
+  if (mode === 'none' || !worthCompressing(data, level)) return uncompressed(data);
+  return keepIfPays(data, zlib.zstdCompressSync(data, zstdOptions(data.length, level)));
+}
+
+/** compressIfPays with zstd in the thread pool (the sample, if any, is compressed on this thread). */
+export async function compressIfPaysAsync(
+  data: Uint8Array,
+  mode: CompressionMode,
+  options: CompressOptions = {},
+): Promise<EncodedPayload> {
+  const level = options.level ?? DEFAULT_ZSTD_LEVEL;
+  if (mode === 'none' || !worthCompressing(data, level)) return uncompressed(data);
+  return keepIfPays(data, await zstdCompressAsync(data, zstdOptions(data.length, level)));
+}
+
+function checkCodec(codec: number, subject: string): void {
+  if (codec !== CompressionCodec.None && codec !== CompressionCodec.Zstd) {
+    throw new CorruptDataError(subject, `unknown compression byte ${codec}`);
+  }
+}
+
+/**
+ * The plaintext of an encoded payload. `subject` names the object in errors; output longer than
+ * `maxLength` is refused as corruption.
+ */
+export function decompressBody(
+  codec: number,
+  body: Uint8Array,
+  subject: string,
+  maxLength: number = DEFAULT_MAX_PAYLOAD_LENGTH,
+): Uint8Array {
+  checkCodec(codec, subject);
+  if (codec === CompressionCodec.None) return body;
+  try {
+    return asUint8Array(zlib.zstdDecompressSync(body, { maxOutputLength: Math.max(1, maxLength) }));
+  } catch (err) {
+    throw new CorruptDataError(subject, `zstd: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** decompressBody with zstd in the thread pool. */
+export async function decompressBodyAsync(
+  codec: number,
+  body: Uint8Array,
+  subject: string,
+  maxLength: number = DEFAULT_MAX_PAYLOAD_LENGTH,
+): Promise<Uint8Array> {
+  checkCodec(codec, subject);
+  if (codec === CompressionCodec.None) return body;
+  try {
+    return asUint8Array(await zstdDecompressAsync(body, { maxOutputLength: Math.max(1, maxLength) }));
+  } catch (err) {
+    throw new CorruptDataError(subject, `zstd: ${(err as Error).message}`, { cause: err });
+  }
+}

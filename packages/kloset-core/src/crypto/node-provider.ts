@@ -1,0 +1,114 @@
+/**
+ * CryptoProvider over node:crypto (OpenSSL): the fast path. AES-256-GCM, HMAC and HKDF run
+ * natively; Argon2id uses `crypto.argon2` (Node >= 24.7, in the libuv thread pool) and falls back to
+ * @noble/hashes' argon2id on older Node versions.
+ */
+import * as nodeCrypto from 'node:crypto';
+import { asUint8Array } from './bytes.ts';
+import type { Argon2idParams, CryptoProvider } from './provider.ts';
+
+const TAG_LENGTH = 16;
+
+type NodeArgon2 = (
+  algorithm: 'argon2id',
+  parameters: {
+    message: Uint8Array;
+    nonce: Uint8Array;
+    parallelism: number;
+    tagLength: number;
+    memory: number;
+    passes: number;
+  },
+  callback: (err: Error | null, derivedKey: Buffer) => void,
+) => void;
+
+/** `crypto.argon2` when this Node has it (>= 24.7), else undefined. */
+function nativeArgon2(): NodeArgon2 | undefined {
+  const candidate: unknown = (nodeCrypto as { argon2?: unknown }).argon2;
+  return typeof candidate === 'function' ? (candidate as NodeArgon2) : undefined;
+}
+
+async function argon2id(password: Uint8Array, salt: Uint8Array, params: Argon2idParams): Promise<Uint8Array> {
+  const native = nativeArgon2();
+  if (native === undefined) {
+    const { argon2idAsync } = await import('@noble/hashes/argon2.js');
+    return argon2idAsync(password, salt, {
+      t: params.passes,
+      m: params.memoryKiB,
+      p: params.parallelism,
+      dkLen: params.tagLength,
+      version: 0x13,
+    });
+  }
+  return new Promise((resolve, reject) => {
+    native(
+      'argon2id',
+      {
+        message: password,
+        nonce: salt,
+        parallelism: params.parallelism,
+        tagLength: params.tagLength,
+        memory: params.memoryKiB,
+        passes: params.passes,
+      },
+      (err, key) => (err ? reject(err) : resolve(asUint8Array(key))),
+    );
+  });
+}
+
+function aesGcmSeal(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  plaintext: Uint8Array | readonly Uint8Array[],
+  aad: Uint8Array,
+): Uint8Array {
+  const cipher = nodeCrypto.createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_LENGTH });
+  cipher.setAAD(aad);
+  const parts = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
+  const outputs: Buffer[] = [];
+  let length = TAG_LENGTH;
+  for (const part of parts) {
+    const out = cipher.update(part);
+    outputs.push(out);
+    length += out.length;
+  }
+  const last = cipher.final();
+  outputs.push(last, cipher.getAuthTag());
+  length += last.length;
+  // One copy: every piece lands in a single exactly sized array.
+  const sealed = new Uint8Array(length);
+  let offset = 0;
+  for (const out of outputs) {
+    sealed.set(out, offset);
+    offset += out.length;
+  }
+  return sealed;
+}
+
+function aesGcmOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array {
+  if (sealed.length < TAG_LENGTH) throw new Error('sealed data shorter than the GCM tag');
+  const split = sealed.length - TAG_LENGTH;
+  const decipher = nodeCrypto.createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_LENGTH });
+  decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.subarray(split));
+  const body = decipher.update(sealed.subarray(0, split));
+  const last = decipher.final(); // throws when authentication fails
+  return asUint8Array(last.length === 0 ? body : Buffer.concat([body, last]));
+}
+
+/** The node:crypto provider (stateless; share it). */
+export const nodeCryptoProvider: CryptoProvider = {
+  name: 'node:crypto',
+  randomBytes: (length) => asUint8Array(nodeCrypto.randomBytes(length)),
+  sha256: (data) => asUint8Array(nodeCrypto.createHash('sha256').update(data).digest()),
+  hmacSha256(key, ...data) {
+    const mac = nodeCrypto.createHmac('sha256', key);
+    for (const part of data) mac.update(part);
+    return asUint8Array(mac.digest());
+  },
+  hkdfSha256: (ikm, salt, info, length) =>
+    new Uint8Array(nodeCrypto.hkdfSync('sha256', ikm, salt, info, length)),
+  argon2id,
+  aesGcmSeal,
+  aesGcmOpen,
+};

@@ -1,0 +1,99 @@
+/**
+ * MessagePack as the format uses it (FORMAT.md, Notation): maps with string keys, standard types
+ * only (no extension types, no records), integers always as MessagePack integers.
+ *
+ * msgpackr writes integers outside [-2^31, 2^32) as float64; `encodeMsgpack` turns such integers
+ * into BigInt first, which msgpackr writes as int64 (0xd3), the same size as uint64. Object keys
+ * whose value is `undefined` are left out; `undefined` anywhere else is an error.
+ * `decodeMsgpack` returns maps as plain objects, bin as Uint8Array (Node Buffer views),
+ * integers as numbers, except integers beyond +-2^53 which come back as BigInt (validators reject them).
+ */
+import { Packr } from 'msgpackr';
+import { asUint8Array } from '../crypto/bytes.ts';
+
+/** Values that encode to standard MessagePack. */
+export type MsgpackValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | readonly MsgpackValue[]
+  | { readonly [key: string]: MsgpackValue | undefined };
+
+const packr = new Packr({
+  useRecords: false,
+  mapsAsObjects: true,
+  variableMapSize: true,
+  // 'auto' (numbers within +-2^53, BigInt beyond) is supported at runtime but missing from the typings.
+  int64AsType: 'auto' as string as 'number',
+  useFloat32: 0,
+});
+
+const INT32_MIN = -0x8000_0000;
+const UINT32_MAX = 0xffff_ffff;
+
+function isPlainObject(value: object): value is { readonly [key: string]: MsgpackValue | undefined } {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Returns `value` itself when it encodes correctly as is, else a copy that does. */
+function prepare(value: MsgpackValue | undefined, path: string): MsgpackValue {
+  switch (typeof value) {
+    case 'number':
+      if (Number.isInteger(value) && (value < INT32_MIN || value > UINT32_MAX)) {
+        if (!Number.isSafeInteger(value))
+          throw new RangeError(`msgpack: integer ${value} at ${path} is not exact`);
+        return BigInt(value);
+      }
+      return value;
+    case 'string':
+    case 'boolean':
+    case 'bigint':
+      return value;
+    case 'undefined':
+      throw new TypeError(`msgpack: undefined at ${path}`);
+    case 'object': {
+      if (value === null || value instanceof Uint8Array) return value;
+      if (Array.isArray(value)) {
+        const items = value as readonly MsgpackValue[];
+        let out: MsgpackValue[] | undefined;
+        for (let i = 0; i < items.length; i++) {
+          const item = items[i];
+          const prepared = prepare(item, `${path}[${i}]`);
+          if (prepared !== item && out === undefined) out = items.slice(0, i);
+          out?.push(prepared);
+        }
+        return out ?? items;
+      }
+      if (!isPlainObject(value)) throw new TypeError(`msgpack: unsupported object at ${path}`);
+      let out: Record<string, MsgpackValue> | undefined;
+      const keys = Object.keys(value);
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]!;
+        const item = value[key];
+        const prepared = item === undefined ? undefined : prepare(item, `${path}.${key}`);
+        if (prepared !== item && out === undefined) {
+          out = {};
+          for (let j = 0; j < i; j++) out[keys[j]!] = value[keys[j]!] as MsgpackValue;
+        }
+        if (out !== undefined && prepared !== undefined) out[key] = prepared;
+      }
+      return out ?? value;
+    }
+    default:
+      throw new TypeError(`msgpack: unsupported ${typeof value} at ${path}`);
+  }
+}
+
+/** Encodes `value` as standard MessagePack (see module comment). */
+export function encodeMsgpack(value: MsgpackValue): Uint8Array {
+  return asUint8Array(packr.pack(prepare(value, '$')));
+}
+
+/** Decodes exactly one MessagePack value filling all of `bytes`; throws on anything else. */
+export function decodeMsgpack(bytes: Uint8Array): unknown {
+  return packr.unpack(bytes);
+}
