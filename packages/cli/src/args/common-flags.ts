@@ -1,0 +1,33 @@
+/** Flags every command takes, and the flags of stores. */
+import type { FlagSpec } from './flags.ts';
+
+export const HELP_FLAG: FlagSpec = {
+  name: 'help',
+  kind: 'boolean',
+  aliases: ['h'],
+  description: 'show this help and exit',
+};
+export const JSON_FLAG: FlagSpec = {
+  name: 'json',
+  kind: 'boolean',
+  description: 'print JSON on stdout: one object per line (JSON Lines)',
+};
+export const QUIET_FLAG: FlagSpec = {
+  name: 'quiet',
+  kind: 'boolean',
+  description: 'print nothing but errors (and -json output)',
+};
+export const KEYFILE_FLAG: FlagSpec = {
+  name: 'keyfile',
+  kind: 'string',
+  value: 'FILE',
+  description: 'read the passphrase from FILE (its first line)',
+};
+
+/** Flags accepted before `at` / the command, and by every command. */
+export const GLOBAL_FLAGS: readonly FlagSpec[] = [HELP_FLAG, JSON_FLAG, QUIET_FLAG, KEYFILE_FLAG];
+
+/** The flags of a command: its own plus the common ones. */
+export function withCommonFlags(own: readonly FlagSpec[], usesStore: boolean): FlagSpec[] {
+  return [...own, JSON_FLAG, QUIET_FLAG, ...(usesStore ? [KEYFILE_FLAG] : []), HELP_FLAG];
+}

@@ -1,0 +1,106 @@
+/**
+ * Runs one command line: parse, dispatch, report. Returns the exit code; never throws.
+ * Errors are printed as one line `kloset: <message>` (with the stack when KLOSET_DEBUG=1).
+ */
+import type { ConnectorManifest } from '@kloset/connector-contract';
+import { type CommandLine, findCommand, parseCommandLine, wantsHelp } from './args/command-line.ts';
+import { withCommonFlags } from './args/common-flags.ts';
+import { parseFlags } from './args/flags.ts';
+import { type Command, commandName } from './commands/command.ts';
+import { COMMANDS } from './commands/table.ts';
+import { CliError, exitCodeOf, oneLine, UsageError } from './errors.ts';
+import { ExitCode } from './exit-codes.ts';
+import { commandHelp, globalHelp } from './help/help.ts';
+import { type Io, writeAll } from './io/io.ts';
+import { Output } from './output/output.ts';
+import { type EngineFactory, Services } from './services.ts';
+import { cliVersion } from './version.ts';
+
+export interface RunOptions {
+  readonly engine?: EngineFactory;
+  /** Connectors built in (default: the fs connectors). */
+  readonly builtins?: readonly ConnectorManifest[];
+  readonly commands?: readonly Command[];
+}
+
+function checkArgs(cmd: Command, args: readonly string[]): void {
+  const name = commandName(cmd);
+  const required = cmd.args.filter((a) => a.required);
+  if (args.length < required.length) {
+    const missing = required[args.length]!;
+    throw new UsageError(`${name}: missing ${missing.name} (usage: see "kloset ${name} -h")`, name);
+  }
+  const variadic = cmd.args.some((a) => a.variadic);
+  if (!variadic && args.length > cmd.args.length) {
+    throw new UsageError(`${name}: unexpected argument ${JSON.stringify(args[cmd.args.length])}`, name);
+  }
+}
+
+async function runHelp(io: Io, commands: readonly Command[], topic: readonly string[]): Promise<ExitCode> {
+  if (topic.length === 0) {
+    await writeAll(io.stdout, globalHelp(commands, cliVersion()));
+    return ExitCode.Ok;
+  }
+  const cmd = findCommand(commands, topic);
+  if (!cmd) throw new UsageError(`no help for ${JSON.stringify(topic.join(' '))}: no such command`);
+  await writeAll(io.stdout, commandHelp(cmd));
+  return ExitCode.Ok;
+}
+
+async function dispatch(
+  io: Io,
+  line: CommandLine & { kind: 'command' },
+  options: RunOptions,
+): Promise<ExitCode> {
+  const { command, globals } = line;
+  const name = commandName(command);
+  if (wantsHelp(line.rest)) {
+    await writeAll(io.stdout, commandHelp(command));
+    return ExitCode.Ok;
+  }
+  if (line.at !== undefined && !command.usesStore)
+    throw new UsageError(`${name} does not take a store ("at")`, name);
+  const parsed = parseFlags(line.rest, withCommonFlags(command.flags, command.usesStore), name);
+  const { args } = parsed;
+  checkArgs(command, args);
+  const globalNames = command.usesStore ? ['json', 'quiet', 'keyfile'] : ['json', 'quiet'];
+  if (!command.usesStore && globals.has('keyfile'))
+    throw new UsageError(`${name} does not take -keyfile`, name);
+  const flags = parsed.flags.withDefaults(globals, globalNames);
+  const out = new Output(io, { json: flags.bool('json'), quiet: flags.bool('quiet') });
+  const services = new Services(io, options.engine, options.builtins);
+  const code = await command.run({ io, out, flags, args, at: line.at, services });
+  return code ?? ExitCode.Ok;
+}
+
+export function formatError(err: unknown, debug: boolean): string {
+  let message = oneLine(err);
+  if (err instanceof UsageError && err.command && !message.includes(' -h"')) {
+    message += ` (see "kloset ${err.command} -h")`;
+  }
+  let line = `kloset: ${message}\n`;
+  if (debug && err instanceof Error) {
+    line += `${err.stack ?? ''}\n`;
+    let cause: unknown = err.cause;
+    while (cause instanceof Error) {
+      line += `caused by: ${cause.stack ?? cause.message}\n`;
+      cause = cause.cause;
+    }
+  }
+  return line;
+}
+
+export async function runCli(argv: readonly string[], io: Io, options: RunOptions = {}): Promise<ExitCode> {
+  const commands = options.commands ?? COMMANDS;
+  try {
+    const line = parseCommandLine(argv, commands);
+    if (line.kind === 'help') return await runHelp(io, commands, line.topic);
+    return await dispatch(io, line, options);
+  } catch (err) {
+    const interrupted = io.signal.aborted && !(err instanceof CliError);
+    const code = interrupted ? ExitCode.Interrupted : exitCodeOf(err);
+    const shown = interrupted ? new CliError('interrupted') : err;
+    await writeAll(io.stderr, formatError(shown, io.env.KLOSET_DEBUG === '1')).catch(() => {});
+    return code;
+  }
+}

@@ -1,0 +1,71 @@
+import { ExitCode } from '../exit-codes.ts';
+import { formatBytes, formatCount, formatDuration } from '../output/format.ts';
+import type { Command } from './command.ts';
+import { FailureList, snapshotJson } from './views.ts';
+import { withStore } from './with-store.ts';
+
+export const backupCommand: Command = {
+  words: ['backup'],
+  summary: 'back up a directory or a named source into a snapshot',
+  description:
+    'Backs up PATH (default: the current directory) or the named source @NAME into a new snapshot.\n' +
+    'Entries that cannot be read are recorded in the snapshot and reported; the backup goes on\n' +
+    'and exits with 3. Unchanged files (same size, mtime and change token as in the previous\n' +
+    'snapshot of the same source) are not read again.',
+  usesStore: true,
+  flags: [
+    { name: 'tag', kind: 'list', value: 'TAG', description: 'tag the snapshot (repeat or comma-separate)' },
+    {
+      name: 'name',
+      kind: 'string',
+      value: 'NAME',
+      description: 'name of the snapshot (default: the source root)',
+    },
+  ],
+  args: [{ name: 'PATH|@NAME', required: false, description: 'what to back up (default: .)' }],
+  json: '{"snapshot": {snapshot}, "failed": [{"path", "error"}] (first 1000), "failed_count"}',
+  examples: [
+    'kloset backup ~/Documents',
+    'kloset at /var/backups backup @my-s3-bucket',
+    'kloset at @my-s3-store backup /var/www',
+  ],
+  async run(ctx) {
+    const target = ctx.args[0] ?? '.';
+    const { where, source } = await ctx.services.source(target);
+    const failures = new FailureList();
+    const snapshot = await (async () => {
+      try {
+        return await withStore(ctx, false, async (store) => {
+          const progress = ctx.out.progress('backup');
+          try {
+            return await store.backup(source, {
+              name: ctx.flags.string('name'),
+              tags: ctx.flags.list('tag'),
+              signal: ctx.io.signal,
+              onProgress: (e) => progress.update(e),
+              onFailure: (f) => {
+                failures.add(f);
+                void ctx.out.warn(`backup: ${f.path}: ${f.error}`);
+              },
+            });
+          } finally {
+            progress.stop();
+          }
+        });
+      } finally {
+        await source.close();
+      }
+    })();
+    const s = snapshot.summary;
+    await ctx.out.result(
+      { snapshot: snapshotJson(snapshot), failed: failures.json(), failed_count: failures.count },
+      () => [
+        `snapshot ${snapshot.id.slice(0, 8)} of ${where.display}: ${formatCount(s.files)} files, ` +
+          `${formatCount(s.directories)} directories, ${formatBytes(s.bytes)} ` +
+          `(${formatBytes(s.storedBytes)} added) in ${formatDuration(snapshot.durationMs)}` +
+          (failures.count ? `, ${formatCount(failures.count)} entries failed` : ''),
+      ],
+    );
+    return failures.count > 0 ? ExitCode.Partial : ExitCode.Ok;
+  },
+};

@@ -1,0 +1,44 @@
+import { parseSnapshotRef, pickSnapshot } from '../args/snapshot-ref.ts';
+import { ExitCode } from '../exit-codes.ts';
+import { formatBytes, formatCount } from '../output/format.ts';
+import type { Command } from './command.ts';
+import { snapshotDetails, snapshotJson, storeDetails, storeJson } from './views.ts';
+import { withStore } from './with-store.ts';
+
+export const infoCommand: Command = {
+  words: ['info'],
+  summary: 'show the store, or a snapshot',
+  description:
+    'Without an argument, shows the store: its id, encryption, format and totals. With SNAPSHOT, its header.',
+  usesStore: true,
+  flags: [],
+  args: [{ name: 'SNAPSHOT', required: false, description: 'a snapshot id prefix or "latest"' }],
+  json: '{"store": {store}, "snapshots", "bytes"} or {"snapshot": {snapshot}}',
+  examples: ['kloset info', 'kloset at @my-s3-store info latest'],
+  async run(ctx) {
+    const ref = ctx.args[0] === undefined ? undefined : parseSnapshotRef(ctx.args[0], 'info');
+    return withStore(ctx, true, async (store, where) => {
+      const snapshots = await store.snapshots();
+      if (ref) {
+        const snap = pickSnapshot(snapshots, ref.snapshot);
+        await ctx.out.result({ snapshot: snapshotJson(snap) }, () => snapshotDetails(snap));
+        return ExitCode.Ok;
+      }
+      const bytes = snapshots.reduce((n, s) => n + s.summary.bytes, 0);
+      const stored = snapshots.reduce((n, s) => n + s.summary.storedBytes, 0);
+      await ctx.out.result(
+        {
+          store: storeJson(where.location, store.view),
+          snapshots: snapshots.length,
+          bytes,
+          stored_bytes: stored,
+        },
+        () => [
+          ...storeDetails(where.display, store.view),
+          `${'snapshots:'.padEnd(13)}${formatCount(snapshots.length)} (${formatBytes(bytes)} backed up, ${formatBytes(stored)} stored)`,
+        ],
+      );
+      return ExitCode.Ok;
+    });
+  },
+};

@@ -1,0 +1,21 @@
+/** Every command, in the order help lists them. */
+import { backupCommand } from './backup.ts';
+import { checkCommand } from './check.ts';
+import type { Command } from './command.ts';
+import { createCommand } from './create.ts';
+import { infoCommand } from './info.ts';
+import { lsCommand } from './ls.ts';
+import { restoreCommand } from './restore.ts';
+import { rmCommand } from './rm.ts';
+import { versionCommand } from './version.ts';
+
+export const COMMANDS: readonly Command[] = [
+  createCommand,
+  backupCommand,
+  lsCommand,
+  restoreCommand,
+  checkCommand,
+  infoCommand,
+  rmCommand,
+  versionCommand,
+];

@@ -1,0 +1,131 @@
+/** How snapshots, entries and stores look in human output and in -json (snake_case keys). */
+import { shortId } from '../args/snapshot-ref.ts';
+import type { EntryFailure, EntryView, SnapshotView, StoreView } from '../engine/engine.ts';
+import { formatBytes, formatCount, formatDuration, formatMode, formatTime } from '../output/format.ts';
+import type { JsonObject } from '../output/json.ts';
+
+/** At most this many failures/problems are kept for a -json result (the count is always exact). */
+export const MAX_LISTED = 1000;
+
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+export function snapshotJson(s: SnapshotView): JsonObject {
+  return {
+    id: s.id,
+    short_id: shortId(s.id),
+    time: isoTime(s.time),
+    duration_ms: s.durationMs,
+    name: s.name,
+    tags: [...s.tags],
+    hostname: s.hostname,
+    username: s.username,
+    source: { protocol: s.source.protocol, origin: s.source.origin, root: s.source.root },
+    summary: {
+      files: s.summary.files,
+      directories: s.summary.directories,
+      symlinks: s.summary.symlinks,
+      errors: s.summary.errors,
+      bytes: s.summary.bytes,
+      stored_bytes: s.summary.storedBytes,
+    },
+  };
+}
+
+export function snapshotRow(s: SnapshotView): string[] {
+  return [
+    shortId(s.id),
+    formatTime(s.time),
+    formatBytes(s.summary.bytes),
+    `${formatCount(s.summary.files)} files`,
+    s.name + (s.tags.length ? ` [${s.tags.join(',')}]` : ''),
+  ];
+}
+
+export function snapshotDetails(s: SnapshotView): string[] {
+  const rows: [string, string][] = [
+    ['id', s.id],
+    ['time', `${formatTime(s.time)} (${isoTime(s.time)})`],
+    ['duration', formatDuration(s.durationMs)],
+    ['name', s.name],
+    ['tags', s.tags.join(', ') || '-'],
+    ['host', `${s.username}@${s.hostname}`],
+    [
+      'source',
+      `${s.source.protocol}://${s.source.origin}${s.source.root.startsWith('/') ? '' : '/'}${s.source.root}`,
+    ],
+    ['files', formatCount(s.summary.files)],
+    ['directories', formatCount(s.summary.directories)],
+    ['symlinks', formatCount(s.summary.symlinks)],
+    ['errors', formatCount(s.summary.errors)],
+    ['size', `${formatBytes(s.summary.bytes)} (${formatCount(s.summary.bytes)} bytes)`],
+    ['stored', `${formatBytes(s.summary.storedBytes)} added to the store`],
+  ];
+  return rows.map(([k, v]) => `${`${k}:`.padEnd(13)}${v}`);
+}
+
+export function entryJson(e: EntryView): JsonObject {
+  const out: Record<string, JsonObject[string]> = {
+    path: e.path,
+    type: e.type,
+    size: e.size,
+    mtime: isoTime(e.mtime.sec * 1000 + Math.floor(e.mtime.nsec / 1e6)),
+    mode: e.mode ?? null,
+    uid: e.uid ?? null,
+    gid: e.gid ?? null,
+  };
+  if (e.linkTarget !== undefined) out.link = e.linkTarget;
+  if (e.error !== undefined) out.error = e.error;
+  return out;
+}
+
+export function entryLine(e: EntryView): string {
+  const mtime = formatTime(e.mtime.sec * 1000 + Math.floor(e.mtime.nsec / 1e6));
+  const name = e.type === 'symlink' && e.linkTarget !== undefined ? `${e.path} -> ${e.linkTarget}` : e.path;
+  const err = e.error !== undefined ? `  (error: ${e.error})` : '';
+  return `${formatMode(e.type, e.mode)}  ${formatBytes(e.size).padStart(10)}  ${mtime}  ${name}${err}`;
+}
+
+export function storeJson(location: string, v: StoreView): JsonObject {
+  return {
+    location,
+    store_id: v.storeId,
+    encrypted: v.encrypted,
+    created: isoTime(v.created),
+    version: v.version,
+    compression: v.compression,
+    packfile_size: v.packfileSize,
+    chunking: { min: v.chunking.min, avg: v.chunking.avg, max: v.chunking.max },
+  };
+}
+
+export function storeDetails(location: string, v: StoreView): string[] {
+  const rows: [string, string][] = [
+    ['location', location],
+    ['store id', v.storeId],
+    ['encrypted', v.encrypted ? 'yes (AES-256-GCM, Argon2id)' : 'no (plaintext store)'],
+    ['created', formatTime(v.created)],
+    ['format', `kloset v${v.version}`],
+    ['compression', v.compression],
+    ['packfiles', `${formatBytes(v.packfileSize)} target size`],
+    [
+      'chunking',
+      `FastCDC ${formatBytes(v.chunking.min)} / ${formatBytes(v.chunking.avg)} / ${formatBytes(v.chunking.max)}`,
+    ],
+  ];
+  return rows.map(([k, val]) => `${`${k}:`.padEnd(13)}${val}`);
+}
+
+/** Collects failures for a -json result: the first MAX_LISTED, and the exact count. */
+export class FailureList {
+  readonly items: EntryFailure[] = [];
+  count = 0;
+  add(f: EntryFailure): void {
+    this.count++;
+    if (this.items.length < MAX_LISTED) this.items.push(f);
+  }
+  json(): JsonObject[] {
+    return this.items.map((f) => ({ path: f.path, error: f.error }));
+  }
+}

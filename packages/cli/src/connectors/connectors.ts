@@ -1,0 +1,59 @@
+/**
+ * The connectors the CLI can use: the built-in fs connectors, then installed connector packages,
+ * loaded only when a location needs a protocol the built-ins do not handle.
+ */
+import {
+  type ConnectorManifest,
+  ConnectorRegistry,
+  type ConnectorRole,
+  type DestinationConnector,
+  protocolOf,
+  type SourceConnector,
+  type StorageConnector,
+} from '@kloset/connector-contract';
+import { CliError } from '../errors.ts';
+import { type LoadFailure, loadInstalled } from './installed.ts';
+
+type ByRole = { source: SourceConnector; storage: StorageConnector; destination: DestinationConnector };
+
+export class Connectors {
+  readonly registry = new ConnectorRegistry();
+  readonly #packagesDir: string;
+  #installedLoaded = false;
+  #failures: LoadFailure[] = [];
+
+  constructor(packagesDir: string, builtins: readonly ConnectorManifest[]) {
+    this.#packagesDir = packagesDir;
+    for (const m of builtins) this.registry.register(m);
+  }
+
+  /** Loads installed packages (once). Built-ins keep precedence for the protocols they handle. */
+  async loadInstalled(): Promise<readonly LoadFailure[]> {
+    if (this.#installedLoaded) return this.#failures;
+    this.#installedLoaded = true;
+    const builtins = new Set(this.registry.manifests().map((m) => m.name));
+    const { packages, failures } = await loadInstalled(this.#packagesDir);
+    for (const p of packages) if (!builtins.has(p.manifest.name)) this.registry.register(p.manifest);
+    this.#failures = failures;
+    return failures;
+  }
+
+  /** The connector for `location` in `role`, or one line saying which package to add. */
+  async resolve<R extends ConnectorRole>(role: R, location: string): Promise<ByRole[R]> {
+    const protocol = protocolOf(location);
+    let found = this.registry.find(role, protocol);
+    if (!found) {
+      const failures = await this.loadInstalled();
+      found = this.registry.find(role, protocol);
+      if (!found) {
+        const broken = failures.length
+          ? ` (${failures.length} installed package(s) failed to load: see kloset pkg list)`
+          : '';
+        throw new CliError(
+          `no ${role} connector for ${protocol}:// locations is installed: add it with "kloset pkg add ${protocol}"${broken}`,
+        );
+      }
+    }
+    return found;
+  }
+}

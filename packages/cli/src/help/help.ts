@@ -1,0 +1,92 @@
+/** Help text, rendered from the command table (and checked against docs/cli.md by a test). */
+import { GLOBAL_FLAGS, withCommonFlags } from '../args/common-flags.ts';
+import type { FlagSpec } from '../args/flags.ts';
+import { type Command, commandName } from '../commands/command.ts';
+import { EXIT_CODE_DOCS } from '../exit-codes.ts';
+
+export function flagLabel(f: FlagSpec): string {
+  const names = [...(f.aliases ?? []), f.name].map((n) => `-${n}`).join(', ');
+  return f.kind === 'boolean' ? names : `${names} ${f.value ?? 'VALUE'}`;
+}
+
+function columns(rows: readonly (readonly [string, string])[], indent = '  '): string[] {
+  const w = Math.max(0, ...rows.map(([a]) => a.length));
+  return rows.map(([a, b]) => `${indent}${a.padEnd(w)}  ${b}`.trimEnd());
+}
+
+export function usageLine(cmd: Command): string {
+  const at = cmd.usesStore ? '[at LOCATION] ' : '';
+  const args = cmd.args.map((a) => {
+    const name = a.variadic ? `${a.name}...` : a.name;
+    return a.required ? name : `[${name}]`;
+  });
+  return ['kloset', `${at}${commandName(cmd)}`, '[flags]', ...args].join(' ');
+}
+
+export const ENVIRONMENT: readonly (readonly [string, string])[] = [
+  ['KLOSET_PASSPHRASE', 'the store passphrase (after passphrase= of a named store, before -keyfile)'],
+  ['KLOSET_REPOSITORY', 'the store used when no "at" is given (default ~/.kloset)'],
+  ['KLOSET_DEBUG=1', 'print the stack trace of an error'],
+  ['XDG_CONFIG_HOME', 'named sources/stores/destinations: $XDG_CONFIG_HOME/kloset/config.json'],
+  ['XDG_DATA_HOME', 'connector packages: $XDG_DATA_HOME/kloset/packages/'],
+  ['XDG_CACHE_HOME', 'index caches: $XDG_CACHE_HOME/kloset/'],
+];
+
+export const JSON_CONVENTIONS: readonly string[] = [
+  'With -json, stdout carries JSON Lines only: each line one complete JSON object.',
+  'Commands with one result print one line; listings print one line per item.',
+  'Ids are 64 hex digits, times are ISO 8601 UTC strings, sizes are bytes.',
+  'Errors still go to stderr as one "kloset: <message>" line; the exit code tells the outcome.',
+];
+
+export function commandHelp(cmd: Command): string {
+  const lines = [`Usage: ${usageLine(cmd)}`, '', cmd.summary];
+  if (cmd.description) lines.push('', ...cmd.description.split('\n'));
+  if (cmd.args.length) {
+    lines.push('', 'Arguments:', ...columns(cmd.args.map((a) => [a.name, a.description])));
+  }
+  const flags = withCommonFlags(cmd.flags, cmd.usesStore);
+  lines.push('', 'Flags:', ...columns(flags.map((f) => [flagLabel(f), f.description])));
+  if (cmd.usesStore) {
+    lines.push('', 'LOCATION is a path, a URL (s3://...) or @NAME; default $KLOSET_REPOSITORY or ~/.kloset.');
+  }
+  if (cmd.json) lines.push('', `JSON (-json): ${cmd.json}`);
+  if (cmd.examples?.length) lines.push('', 'Examples:', ...cmd.examples.map((e) => `  ${e}`));
+  lines.push('', 'Exit codes: 0 ok, 1 error, 2 usage, 3 partial, 4 integrity (see kloset help).');
+  return `${lines.join('\n')}\n`;
+}
+
+export function globalHelp(commands: readonly Command[], version: string): string {
+  const lines = [
+    `kloset ${version}: encrypted, deduplicated backups (Plakar grammar)`,
+    '',
+    'Usage: kloset [-keyfile FILE] [-json] [-quiet] [at LOCATION] COMMAND [flags] [args]',
+    '',
+    'LOCATION is a path, a URL (s3://...) or @NAME (a named store). Without "at", the store is',
+    '$KLOSET_REPOSITORY, else ~/.kloset. Flags are single-dash words (-to DIR, -fast, -to=DIR);',
+    'they may follow arguments; "--" ends them.',
+    '',
+    'Commands:',
+    ...columns(commands.map((c) => [commandName(c), c.summary])),
+    '',
+    'Global flags (before at/COMMAND, or after COMMAND):',
+    ...columns(GLOBAL_FLAGS.map((f) => [flagLabel(f), f.description])),
+    '',
+    'Snapshots are named by a prefix of their id or "latest"; SNAPSHOT:PATH names a path inside one.',
+    '',
+    'Passphrase: passphrase= of a named store, else KLOSET_PASSPHRASE, else -keyfile FILE, else a',
+    'prompt when stdin is a terminal (twice at create), else an error.',
+    '',
+    'Environment:',
+    ...columns(ENVIRONMENT),
+    '',
+    'JSON output:',
+    ...JSON_CONVENTIONS.map((l) => `  ${l}`),
+    '',
+    'Exit codes:',
+    ...columns(EXIT_CODE_DOCS.map((e) => [String(e.code), e.meaning])),
+    '',
+    'Run "kloset COMMAND -h" for the help of a command.',
+  ];
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,55 @@
+/**
+ * A location as typed by the user (`/var/backups`, `s3://host/bucket`, `@name`) resolved to what
+ * a connector needs: the full location, the options of a named configuration, its passphrase.
+ */
+import { protocolOf } from '@kloset/connector-contract';
+import type { ConfigKind, NamedConfig } from '../config/named-config.ts';
+import { absolutePath, type Env } from '../config/paths.ts';
+
+export interface ResolvedLocation {
+  /** What the user typed, for messages: `@my-store`, `/var/backups`. */
+  readonly display: string;
+  /** The location handed to the connector: absolute for local paths. */
+  readonly location: string;
+  /** Options of the named configuration (raw strings), less `location` and `passphrase`. */
+  readonly options: Readonly<Record<string, string>>;
+  /** `passphrase=` of the named configuration. */
+  readonly passphrase?: string;
+  /** The NAME of `@NAME`. */
+  readonly name?: string;
+}
+
+/** Keys of a named configuration that are the CLI's, not the connector's. */
+export const RESERVED_KEYS: readonly string[] = ['location', 'passphrase'];
+
+export function isNamed(raw: string): boolean {
+  return raw.startsWith('@');
+}
+
+/** Local paths are made absolute; URLs are kept as typed. */
+export function normalizeLocation(raw: string, cwd: string, env: Env): string {
+  if (protocolOf(raw) === 'fs' && !/^fs:\/\//i.test(raw)) return absolutePath(raw, cwd, env);
+  return raw;
+}
+
+/** `config` is loaded only for `@NAME`. */
+export async function resolveLocation(
+  raw: string,
+  kind: ConfigKind,
+  config: () => Promise<NamedConfig>,
+  cwd: string,
+  env: Env,
+): Promise<ResolvedLocation> {
+  if (!isNamed(raw)) return { display: raw, location: normalizeLocation(raw, cwd, env), options: {} };
+  const name = raw.slice(1);
+  const entry = (await config()).require(kind, name);
+  const options: Record<string, string> = {};
+  for (const [k, v] of Object.entries(entry)) if (!RESERVED_KEYS.includes(k)) options[k] = v;
+  const resolved: ResolvedLocation = {
+    display: raw,
+    name,
+    location: normalizeLocation(entry.location, cwd, env),
+    options,
+  };
+  return entry.passphrase !== undefined ? { ...resolved, passphrase: entry.passphrase } : resolved;
+}

@@ -1,0 +1,23 @@
+/**
+ * The kloset binary: runs the command line of this process and exits with its code.
+ * From source: node --conditions=kloset-source packages/cli/src/main.ts ARGS
+ */
+import { runCli } from './cli.ts';
+import { ExitCode } from './exit-codes.ts';
+import { processIo } from './io/io.ts';
+
+const controller = new AbortController();
+let signals = 0;
+const onSignal = (sig: NodeJS.Signals) => {
+  signals++;
+  // A second signal does not wait for a clean stop.
+  if (signals > 1) process.exit(ExitCode.Interrupted);
+  controller.abort(new Error(`interrupted by ${sig}`));
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+const code = await runCli(process.argv.slice(2), processIo(controller.signal));
+// Exit explicitly: a lingering handle (a socket, a timer) must not keep a finished command alive.
+process.exitCode = code;
+process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));

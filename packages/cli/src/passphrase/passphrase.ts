@@ -1,0 +1,66 @@
+/**
+ * Where the passphrase of a store comes from, first found wins:
+ *
+ * 1. `passphrase=` in the named store (`@NAME`) configuration;
+ * 2. the KLOSET_PASSPHRASE environment variable;
+ * 3. `-keyfile FILE`: the first line of FILE;
+ * 4. a prompt without echo, when stdin is a terminal (asked twice at `create`, must match);
+ * 5. otherwise one clear error. Nothing ever waits on a stdin that is not a terminal.
+ */
+import { readFile } from 'node:fs/promises';
+import { PassphraseError } from '../errors.ts';
+import type { Io } from '../io/io.ts';
+import { readHidden } from './prompt.ts';
+
+export interface PassphraseOptions {
+  /** From the named store configuration. */
+  readonly configured?: string | undefined;
+  /** The -keyfile path, already absolute. */
+  readonly keyfile?: string | undefined;
+}
+
+export type PassphraseOrigin = 'config' | 'env' | 'keyfile' | 'prompt';
+
+export interface Passphrase {
+  readonly value: string;
+  readonly origin: PassphraseOrigin;
+}
+
+const MISSING =
+  'a passphrase is needed: set KLOSET_PASSPHRASE, pass -keyfile FILE, or run from a terminal to be asked';
+
+async function fromKeyfile(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new PassphraseError(`cannot read keyfile ${path}: ${(err as Error).message}`);
+  }
+  const line = text.split(/\r?\n/, 1)[0] ?? '';
+  if (line === '') throw new PassphraseError(`keyfile ${path} is empty: its first line is the passphrase`);
+  return line;
+}
+
+/**
+ * The passphrase for `what` (a store location, for the prompt). With `confirm` (create), a
+ * prompted passphrase is asked twice and must match; passphrases from elsewhere are taken as is.
+ */
+export async function obtainPassphrase(
+  io: Io,
+  opts: PassphraseOptions,
+  what: string,
+  confirm: boolean,
+): Promise<Passphrase> {
+  if (opts.configured) return { value: opts.configured, origin: 'config' };
+  const env = io.env.KLOSET_PASSPHRASE;
+  if (env) return { value: env, origin: 'env' };
+  if (opts.keyfile) return { value: await fromKeyfile(opts.keyfile), origin: 'keyfile' };
+  if (!io.stdinIsTTY) throw new PassphraseError(MISSING);
+  const first = await readHidden(io.stdin, io.stderr, `passphrase for ${what}: `);
+  if (first === '') throw new PassphraseError('the passphrase cannot be empty');
+  if (confirm) {
+    const again = await readHidden(io.stdin, io.stderr, 'passphrase (again): ');
+    if (again !== first) throw new PassphraseError('the passphrases do not match');
+  }
+  return { value: first, origin: 'prompt' };
+}

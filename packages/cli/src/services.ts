@@ -1,0 +1,143 @@
+/**
+ * What commands use beyond their arguments, built on first use: the named configuration, the
+ * connectors, the engine (kloset-core), and opening the store of `at`.
+ */
+import type { ConnectorManifest, Destination, Source, Storage } from '@kloset/connector-contract';
+import type { NamedConfig } from './config/named-config.ts';
+import { NamedConfig as NamedConfigFile } from './config/named-config.ts';
+import { absolutePath, cacheDir, configFile, defaultStore, packagesDir } from './config/paths.ts';
+import { connect } from './connectors/connect.ts';
+import { Connectors } from './connectors/connectors.ts';
+import type { Engine, OpenStore, StoreView } from './engine/engine.ts';
+import type { Io } from './io/io.ts';
+import { type ResolvedLocation, resolveLocation } from './location/location.ts';
+import { obtainPassphrase } from './passphrase/passphrase.ts';
+
+export type EngineFactory = () => Promise<Engine>;
+
+async function coreEngine(): Promise<Engine> {
+  const { createCoreEngine } = await import('./engine/core-engine.ts');
+  return createCoreEngine();
+}
+
+export interface StoreOptions {
+  /** `at LOCATION`, or undefined for the default store. */
+  readonly at: string | undefined;
+  /** The -keyfile flag, as typed. */
+  readonly keyfile: string | undefined;
+}
+
+export class Services {
+  readonly io: Io;
+  readonly #engineFactory: EngineFactory;
+  #config: Promise<NamedConfig> | undefined;
+  #connectors: Connectors | undefined;
+  #engine: Promise<Engine> | undefined;
+
+  readonly #builtins: readonly ConnectorManifest[] | undefined;
+
+  constructor(io: Io, engineFactory: EngineFactory = coreEngine, builtins?: readonly ConnectorManifest[]) {
+    this.io = io;
+    this.#engineFactory = engineFactory;
+    this.#builtins = builtins;
+  }
+
+  config(): Promise<NamedConfig> {
+    this.#config ??= NamedConfigFile.load(configFile(this.io.env));
+    return this.#config;
+  }
+
+  async connectors(): Promise<Connectors> {
+    if (!this.#connectors) {
+      const builtins = this.#builtins ?? (await import('./connectors/builtins.ts')).BUILTIN_MANIFESTS;
+      this.#connectors ??= new Connectors(packagesDir(this.io.env), builtins);
+    }
+    return this.#connectors;
+  }
+
+  engine(): Promise<Engine> {
+    this.#engine ??= this.#engineFactory();
+    return this.#engine;
+  }
+
+  resolve(raw: string, kind: 'source' | 'store' | 'destination'): Promise<ResolvedLocation> {
+    return resolveLocation(raw, kind, () => this.config(), this.io.cwd, this.io.env);
+  }
+
+  storeLocation(at: string | undefined): Promise<ResolvedLocation> {
+    return this.resolve(at ?? defaultStore(this.io.env), 'store');
+  }
+
+  async storage(where: ResolvedLocation): Promise<Storage> {
+    return connect(await this.connectors(), 'storage', where);
+  }
+
+  async source(raw: string): Promise<{ where: ResolvedLocation; source: Source }> {
+    const where = await this.resolve(raw, 'source');
+    return { where, source: await connect(await this.connectors(), 'source', where) };
+  }
+
+  async destination(raw: string): Promise<{ where: ResolvedLocation; destination: Destination }> {
+    const where = await this.resolve(raw, 'destination');
+    return { where, destination: await connect(await this.connectors(), 'destination', where) };
+  }
+
+  #keyfile(opts: StoreOptions): string | undefined {
+    return opts.keyfile === undefined ? undefined : absolutePath(opts.keyfile, this.io.cwd, this.io.env);
+  }
+
+  /** Creates a store at `at`; `plaintext` stores ask for no passphrase. */
+  async createStore(
+    opts: StoreOptions,
+    plaintext: boolean,
+  ): Promise<{ where: ResolvedLocation; view: StoreView }> {
+    const where = await this.storeLocation(opts.at);
+    const storage = await this.storage(where);
+    try {
+      const passphrase = plaintext
+        ? undefined
+        : (
+            await obtainPassphrase(
+              this.io,
+              { configured: where.passphrase, keyfile: this.#keyfile(opts) },
+              where.display,
+              true,
+            )
+          ).value;
+      const engine = await this.engine();
+      const view = await engine.create(storage, { passphrase, cacheDir: cacheDir(this.io.env) });
+      return { where, view };
+    } finally {
+      await storage.close();
+    }
+  }
+
+  /** Opens the store of `at`. The caller closes it (which closes the storage). */
+  async openStore(
+    opts: StoreOptions,
+    readOnly: boolean,
+  ): Promise<{ where: ResolvedLocation; store: OpenStore }> {
+    const where = await this.storeLocation(opts.at);
+    const storage = await this.storage(where);
+    try {
+      const engine = await this.engine();
+      const store = await engine.open(storage, {
+        readOnly,
+        cacheDir: cacheDir(this.io.env),
+        passphrase: async () =>
+          (
+            await obtainPassphrase(
+              this.io,
+              { configured: where.passphrase, keyfile: this.#keyfile(opts) },
+              where.display,
+              false,
+            )
+          ).value,
+      });
+      return { where, store };
+    } catch (err) {
+      await storage.close().catch(() => {});
+      throw err;
+    }
+  }
+}
