@@ -1,0 +1,198 @@
+/** The Destination conformance suite: every Destination implementation runs it from its own tests. */
+import { describe, expect, it } from 'vitest';
+import type { Destination, WriteResult } from '../destination/destination.ts';
+import { splitPath } from '../source/path.ts';
+import type { EntryAttributes, EntryPath, Timestamp } from '../source/record.ts';
+import { deterministicBytes } from '../testing/deterministic-data.ts';
+import { concatBytes, describeError, expectBytes, mapLimit } from './assertions.ts';
+import {
+  type DestinationCapabilities,
+  type DestinationSetup,
+  type DestinationUnderTest,
+  destinationTree,
+  type ReadBackEntry,
+  streamParts,
+  type TreeEntry,
+} from './destination-tree.ts';
+
+async function withDestination(setup: DestinationSetup, fn: (d: DestinationUnderTest) => Promise<void>) {
+  const handle = await setup();
+  try {
+    await fn(handle);
+  } finally {
+    try {
+      await handle.destination.close();
+    } finally {
+      await handle.cleanup();
+    }
+  }
+}
+
+/** Writes entries parents first: one depth at a time, up to `destination.concurrency` at once. */
+async function writeTree(destination: Destination, tree: readonly TreeEntry[]): Promise<void> {
+  const depth = (e: TreeEntry) => splitPath(e.attributes.path).length;
+  const maxDepth = Math.max(...tree.map(depth));
+  for (let d = 0; d <= maxDepth; d++) {
+    await mapLimit(
+      tree.filter((e) => depth(e) === d),
+      destination.concurrency,
+      async (entry) => {
+        const { path } = entry.attributes;
+        let result: WriteResult;
+        try {
+          result = await destination.write(
+            entry.attributes,
+            entry.parts ? streamParts(entry.parts) : undefined,
+          );
+        } catch (err) {
+          expect.fail(`write(${path}) threw: ${describeError(err)}`);
+        }
+        expect(result.ok, `write(${path}) result: ${result.error ?? ''}`).toBe(true);
+        expect(result.path, `path in the result of write(${path})`).toBe(path);
+      },
+    );
+  }
+}
+
+function nanos(t: Timestamp): bigint {
+  return BigInt(t.sec) * 1_000_000_000n + BigInt(t.nsec);
+}
+
+function checkEntry(caps: DestinationCapabilities, want: TreeEntry, got: ReadBackEntry): void {
+  const a: EntryAttributes = want.attributes;
+  expect(got.type, `type of ${a.path}`).toBe(a.type);
+  if (want.parts)
+    expectBytes(got.bytes ?? new Uint8Array(0), concatBytes(want.parts), `content of ${a.path}`);
+  if (a.type === 'symlink') expect(got.linkTarget, `target of symlink ${a.path}`).toBe(a.linkTarget);
+  if (caps.mode && a.type !== 'symlink') {
+    expect(got.mode?.toString(8), `mode of ${a.path} (octal)`).toBe(a.mode?.toString(8));
+  }
+  if (caps.mtimePrecisionNs !== undefined) {
+    expect(got.mtime, `mtime of ${a.path} in readBack`).toBeDefined();
+    const diff = nanos(got.mtime!) - nanos(a.mtime);
+    expect(
+      (diff < 0n ? -diff : diff) <= BigInt(caps.mtimePrecisionNs),
+      `mtime of ${a.path}: got ${JSON.stringify(got.mtime)}, wrote ${JSON.stringify(a.mtime)}`,
+    ).toBe(true);
+  }
+  for (const [key, value] of Object.entries(a.metadata)) {
+    expect(got.metadata?.[key], `metadata ${JSON.stringify(key)} of ${a.path}`).toBe(value);
+  }
+}
+
+/** Checks readBack holds exactly `tree` (directories only when the destination keeps them). */
+function checkReadBack(
+  caps: DestinationCapabilities,
+  tree: readonly TreeEntry[],
+  got: Map<EntryPath, ReadBackEntry>,
+) {
+  const keepsDirs = caps.directories !== false;
+  const wanted = new Map(tree.map((e) => [e.attributes.path, e]));
+  const unexpected = [...got.entries()]
+    .filter(([path, e]) => path !== '/' && !wanted.has(path) && (keepsDirs || e.type !== 'directory'))
+    .map(([path]) => path);
+  expect(unexpected, 'entries read back that were never written (temporary files?)').toEqual([]);
+  for (const entry of tree) {
+    const { path, type } = entry.attributes;
+    if (type === 'directory' && !keepsDirs) continue;
+    const found = got.get(path);
+    if (path === '/' && !found) continue;
+    expect(found, `${type} ${path} read back`).toBeDefined();
+    checkEntry(caps, entry, found!);
+  }
+}
+
+/**
+ * Registers a `describe` block of Vitest tests checking that a Destination follows the contract
+ * of `Destination` (destination/destination.ts): it writes a tree (parents first, files streamed
+ * in irregular parts, empty files, nested and empty directories, a 5 MiB file, symlinks when
+ * `caps.symlinks`), every result is ok, and after `finish()` the tree reads back exactly, with
+ * modes, mtimes and metadata as the capabilities say. A content stream that throws midway must
+ * make `write` reject with that error and leave nothing under the final name nor any temporary.
+ *
+ * `setup` is called once per test; the suite calls `close()` and then `cleanup()`.
+ */
+export function destinationConformance(
+  name: string,
+  setup: DestinationSetup,
+  caps: DestinationCapabilities = {},
+): void {
+  const timeout = caps.timeoutMs ?? 120_000;
+  describe(`Destination conformance: ${name}`, () => {
+    it(
+      'declares a concurrency of at least 1 and a location',
+      () =>
+        withDestination(setup, async ({ destination }) => {
+          expect(Number.isInteger(destination.concurrency), 'concurrency is an integer').toBe(true);
+          expect(destination.concurrency, 'concurrency').toBeGreaterThanOrEqual(1);
+          expect(destination.location, 'location').toBeTypeOf('string');
+        }),
+      timeout,
+    );
+
+    it(
+      'writes a tree that reads back exactly after finish()',
+      () =>
+        withDestination(setup, async ({ destination, readBack }) => {
+          const tree = destinationTree(caps);
+          await writeTree(destination, tree);
+          await destination.finish();
+          checkReadBack(caps, tree, await readBack());
+        }),
+      timeout,
+    );
+
+    it(
+      'a content stream that throws midway: write rejects, no file and no temporary is left',
+      () =>
+        withDestination(setup, async ({ destination, readBack }) => {
+          const root = destinationTree(caps)[0]!;
+          const dir: TreeEntry = { attributes: { ...root.attributes, path: '/d' } };
+          await writeTree(destination, [root, dir]);
+          const failure = new Error('conformance: content failed a check');
+          const size = 1024 * 1024;
+          async function* broken(): AsyncGenerator<Uint8Array> {
+            yield deterministicBytes(1, 256 * 1024);
+            await new Promise((resolve) => setTimeout(resolve, 1));
+            yield deterministicBytes(2, 256 * 1024);
+            throw failure;
+          }
+          const attributes: EntryAttributes = {
+            path: '/d/broken.bin',
+            type: 'file',
+            size,
+            mtime: { sec: 1_650_000_000, nsec: 0 },
+            mode: 0o644,
+            metadata: caps.fileMetadata?.('/d/broken.bin') ?? {},
+          };
+          let thrown: unknown;
+          try {
+            const result = await destination.write(attributes, broken());
+            expect.fail(`write() of a failing stream resolved with ${JSON.stringify(result)}`);
+          } catch (err) {
+            thrown = err;
+          }
+          const propagated = thrown === failure || (thrown instanceof Error && thrown.cause === failure);
+          expect(propagated, `write() rejects with the stream's error, got ${describeError(thrown)}`).toBe(
+            true,
+          );
+          // The destination goes on with other entries.
+          const ok: TreeEntry = {
+            attributes: {
+              ...attributes,
+              path: '/d/ok.txt',
+              size: 3,
+              metadata: caps.fileMetadata?.('/d/ok.txt') ?? {},
+            },
+            parts: [new Uint8Array([1, 2, 3])],
+          };
+          await writeTree(destination, [ok]);
+          await destination.finish();
+          const got = await readBack();
+          expect(got.has('/d/broken.bin'), 'the failed file exists under its final name').toBe(false);
+          checkReadBack({ ...caps, mtimePrecisionNs: undefined, mode: false }, [root, dir, ok], got);
+        }),
+      timeout,
+    );
+  });
+}

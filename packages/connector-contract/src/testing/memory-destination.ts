@@ -1,0 +1,93 @@
+/** A Destination that keeps what it is given in memory: for unit tests of restores. */
+import type { Destination, WriteResult } from '../destination/destination.ts';
+import { isValidPath, parentPath } from '../source/path.ts';
+import type { ContentStream, EntryAttributes, EntryPath } from '../source/record.ts';
+
+/** An entry a MemoryDestination received, with the content of files. */
+export interface WrittenEntry {
+  readonly attributes: EntryAttributes;
+  readonly bytes?: Uint8Array;
+}
+
+/**
+ * A Destination keeping every written entry in `entries`. It checks what the contract asks of
+ * the engine: a valid path, the parent written before (the root `/` first), content of exactly
+ * `size` bytes for files and none for others, at most `concurrency` writes at once. Violations
+ * resolve with `ok: false` (and are counted in `violations`). A throwing content stream makes
+ * `write` reject with that error and keeps nothing.
+ */
+export class MemoryDestination implements Destination {
+  readonly location: string;
+  readonly concurrency: number;
+  /** Written entries by path. */
+  readonly entries = new Map<EntryPath, WrittenEntry>();
+  /** One line per contract violation seen. */
+  readonly violations: string[] = [];
+  /** Most writes seen in flight at once. */
+  maxInFlight = 0;
+  finished = false;
+  closed = false;
+  #inFlight = 0;
+
+  constructor(options: { location?: string; concurrency?: number } = {}) {
+    this.location = options.location ?? 'memory://destination';
+    this.concurrency = options.concurrency ?? 4;
+  }
+
+  async write(entry: EntryAttributes, content?: ContentStream): Promise<WriteResult> {
+    this.#inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.#inFlight);
+    try {
+      const problem = this.#check(entry, content);
+      if (problem) {
+        this.violations.push(`${entry.path}: ${problem}`);
+        return { path: entry.path, ok: false, error: problem };
+      }
+      let bytes: Uint8Array | undefined;
+      if (content) {
+        const chunks: Uint8Array[] = [];
+        let total = 0;
+        for await (const chunk of content) {
+          chunks.push(chunk.slice());
+          total += chunk.length;
+        }
+        if (total !== entry.size) {
+          const error = `content of ${entry.path} has ${total} bytes, expected ${entry.size}`;
+          this.violations.push(error);
+          return { path: entry.path, ok: false, error };
+        }
+        bytes = new Uint8Array(total);
+        let off = 0;
+        for (const c of chunks) {
+          bytes.set(c, off);
+          off += c.length;
+        }
+      }
+      this.entries.set(entry.path, bytes ? { attributes: entry, bytes } : { attributes: entry });
+      return { path: entry.path, ok: true };
+    } finally {
+      this.#inFlight--;
+    }
+  }
+
+  async finish(): Promise<void> {
+    this.finished = true;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  #check(entry: EntryAttributes, content: ContentStream | undefined): string | undefined {
+    if (this.#inFlight > this.concurrency) return `more than ${this.concurrency} writes at once`;
+    if (!isValidPath(entry.path)) return `invalid path ${JSON.stringify(entry.path)}`;
+    if (entry.path !== '/') {
+      const parent = this.entries.get(parentPath(entry.path));
+      if (parent?.attributes.type !== 'directory')
+        return `parent ${parentPath(entry.path)} not written first`;
+    }
+    if (entry.type === 'file' && !content) return 'file without content';
+    if (entry.type !== 'file' && content) return `${entry.type} with content`;
+    return undefined;
+  }
+}
