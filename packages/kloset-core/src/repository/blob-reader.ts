@@ -1,0 +1,174 @@
+/**
+ * The read path: one blob with one ranged read, or many blobs with coalesced ranged reads (blobs of
+ * one packfile close to each other are fetched together), every blob verified (FORMAT.md §4.3).
+ */
+import { isNotFound, type Storage } from '@kloset/connector-contract';
+import { openBlobAt, type PackReadContext, packfileKey } from '../packfile/reader.ts';
+import type { PackfileWriter } from '../packfile/writer.ts';
+import type { BlobId, BlobKind, BlobLocation } from './blob-store.ts';
+import { toHex } from './bytes.ts';
+import { MissingBlobError, reasonOf } from './errors.ts';
+
+/** Where to read sealed bytes from: the store, or memory for blobs of packfiles not yet uploaded. */
+export interface BlobSource {
+  readonly storage: Storage;
+  readonly ctx: PackReadContext;
+  /** Where a blob is, or undefined. */
+  locate(kind: BlobKind, id: BlobId): BlobLocation | undefined;
+  /** The in-memory writer of a packfile that is not durable yet, or undefined. */
+  pendingPackfile(packId: Uint8Array): PackfileWriter | undefined;
+}
+
+/** Options of `readBlobs`. */
+export interface ReadBlobsOptions {
+  /** Two blobs of a packfile at most this many bytes apart are fetched in one read (default 256 KiB). */
+  readonly maxGap?: number;
+  /** A coalesced read spans at most this many bytes, unless one blob is larger (default 16 MiB). */
+  readonly maxSpan?: number;
+  /** Ranged reads in flight at most (default 4). Memory is about `concurrency * maxSpan`. */
+  readonly concurrency?: number;
+}
+
+/** One result of `readBlobs`: the blob, or why it could not be read (missing or corrupt). */
+export type BlobReadResult =
+  | { readonly index: number; readonly id: BlobId; readonly ok: true; readonly data: Uint8Array }
+  | { readonly index: number; readonly id: BlobId; readonly ok: false; readonly error: Error };
+
+/** Reads the sealed bytes of a located blob (memory first, then one ranged read). */
+async function readSealed(src: BlobSource, loc: BlobLocation): Promise<Uint8Array> {
+  const pending = src.pendingPackfile(loc.packfile)?.sealedAt(loc.offset, loc.length);
+  if (pending) return pending;
+  try {
+    return await src.storage.get('packfile', toHex(loc.packfile), { offset: loc.offset, length: loc.length });
+  } catch (err) {
+    if (isNotFound(err)) throw new MissingBlobError(loc.id, 'its packfile is not in the store', loc.packfile);
+    throw err;
+  }
+}
+
+/**
+ * Reads one blob: locate, one ranged read, open and verify. Throws MissingBlobError if it is not
+ * indexed or its packfile is gone, CorruptBlobError (naming blob and packfile) if it fails a check.
+ */
+export async function readBlob(src: BlobSource, kind: BlobKind, id: BlobId): Promise<Uint8Array> {
+  const loc = src.locate(kind, id);
+  if (!loc) throw new MissingBlobError(id, 'not in the index');
+  const sealed = await readSealed(src, loc);
+  return openBlobAt(src.ctx, packfileKey(src.ctx, loc.packfile), loc, sealed);
+}
+
+interface Wanted {
+  readonly index: number;
+  readonly loc: BlobLocation;
+}
+
+/** A coalesced read: one range of one packfile and the blobs inside it. */
+interface ReadGroup {
+  readonly packfile: Uint8Array;
+  readonly offset: number;
+  readonly length: number;
+  readonly blobs: readonly Wanted[];
+}
+
+/** Groups located blobs by packfile, sorts them by offset, and merges close ones into ranges. */
+export function planReads(wanted: readonly Wanted[], maxGap: number, maxSpan: number): ReadGroup[] {
+  const byPack = new Map<string, Wanted[]>();
+  for (const w of wanted) {
+    const hex = toHex(w.loc.packfile);
+    const list = byPack.get(hex);
+    if (list) list.push(w);
+    else byPack.set(hex, [w]);
+  }
+  const groups: ReadGroup[] = [];
+  for (const list of byPack.values()) {
+    list.sort((a, b) => a.loc.offset - b.loc.offset);
+    let current: { packfile: Uint8Array; offset: number; end: number; blobs: Wanted[] } | undefined;
+    for (const w of list) {
+      const end = w.loc.offset + w.loc.length;
+      if (
+        current &&
+        w.loc.offset - current.end <= maxGap &&
+        Math.max(end, current.end) - current.offset <= maxSpan
+      ) {
+        current.end = Math.max(current.end, end);
+        current.blobs.push(w);
+        continue;
+      }
+      if (current) groups.push({ ...current, length: current.end - current.offset });
+      current = { packfile: w.loc.packfile, offset: w.loc.offset, end, blobs: [w] };
+    }
+    if (current) groups.push({ ...current, length: current.end - current.offset });
+  }
+  return groups;
+}
+
+async function fetchGroup(src: BlobSource, group: ReadGroup): Promise<BlobReadResult[]> {
+  const pending = src.pendingPackfile(group.packfile);
+  let bytes: Uint8Array | undefined;
+  let fetchError: Error | undefined;
+  if (!pending) {
+    try {
+      bytes = await src.storage.get('packfile', toHex(group.packfile), {
+        offset: group.offset,
+        length: group.length,
+      });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      fetchError = new Error('its packfile is not in the store');
+    }
+  }
+  const key = packfileKey(src.ctx, group.packfile);
+  const results: BlobReadResult[] = [];
+  for (const { index, loc } of group.blobs) {
+    try {
+      if (fetchError) throw new MissingBlobError(loc.id, fetchError.message, loc.packfile);
+      const start = loc.offset - group.offset;
+      const sealed = bytes ? bytes.subarray(start, start + loc.length) : await readSealed(src, loc);
+      results.push({ index, id: loc.id, ok: true, data: await openBlobAt(src.ctx, key, loc, sealed) });
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(reasonOf(err));
+      results.push({ index, id: loc.id, ok: false, error });
+    }
+  }
+  return results;
+}
+
+/**
+ * Reads many blobs of one kind with coalesced ranged reads. Yields one result per entry of `ids`
+ * (duplicates included) carrying its position `index` in `ids`, grouped by packfile and in offset
+ * order (not in the order of `ids`). A blob that is missing or fails verification yields an error
+ * result (MissingBlobError or CorruptBlobError) and the others go on; storage failures other than
+ * not-found are thrown. Memory is O(ids.length) for the plan plus about `concurrency * maxSpan`.
+ */
+export async function* readBlobs(
+  src: BlobSource,
+  kind: BlobKind,
+  ids: readonly BlobId[],
+  options: ReadBlobsOptions = {},
+): AsyncGenerator<BlobReadResult> {
+  const maxGap = options.maxGap ?? 256 * 1024;
+  const maxSpan = options.maxSpan ?? 16 * 1024 * 1024;
+  const concurrency = Math.max(1, options.concurrency ?? 4);
+  const wanted: Wanted[] = [];
+  for (const [index, id] of ids.entries()) {
+    const loc = src.locate(kind, id);
+    if (loc) wanted.push({ index, loc });
+    else yield { index, id, ok: false, error: new MissingBlobError(id, 'not in the index') };
+  }
+  const groups = planReads(wanted, maxGap, maxSpan);
+  const inFlight: Promise<BlobReadResult[]>[] = [];
+  let next = 0;
+  const launch = (): void => {
+    while (inFlight.length < concurrency && next < groups.length) {
+      const p = fetchGroup(src, groups[next++]!);
+      p.catch(() => undefined); // observed below, in order
+      inFlight.push(p);
+    }
+  };
+  launch();
+  while (inFlight.length > 0) {
+    const results = await inFlight.shift()!;
+    launch();
+    yield* results;
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * The write path of a repository session: blobs are compressed (in the thread pool), sealed and
+ * appended to one open packfile per blob kind; full packfiles upload in the background through a
+ * bounded TaskPool (putBlob waits when it is full); states listing durable packfiles are written at
+ * `flush` and, in long sessions, every STATE_MAX_BLOBS blobs (FORMAT.md §6, §10).
+ *
+ * Memory: at most one open packfile per kind plus `uploadConcurrency` (+1) packfiles being
+ * uploaded, each bounded by the target size. Pending blobs are rows in the index cache's session
+ * tables, not JavaScript collections; the only in-memory map is of blobs being compressed right
+ * now, bounded by the number of concurrent putBlob callers.
+ */
+import type { Storage } from '@kloset/connector-contract';
+import { type CompressionMode, compressIfPaysAsync } from '../crypto/compression.ts';
+import { type KeyRing, blobId as macBlobId } from '../crypto/key-ring.ts';
+import type { CryptoProvider } from '../crypto/provider.ts';
+import { SEAL_OVERHEAD, sealResource } from '../crypto/seal.ts';
+import { PackfileWriter } from '../packfile/writer.ts';
+import type { BlobId, BlobKind, PutBlobResult } from './blob-store.ts';
+import { toHex } from './bytes.ts';
+import { RepositoryError } from './errors.ts';
+import { type IndexCache, PendingPackStatus } from './index-cache.ts';
+import { encodeState, STATE_MAX_BLOBS } from './state-codec.ts';
+import { TaskPool } from './task-pool.ts';
+
+/** Options of a BlobWriter. */
+export interface BlobWriterOptions {
+  readonly storage: Storage;
+  readonly provider: CryptoProvider;
+  readonly keyRing: KeyRing;
+  readonly cache: IndexCache;
+  /** Target packfile size (the store config's). */
+  readonly packfileSize: number;
+  readonly compression: CompressionMode;
+  /** Packfile uploads in flight at most (default 4). */
+  readonly uploadConcurrency?: number;
+  /** Blobs per state (default STATE_MAX_BLOBS; tests lower it). */
+  readonly stateMaxBlobs?: number;
+}
+
+/** Writes blobs into packfiles and states. One per repository session. */
+export class BlobWriter {
+  readonly #o: BlobWriterOptions;
+  readonly #stateMaxBlobs: number;
+  readonly #uploads: TaskPool;
+  /** The open packfile of each kind. */
+  readonly #open = new Map<BlobKind, PackfileWriter>();
+  /** Packfiles finished but not yet durable, by hex id (to serve reads of their blobs). */
+  readonly #uploading = new Map<string, PackfileWriter>();
+  /** Blobs being compressed now, by kind and hex id: concurrent puts of the same data wait here. */
+  readonly #inProgress = new Map<string, Promise<PutBlobResult>>();
+  /** Pending blobs in durable packfiles, not yet listed by a state. */
+  #uploadedPending = 0;
+  /** Serializes state writes. */
+  #stateChain: Promise<void> = Promise.resolve();
+  #failed: unknown;
+  #hasFailed = false;
+
+  constructor(options: BlobWriterOptions) {
+    this.#o = options;
+    this.#stateMaxBlobs = options.stateMaxBlobs ?? STATE_MAX_BLOBS;
+    this.#uploads = new TaskPool(options.uploadConcurrency ?? 4, 'packfile upload');
+  }
+
+  /** HMAC-SHA-256(K_mac, data). */
+  blobId(data: Uint8Array): BlobId {
+    return macBlobId(this.#o.provider, this.#o.keyRing, data);
+  }
+
+  /** Packfile uploads running now (for tests and progress). */
+  get uploadsInFlight(): number {
+    return this.#uploads.running;
+  }
+
+  /**
+   * The packfile writer holding a blob not yet durable (open or uploading), so reads can be served
+   * from memory; undefined once the packfile is in the store.
+   */
+  pendingPackfile(packId: Uint8Array): PackfileWriter | undefined {
+    const hex = toHex(packId);
+    const upload = this.#uploading.get(hex);
+    if (upload) return upload;
+    for (const w of this.#open.values()) if (toHex(w.id) === hex) return w;
+    return undefined;
+  }
+
+  /** Stores a blob unless present (indexed or pending); may wait for upload slots. */
+  async putBlob(kind: BlobKind, data: Uint8Array): Promise<PutBlobResult> {
+    this.#check();
+    const id = this.blobId(data);
+    if (this.#o.cache.has(kind, id)) return { id, stored: false, storedBytes: 0 };
+    const key = `${kind}:${toHex(id)}`;
+    const inProgress = this.#inProgress.get(key);
+    if (inProgress) {
+      await inProgress;
+      return { id, stored: false, storedBytes: 0 };
+    }
+    const work = this.#store(kind, id, data);
+    this.#inProgress.set(key, work);
+    try {
+      return await work;
+    } finally {
+      this.#inProgress.delete(key);
+    }
+  }
+
+  async #store(kind: BlobKind, id: BlobId, data: Uint8Array): Promise<PutBlobResult> {
+    const encoded = await compressIfPaysAsync(data, this.#o.compression);
+    await this.#uploads.slot();
+    this.#check();
+    // From here to the end: no await, so the slot is ours and the cache sees one writer.
+    const sealedLength = encoded.body.length + SEAL_OVERHEAD;
+    let writer = this.#open.get(kind);
+    if (writer && !writer.fits(sealedLength, data.length)) {
+      this.#startUpload(kind, writer);
+      writer = undefined;
+    }
+    if (!writer) {
+      writer = new PackfileWriter({
+        provider: this.#o.provider,
+        keyRing: this.#o.keyRing,
+        id: this.#o.provider.randomBytes(32),
+        targetSize: this.#o.packfileSize,
+        compression: this.#o.compression,
+      });
+      this.#o.cache.addPendingPack(writer.id);
+      this.#open.set(kind, writer);
+    }
+    const entry = writer.add(kind, id, encoded, data.length);
+    this.#o.cache.addPendingBlob(writer.id, entry);
+    if (!writer.fits(SEAL_OVERHEAD, 0)) this.#startUpload(kind, writer);
+    return { id, stored: true, storedBytes: entry.length };
+  }
+
+  /** Finishes the open packfile of `kind` and starts its upload (the caller holds a slot or flushes). */
+  #startUpload(kind: BlobKind, writer: PackfileWriter): void {
+    this.#open.delete(kind);
+    const packfile = writer.finish();
+    const hex = toHex(packfile.id);
+    this.#uploading.set(hex, writer);
+    this.#o.cache.setPendingPackStatus(packfile.id, PendingPackStatus.Uploading, packfile.size);
+    this.#uploads.start(async () => {
+      try {
+        await this.#o.storage.put('packfile', hex, packfile.body);
+      } catch (err) {
+        this.#fail(err);
+        throw err;
+      } finally {
+        this.#uploading.delete(hex);
+      }
+      this.#o.cache.setPendingPackStatus(packfile.id, PendingPackStatus.Uploaded);
+      this.#uploadedPending += packfile.entries.length;
+      if (this.#uploadedPending >= this.#stateMaxBlobs) this.#queueStates(false);
+    });
+  }
+
+  /** Queues a state write (serialized); `final` also writes a partial state with the remainder. */
+  #queueStates(final: boolean): Promise<void> {
+    const run = this.#stateChain.then(() => this.#writeStates(final));
+    this.#stateChain = run.catch((err: unknown) => this.#fail(err));
+    return run;
+  }
+
+  async #writeStates(final: boolean): Promise<void> {
+    this.#check();
+    while (this.#uploadedPending >= (final ? 1 : this.#stateMaxBlobs)) {
+      const packfiles = this.#o.cache.pendingUploaded(this.#stateMaxBlobs);
+      const count = packfiles.reduce((n, p) => n + p.blobs.length, 0);
+      if (count === 0) {
+        this.#uploadedPending = 0;
+        return;
+      }
+      const stateId = this.#o.provider.randomBytes(32);
+      const body = encodeState({ time: Math.floor(Date.now() / 1000), packfiles, deletedPackfiles: [] });
+      const sealed = await sealResource(
+        this.#o.provider,
+        this.#o.keyRing,
+        'state',
+        stateId,
+        body,
+        this.#o.compression,
+      );
+      await this.#o.storage.put('state', toHex(stateId), sealed);
+      this.#o.cache.commitState(stateId, packfiles);
+      this.#uploadedPending -= count;
+    }
+  }
+
+  /**
+   * Uploads the open packfiles, waits for every upload, then writes the states listing them. Blobs
+   * whose putBlob resolved before `flush` was called are durable and indexed when it resolves.
+   */
+  async flush(): Promise<void> {
+    this.#check();
+    for (const [kind, writer] of [...this.#open]) {
+      await this.#uploads.slot();
+      this.#check();
+      if (this.#open.get(kind) === writer) this.#startUpload(kind, writer);
+    }
+    await this.#uploads.drain();
+    await this.#stateChain;
+    await this.#queueStates(true);
+    this.#check();
+  }
+
+  /**
+   * Ends the session without writing anything more: open packfiles are dropped (never uploaded),
+   * and running uploads are awaited (their packfiles stay unlisted; maintenance removes them).
+   */
+  async abandon(): Promise<void> {
+    this.#open.clear();
+    await this.#uploads.drain().catch(() => undefined);
+    await this.#stateChain.catch(() => undefined);
+  }
+
+  #fail(err: unknown): void {
+    if (this.#hasFailed) return;
+    this.#hasFailed = true;
+    this.#failed = err;
+  }
+
+  /**
+   * A failed upload or state write breaks the session: its pending blobs may never be durable, so
+   * nothing more may be stored or flushed (open a new session to continue).
+   */
+  #check(): void {
+    if (!this.#hasFailed) return;
+    const reason = this.#failed instanceof Error ? this.#failed.message : String(this.#failed);
+    throw new RepositoryError('invalid', `write session failed earlier and cannot continue: ${reason}`, {
+      cause: this.#failed,
+    });
+  }
+}

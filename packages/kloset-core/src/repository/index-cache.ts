@@ -1,0 +1,436 @@
+/**
+ * The local cache of a store's index (FORMAT.md §6): the union of the states applied so far, plus
+ * this session's pending (unflushed) blobs, in one node:sqlite database. Nothing here grows in
+ * JavaScript memory with the number of blobs: every lookup is a prepared statement on disk.
+ *
+ * All methods are synchronous and no transaction ever spans an `await`, so several Repository
+ * instances (in one process or several) may share a cache file safely (WAL mode, busy timeout).
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { PackIndexEntry } from '../packfile/index-codec.ts';
+import type { BlobId, BlobKind, BlobLocation } from './blob-store.ts';
+import { equalBytes } from './bytes.ts';
+import { PERSISTENT_SCHEMA, SCHEMA_VERSION, SESSION_SCHEMA } from './index-schema.ts';
+
+/** A packfile and (some of) its blobs, as listed by a state. */
+export interface IndexedPackfile {
+  readonly id: Uint8Array;
+  /** Total size of the packfile in bytes, when known. */
+  readonly size?: number | undefined;
+  readonly blobs: readonly PackIndexEntry[];
+}
+
+/** Status of a packfile written in this session. */
+export const PendingPackStatus = { Filling: 0, Uploading: 1, Uploaded: 2 } as const;
+export type PendingPackStatus = (typeof PendingPackStatus)[keyof typeof PendingPackStatus];
+
+/** A pending blob in an uploaded packfile, ready to be listed by a state. */
+export interface PendingBlobRow extends PackIndexEntry {
+  readonly packfile: Uint8Array;
+}
+
+type Row = Record<string, unknown>;
+
+function bytes(row: Row, key: string): Uint8Array {
+  const value = row[key];
+  if (!(value instanceof Uint8Array)) throw new Error(`index cache: column ${key} is not a blob`);
+  return value;
+}
+
+function int(row: Row, key: string): number {
+  const value = row[key];
+  if (typeof value !== 'number') throw new Error(`index cache: column ${key} is not an integer`);
+  return value;
+}
+
+function toLocation(row: Row): BlobLocation {
+  return {
+    kind: int(row, 'kind') as BlobKind,
+    id: bytes(row, 'id'),
+    packfile: bytes(row, 'pack_id'),
+    offset: int(row, 'offset'),
+    length: int(row, 'length'),
+    rawLength: int(row, 'raw_length'),
+  };
+}
+
+/** The file name of the cache database inside its directory. */
+export const INDEX_CACHE_FILE = 'index.sqlite';
+
+/**
+ * The index cache of one store. Open it with `IndexCache.open`, which discards and recreates a
+ * cache that is unreadable or of another schema version or store.
+ */
+export class IndexCache {
+  readonly path: string;
+  readonly #db: DatabaseSync;
+  readonly #stmt: {
+    locate: StatementSync;
+    locatePending: StatementSync;
+    stateApplied: StatementSync;
+    insertState: StatementSync;
+    upsertPack: StatementSync;
+    packSize: StatementSync;
+    pendingPackSize: StatementSync;
+    packHandle: StatementSync;
+    insertBlob: StatementSync;
+    markDeleted: StatementSync;
+    listPacks: StatementSync;
+    packBlobs: StatementSync;
+    insertPendingPack: StatementSync;
+    setPendingStatus: StatementSync;
+    insertPendingBlob: StatementSync;
+    pendingReady: StatementSync;
+    deletePendingBlob: StatementSync;
+    deleteDrainedPacks: StatementSync;
+    countPendingUploaded: StatementSync;
+    insertListed: StatementSync;
+  };
+  #inTransaction = false;
+
+  private constructor(path: string, db: DatabaseSync) {
+    this.path = path;
+    this.#db = db;
+    const p = (sql: string): StatementSync => db.prepare(sql);
+    this.#stmt = {
+      locate: p(
+        `SELECT b.kind, b.id, p.id AS pack_id, b.offset, b.length, b.raw_length
+         FROM blobs b JOIN packfiles p ON p.pack = b.pack
+         WHERE b.id = ? AND b.kind = ? AND p.deleted = 0 LIMIT 1`,
+      ),
+      locatePending: p(
+        `SELECT b.kind, b.id, p.id AS pack_id, b.offset, b.length, b.raw_length, p.status
+         FROM pending_blobs b JOIN pending_packs p ON p.seq = b.seq
+         WHERE b.id = ? AND b.kind = ?`,
+      ),
+      stateApplied: p('SELECT 1 AS x FROM states WHERE id = ?'),
+      insertState: p('INSERT OR IGNORE INTO states (id, applied_at) VALUES (?, ?)'),
+      upsertPack: p(
+        `INSERT INTO packfiles (id, size) VALUES (?, ?)
+         ON CONFLICT (id) DO UPDATE SET size = coalesce(packfiles.size, excluded.size)`,
+      ),
+      packSize: p('SELECT size FROM packfiles WHERE id = ?'),
+      pendingPackSize: p('SELECT size FROM pending_packs WHERE id = ?'),
+      packHandle: p('SELECT pack FROM packfiles WHERE id = ?'),
+      insertBlob: p(
+        'INSERT OR IGNORE INTO blobs (id, kind, pack, offset, length, raw_length) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      markDeleted: p(
+        'INSERT INTO packfiles (id, deleted) VALUES (?, 1) ON CONFLICT (id) DO UPDATE SET deleted = 1',
+      ),
+      listPacks: p('SELECT pack, id FROM packfiles WHERE deleted = 0 AND pack > ? ORDER BY pack LIMIT ?'),
+      packBlobs: p(
+        `SELECT b.kind, b.id, p.id AS pack_id, b.offset, b.length, b.raw_length
+         FROM blobs b JOIN packfiles p ON p.pack = b.pack
+         WHERE p.id = ? AND p.deleted = 0 ORDER BY b.offset`,
+      ),
+      insertPendingPack: p('INSERT INTO pending_packs (id, status) VALUES (?, ?)'),
+      setPendingStatus: p('UPDATE pending_packs SET status = ?, size = coalesce(?, size) WHERE id = ?'),
+      insertPendingBlob: p(
+        `INSERT INTO pending_blobs (id, kind, seq, offset, length, raw_length)
+         VALUES (?, ?, (SELECT seq FROM pending_packs WHERE id = ?), ?, ?, ?)`,
+      ),
+      pendingReady: p(
+        `SELECT b.kind, b.id, p.id AS pack_id, p.size AS pack_size, b.offset, b.length, b.raw_length
+         FROM pending_blobs b JOIN pending_packs p ON p.seq = b.seq
+         WHERE p.status = ${PendingPackStatus.Uploaded} ORDER BY b.seq, b.offset LIMIT ?`,
+      ),
+      deletePendingBlob: p('DELETE FROM pending_blobs WHERE id = ? AND kind = ?'),
+      deleteDrainedPacks: p(
+        `DELETE FROM pending_packs WHERE status = ${PendingPackStatus.Uploaded}
+         AND NOT EXISTS (SELECT 1 FROM pending_blobs b WHERE b.seq = pending_packs.seq)`,
+      ),
+      countPendingUploaded: p(
+        `SELECT count(*) AS n FROM pending_blobs b JOIN pending_packs p ON p.seq = b.seq
+         WHERE p.status = ${PendingPackStatus.Uploaded}`,
+      ),
+      insertListed: p('INSERT OR IGNORE INTO listed_states (id) VALUES (?)'),
+    };
+  }
+
+  /**
+   * Opens (or creates) the cache for `storeId` in `dir`. A cache that cannot be opened, or whose
+   * schema version or store id differ, is deleted and recreated empty: it is only a cache, and the
+   * caller brings it up to date from the store's states.
+   */
+  static open(dir: string, storeId: Uint8Array): IndexCache {
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, INDEX_CACHE_FILE);
+    try {
+      const cache = IndexCache.#tryOpen(path, storeId);
+      if (cache) return cache;
+    } catch {
+      // Unreadable (e.g. "file is not a database"): rebuilt below.
+    }
+    IndexCache.remove(dir);
+    const cache = IndexCache.#tryOpen(path, storeId);
+    if (!cache) throw new Error(`index cache ${path}: could not be initialised`);
+    return cache;
+  }
+
+  /** Deletes the cache files in `dir` (the database and its WAL and shared-memory files). */
+  static remove(dir: string): void {
+    const path = join(dir, INDEX_CACHE_FILE);
+    for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(path + suffix, { force: true });
+  }
+
+  static #tryOpen(path: string, storeId: Uint8Array): IndexCache | undefined {
+    const db = new DatabaseSync(path);
+    try {
+      db.exec('PRAGMA busy_timeout = 10000');
+      db.exec('PRAGMA journal_mode = WAL');
+      db.exec('PRAGMA synchronous = NORMAL');
+      db.exec('PRAGMA temp_store = FILE');
+      db.exec(PERSISTENT_SCHEMA);
+      const meta = new Map<string, Uint8Array>();
+      for (const row of db.prepare('SELECT key, value FROM meta').all()) {
+        meta.set(String(row.key), bytes(row, 'value'));
+      }
+      const version = meta.get('schema_version');
+      const id = meta.get('store_id');
+      if (version === undefined && id === undefined) {
+        const hasData = db.prepare('SELECT 1 AS x FROM states LIMIT 1').get();
+        if (hasData) throw new Error('index cache without metadata');
+        const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+        put.run('schema_version', new TextEncoder().encode(String(SCHEMA_VERSION)));
+        put.run('store_id', storeId);
+      } else if (
+        version === undefined ||
+        new TextDecoder().decode(version) !== String(SCHEMA_VERSION) ||
+        id === undefined ||
+        !equalBytes(id, storeId)
+      ) {
+        db.close();
+        return undefined;
+      }
+      db.exec(SESSION_SCHEMA);
+      return new IndexCache(path, db);
+    } catch (err) {
+      if (db.isOpen) db.close();
+      throw err;
+    }
+  }
+
+  /** Runs `fn` in one write transaction (nested calls join the outer one). */
+  transaction<T>(fn: () => T): T {
+    if (this.#inTransaction) return fn();
+    this.#db.exec('BEGIN IMMEDIATE');
+    this.#inTransaction = true;
+    try {
+      const result = fn();
+      this.#db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      this.#db.exec('ROLLBACK');
+      throw err;
+    } finally {
+      this.#inTransaction = false;
+    }
+  }
+
+  /** Where a blob is: an indexed copy in a live packfile first, else a pending one of this session. */
+  locate(kind: BlobKind, id: BlobId): BlobLocation | undefined {
+    const row = this.#stmt.locate.get(id, kind);
+    if (row) return toLocation(row);
+    return this.locatePending(kind, id);
+  }
+
+  /** Where a pending (unflushed) blob of this session is, or undefined. */
+  locatePending(kind: BlobKind, id: BlobId): BlobLocation | undefined {
+    const row = this.#stmt.locatePending.get(id, kind);
+    return row ? toLocation(row) : undefined;
+  }
+
+  /** True if the blob is indexed in a live packfile or pending in this session. */
+  has(kind: BlobKind, id: BlobId): boolean {
+    return (
+      this.#stmt.locate.get(id, kind) !== undefined || this.#stmt.locatePending.get(id, kind) !== undefined
+    );
+  }
+
+  /** True if the state was already applied to this cache. */
+  isStateApplied(stateId: Uint8Array): boolean {
+    return this.#stmt.stateApplied.get(stateId) !== undefined;
+  }
+
+  /**
+   * Applies one state (its packfiles and deletions) and records it as applied, in one transaction.
+   * Applying a state twice is a no-op. Returns true if it had deletions (see `purgeDeleted`).
+   */
+  applyState(
+    stateId: Uint8Array,
+    packfiles: readonly IndexedPackfile[],
+    deletedPackfiles: readonly Uint8Array[],
+  ): boolean {
+    return this.transaction(() => {
+      if (this.isStateApplied(stateId)) return false;
+      for (const pack of packfiles) this.#insertPackfile(pack);
+      for (const id of deletedPackfiles) this.#stmt.markDeleted.run(id);
+      this.#stmt.insertState.run(stateId, Date.now());
+      return deletedPackfiles.length > 0;
+    });
+  }
+
+  #insertPackfile(pack: IndexedPackfile): void {
+    this.#stmt.upsertPack.run(pack.id, pack.size ?? null);
+    const handle = this.#stmt.packHandle.get(pack.id);
+    if (!handle) throw new Error('index cache: packfile row vanished');
+    const h = int(handle, 'pack');
+    for (const b of pack.blobs) this.#stmt.insertBlob.run(b.id, b.kind, h, b.offset, b.length, b.rawLength);
+  }
+
+  /** Removes the rows of blobs whose packfiles are deleted (they are already invisible to lookups). */
+  purgeDeleted(): void {
+    this.transaction(() => {
+      this.#db.exec('DELETE FROM blobs WHERE pack IN (SELECT pack FROM packfiles WHERE deleted = 1)');
+    });
+  }
+
+  /** Live (not deleted) packfiles of the index, paged so the caller may await between pages. */
+  *packfiles(pageSize = 1000): Generator<Uint8Array> {
+    let after = -1;
+    for (;;) {
+      const rows = this.#stmt.listPacks.all(after, pageSize);
+      for (const row of rows) yield bytes(row, 'id');
+      const last = rows.at(-1);
+      if (!last || rows.length < pageSize) return;
+      after = int(last, 'pack');
+    }
+  }
+
+  /** Size of a packfile known to the index or pending in this session, or undefined. */
+  packfileSize(packId: Uint8Array): number | undefined {
+    const row = this.#stmt.packSize.get(packId) ?? this.#stmt.pendingPackSize.get(packId);
+    const size = row?.size;
+    return typeof size === 'number' ? size : undefined;
+  }
+
+  /** The indexed blobs of one live packfile, by offset. */
+  packfileBlobs(packId: Uint8Array): BlobLocation[] {
+    return this.#stmt.packBlobs.all(packId).map(toLocation);
+  }
+
+  // ---- listing the store's states ------------------------------------------------------------
+
+  /** Starts a listing of the store's states: forgets the previous one. */
+  beginListing(): void {
+    this.#db.exec('DELETE FROM listed_states');
+  }
+
+  /** Records a state id seen by the current listing. */
+  markListed(stateId: Uint8Array): void {
+    this.#stmt.insertListed.run(stateId);
+  }
+
+  /**
+   * Number of states applied to this cache before `since` (ms) that the current listing did not
+   * see: the store lost them (maintenance), so the cache may hold stale entries.
+   */
+  vanishedStates(since: number): number {
+    const row = this.#db
+      .prepare(
+        'SELECT count(*) AS n FROM states WHERE applied_at < ? AND id NOT IN (SELECT id FROM listed_states)',
+      )
+      .get(since);
+    return row ? int(row, 'n') : 0;
+  }
+
+  // ---- this session's pending blobs ----------------------------------------------------------
+
+  /** Registers a packfile being filled in this session. */
+  addPendingPack(packId: Uint8Array): void {
+    this.#stmt.insertPendingPack.run(packId, PendingPackStatus.Filling);
+  }
+
+  /** Moves a pending packfile to another status (and records its final size once known). */
+  setPendingPackStatus(packId: Uint8Array, status: PendingPackStatus, size?: number): void {
+    this.#stmt.setPendingStatus.run(status, size ?? null, packId);
+  }
+
+  /** Records a blob appended to a pending packfile. */
+  addPendingBlob(packId: Uint8Array, entry: PackIndexEntry): void {
+    this.#stmt.insertPendingBlob.run(
+      entry.id,
+      entry.kind,
+      packId,
+      entry.offset,
+      entry.length,
+      entry.rawLength,
+    );
+  }
+
+  /** Number of pending blobs whose packfiles are durable (ready to be listed by a state). */
+  pendingUploadedCount(): number {
+    const row = this.#stmt.countPendingUploaded.get();
+    return row ? int(row, 'n') : 0;
+  }
+
+  /** Up to `limit` pending blobs of durable packfiles, grouped by packfile, by offset. */
+  pendingUploaded(limit: number): IndexedPackfile[] {
+    const out: { id: Uint8Array; size: number | undefined; blobs: PackIndexEntry[] }[] = [];
+    for (const row of this.#stmt.pendingReady.all(limit)) {
+      const loc = toLocation(row);
+      let last = out.at(-1);
+      if (!last || !equalBytes(last.id, loc.packfile)) {
+        last = {
+          id: loc.packfile,
+          size: typeof row.pack_size === 'number' ? row.pack_size : undefined,
+          blobs: [],
+        };
+        out.push(last);
+      }
+      last.blobs.push({
+        kind: loc.kind,
+        id: loc.id,
+        offset: loc.offset,
+        length: loc.length,
+        rawLength: loc.rawLength,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Records that a state listing `packfiles` is durable: its blobs move from pending to indexed,
+   * and the state is marked applied, in one transaction.
+   */
+  commitState(stateId: Uint8Array, packfiles: readonly IndexedPackfile[]): void {
+    this.transaction(() => {
+      for (const pack of packfiles) {
+        this.#insertPackfile(pack);
+        for (const b of pack.blobs) this.#stmt.deletePendingBlob.run(b.id, b.kind);
+      }
+      this.#stmt.deleteDrainedPacks.run();
+      this.#stmt.insertState.run(stateId, Date.now());
+    });
+  }
+
+  /** Forgets every pending blob and packfile of this session (after a failed session). */
+  clearPending(): void {
+    this.transaction(() => {
+      this.#db.exec('DELETE FROM pending_blobs');
+      this.#db.exec('DELETE FROM pending_packs');
+    });
+  }
+
+  /** Counts of the cache's content, for diagnostics and tests. */
+  stats(): { states: number; packfiles: number; blobs: number; pendingBlobs: number } {
+    const n = (sql: string): number => {
+      const row = this.#db.prepare(sql).get();
+      return row ? int(row, 'n') : 0;
+    };
+    return {
+      states: n('SELECT count(*) AS n FROM states'),
+      packfiles: n('SELECT count(*) AS n FROM packfiles WHERE deleted = 0'),
+      blobs: n('SELECT count(*) AS n FROM blobs b JOIN packfiles p ON p.pack = b.pack WHERE p.deleted = 0'),
+      pendingBlobs: n('SELECT count(*) AS n FROM pending_blobs'),
+    };
+  }
+
+  /** Closes the database; pending rows vanish with the connection. */
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
+  }
+}

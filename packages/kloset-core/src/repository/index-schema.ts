@@ -1,0 +1,76 @@
+/**
+ * The SQL schema of the local index cache (see index-cache.ts). Bump SCHEMA_VERSION on any change:
+ * a cache with another version is discarded and rebuilt from the store's states.
+ */
+
+/** Version of the cache layout; a mismatch makes the cache rebuild itself. */
+export const SCHEMA_VERSION = 1;
+
+/**
+ * Persistent tables (the union of the states applied so far).
+ *
+ * - `meta`: key/value, holds `schema_version` and `store_id`.
+ * - `states`: ids of the states applied, with the time they were applied (ms).
+ * - `packfiles`: one row per packfile seen in a state, by a small integer handle, with its size when
+ *   a state gave it; `deleted` is set
+ *   when a state lists it in `deleted_packfiles` (sticky, whatever the order states are applied in).
+ * - `blobs`: (id, kind, pack) -> location. A blob may sit in more than one packfile (two writers
+ *   storing the same data concurrently); lookups take any copy whose packfile is not deleted.
+ */
+export const PERSISTENT_SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS states (
+  id BLOB PRIMARY KEY,
+  applied_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS packfiles (
+  pack INTEGER PRIMARY KEY,
+  id BLOB NOT NULL UNIQUE,
+  size INTEGER,
+  deleted INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS blobs (
+  id BLOB NOT NULL,
+  kind INTEGER NOT NULL,
+  pack INTEGER NOT NULL,
+  offset INTEGER NOT NULL,
+  length INTEGER NOT NULL,
+  raw_length INTEGER NOT NULL,
+  PRIMARY KEY (id, kind, pack)
+) WITHOUT ROWID;
+`;
+
+/**
+ * Per-connection tables for this session's unflushed work. TEMP tables live in SQLite's temporary
+ * store (on disk, paged), vanish with the connection, and are invisible to other processes sharing
+ * the cache, so a crash leaves nothing behind.
+ *
+ * - `pending_packs`: packfiles written in this session and not yet listed by a state; `status` is
+ *   0 while being filled, 1 while uploading, 2 once durable in the store.
+ * - `pending_blobs`: blobs appended to those packfiles.
+ * - `listed_states`: state ids seen by the current listing of the store (to detect removed states).
+ */
+export const SESSION_SCHEMA = `
+CREATE TEMP TABLE IF NOT EXISTS pending_packs (
+  seq INTEGER PRIMARY KEY,
+  id BLOB NOT NULL UNIQUE,
+  status INTEGER NOT NULL,
+  size INTEGER
+);
+CREATE TEMP TABLE IF NOT EXISTS pending_blobs (
+  id BLOB NOT NULL,
+  kind INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  offset INTEGER NOT NULL,
+  length INTEGER NOT NULL,
+  raw_length INTEGER NOT NULL,
+  PRIMARY KEY (id, kind)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS temp.pending_blobs_by_pack ON pending_blobs (seq, offset);
+CREATE TEMP TABLE IF NOT EXISTS listed_states (
+  id BLOB PRIMARY KEY
+) WITHOUT ROWID;
+`;

@@ -1,0 +1,169 @@
+/**
+ * Store locks (FORMAT.md §9): shared for writers that add data, exclusive for writers that delete.
+ * Taking a lock puts it, then lists the others; a conflicting non-stale lock makes the attempt
+ * delete its own lock and fail naming the holder. Held locks are rewritten on a timer (unref'd, so
+ * a forgotten handle never keeps the process alive) and deleted on release.
+ */
+import { hostname as osHostname } from 'node:os';
+import { isNotFound } from '@kloset/connector-contract';
+import { toHex } from './bytes.ts';
+import { RepositoryError } from './errors.ts';
+import { decodeLock, encodeLock, type LockBody } from './lock-codec.ts';
+import type { ResourceStore } from './resource-store.ts';
+
+/** A lock not refreshed for this long is stale and ignored (FORMAT.md §9). */
+export const LOCK_STALE_AFTER_MS = 30 * 60 * 1000;
+/** Holders rewrite their lock this often. */
+export const LOCK_REFRESH_INTERVAL_MS = 5 * 60 * 1000;
+
+/** Options of `acquireLock`. */
+export interface LockOptions {
+  /** Exclusive (rm, prune) or shared (backup). */
+  readonly exclusive: boolean;
+  /** Overrides for tests. */
+  readonly staleAfterMs?: number;
+  readonly refreshIntervalMs?: number;
+  /** Clock (Unix ms); defaults to Date.now. */
+  readonly now?: () => number;
+  readonly hostname?: string;
+  readonly pid?: number;
+}
+
+/** A lock found in the store. */
+export interface LockInfo extends LockBody {
+  /** Hex id of the lock resource. */
+  readonly id: string;
+}
+
+/** A held lock. */
+export interface LockHandle {
+  /** Hex id of the lock resource. */
+  readonly id: string;
+  readonly exclusive: boolean;
+  /** The last refresh failure, if the latest refresh failed (the lock may go stale). */
+  readonly refreshError: unknown;
+  /** Rewrites the lock now with the current time. */
+  refresh(): Promise<void>;
+  /** Stops refreshing and deletes the lock. Idempotent. */
+  release(): Promise<void>;
+}
+
+function describeAge(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  return `${Math.round(s / 3600)} h`;
+}
+
+/** The store is locked by someone else. */
+export class LockConflictError extends RepositoryError {
+  override readonly name = 'LockConflictError';
+  /** The lock that blocked us. */
+  readonly holder: LockInfo;
+
+  constructor(wanted: 'shared' | 'exclusive', holder: LockInfo, now: number) {
+    const kind = holder.exclusive ? 'an exclusive' : 'a shared';
+    super(
+      'locked',
+      `cannot take ${wanted === 'exclusive' ? 'an exclusive' : 'a shared'} lock: store is locked (${kind} lock) by ` +
+        `${holder.hostname} pid ${holder.pid}, taken ${describeAge(now - holder.created)} ago, ` +
+        `refreshed ${describeAge(now - holder.time)} ago (lock ${holder.id.slice(0, 8)})`,
+    );
+    this.holder = holder;
+  }
+}
+
+/** Reads every lock of the store, skipping those deleted while listing. */
+export async function* listLocks(store: ResourceStore): AsyncGenerator<LockInfo> {
+  for await (const id of store.listResources('lock')) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await store.getResource('lock', id);
+    } catch (err) {
+      if (isNotFound(err)) continue;
+      throw err;
+    }
+    let body: LockBody;
+    try {
+      body = decodeLock(bytes);
+    } catch (err) {
+      throw new RepositoryError('invalid', `lock ${toHex(id)} does not parse: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    yield { id: toHex(id), ...body };
+  }
+}
+
+/** True if `lock` was not refreshed within `staleAfterMs` of `now`. */
+export function isStale(lock: LockBody, now: number, staleAfterMs = LOCK_STALE_AFTER_MS): boolean {
+  return now - lock.time > staleAfterMs;
+}
+
+/**
+ * Takes a lock: puts it, then checks the other locks. Throws LockConflictError naming the holder
+ * (after deleting its own lock) when a non-stale conflicting lock exists.
+ */
+export async function acquireLock(store: ResourceStore, options: LockOptions): Promise<LockHandle> {
+  const now = options.now ?? Date.now;
+  const staleAfterMs = options.staleAfterMs ?? LOCK_STALE_AFTER_MS;
+  const refreshIntervalMs = options.refreshIntervalMs ?? LOCK_REFRESH_INTERVAL_MS;
+  const id = store.newResourceId();
+  const hexId = toHex(id);
+  const created = now();
+  const base = {
+    exclusive: options.exclusive,
+    hostname: options.hostname ?? osHostname(),
+    pid: options.pid ?? process.pid,
+    created,
+  };
+  await store.putResource('lock', id, encodeLock({ ...base, time: created }));
+
+  try {
+    const at = now();
+    for await (const other of listLocks(store)) {
+      if (other.id === hexId || isStale(other, at, staleAfterMs)) continue;
+      if (options.exclusive || other.exclusive) {
+        throw new LockConflictError(options.exclusive ? 'exclusive' : 'shared', other, at);
+      }
+    }
+  } catch (err) {
+    await store.deleteResource('lock', id).catch(() => undefined);
+    throw err;
+  }
+
+  let released = false;
+  let refreshError: unknown;
+  let refreshing: Promise<void> = Promise.resolve();
+  const refresh = async (): Promise<void> => {
+    if (released) return;
+    refreshing = store.putResource('lock', id, encodeLock({ ...base, time: now() }));
+    try {
+      await refreshing;
+      refreshError = undefined;
+    } catch (err) {
+      refreshError = err;
+      throw err;
+    }
+  };
+  const timer = setInterval(() => {
+    refresh().catch(() => undefined);
+  }, refreshIntervalMs);
+  timer.unref();
+
+  return {
+    id: hexId,
+    exclusive: options.exclusive,
+    get refreshError() {
+      return refreshError;
+    },
+    refresh,
+    async release() {
+      if (released) return;
+      released = true;
+      clearInterval(timer);
+      await refreshing.catch(() => undefined);
+      await store.deleteResource('lock', id);
+    },
+  };
+}

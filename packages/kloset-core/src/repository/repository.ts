@@ -1,0 +1,354 @@
+/**
+ * A kloset store opened for use: the BlobStore the engines code against, plus sealed resources
+ * (snapshot headers, locks), packfile access for `check`, and locks. Built on a Storage, the crypto
+ * layer, the packfile code and a local index cache (FORMAT.md §1-§6, §9, §10).
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Storage } from '@kloset/connector-contract';
+import type { KeyRing } from '../crypto/key-ring.ts';
+import { nodeCryptoProvider } from '../crypto/node-provider.ts';
+import type { CryptoProvider } from '../crypto/provider.ts';
+import { openResource, sealResource } from '../crypto/seal.ts';
+import {
+  type CreateStoreOptions,
+  createStoreConfig,
+  openStoreConfig,
+  type StoreConfig,
+} from '../format/config.ts';
+import type { PackIndexEntry } from '../packfile/index-codec.ts';
+import { type PackReadContext, readPackIndex } from '../packfile/reader.ts';
+import { type BlobReadResult, type ReadBlobsOptions, readBlob, readBlobs } from './blob-reader.ts';
+import type { BlobId, BlobKind, BlobLocation, BlobStore, PutBlobResult } from './blob-store.ts';
+import { BlobWriter } from './blob-writer.ts';
+import { fromHexId, toHex } from './bytes.ts';
+import { CorruptResourceError, RepositoryError, reasonOf } from './errors.ts';
+import { IndexCache } from './index-cache.ts';
+import { type SyncResult, syncIndex } from './index-sync.ts';
+import { acquireLock, type LockHandle, type LockOptions } from './locks.ts';
+import type { ResourceStore, SealedKind } from './resource-store.ts';
+
+/** Options for every session, whether creating or opening. */
+export interface RepositorySessionOptions {
+  /** Crypto implementation (default: node:crypto). */
+  readonly crypto?: CryptoProvider;
+  /** Root of the local caches (default: $XDG_CACHE_HOME/kloset, else ~/.cache/kloset). */
+  readonly cacheDir?: string;
+  /** Packfile uploads in flight at most (default 4); putBlob waits beyond. */
+  readonly uploadConcurrency?: number;
+  /** States read in parallel when updating the index cache (default 4). */
+  readonly stateReadConcurrency?: number;
+  /** Blobs per state written (default 100,000, the format's maximum; tests lower it). */
+  readonly stateMaxBlobs?: number;
+}
+
+/** Options of `Repository.create`: a passphrase (or `plaintext: true`), KDF cost, chunking, packfile size. */
+export type CreateRepositoryOptions = CreateStoreOptions & RepositorySessionOptions;
+
+/** Options of `Repository.open`. */
+export interface OpenRepositoryOptions extends RepositorySessionOptions {
+  /** Required for an encrypted store; ignored for a plaintext one. */
+  readonly passphrase?: string;
+}
+
+/** A packfile in the store, as listed. */
+export interface PackfileInfo {
+  readonly id: Uint8Array;
+  readonly size: number;
+}
+
+/** The default root of local caches: $XDG_CACHE_HOME/kloset, else ~/.cache/kloset. */
+export function defaultCacheDir(): string {
+  const xdg = process.env.XDG_CACHE_HOME;
+  return join(xdg && xdg.length > 0 ? xdg : join(homedir(), '.cache'), 'kloset');
+}
+
+/**
+ * An open store. Writes go through one session: putBlob ... flush; `close` without `flush` drops
+ * unflushed blobs (the packfiles already uploaded stay unlisted, FORMAT.md §10).
+ */
+export class Repository implements BlobStore, ResourceStore {
+  readonly storage: Storage;
+  readonly config: StoreConfig;
+  readonly keyRing: KeyRing;
+  readonly provider: CryptoProvider;
+  /** The directory of this store's cache: `<cacheDir>/<hex store id>`. */
+  readonly cachePath: string;
+  readonly #options: RepositorySessionOptions;
+  #cache: IndexCache;
+  #writer: BlobWriter;
+  #closed = false;
+
+  private constructor(
+    storage: Storage,
+    config: StoreConfig,
+    keyRing: KeyRing,
+    options: RepositorySessionOptions,
+    cache: IndexCache,
+    cachePath: string,
+  ) {
+    this.storage = storage;
+    this.config = config;
+    this.keyRing = keyRing;
+    this.provider = options.crypto ?? nodeCryptoProvider;
+    this.#options = options;
+    this.#cache = cache;
+    this.cachePath = cachePath;
+    this.#writer = this.#newWriter();
+  }
+
+  /**
+   * Creates a new store in `storage` (which must be empty: `already_exists` otherwise) and opens it.
+   * Writers enforce the KDF minimums unless `allowWeakKdf` (tests).
+   */
+  static async create(storage: Storage, options: CreateRepositoryOptions): Promise<Repository> {
+    const provider = options.crypto ?? nodeCryptoProvider;
+    const created = await createStoreConfig(options, provider);
+    await storage.create(created.bytes);
+    return Repository.#start(storage, created.config, created.keyRing, options);
+  }
+
+  /**
+   * Opens the store in `storage`: unlocks the keys (a wrong passphrase throws WrongPassphraseError
+   * before anything is read besides the config, or written), then brings the local index cache up
+   * to date from the store's states, rebuilding it if it is missing or unusable.
+   */
+  static async open(storage: Storage, options: OpenRepositoryOptions = {}): Promise<Repository> {
+    const provider = options.crypto ?? nodeCryptoProvider;
+    const configBytes = await storage.open();
+    const opened = await openStoreConfig(configBytes, options.passphrase, provider);
+    return Repository.#start(storage, opened.config, opened.keyRing, options);
+  }
+
+  static async #start(
+    storage: Storage,
+    config: StoreConfig,
+    keyRing: KeyRing,
+    options: RepositorySessionOptions,
+  ): Promise<Repository> {
+    const cachePath = join(options.cacheDir ?? defaultCacheDir(), toHex(config.storeId));
+    const cache = IndexCache.open(cachePath, config.storeId);
+    const repo = new Repository(storage, config, keyRing, options, cache, cachePath);
+    try {
+      await repo.refreshIndex();
+    } catch (err) {
+      cache.close();
+      throw err;
+    }
+    return repo;
+  }
+
+  #newWriter(): BlobWriter {
+    return new BlobWriter({
+      storage: this.storage,
+      provider: this.provider,
+      keyRing: this.keyRing,
+      cache: this.#cache,
+      packfileSize: this.config.packfileSize,
+      compression: this.config.compression,
+      ...(this.#options.uploadConcurrency === undefined
+        ? {}
+        : { uploadConcurrency: this.#options.uploadConcurrency }),
+      ...(this.#options.stateMaxBlobs === undefined ? {} : { stateMaxBlobs: this.#options.stateMaxBlobs }),
+    });
+  }
+
+  /** Hex store id. */
+  get storeId(): string {
+    return toHex(this.config.storeId);
+  }
+
+  /** The crypto context for packfile readers. */
+  get #ctx(): PackReadContext {
+    return { provider: this.provider, keyRing: this.keyRing };
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new RepositoryError('invalid', `repository ${this.storage.location} is closed`);
+  }
+
+  /**
+   * Applies the store's states not yet in the cache. If the store no longer lists states the cache
+   * applied (maintenance removed them), the cache is discarded and rebuilt from scratch.
+   */
+  async refreshIndex(): Promise<SyncResult> {
+    this.#assertOpen();
+    const concurrency = this.#options.stateReadConcurrency ?? 4;
+    const result = await syncIndex(this.storage, this.provider, this.keyRing, this.#cache, concurrency);
+    if (result.vanished === 0) return result;
+    await this.#writer.abandon();
+    this.#cache.close();
+    IndexCache.remove(this.cachePath);
+    this.#cache = IndexCache.open(this.cachePath, this.config.storeId);
+    this.#writer = this.#newWriter();
+    return syncIndex(this.storage, this.provider, this.keyRing, this.#cache, concurrency);
+  }
+
+  // ---- BlobStore -------------------------------------------------------------------------------
+
+  /** HMAC-SHA-256(K_mac, data). */
+  blobId(data: Uint8Array): BlobId {
+    return this.#writer.blobId(data);
+  }
+
+  /** True if the blob is indexed or pending in this session. */
+  hasBlob(kind: BlobKind, id: BlobId): boolean {
+    this.#assertOpen();
+    return this.#cache.has(kind, id);
+  }
+
+  /** Where a blob is (indexed, or pending in this session), or undefined. */
+  locateBlob(kind: BlobKind, id: BlobId): BlobLocation | undefined {
+    this.#assertOpen();
+    return this.#cache.locate(kind, id);
+  }
+
+  /** See BlobStore.putBlob. Throws if an earlier background upload failed (the session is broken). */
+  putBlob(kind: BlobKind, data: Uint8Array): Promise<PutBlobResult> {
+    this.#assertOpen();
+    return this.#writer.putBlob(kind, data);
+  }
+
+  /**
+   * Reads and verifies one blob with one ranged read (or from memory if its packfile is not uploaded
+   * yet). Throws MissingBlobError or CorruptBlobError (both name the blob, the latter the packfile).
+   */
+  getBlob(kind: BlobKind, id: BlobId): Promise<Uint8Array> {
+    this.#assertOpen();
+    return readBlob(this.#source(), kind, id);
+  }
+
+  /**
+   * Reads many blobs of one kind with coalesced ranged reads: one result per entry of `ids`, with
+   * its position in `ids`, in storage order; a missing or corrupt blob gives an error result and
+   * the others go on. For restore (chunks of many files) and check.
+   */
+  getBlobs(
+    kind: BlobKind,
+    ids: readonly BlobId[],
+    options?: ReadBlobsOptions,
+  ): AsyncGenerator<BlobReadResult> {
+    this.#assertOpen();
+    return readBlobs(this.#source(), kind, ids, options);
+  }
+
+  #source() {
+    const cache = this.#cache;
+    const writer = this.#writer;
+    return {
+      storage: this.storage,
+      ctx: this.#ctx,
+      locate: (kind: BlobKind, id: BlobId) => cache.locate(kind, id),
+      pendingPackfile: (packId: Uint8Array) => writer.pendingPackfile(packId),
+    };
+  }
+
+  /** Uploads pending packfiles, then writes the states that index them (FORMAT.md §6, §10). */
+  flush(): Promise<void> {
+    this.#assertOpen();
+    return this.#writer.flush();
+  }
+
+  // ---- Packfiles, for check ----------------------------------------------------------------------
+
+  /** The packfiles in the store (streamed from Storage.list, whether indexed or not). */
+  async *listPackfiles(): AsyncGenerator<PackfileInfo> {
+    this.#assertOpen();
+    for await (const info of this.storage.list('packfile')) {
+      yield { id: fromHexId(info.id, 'packfile id'), size: info.size };
+    }
+  }
+
+  /** The packfiles the index knows (live ones), paged from the cache. */
+  *indexedPackfiles(): Generator<Uint8Array> {
+    this.#assertOpen();
+    yield* this.#cache.packfiles();
+  }
+
+  /** What the index says a packfile holds, by offset. */
+  indexedBlobs(packId: Uint8Array): BlobLocation[] {
+    this.#assertOpen();
+    return this.#cache.packfileBlobs(packId);
+  }
+
+  /**
+   * Reads and verifies a packfile's own index (footer, then index). `size` comes from
+   * `listPackfiles`; without it the size recorded by the index is used. Throws
+   * CorruptPackfileError when footer or index fail a check.
+   */
+  async readPackIndex(packId: Uint8Array, size?: number): Promise<PackIndexEntry[]> {
+    this.#assertOpen();
+    const known = size ?? this.#cache.packfileSize(packId);
+    if (known === undefined) {
+      throw new RepositoryError('invalid', `packfile ${toHex(packId)}: size unknown (pass the listed size)`);
+    }
+    return readPackIndex(this.storage, this.#ctx, packId, known);
+  }
+
+  // ---- Sealed resources ------------------------------------------------------------------------
+
+  /** 32 random bytes. */
+  newResourceId(): Uint8Array {
+    return this.provider.randomBytes(32);
+  }
+
+  /** Seals and puts a snapshot header or lock body (FORMAT.md §1). */
+  async putResource(kind: SealedKind, id: Uint8Array, body: Uint8Array): Promise<void> {
+    this.#assertOpen();
+    const sealed = await sealResource(this.provider, this.keyRing, kind, id, body, this.config.compression);
+    await this.storage.put(kind, toHex(id), sealed);
+  }
+
+  /** Gets and opens a resource; ConnectorError `not_found` if absent, CorruptResourceError if it fails a check. */
+  async getResource(kind: SealedKind, id: Uint8Array): Promise<Uint8Array> {
+    this.#assertOpen();
+    const bytes = await this.storage.get(kind, toHex(id));
+    try {
+      return await openResource(this.provider, this.keyRing, kind, id, bytes);
+    } catch (err) {
+      throw new CorruptResourceError(kind, id, reasonOf(err), { cause: err });
+    }
+  }
+
+  /** Ids of the resources of `kind`, streamed. */
+  async *listResources(kind: SealedKind): AsyncGenerator<Uint8Array> {
+    this.#assertOpen();
+    for await (const info of this.storage.list(kind)) yield fromHexId(info.id, `${kind} id`);
+  }
+
+  /** Deletes a resource (absent is fine). */
+  async deleteResource(kind: SealedKind, id: Uint8Array): Promise<void> {
+    this.#assertOpen();
+    await this.storage.delete(kind, toHex(id));
+  }
+
+  // ---- Locks -----------------------------------------------------------------------------------
+
+  /**
+   * Takes a shared (`exclusive: false`) or exclusive lock (FORMAT.md §9); throws LockConflictError
+   * naming the holder. Release the handle when done.
+   */
+  lock(options: LockOptions): Promise<LockHandle> {
+    this.#assertOpen();
+    return acquireLock(this, options);
+  }
+
+  // ---- Lifecycle -------------------------------------------------------------------------------
+
+  /** Counts of the index cache (diagnostics, tests). */
+  indexStats(): { states: number; packfiles: number; blobs: number; pendingBlobs: number } {
+    this.#assertOpen();
+    return this.#cache.stats();
+  }
+
+  /**
+   * Ends the session: unflushed blobs are dropped (call `flush` first to keep them), running
+   * uploads are awaited, the cache is closed. The Storage is left open (the caller owns it).
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#writer.abandon();
+    this.#cache.close();
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * A bounded set of background tasks: at most `limit` run at once, callers wait for a free slot
+ * (backpressure), and the first failure is latched and rethrown to every later caller, so work
+ * that depended on a failed task can never be reported as done.
+ */
+export class TaskPool {
+  readonly limit: number;
+  readonly #what: string;
+  #running = 0;
+  #waiters: (() => void)[] = [];
+  #idleWaiters: (() => void)[] = [];
+  #error: unknown;
+  #failed = false;
+
+  /** `what` names the tasks in errors, e.g. "packfile upload". */
+  constructor(limit: number, what: string) {
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new RangeError(`${what}: limit must be a positive integer`);
+    this.limit = limit;
+    this.#what = what;
+  }
+
+  /** Tasks running now. */
+  get running(): number {
+    return this.#running;
+  }
+
+  /** The latched failure, if a task failed. */
+  get error(): unknown {
+    return this.#failed ? this.#error : undefined;
+  }
+
+  /** Throws the latched failure, if any. */
+  check(): void {
+    if (this.#failed) throw this.#error;
+  }
+
+  /**
+   * Resolves once fewer than `limit` tasks run. A caller that then calls `start` without awaiting
+   * anything in between is guaranteed the slot.
+   */
+  async slot(): Promise<void> {
+    this.check();
+    while (this.#running >= this.limit) {
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+      this.check();
+    }
+  }
+
+  /** Starts `task` now, without waiting for a slot (call `slot` first to respect the limit). */
+  start(task: () => Promise<void>): void {
+    this.#running++;
+    task().then(
+      () => this.#done(),
+      (err: unknown) => {
+        if (!this.#failed) {
+          this.#failed = true;
+          this.#error = err;
+        }
+        this.#done();
+      },
+    );
+  }
+
+  /** Waits for a slot, then starts `task`. */
+  async run(task: () => Promise<void>): Promise<void> {
+    await this.slot();
+    this.start(task);
+  }
+
+  /** Waits until no task runs, then throws the latched failure, if any. */
+  async drain(): Promise<void> {
+    while (this.#running > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    this.check();
+  }
+
+  #done(): void {
+    this.#running--;
+    if (this.#failed) for (const w of this.#waiters.splice(0)) w();
+    else this.#waiters.shift()?.();
+    if (this.#running === 0) for (const w of this.#idleWaiters.splice(0)) w();
+  }
+
+  /** A description for errors. */
+  toString(): string {
+    return `${this.#what} pool (${this.#running}/${this.limit} running)`;
+  }
+}
