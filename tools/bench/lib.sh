@@ -1,0 +1,53 @@
+# Shared helpers for the benchmark scripts (sourced).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+WORK=${KLOSET_BENCH_DIR:-/tmp/kloset-bench}
+GEN=${KLOSET_BENCH_GEN:-$ROOT/../shared/bench/gen-dataset.py}
+export PATH="$ROOT/node_modules/.bin:$PATH"
+KLOSET=(node "$ROOT/packages/cli/bin/kloset.js")
+export KLOSET_PASSPHRASE=${KLOSET_PASSPHRASE:-bench-passphrase}
+export RESTIC_PASSWORD=$KLOSET_PASSPHRASE
+mkdir -p "$WORK"
+RESULTS="$WORK/results.tsv"
+
+need_apt() { # need_apt BINARY PACKAGE
+  command -v "$1" >/dev/null 2>&1 && return 0
+  echo "[bench] installing $2" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$2" >/dev/null
+}
+
+dataset() { # dataset SCALE -> prints the directory
+  local scale=$1 dir="$WORK/data-$1"
+  if [ ! -f "$dir.done" ]; then
+    [ -f "$GEN" ] || { echo "[bench] data generator $GEN not found (set KLOSET_BENCH_GEN)" >&2; exit 1; }
+    rm -rf "$dir"; echo "[bench] generating data set (scale $scale) in $dir" >&2
+    python3 "$GEN" "$dir" "$scale" >&2; touch "$dir.done"
+  fi
+  echo "$dir"
+}
+
+bytes_of() { du -sb "$1" | cut -f1; }
+
+# measure LABEL TOOL BYTES -- command...: runs the command under /usr/bin/time -v, appends a row
+measure() {
+  local label=$1 tool=$2 bytes=$3; shift 4
+  local tf; tf=$(mktemp)
+  sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
+  if ! /usr/bin/time -v -o "$tf" "$@" >"$WORK/last.out" 2>"$WORK/last.err"; then
+    echo "[bench] FAILED: $label $tool: $*" >&2; tail -5 "$WORK/last.err" >&2; return 1
+  fi
+  local wall rss
+  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$tf")
+  rss=$(awk -F': ' '/Maximum resident set size/ {print int($2/1024)}' "$tf")
+  local mbs; mbs=$(awk -v b="$bytes" -v w="$wall" 'BEGIN { printf "%.0f", (w > 0 ? b / 1048576 / w : 0) }')
+  printf '%s\t%s\t%.2f\t%s\t%s\n' "$label" "$tool" "$wall" "$mbs" "$rss" | tee -a "$RESULTS"
+  rm -f "$tf"
+}
+
+# ratio LABEL A B: wall(A)/wall(B) and rss(A)/rss(B) for one label
+ratio() {
+  awk -F'\t' -v l="$1" -v a="$2" -v b="$3" '
+    $1==l && $2==a {wa=$3; ra=$5} $1==l && $2==b {wb=$3; rb=$5}
+    END { if (wa && wb) printf "%-34s %s/%s  time x%.2f  peak RSS x%.2f\n", l, a, b, wa/wb, ra/rb }' "$RESULTS"
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Bucket -> local store and snapshot -> bucket: kloset against rclone's raw copy (32 transfers),
+# on the local Ceph RGW, same data, same run.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+SCALE=${1:-1}
+need_apt rclone rclone
+DATA=$(dataset "$SCALE")
+BYTES=$(bytes_of "$DATA")
+: > "$RESULTS"
+( cd "$ROOT" && nx run-many -t build --output-style=static >/dev/null )
+
+eval "$(bash "$ROOT/tools/s3-server/start.sh")"
+# shellcheck disable=SC1090
+source "$KLOSET_S3_ENV"
+HOSTPORT=${S3_ENDPOINT#http://}
+unset AWS_CA_BUNDLE   # rclone refuses to start with it set
+export RCLONE_CONFIG_RGW_TYPE=s3 RCLONE_CONFIG_RGW_PROVIDER=Ceph RCLONE_CONFIG_RGW_ENDPOINT=$S3_ENDPOINT \
+  RCLONE_CONFIG_RGW_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID RCLONE_CONFIG_RGW_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
+  RCLONE_CONFIG_RGW_FORCE_PATH_STYLE=true
+RC=(rclone --config /dev/null --transfers 32 --checkers 32 -q)
+
+SRC=bench-src-$$; DST_R=bench-rclone-$$; DST_K=bench-kloset-$$
+printf 'label\ttool\twall_s\tMB/s\tpeak_rss_MB\n'
+echo "[bench] filling bucket $SRC" >&2
+"${RC[@]}" mkdir "rgw:$SRC"; "${RC[@]}" copy "$DATA" "rgw:$SRC"
+
+export XDG_CONFIG_HOME="$WORK/config"; rm -rf "$XDG_CONFIG_HOME" "$WORK/kloset-store" "$WORK/rclone-dir"
+K=("${KLOSET[@]}")
+"${K[@]}" pkg add s3 >/dev/null 2>&1 || true
+S3OPTS=(access_key="$AWS_ACCESS_KEY_ID" secret_access_key="$AWS_SECRET_ACCESS_KEY" use_tls=false)
+"${K[@]}" source add bsrc "location=s3://$HOSTPORT/$SRC" "${S3OPTS[@]}" >/dev/null
+"${K[@]}" destination add bdst "location=s3://$HOSTPORT/$DST_K" "${S3OPTS[@]}" >/dev/null
+"${K[@]}" at "$WORK/kloset-store" create >/dev/null
+
+measure "bucket -> local" rclone "$BYTES" -- "${RC[@]}" copy "rgw:$SRC" "$WORK/rclone-dir"
+measure "bucket -> local" kloset "$BYTES" -- "${K[@]}" at "$WORK/kloset-store" backup -quiet @bsrc
+measure "bucket -> local, unchanged" rclone "$BYTES" -- "${RC[@]}" copy "rgw:$SRC" "$WORK/rclone-dir"
+measure "bucket -> local, unchanged" kloset "$BYTES" -- "${K[@]}" at "$WORK/kloset-store" backup -quiet @bsrc
+measure "local -> bucket" rclone "$BYTES" -- "${RC[@]}" copy "$WORK/rclone-dir" "rgw:$DST_R"
+measure "local -> bucket" kloset "$BYTES" -- "${K[@]}" at "$WORK/kloset-store" restore -quiet -to @bdst latest
+
+echo "ratios (kloset / rclone; below 1 is better):"
+ratio "bucket -> local" kloset rclone
+ratio "bucket -> local, unchanged" kloset rclone
+ratio "local -> bucket" kloset rclone
+for b in "$SRC" "$DST_R" "$DST_K"; do "${RC[@]}" purge "rgw:$b" >/dev/null 2>&1 || true; done
