@@ -2,8 +2,10 @@
  * Test doubles for the engines: an in-memory BlobStore that verifies blobs like the repository
  * does (a corrupted blob fails to read), and a fixed-size chunker stub.
  */
-import { createHmac, createSecretKey } from 'node:crypto';
-import type { EntryAttributes, EntryType } from '@kloset/connector-contract';
+import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
+import { ConnectorError, type EntryAttributes, type EntryType } from '@kloset/connector-contract';
+import type { ChunkingParams } from '../src/chunking/fastcdc.ts';
+import type { BlobReadResult } from '../src/repository/blob-reader.ts';
 import type {
   BlobId,
   BlobKind,
@@ -11,6 +13,8 @@ import type {
   BlobStore,
   PutBlobResult,
 } from '../src/repository/blob-store.ts';
+import type { SealedKind } from '../src/repository/resource-store.ts';
+import type { EngineRepository } from '../src/snapshot/engine-repository.ts';
 import type { SnapshotEntry } from '../src/snapshot/entry.ts';
 
 const KEY = createSecretKey(Buffer.from('kloset test mac key'));
@@ -127,4 +131,81 @@ export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const x of it) out.push(x);
   return out;
+}
+
+/** Small FastCDC parameters for tests: 2 KiB min, 8 KiB average, 32 KiB max. */
+export const SMALL_CHUNKING: ChunkingParams = {
+  algorithm: 'fastcdc-v1',
+  min: 2048,
+  avg: 8192,
+  max: 32768,
+  normalization: 2,
+};
+
+/** An in-memory EngineRepository: MemoryBlobStore plus sealed resources kept in maps. */
+export class MemoryRepository extends MemoryBlobStore implements EngineRepository {
+  readonly config: { chunking: ChunkingParams };
+  readonly keyRing = { gear: new Uint32Array(256).map((_, i) => Math.imul(i + 1, 2654435761) >>> 0) };
+  readonly resources = new Map<string, Uint8Array>();
+  /** When false, `getBlobs` is absent (engines fall back to getBlob). */
+  readonly coalesced: boolean;
+  getBlobsCalls = 0;
+
+  constructor(options: { coalesced?: boolean; chunking?: ChunkingParams } = {}) {
+    super();
+    this.config = { chunking: options.chunking ?? SMALL_CHUNKING };
+    this.coalesced = options.coalesced ?? true;
+    if (!this.coalesced) this.getBlobs = undefined;
+  }
+
+  async putResource(kind: SealedKind, id: Uint8Array, body: Uint8Array): Promise<void> {
+    this.resources.set(`${kind}:${hexOf(id)}`, new Uint8Array(body));
+  }
+
+  async getResource(kind: SealedKind, id: Uint8Array): Promise<Uint8Array> {
+    const b = this.resources.get(`${kind}:${hexOf(id)}`);
+    if (b === undefined) throw new ConnectorError('not_found', `${kind} ${hexOf(id)} not found`);
+    return b;
+  }
+
+  async *listResources(kind: SealedKind): AsyncIterable<Uint8Array> {
+    for (const k of [...this.resources.keys()]) {
+      if (k.startsWith(`${kind}:`)) yield new Uint8Array(Buffer.from(k.slice(kind.length + 1), 'hex'));
+    }
+  }
+
+  async deleteResource(kind: SealedKind, id: Uint8Array): Promise<void> {
+    this.resources.delete(`${kind}:${hexOf(id)}`);
+  }
+
+  newResourceId(): Uint8Array {
+    return new Uint8Array(randomBytes(32));
+  }
+
+  getBlobs?: EngineRepository['getBlobs'] = async function* (
+    this: MemoryRepository,
+    kind: BlobKind,
+    ids: readonly BlobId[],
+  ): AsyncGenerator<BlobReadResult> {
+    this.getBlobsCalls++;
+    // Results come back in reverse order: engines must not rely on the order of `ids`.
+    const results: BlobReadResult[] = [];
+    for (const [index, id] of ids.entries()) {
+      try {
+        results.push({ index, id, ok: true, data: await this.getBlob(kind, id) });
+      } catch (err) {
+        results.push({ index, id, ok: false, error: err as Error });
+      }
+    }
+    yield* results.reverse();
+  };
+
+  async *listPackfiles(): AsyncIterable<{ id: Uint8Array; size: number }> {
+    const seen = new Map<string, Uint8Array>();
+    for (const b of this.blobs.values()) seen.set(hexOf(b.loc.packfile), b.loc.packfile);
+    for (const [h, id] of seen) if (!this.lostPackfiles.has(h)) yield { id, size: 4000 };
+  }
+
+  /** Packfiles (hex) to report as absent from storage. */
+  readonly lostPackfiles = new Set<string>();
 }

@@ -212,6 +212,7 @@ export class ExternalSorter {
   #count = 0;
   #spilledBytes = 0;
   #state: 'adding' | 'sorting' | 'closed' = 'adding';
+  #spilling: Promise<void> | undefined;
 
   constructor(options: ExternalSorterOptions = {}) {
     this.#memoryBytes = options.memoryBytes ?? 64 * 1024 * 1024;
@@ -235,13 +236,22 @@ export class ExternalSorter {
     return this.#spilledBytes;
   }
 
-  /** Adds a record; may spill a run to disk. The buffers are kept: do not reuse them. */
+  /**
+   * Adds a record; may spill a run to disk. The buffers are kept: do not reuse them. Concurrent
+   * calls are allowed: records added while a run is being written wait for it (backpressure).
+   */
   async add(key: Uint8Array, value: Uint8Array): Promise<void> {
     if (this.#state !== 'adding') throw new Error('external sorter: add after sorted()');
     this.#records.push({ key: toBuffer(key), value: toBuffer(value) });
     this.#bytes += key.length + value.length + RECORD_OVERHEAD;
     this.#count++;
-    if (this.#bytes >= this.#memoryBytes) await this.#spill();
+    if (this.#bytes >= this.#memoryBytes && this.#spilling === undefined) {
+      const spilling = this.#spill().finally(() => {
+        this.#spilling = undefined;
+      });
+      this.#spilling = spilling;
+    }
+    if (this.#spilling !== undefined) await this.#spilling;
   }
 
   async #newRun(): Promise<{ path: string; writer: RunWriter }> {
@@ -284,6 +294,7 @@ export class ExternalSorter {
     this.#state = 'sorting';
     const sources: Source[] = [];
     try {
+      if (this.#spilling !== undefined) await this.#spilling;
       while (this.#runs.length + 1 > this.#fanIn) {
         const batch = this.#runs.splice(0, this.#fanIn);
         this.#runs.push(await this.#mergeRuns(batch));

@@ -1,0 +1,219 @@
+/**
+ * The backup engine: Source -> (reuse | open -> chunk -> putBlob) -> entries -> external sort ->
+ * B+tree -> flush -> snapshot header, under a shared lock.
+ *
+ * Memory is bounded whatever the number or size of entries: files in flight are bounded
+ * (`fileConcurrency`), chunk bytes handed to the repository but not yet stored are bounded
+ * (`maxBytesInFlight`), entries wait in the external sorter (spilled to disk beyond
+ * `sortMemoryBytes`), and the tree builder holds one node per level.
+ */
+import { hostname as osHostname, userInfo } from 'node:os';
+import { isValidPath, type Source, type SourceRecord } from '@kloset/connector-contract';
+import { chunkStream } from '../chunking/fastcdc.ts';
+import { acquireLock } from '../repository/locks.ts';
+import type { EngineRepository } from '../snapshot/engine-repository.ts';
+import type { SnapshotEntry } from '../snapshot/entry.ts';
+import { encodeEntry } from '../snapshot/entry-codec.ts';
+import { decodeSortKey, keyPath, sortKey } from '../snapshot/entry-key.ts';
+import { ExternalSorter } from '../snapshot/external-sorter.ts';
+import type { SnapshotHeader } from '../snapshot/header.ts';
+import { hex } from '../snapshot/hex.ts';
+import { latestSnapshotOf, writeSnapshot } from '../snapshot/snapshots.ts';
+import { TreeBuilder } from '../snapshot/tree-builder.ts';
+import { errorMessage, TreeReader } from '../snapshot/tree-reader.ts';
+import type { BackupEntryError, BackupOptions, BackupResult, ContentChunker } from './backup-options.ts';
+import { storeFileContent } from './file-content.ts';
+import { BackupCounters, startProgress } from './progress.ts';
+import { canReuse, recordEntry } from './record-entry.ts';
+import { Semaphore } from './semaphore.ts';
+
+const MAX_REPORTED_ERRORS = 1000;
+
+function currentUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? '';
+  }
+}
+
+/**
+ * Backs up `source` into `repo` and writes a snapshot. Per-entry failures (unreadable, changed
+ * while read) are recorded in the entry and the summary and the backup goes on; a failure of the
+ * source's scan or of the repository fails the backup, which then commits nothing (packfiles
+ * already uploaded are left for maintenance, FORMAT.md §10).
+ */
+export async function backup(
+  repo: EngineRepository,
+  source: Source,
+  options: BackupOptions = {},
+): Promise<BackupResult> {
+  options.signal?.throwIfAborted();
+  const startTime = Date.now();
+  const counters = new BackupCounters();
+  const errors: BackupEntryError[] = [];
+  const recordError = (path: string, error: string) => {
+    counters.errors++;
+    if (errors.length < MAX_REPORTED_ERRORS) errors.push({ path, error });
+  };
+  const internal = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, internal.signal]) : internal.signal;
+  const sorter = new ExternalSorter({
+    ...(options.sortMemoryBytes !== undefined ? { memoryBytes: options.sortMemoryBytes } : {}),
+    ...(options.tempDir !== undefined ? { tempDir: options.tempDir } : {}),
+  });
+  const lock = await acquireLock(repo, { exclusive: false, ...options.lock });
+  const progress = startProgress(counters, options.onProgress, options.progressIntervalMs ?? 250);
+  let succeeded = false;
+  try {
+    const parent = options.parent === undefined ? await latestSnapshotOf(repo, source.info) : options.parent;
+    const parentTree = parent
+      ? new TreeReader(repo, parent.root, {
+          cacheNodes: 64,
+          label: `parent snapshot ${hex(parent.id).slice(0, 8)}`,
+        })
+      : undefined;
+    const chunker: ContentChunker =
+      options.chunker ?? ((content) => chunkStream(content, repo.config.chunking, repo.keyRing.gear));
+    const fileSlots = new Semaphore(options.fileConcurrency ?? 8);
+    const budget = new Semaphore(options.maxBytesInFlight ?? 64 * 1024 * 1024);
+    const jobs = new Set<Promise<void>>();
+    let fatal: { error: unknown } | undefined;
+    let contentBytes = 0;
+
+    const addEntry = (e: SnapshotEntry): Promise<void> => sorter.add(sortKey(e.path, e.type), encodeEntry(e));
+
+    const storeFile = async (record: SourceRecord): Promise<void> => {
+      try {
+        counters.filesRead++;
+        const res = await storeFileContent(repo, record, chunker, budget, (n) => {
+          counters.readBytes += n;
+          counters.bytes += n;
+        });
+        counters.storedBytes += res.storedBytes;
+        counters.newBlobs += res.newBlobs;
+        if (res.ok) {
+          contentBytes += res.size;
+          await addEntry(recordEntry(record, res, undefined));
+        } else {
+          recordError(record.path, res.error);
+          await addEntry(recordEntry(record, undefined, res.error));
+        }
+      } catch (err) {
+        if (fatal === undefined) {
+          fatal = { error: err };
+          internal.abort(err);
+        }
+      } finally {
+        counters.filesInFlight--;
+        fileSlots.release();
+      }
+    };
+
+    try {
+      for await (const record of source.scan(signal)) {
+        if (fatal !== undefined) break;
+        if (!isValidPath(record.path)) {
+          recordError(String(record.path), 'invalid entry path from the source: skipped');
+          continue;
+        }
+        counters.entries++;
+        if (record.type === 'directory') counters.directories++;
+        else if (record.type === 'symlink') counters.symlinks++;
+        else counters.files++;
+        if (record.error !== undefined) {
+          recordError(record.path, record.error);
+          await addEntry(recordEntry(record, undefined, record.error));
+          continue;
+        }
+        if (record.type !== 'file') {
+          await addEntry(recordEntry(record, undefined, undefined));
+          continue;
+        }
+        const previous = parentTree ? await parentTree.get(record.path, 'file') : undefined;
+        if (previous !== undefined && canReuse(record, previous, repo)) {
+          counters.reusedFiles++;
+          counters.bytes += previous.size;
+          contentBytes += previous.size;
+          await addEntry(recordEntry(record, { chunks: previous.chunks, size: previous.size }, undefined));
+          continue;
+        }
+        await fileSlots.acquire();
+        if (fatal !== undefined) {
+          fileSlots.release();
+          break;
+        }
+        counters.filesInFlight++;
+        const job = storeFile(record);
+        jobs.add(job);
+        void job.then(() => jobs.delete(job));
+      }
+    } catch (err) {
+      await Promise.all(jobs);
+      throw fatal !== undefined ? fatal.error : err;
+    }
+    await Promise.all(jobs);
+    if (fatal !== undefined) throw fatal.error;
+    options.signal?.throwIfAborted();
+
+    counters.finishing = true;
+    const builder = new TreeBuilder(repo, options.tree);
+    let previousKey: Buffer | undefined;
+    let n = 0;
+    for await (const { key, value } of sorter.sorted()) {
+      if (previousKey?.equals(key)) {
+        recordError(keyPath(decodeSortKey(key)), 'the source yielded this entry twice: second one dropped');
+        continue;
+      }
+      previousKey = key;
+      await builder.addEncoded(key, value);
+      if (++n % 4096 === 0) options.signal?.throwIfAborted();
+    }
+    const tree = await builder.finish();
+    counters.storedBytes += tree.storedBytes;
+    counters.newBlobs += tree.newBlobs;
+    await repo.flush();
+    options.signal?.throwIfAborted();
+
+    const header: SnapshotHeader = {
+      id: repo.newResourceId(),
+      time: startTime,
+      durationMs: Date.now() - startTime,
+      name: options.name ?? source.info.root,
+      tags: [...(options.tags ?? [])],
+      hostname: options.hostname ?? osHostname(),
+      username: options.username ?? currentUser(),
+      source: { protocol: source.info.protocol, origin: source.info.origin, root: source.info.root },
+      root: tree.root,
+      summary: {
+        files: counters.files,
+        directories: counters.directories,
+        symlinks: counters.symlinks,
+        errors: counters.errors,
+        bytes: contentBytes,
+        storedBytes: counters.storedBytes,
+        newBlobs: counters.newBlobs,
+        reusedEntries: counters.reusedFiles,
+      },
+      ...(parent ? { parent: parent.id } : {}),
+    };
+    await writeSnapshot(repo, header);
+    succeeded = true;
+    return {
+      header,
+      id: hex(header.id),
+      errors,
+      tree: { entries: tree.entries, nodes: tree.nodes, height: tree.height },
+      filesRead: counters.filesRead,
+    };
+  } catch (err) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    throw new Error(`backup of ${source.info.protocol}:${source.info.root} failed: ${errorMessage(err)}`, {
+      cause: err,
+    });
+  } finally {
+    progress.stop(succeeded);
+    await sorter.close();
+    await lock.release().catch(() => undefined);
+  }
+}
