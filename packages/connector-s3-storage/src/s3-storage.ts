@@ -1,0 +1,342 @@
+/** A Kloset store kept in an S3 bucket, under a prefix. */
+import {
+  type BucketLocationConstraint,
+  CreateBucketCommand,
+  type CreateBucketCommandInput,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type StorageClass,
+} from '@aws-sdk/client-s3';
+import {
+  type ByteRange,
+  ConnectorError,
+  checkRange,
+  checkResourceId,
+  isConnectorError,
+  isPutBody,
+  type PutData,
+  type ResourceInfo,
+  type ResourceKind,
+  type Storage,
+  type StorageMode,
+} from '@kloset/connector-contract';
+import {
+  contentMd5,
+  createS3Connection,
+  formatS3Location,
+  isMd5Etag,
+  readBody,
+  type S3Connection,
+  type S3OpContext,
+  type S3Settings,
+  s3Call,
+  s3ErrorCode,
+  unquoteEtag,
+  uploadObject,
+} from '@kloset/s3-common';
+import { StoreLayout } from './layout.ts';
+
+const MiB = 1024 * 1024;
+
+/** How an S3Storage is built: settings from the options, plus tuning for tests and tools. */
+export interface S3StorageConfig {
+  readonly settings: S3Settings;
+  /** Default `read-write`. */
+  readonly mode?: StorageMode;
+  /** Puts up to this size are one PutObject; larger ones are multipart. Default 16 MiB. */
+  readonly multipartThreshold?: number;
+  /** Part size of multipart puts (at least 5 MiB). Default 8 MiB. */
+  readonly partSize?: number;
+  /** Parts of one put in flight at once. Default 2 (memory per put: 2 parts). */
+  readonly partsInFlight?: number;
+}
+
+async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes;
+}
+
+function parseContentRange(
+  header: string | undefined,
+): { start: number; end: number; total: number } | undefined {
+  const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(header ?? '');
+  return m ? { start: Number(m[1]), end: Number(m[2]), total: Number(m[3]) } : undefined;
+}
+
+/**
+ * Storage over BUCKET/PREFIX (see layout.ts for the keys). Makes no retries itself: wrap it in the
+ * contract's RetryStorage. `create` makes the bucket if it is missing and writes the config with a
+ * conditional PUT (`If-None-Match: *`), after a HEAD that also protects servers ignoring it.
+ */
+export class S3Storage implements Storage {
+  readonly location: string;
+  readonly mode: StorageMode;
+  readonly #conn: S3Connection;
+  readonly #layout: StoreLayout;
+  readonly #bucket: string;
+  readonly #endpoint: string;
+  readonly #threshold: number;
+  readonly #partSize: number;
+  readonly #partsInFlight: number;
+  readonly #storageClass: string | undefined;
+
+  constructor(config: S3StorageConfig) {
+    const { settings } = config;
+    this.location = formatS3Location(settings.location);
+    this.mode = config.mode ?? 'read-write';
+    this.#conn = createS3Connection(settings, { maxAttempts: 1 });
+    this.#layout = new StoreLayout(settings.location.prefix);
+    this.#bucket = settings.location.bucket;
+    this.#endpoint = settings.location.endpoint;
+    this.#partSize = config.partSize ?? 8 * MiB;
+    this.#threshold = Math.max(config.multipartThreshold ?? 16 * MiB, 0);
+    this.#partsInFlight = config.partsInFlight ?? 2;
+    this.#storageClass = settings.storageClass;
+  }
+
+  #ctx(op: string, key?: string): S3OpContext {
+    return { op, bucket: this.#bucket, endpoint: this.#endpoint, ...(key !== undefined ? { key } : {}) };
+  }
+
+  #writable(op: string): void {
+    if (this.mode === 'read-only') {
+      throw new ConnectorError('permission', `S3 storage ${this.location} is read-only: ${op} refused`, {
+        op,
+        container: this.#bucket,
+        endpoint: this.#endpoint,
+      });
+    }
+  }
+
+  async create(config: Uint8Array): Promise<void> {
+    this.#writable('create');
+    const key = this.#layout.configKey;
+    const existing = new ConnectorError(
+      'already_exists',
+      `a kloset store already exists at ${this.location}`,
+      {
+        op: 'create',
+        container: this.#bucket,
+        key,
+        endpoint: this.#endpoint,
+      },
+    );
+    if (await this.#exists(key)) throw existing;
+    const bytes = config.slice();
+    const put = () =>
+      s3Call(this.#ctx('PutObject', key), () =>
+        this.#conn.client.send(
+          new PutObjectCommand({
+            Bucket: this.#bucket,
+            Key: key,
+            Body: bytes,
+            ContentLength: bytes.length,
+            ContentMD5: contentMd5(bytes),
+            IfNoneMatch: '*',
+            ...(this.#storageClass ? { StorageClass: this.#storageClass as StorageClass } : {}),
+          }),
+        ),
+      );
+    try {
+      try {
+        await put();
+      } catch (err) {
+        if (!isConnectorError(err, 'not_found')) throw err;
+        await this.#createBucket();
+        await put();
+      }
+    } catch (err) {
+      if (isConnectorError(err, 'already_exists')) throw existing;
+      throw err;
+    }
+  }
+
+  async #exists(key: string): Promise<boolean> {
+    try {
+      await s3Call(this.#ctx('HeadObject', key), () =>
+        this.#conn.client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key })),
+      );
+      return true;
+    } catch (err) {
+      if (isConnectorError(err, 'not_found')) return false;
+      throw err;
+    }
+  }
+
+  async #createBucket(): Promise<void> {
+    const region = this.#conn.settings.region;
+    const input: CreateBucketCommandInput = {
+      Bucket: this.#bucket,
+      ...(region !== 'us-east-1'
+        ? { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } }
+        : {}),
+    };
+    try {
+      await s3Call(this.#ctx('CreateBucket'), () => this.#conn.client.send(new CreateBucketCommand(input)));
+    } catch (err) {
+      // Another writer made it meanwhile: fine. BucketAlreadyExists (owned by someone else) is not.
+      if (s3ErrorCode(err) !== 'BucketAlreadyOwnedByYou') throw err;
+    }
+  }
+
+  async open(): Promise<Uint8Array> {
+    const key = this.#layout.configKey;
+    try {
+      return await this.#getWhole(key);
+    } catch (err) {
+      if (isConnectorError(err, 'not_found') && s3ErrorCode(err) !== 'NoSuchBucket') {
+        throw new ConnectorError(
+          'not_found',
+          `no kloset store at ${this.location} (no object ${JSON.stringify(key)})`,
+          {
+            op: 'open',
+            container: this.#bucket,
+            key,
+            endpoint: this.#endpoint,
+          },
+        );
+      }
+      throw err;
+    }
+  }
+
+  async put(kind: ResourceKind, id: string, data: PutData): Promise<void> {
+    checkResourceId(kind, id, 'put', this.#bucket);
+    this.#writable('put');
+    const key = this.#layout.key(kind, id);
+    const body = isPutBody(data)
+      ? { size: data.size, stream: data.open() }
+      : { size: data.length, stream: once(data.slice()) };
+    await uploadObject({
+      client: this.#conn.client,
+      endpoint: this.#endpoint,
+      bucket: this.#bucket,
+      key,
+      size: body.size,
+      body: body.stream,
+      ...(this.#storageClass ? { headers: { storageClass: this.#storageClass } } : {}),
+      multipartThreshold: this.#threshold,
+      partSize: this.#partSize,
+      partsInFlight: this.#partsInFlight,
+    });
+  }
+
+  async get(kind: ResourceKind, id: string, range?: ByteRange): Promise<Uint8Array> {
+    checkResourceId(kind, id, 'get', this.#bucket);
+    const key = this.#layout.key(kind, id);
+    if (range === undefined) return this.#getWhole(key);
+    const context = { op: 'get', container: this.#bucket, key, endpoint: this.#endpoint };
+    checkRange(range, Number.MAX_SAFE_INTEGER, context);
+    if (range.length === 0) {
+      const head = await s3Call(this.#ctx('HeadObject', key), () =>
+        this.#conn.client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key })),
+      );
+      checkRange(range, head.ContentLength ?? 0, context);
+      return new Uint8Array(0);
+    }
+    const last = range.offset + range.length - 1;
+    let out: { body: Uint8Array; contentRange: string | undefined; contentLength: number | undefined };
+    try {
+      out = await s3Call(this.#ctx('GetObject', key), async () => {
+        const r = await this.#conn.client.send(
+          new GetObjectCommand({ Bucket: this.#bucket, Key: key, Range: `bytes=${range.offset}-${last}` }),
+        );
+        return { body: await readBody(r.Body), contentRange: r.ContentRange, contentLength: r.ContentLength };
+      });
+    } catch (err) {
+      if (s3ErrorCode(err) === 'InvalidRange') {
+        throw new ConnectorError(
+          'invalid',
+          `S3 GetObject on bucket ${JSON.stringify(this.#bucket)} key ${JSON.stringify(key)}: range ${range.offset}+${range.length} goes past the end`,
+          context,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+    if (out.contentLength !== undefined && out.body.length !== out.contentLength) {
+      throw this.#corrupt(key, `got ${out.body.length} bytes, Content-Length said ${out.contentLength}`);
+    }
+    const cr = parseContentRange(out.contentRange);
+    // Without Content-Range the server sent the whole object.
+    const total = cr ? cr.total : out.body.length;
+    checkRange(range, total, context);
+    const body = cr ? out.body : out.body.subarray(range.offset, range.offset + range.length);
+    if (cr && cr.start !== range.offset)
+      throw this.#corrupt(key, `asked bytes from ${range.offset}, got from ${cr.start}`);
+    if (body.length !== range.length)
+      throw this.#corrupt(key, `asked ${range.length} bytes, got ${body.length}`);
+    return body;
+  }
+
+  async #getWhole(key: string): Promise<Uint8Array> {
+    const out = await s3Call(this.#ctx('GetObject', key), async () => {
+      const r = await this.#conn.client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }));
+      const md5Checkable =
+        r.ETag !== undefined &&
+        isMd5Etag(r.ETag) &&
+        r.ServerSideEncryption?.startsWith('aws:kms') !== true &&
+        r.SSECustomerAlgorithm === undefined;
+      return {
+        body: await readBody(r.Body),
+        length: r.ContentLength,
+        etag: md5Checkable ? unquoteEtag(r.ETag ?? '') : undefined,
+      };
+    });
+    if (out.length !== undefined && out.body.length !== out.length) {
+      throw this.#corrupt(key, `got ${out.body.length} bytes, Content-Length said ${out.length}`);
+    }
+    if (out.etag !== undefined) {
+      const md5 = Buffer.from(contentMd5(out.body), 'base64').toString('hex');
+      if (md5 !== out.etag.toLowerCase())
+        throw this.#corrupt(key, `MD5 ${md5} does not match ETag ${out.etag}`);
+    }
+    return out.body;
+  }
+
+  #corrupt(key: string, why: string): ConnectorError {
+    return new ConnectorError(
+      'corrupt',
+      `S3 GetObject on bucket ${JSON.stringify(this.#bucket)} key ${JSON.stringify(key)}: ${why}`,
+      { op: 'get', container: this.#bucket, key, endpoint: this.#endpoint },
+    );
+  }
+
+  async *list(kind: ResourceKind): AsyncIterable<ResourceInfo> {
+    const prefix = this.#layout.kindPrefix(kind);
+    let token: string | undefined;
+    do {
+      const page = await s3Call(this.#ctx('ListObjectsV2', prefix), () =>
+        this.#conn.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.#bucket,
+            Prefix: prefix,
+            EncodingType: 'url',
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+        ),
+      );
+      for (const obj of page.Contents ?? []) {
+        if (obj.Key === undefined) continue;
+        const id = this.#layout.idOf(kind, decodeURIComponent(obj.Key));
+        if (id !== undefined) yield { id, size: obj.Size ?? 0 };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async delete(kind: ResourceKind, id: string): Promise<void> {
+    checkResourceId(kind, id, 'delete', this.#bucket);
+    this.#writable('delete');
+    const key = this.#layout.key(kind, id);
+    await s3Call(this.#ctx('DeleteObject', key), () =>
+      this.#conn.client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key })),
+    );
+  }
+
+  async close(): Promise<void> {
+    this.#conn.destroy();
+  }
+}

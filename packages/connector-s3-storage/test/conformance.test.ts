@@ -1,0 +1,58 @@
+/** The contract's Storage conformance suite, run on S3Storage against the RGW test server. */
+import { storageConformance } from '@kloset/connector-contract/conformance';
+import { readS3Settings } from '@kloset/s3-common';
+import {
+  createTestBucket,
+  deleteTestBucket,
+  emptyPrefix,
+  plainS3Client,
+  readS3TestEnv,
+  requireS3,
+  s3TestParams,
+} from '@kloset/s3-common/testing';
+import { afterAll, beforeAll } from 'vitest';
+import { S3_STORAGE_OPTIONS, S3Storage, type S3StorageConfig } from '../src/index.ts';
+
+const env = readS3TestEnv();
+const client = plainS3Client(env);
+let bucket = '';
+let n = 0;
+
+beforeAll(async () => {
+  await requireS3(env);
+  bucket = await createTestBucket(client, 'storage-conf');
+});
+afterAll(async () => {
+  if (bucket) await deleteTestBucket(client, bucket);
+  client.destroy();
+});
+
+const MiB = 1024 * 1024;
+
+function suite(name: string, tuning: Omit<S3StorageConfig, 'settings'>): void {
+  const settingsOf = new WeakMap<object, S3StorageConfig['settings']>();
+  storageConformance(
+    name,
+    async () => {
+      const prefix = `store-${++n}`;
+      const settings = readS3Settings(s3TestParams(env, bucket, prefix), S3_STORAGE_OPTIONS);
+      const storage = new S3Storage({ settings, ...tuning });
+      settingsOf.set(storage, settings);
+      return { storage, cleanup: () => emptyPrefix(client, bucket, `${prefix}/`) };
+    },
+    {
+      openReadOnly: async (storage) => {
+        const settings = settingsOf.get(storage);
+        if (!settings) throw new Error('openReadOnly: unknown storage');
+        return new S3Storage({ settings, ...tuning, mode: 'read-only' });
+      },
+    },
+  );
+}
+
+suite('S3 on RGW', {});
+suite('S3 on RGW, multipart from 5 MiB', {
+  multipartThreshold: 5 * MiB,
+  partSize: 5 * MiB,
+  partsInFlight: 3,
+});

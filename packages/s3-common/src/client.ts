@@ -1,0 +1,84 @@
+/**
+ * The one HTTP layer of the S3 connectors: an S3Client over @smithy/node-http-handler with
+ * keep-alive, a bounded socket pool, connect/request/idle timeouts and explicit configuration
+ * (nothing is read from the machine's AWS_* settings except through the credential chain, which
+ * applies only when no keys are given).
+ */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { isAws, type S3Settings } from './settings.ts';
+
+/** An S3 client and the pool it owns. */
+export interface S3Connection {
+  readonly client: S3Client;
+  readonly settings: S3Settings;
+  /** Closes every socket. The client must not be used afterwards. */
+  destroy(): void;
+}
+
+/** Extra knobs, mostly for tests. */
+export interface S3ConnectionOptions {
+  /**
+   * Attempts made by the SDK itself. Default 1: the connectors retry with their own policy (source,
+   * destination) or leave it to the contract's RetryStorage wrapper (storage).
+   */
+  readonly maxAttempts?: number;
+  /** Sockets in the pool; default: settings.concurrency + 4 (room for listings and control calls). */
+  readonly maxSockets?: number;
+}
+
+const SILENT_LOGGER = {
+  debug: (): void => {},
+  info: (): void => {},
+  warn: (): void => {},
+  error: (): void => {},
+};
+
+/** Builds the S3 client for `settings`. */
+export function createS3Connection(settings: S3Settings, options: S3ConnectionOptions = {}): S3Connection {
+  const maxSockets = options.maxSockets ?? settings.concurrency + 4;
+  const agentOptions = { keepAlive: true, keepAliveMsecs: 1000, maxSockets, maxFreeSockets: maxSockets };
+  const httpAgent = new HttpAgent(agentOptions);
+  const httpsAgent = new HttpsAgent({ ...agentOptions, rejectUnauthorized: !settings.tlsInsecureNoVerify });
+  const { timeouts } = settings;
+  const requestHandler = new NodeHttpHandler({
+    httpAgent,
+    httpsAgent,
+    connectionTimeout: timeouts.connectMs,
+    requestTimeout: timeouts.requestMs,
+    throwOnRequestTimeout: true,
+    socketTimeout: timeouts.idleMs,
+    logger: SILENT_LOGGER,
+  });
+  const aws = isAws(settings);
+  const config: S3ClientConfig = {
+    endpoint: settings.location.endpoint,
+    region: settings.region,
+    forcePathStyle: !settings.location.virtualHost,
+    credentials: settings.credentials ?? fromNodeProviderChain(),
+    requestHandler,
+    maxAttempts: options.maxAttempts ?? 1,
+    followRegionRedirects: aws,
+    logger: SILENT_LOGGER,
+    // Other servers (Ceph RGW, MinIO...) refuse the SDK's default aws-chunked bodies with trailing
+    // checksums (HTTP 411): compute checksums only where an operation requires them. Set in both
+    // cases so that AWS_REQUEST_CHECKSUM_CALCULATION & co. of the machine decide nothing.
+    requestChecksumCalculation: aws ? 'WHEN_SUPPORTED' : 'WHEN_REQUIRED',
+    responseChecksumValidation: aws ? 'WHEN_SUPPORTED' : 'WHEN_REQUIRED',
+    useFipsEndpoint: false,
+    useDualstackEndpoint: false,
+  };
+  const client = new S3Client(config);
+  return {
+    client,
+    settings,
+    destroy() {
+      client.destroy();
+      httpAgent.destroy();
+      httpsAgent.destroy();
+    },
+  };
+}

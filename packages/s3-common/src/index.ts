@@ -1,0 +1,17 @@
+/**
+ * @kloset/s3-common: what the S3 source, storage and destination share: locations, options,
+ * the S3 client, error mapping, retries, uploads, and the key <-> name scheme.
+ */
+export * from './body.ts';
+export * from './client.ts';
+export * from './errors.ts';
+export * from './exact-reader.ts';
+export * from './location.ts';
+export * from './md5.ts';
+export * from './metadata-keys.ts';
+export * from './names.ts';
+export * from './options.ts';
+export * from './retry.ts';
+export * from './semaphore.ts';
+export * from './settings.ts';
+export * from './upload.ts';

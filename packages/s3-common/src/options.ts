@@ -1,0 +1,77 @@
+/**
+ * The options the S3 connectors take besides `location`, the same for the three roles
+ * (plus `storage_class` for storage and destination).
+ */
+import type { OptionSpec } from '@kloset/connector-contract';
+
+/** Default number of requests in flight per connector. */
+export const DEFAULT_CONCURRENCY = 16;
+
+/** Options shared by the S3 source, storage and destination. */
+export const S3_COMMON_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: 'access_key',
+    type: 'string',
+    required: false,
+    description: 'Access key id. Without it, the standard AWS credential chain applies.',
+  },
+  {
+    name: 'secret_access_key',
+    type: 'string',
+    required: false,
+    secret: true,
+    description: 'Secret access key (with access_key).',
+  },
+  {
+    name: 'session_token',
+    type: 'string',
+    required: false,
+    secret: true,
+    description: 'Session token for temporary credentials (with access_key and secret_access_key).',
+  },
+  {
+    name: 'region',
+    type: 'string',
+    required: false,
+    description: 'Signing region. Default: taken from an AWS endpoint name, else us-east-1.',
+  },
+  {
+    name: 'use_tls',
+    type: 'boolean',
+    required: false,
+    default: 'true',
+    description: 'Talk HTTPS to the endpoint (false: plain HTTP).',
+  },
+  {
+    name: 'tls_insecure_no_verify',
+    type: 'boolean',
+    required: false,
+    default: 'false',
+    description: 'Skip TLS certificate verification. Dangerous: only for test servers you trust.',
+  },
+  {
+    name: 'virtual_host',
+    type: 'boolean',
+    required: false,
+    default: 'false',
+    description: 'Put the bucket in the host name (BUCKET.ENDPOINT) instead of the path.',
+  },
+  {
+    name: 'concurrency',
+    type: 'integer',
+    required: false,
+    default: String(DEFAULT_CONCURRENCY),
+    min: 1,
+    max: 256,
+    description: 'Requests in flight at once (also the size of the connection pool).',
+  },
+];
+
+/** `storage_class`, for the storage and the destination. */
+export const STORAGE_CLASS_OPTION: OptionSpec = {
+  name: 'storage_class',
+  type: 'string',
+  required: false,
+  description:
+    'Storage class of the objects written (STANDARD, STANDARD_IA, GLACIER_IR, ...). Default: the bucket default.',
+};

@@ -1,0 +1,101 @@
+/** Typed S3 settings, built from a connector's location and options. */
+import {
+  ConnectorError,
+  type ConnectorParams,
+  type OptionSpec,
+  type OptionValues,
+  validateOptions,
+} from '@kloset/connector-contract';
+import { isAwsHost, parseS3Location, regionOfAwsHost, type S3Location } from './location.ts';
+import { DEFAULT_CONCURRENCY } from './options.ts';
+
+/** Explicit credentials (from options). */
+export interface S3Credentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+}
+
+/** Network timeouts, in milliseconds. */
+export interface S3Timeouts {
+  /** Establishing a connection (TCP and TLS). */
+  readonly connectMs: number;
+  /** From sending a request to receiving the response headers (includes uploading the body). */
+  readonly requestMs: number;
+  /** A connection with no traffic for this long is dropped (stalled downloads). */
+  readonly idleMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: S3Timeouts = { connectMs: 10_000, requestMs: 300_000, idleMs: 60_000 };
+
+/** Everything needed to talk to one bucket. */
+export interface S3Settings {
+  readonly location: S3Location;
+  /** Explicit keys; undefined means the standard AWS credential chain. */
+  readonly credentials?: S3Credentials;
+  readonly region: string;
+  readonly tlsInsecureNoVerify: boolean;
+  /** Requests in flight at once, and the size of the connection pool. */
+  readonly concurrency: number;
+  /** Storage class for writes (storage, destination); undefined: the bucket default. */
+  readonly storageClass?: string;
+  readonly timeouts: S3Timeouts;
+}
+
+const IGNORED = ['location', 'passphrase'];
+const STORAGE_CLASS_PATTERN = /^[A-Z][A-Z0-9_]{0,63}$/;
+
+function str(values: OptionValues, name: string): string | undefined {
+  const v = values[name];
+  return v === undefined || v === '' ? undefined : String(v);
+}
+
+/**
+ * Checks `params.options` against `specs` (unknown option or malformed value: `invalid`, by name)
+ * and builds the settings. Values may be raw strings or already converted.
+ */
+export function readS3Settings(params: ConnectorParams, specs: readonly OptionSpec[]): S3Settings {
+  const raw: Record<string, string> = {};
+  for (const [k, v] of Object.entries(params.options)) raw[k] = String(v);
+  const values = validateOptions(specs, raw, IGNORED);
+  const location = parseS3Location(params.location, {
+    useTls: values.use_tls !== false,
+    virtualHost: values.virtual_host === true,
+  });
+  const accessKeyId = str(values, 'access_key');
+  const secretAccessKey = str(values, 'secret_access_key');
+  const sessionToken = str(values, 'session_token');
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw new ConnectorError(
+      'invalid',
+      'options access_key and secret_access_key go together: set both or neither',
+    );
+  }
+  if (sessionToken !== undefined && accessKeyId === undefined) {
+    throw new ConnectorError('invalid', 'option session_token needs access_key and secret_access_key');
+  }
+  const storageClass = str(values, 'storage_class');
+  if (storageClass !== undefined && !STORAGE_CLASS_PATTERN.test(storageClass)) {
+    throw new ConnectorError(
+      'invalid',
+      `option storage_class: expected a storage class name such as STANDARD or STANDARD_IA, got ${JSON.stringify(storageClass)}`,
+    );
+  }
+  const concurrency = typeof values.concurrency === 'number' ? values.concurrency : DEFAULT_CONCURRENCY;
+  return {
+    location,
+    ...(accessKeyId !== undefined && secretAccessKey !== undefined
+      ? { credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } }
+      : {}),
+    region: str(values, 'region') ?? regionOfAwsHost(location.host) ?? 'us-east-1',
+    tlsInsecureNoVerify: values.tls_insecure_no_verify === true,
+    concurrency,
+    ...(storageClass !== undefined ? { storageClass } : {}),
+    timeouts: DEFAULT_TIMEOUTS,
+  };
+}
+
+/** True when the endpoint is Amazon S3 itself (full flexible-checksum support). */
+export function isAws(settings: S3Settings): boolean {
+  return isAwsHost(settings.location.host);
+}

@@ -1,0 +1,78 @@
+/** Creating and removing throw-away buckets on the test server. */
+import { randomBytes } from 'node:crypto';
+import {
+  AbortMultipartUploadCommand,
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  ListMultipartUploadsCommand,
+  ListObjectVersionsCommand,
+  type ObjectIdentifier,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+
+/** A bucket name nobody else uses: `kloset-<what>-<random>`. */
+export function uniqueBucketName(what: string): string {
+  const clean = what
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 30);
+  return `kloset-${clean}-${randomBytes(5).toString('hex')}`;
+}
+
+/** Creates a new bucket and returns its name. */
+export async function createTestBucket(client: S3Client, what: string): Promise<string> {
+  const bucket = uniqueBucketName(what);
+  await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  return bucket;
+}
+
+/** Deletes every object (and version) under `prefix`, and aborts pending multipart uploads. */
+export async function emptyPrefix(client: S3Client, bucket: string, prefix = ''): Promise<void> {
+  let keyMarker: string | undefined;
+  let versionMarker: string | undefined;
+  do {
+    const page = await client.send(
+      new ListObjectVersionsCommand({
+        Bucket: bucket,
+        Prefix: prefix,
+        EncodingType: 'url',
+        ...(keyMarker !== undefined ? { KeyMarker: keyMarker } : {}),
+        ...(versionMarker !== undefined ? { VersionIdMarker: versionMarker } : {}),
+      }),
+    );
+    const ids: ObjectIdentifier[] = [];
+    for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) {
+      if (v.Key !== undefined)
+        ids.push({ Key: decodeURIComponent(v.Key), ...(v.VersionId ? { VersionId: v.VersionId } : {}) });
+    }
+    for (let i = 0; i < ids.length; i += 1000) {
+      await client.send(
+        new DeleteObjectsCommand({
+          Bucket: bucket,
+          Delete: { Objects: ids.slice(i, i + 1000), Quiet: true },
+        }),
+      );
+    }
+    keyMarker = page.IsTruncated ? decodeURIComponent(page.NextKeyMarker ?? '') : undefined;
+    versionMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
+  } while (keyMarker !== undefined);
+  const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix }));
+  for (const u of uploads.Uploads ?? []) {
+    if (u.Key && u.UploadId) {
+      await client.send(
+        new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId }),
+      );
+    }
+  }
+}
+
+/** Empties and deletes a bucket; a bucket that is already gone is fine. */
+export async function deleteTestBucket(client: S3Client, bucket: string): Promise<void> {
+  try {
+    await emptyPrefix(client, bucket);
+    await client.send(new DeleteBucketCommand({ Bucket: bucket }));
+  } catch (err) {
+    if ((err as { name?: string }).name !== 'NoSuchBucket') throw err;
+  }
+}

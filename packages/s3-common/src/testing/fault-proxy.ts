@@ -1,0 +1,99 @@
+/**
+ * A fault-injecting HTTP proxy in front of the S3 test server: it forwards requests unchanged
+ * (SigV4 signatures stay valid: the Host header is passed through) and, on a schedule, answers
+ * 503 SlowDown, resets the connection before answering, or cuts a response body midway. For
+ * testing retries of the S3 connectors against the real server.
+ */
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/** What happens to one request. */
+export type ProxyFault = 'pass' | 'slowdown' | 'reset' | 'cut-body';
+
+/** Decides the fault of the n-th request (0-based) given its method and path. */
+export type FaultPlan = (n: number, method: string, path: string) => ProxyFault;
+
+/** A running proxy. */
+export interface FaultProxy {
+  /** `http://127.0.0.1:PORT` */
+  readonly endpoint: string;
+  /** `127.0.0.1:PORT`, the ENDPOINT of an s3:// location. */
+  readonly host: string;
+  /** How many requests got each fault so far. */
+  readonly counts: Record<ProxyFault, number>;
+  close(): Promise<void>;
+}
+
+const SLOWDOWN =
+  '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>';
+
+/** Every `every`-th request fails, cycling through `faults`. */
+export function everyNth(every: number, faults: readonly ProxyFault[]): FaultPlan {
+  return (n) => (n % every === every - 1 ? faults[Math.floor(n / every) % faults.length]! : 'pass');
+}
+
+/** Starts a proxy to `target` (`http://127.0.0.1:7480`) applying `plan`. */
+export async function startFaultProxy(target: string, plan: FaultPlan): Promise<FaultProxy> {
+  const to = new URL(target);
+  const counts: Record<ProxyFault, number> = { pass: 0, slowdown: 0, reset: 0, 'cut-body': 0 };
+  const sockets = new Set<Socket>();
+  let n = 0;
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const fault = plan(n++, req.method ?? 'GET', req.url ?? '/');
+    counts[fault]++;
+    if (fault === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    if (fault === 'slowdown') {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(503, {
+          'content-type': 'application/xml',
+          'content-length': Buffer.byteLength(SLOWDOWN),
+        });
+        res.end(SLOWDOWN);
+      });
+      return;
+    }
+    const up = request(
+      { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers },
+      (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        const length = Number(upRes.headers['content-length'] ?? 0);
+        if (fault === 'cut-body' && length > 1) {
+          let sent = 0;
+          upRes.on('data', (chunk: Buffer) => {
+            const room = Math.floor(length / 2) - sent;
+            if (room > 0) res.write(chunk.subarray(0, room));
+            sent += chunk.length;
+            if (sent >= length / 2) {
+              upRes.destroy();
+              res.socket?.destroy();
+            }
+          });
+          return;
+        }
+        upRes.pipe(res);
+      },
+    );
+    up.on('error', () => res.socket?.destroy());
+    req.pipe(up);
+  });
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    host: `127.0.0.1:${port}`,
+    counts,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,4 @@
+/** Test helpers for the S3 connectors: the test server's env, an independent client, buckets. */
+export * from './buckets.ts';
+export * from './fault-proxy.ts';
+export * from './s3-test-env.ts';

@@ -1,0 +1,297 @@
+/**
+ * Uploading one object from a stream of known size with bounded memory: a single PutObject up to a
+ * threshold, a multipart upload above it (parts read one by one, a few in flight, aborted on
+ * failure). Either way the object appears whole or not at all.
+ */
+import {
+  AbortMultipartUploadCommand,
+  type CompletedPart,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  type S3Client,
+  type StorageClass,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { ConnectorError } from '@kloset/connector-contract';
+import { describeTarget, type S3OpContext, s3Call } from './errors.ts';
+import { ExactReader } from './exact-reader.ts';
+import { contentMd5 } from './md5.ts';
+import { NO_RETRY, type RetryPolicy, withRetry } from './retry.ts';
+import type { Semaphore } from './semaphore.ts';
+
+const MiB = 1024 * 1024;
+/** S3 refuses parts under 5 MiB (but the last) and uploads of more than 10,000 parts. */
+export const MIN_PART_SIZE = 5 * MiB;
+export const MAX_PARTS = 10_000;
+
+/** The headers and attributes an object is written with. */
+export interface ObjectHeaders {
+  readonly contentType?: string;
+  readonly contentEncoding?: string;
+  readonly contentDisposition?: string;
+  readonly contentLanguage?: string;
+  readonly cacheControl?: string;
+  readonly expires?: Date;
+  readonly websiteRedirectLocation?: string;
+  /** User metadata (x-amz-meta-*), names without the prefix. */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Tags, sent as the x-amz-tagging header. */
+  readonly tags?: Readonly<Record<string, string>>;
+  readonly storageClass?: string;
+}
+
+/** One object to upload. */
+export interface UploadRequest {
+  readonly client: S3Client;
+  readonly endpoint: string;
+  readonly bucket: string;
+  readonly key: string;
+  /** Exact size of the body; a body of another length fails the upload. */
+  readonly size: number;
+  readonly body: AsyncIterable<Uint8Array>;
+  readonly headers?: ObjectHeaders;
+  /** Create-only: fail with `already_exists` if the key exists (single PutObject only). */
+  readonly ifNoneMatch?: boolean;
+  /** Bodies up to this size go in one PutObject. */
+  readonly multipartThreshold: number;
+  /** Size of the parts (raised when needed to stay within 10,000 parts). */
+  readonly partSize: number;
+  /** Parts uploaded at once for this object. */
+  readonly partsInFlight: number;
+  /** Byte budget shared by concurrent uploads: each buffer is counted while it lives. */
+  readonly memory?: Semaphore;
+  /** Retries of each request (the buffered body is sent again). Default: none. */
+  readonly retry?: RetryPolicy;
+  readonly signal?: AbortSignal;
+}
+
+/** URL-query form of tags for the x-amz-tagging header. */
+export function encodeTagging(tags: Readonly<Record<string, string>>): string | undefined {
+  const entries = Object.entries(tags);
+  if (entries.length === 0) return undefined;
+  return entries.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+}
+
+function headerParams(h: ObjectHeaders = {}) {
+  const tagging = h.tags ? encodeTagging(h.tags) : undefined;
+  return {
+    ...(h.contentType !== undefined ? { ContentType: h.contentType } : {}),
+    ...(h.contentEncoding !== undefined ? { ContentEncoding: h.contentEncoding } : {}),
+    ...(h.contentDisposition !== undefined ? { ContentDisposition: h.contentDisposition } : {}),
+    ...(h.contentLanguage !== undefined ? { ContentLanguage: h.contentLanguage } : {}),
+    ...(h.cacheControl !== undefined ? { CacheControl: h.cacheControl } : {}),
+    ...(h.expires !== undefined ? { Expires: h.expires } : {}),
+    ...(h.websiteRedirectLocation !== undefined
+      ? { WebsiteRedirectLocation: h.websiteRedirectLocation }
+      : {}),
+    ...(h.metadata !== undefined && Object.keys(h.metadata).length > 0
+      ? { Metadata: { ...h.metadata } }
+      : {}),
+    ...(tagging !== undefined ? { Tagging: tagging } : {}),
+    ...(h.storageClass !== undefined ? { StorageClass: h.storageClass as StorageClass } : {}),
+  };
+}
+
+function sizeError(req: UploadRequest, got: number, longer: boolean): ConnectorError {
+  return new ConnectorError(
+    'invalid',
+    `S3 upload of ${describeTarget(req.bucket, req.key)}: body ${longer ? 'longer than' : `ended after ${got} bytes, short of`} its declared size ${req.size}`,
+    { op: 'PutObject', container: req.bucket, key: req.key, endpoint: req.endpoint },
+  );
+}
+
+/** The part size actually used for `size` bytes. */
+export function effectivePartSize(size: number, partSize: number): number {
+  const needed = Math.ceil(size / MAX_PARTS);
+  return Math.max(MIN_PART_SIZE, partSize, Math.ceil(needed / MiB) * MiB);
+}
+
+/**
+ * Uploads `req.body` (exactly `req.size` bytes) to `req.key`. Errors from S3 are ConnectorErrors;
+ * an error thrown by the body itself propagates unchanged (after the multipart upload is aborted).
+ */
+export async function uploadObject(req: UploadRequest): Promise<void> {
+  if (req.size <= req.multipartThreshold) return putSingle(req);
+  return putMultipart(req);
+}
+
+async function putSingle(req: UploadRequest): Promise<void> {
+  const reader = new ExactReader(req.body);
+  const units = (await req.memory?.acquire(req.size)) ?? 0;
+  try {
+    const data = await reader.read(req.size);
+    if (data.length < req.size) throw sizeError(req, data.length, false);
+    if (!(await reader.atEnd())) throw sizeError(req, data.length, true);
+    const ctx: S3OpContext = { op: 'PutObject', bucket: req.bucket, key: req.key, endpoint: req.endpoint };
+    const md5 = contentMd5(data);
+    await withRetry(
+      () =>
+        s3Call(
+          ctx,
+          () =>
+            req.client.send(
+              new PutObjectCommand({
+                Bucket: req.bucket,
+                Key: req.key,
+                Body: data,
+                ContentLength: data.length,
+                ContentMD5: md5,
+                ...(req.ifNoneMatch ? { IfNoneMatch: '*' } : {}),
+                ...headerParams(req.headers),
+              }),
+              { abortSignal: req.signal },
+            ),
+          req.signal,
+        ),
+      req.retry ?? NO_RETRY,
+      req.signal,
+    );
+  } finally {
+    req.memory?.release(units);
+    await reader.close();
+  }
+}
+
+async function putMultipart(req: UploadRequest): Promise<void> {
+  const { client, bucket, key, endpoint, signal } = req;
+  const retry = req.retry ?? NO_RETRY;
+  const ctx = (op: string): S3OpContext => ({ op, bucket, key, endpoint });
+  const created = await withRetry(
+    () =>
+      s3Call(
+        ctx('CreateMultipartUpload'),
+        () =>
+          client.send(
+            new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ...headerParams(req.headers) }),
+            {
+              abortSignal: signal,
+            },
+          ),
+        signal,
+      ),
+    retry,
+    signal,
+  );
+  const uploadId = created.UploadId;
+  if (!uploadId) {
+    throw new ConnectorError(
+      'transient',
+      `S3 CreateMultipartUpload on ${describeTarget(bucket, key)}: no upload id in the answer`,
+      {
+        op: 'CreateMultipartUpload',
+        container: bucket,
+        key,
+        endpoint,
+      },
+    );
+  }
+  const partSize = effectivePartSize(req.size, req.partSize);
+  const reader = new ExactReader(req.body);
+  const parts: CompletedPart[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let failure: { err: unknown } | undefined;
+
+  const uploadPart = async (partNumber: number, data: Uint8Array, units: number): Promise<void> => {
+    try {
+      const md5 = contentMd5(data);
+      const out = await withRetry(
+        () =>
+          s3Call(
+            ctx(`UploadPart ${partNumber}`),
+            () =>
+              client.send(
+                new UploadPartCommand({
+                  Bucket: bucket,
+                  Key: key,
+                  UploadId: uploadId,
+                  PartNumber: partNumber,
+                  Body: data,
+                  ContentLength: data.length,
+                  ContentMD5: md5,
+                }),
+                { abortSignal: signal },
+              ),
+            signal,
+          ),
+        retry,
+        signal,
+      );
+      parts.push({ PartNumber: partNumber, ETag: out.ETag });
+    } catch (err) {
+      failure ??= { err };
+    } finally {
+      req.memory?.release(units);
+    }
+  };
+
+  try {
+    let sent = 0;
+    for (let partNumber = 1; sent < req.size && !failure; partNumber++) {
+      while (inFlight.size >= Math.max(1, req.partsInFlight)) await Promise.race(inFlight);
+      if (failure) break;
+      const n = Math.min(partSize, req.size - sent);
+      const units = (await req.memory?.acquire(n)) ?? 0;
+      let data: Uint8Array;
+      try {
+        data = await reader.read(n);
+      } catch (err) {
+        req.memory?.release(units);
+        throw err;
+      }
+      if (data.length < n) {
+        req.memory?.release(units);
+        throw sizeError(req, sent + data.length, false);
+      }
+      sent += n;
+      const p = uploadPart(partNumber, data, units).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    }
+    await Promise.all(inFlight);
+    if (failure) throw failure.err;
+    if (!(await reader.atEnd())) throw sizeError(req, sent, true);
+    parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+    await withRetry(
+      () =>
+        s3Call(
+          ctx('CompleteMultipartUpload'),
+          () =>
+            client.send(
+              new CompleteMultipartUploadCommand({
+                Bucket: bucket,
+                Key: key,
+                UploadId: uploadId,
+                MultipartUpload: { Parts: parts },
+              }),
+              { abortSignal: signal },
+            ),
+          signal,
+        ),
+      retry,
+      signal,
+    );
+  } catch (err) {
+    await Promise.allSettled(inFlight);
+    await abortUpload(req, uploadId);
+    throw err;
+  } finally {
+    await reader.close().catch(() => {});
+  }
+}
+
+/** Best effort: a failed abort leaves an incomplete upload that lifecycle rules clean up. */
+async function abortUpload(req: UploadRequest, uploadId: string): Promise<void> {
+  try {
+    await withRetry(
+      () =>
+        s3Call({ op: 'AbortMultipartUpload', bucket: req.bucket, key: req.key, endpoint: req.endpoint }, () =>
+          req.client.send(
+            new AbortMultipartUploadCommand({ Bucket: req.bucket, Key: req.key, UploadId: uploadId }),
+          ),
+        ),
+      { attempts: 3, baseDelayMs: 200, maxDelayMs: 1000 },
+    );
+  } catch {
+    // The original error matters more; the upload id is lost with it.
+  }
+}

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import {
+  contentMd5,
+  ExactReader,
+  effectivePartSize,
+  encodeTagging,
+  isMd5Etag,
+  Semaphore,
+  unquoteEtag,
+} from '../src/index.ts';
+
+async function* chunks(sizes: number[]): AsyncIterable<Uint8Array> {
+  let v = 0;
+  for (const n of sizes) {
+    const c = new Uint8Array(n);
+    for (let i = 0; i < n; i++) c[i] = v++ & 0xff;
+    yield c;
+  }
+}
+
+describe('ExactReader', () => {
+  it('cuts a stream into exact pieces across chunk boundaries', async () => {
+    const r = new ExactReader(chunks([3, 0, 10, 1, 7]));
+    const a = await r.read(5);
+    const b = await r.read(10);
+    const c = await r.read(10);
+    expect([...a]).toEqual([0, 1, 2, 3, 4]);
+    expect(b.length).toBe(10);
+    expect(b[0]).toBe(5);
+    expect(c.length).toBe(6);
+    expect(await r.atEnd()).toBe(true);
+    expect((await r.read(4)).length).toBe(0);
+  });
+
+  it('tells when bytes are left', async () => {
+    const r = new ExactReader(chunks([4]));
+    await r.read(3);
+    expect(await r.atEnd()).toBe(false);
+    await r.read(1);
+    expect(await r.atEnd()).toBe(true);
+  });
+});
+
+describe('Semaphore', () => {
+  it('bounds units and serves waiters in order', async () => {
+    const s = new Semaphore(10);
+    const order: string[] = [];
+    await s.acquire(8);
+    const big = s.acquire(5).then(() => order.push('big'));
+    const small = s.acquire(1).then(() => order.push('small'));
+    await Promise.resolve();
+    expect(order).toEqual([]);
+    s.release(8);
+    await Promise.all([big, small]);
+    expect(order).toEqual(['big', 'small']);
+    expect(s.available).toBe(4);
+  });
+
+  it('clamps requests larger than the capacity', async () => {
+    const s = new Semaphore(4);
+    expect(await s.acquire(100)).toBe(4);
+    expect(s.available).toBe(0);
+    s.release(4);
+    expect(await s.use(async () => s.available, 2)).toBe(2);
+    expect(s.available).toBe(4);
+  });
+});
+
+describe('small helpers', () => {
+  it('encodes tags for x-amz-tagging', () => {
+    expect(encodeTagging({ a: '1', 'b c': 'x&y=z', é: '/' })).toBe('a=1&b%20c=x%26y%3Dz&%C3%A9=%2F');
+    expect(encodeTagging({})).toBeUndefined();
+  });
+
+  it('recognises MD5 ETags', () => {
+    expect(isMd5Etag('"9e107d9d372bb6826bd81d3542a419d6"')).toBe(true);
+    expect(isMd5Etag('"9e107d9d372bb6826bd81d3542a419d6-3"')).toBe(false);
+    expect(unquoteEtag('W/"abc"')).toBe('abc');
+    expect(contentMd5(new TextEncoder().encode('The quick brown fox jumps over the lazy dog'))).toBe(
+      Buffer.from('9e107d9d372bb6826bd81d3542a419d6', 'hex').toString('base64'),
+    );
+  });
+
+  it('raises the part size to stay within 10,000 parts and above 5 MiB', () => {
+    const MiB = 1024 * 1024;
+    expect(effectivePartSize(100 * MiB, 8 * MiB)).toBe(8 * MiB);
+    expect(effectivePartSize(100 * MiB, 1 * MiB)).toBe(5 * MiB);
+    expect(effectivePartSize(200_000 * MiB, 8 * MiB)).toBe(20 * MiB);
+  });
+});
