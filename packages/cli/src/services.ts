@@ -25,6 +25,8 @@ export interface StoreOptions {
   readonly at: string | undefined;
   /** The -keyfile flag, as typed. */
   readonly keyfile: string | undefined;
+  /** `passphrase=` of the named source being backed up: used when the store has none. */
+  readonly sourcePassphrase?: string | undefined;
 }
 
 export class Services {
@@ -128,7 +130,7 @@ export class Services {
           (
             await obtainPassphrase(
               this.io,
-              { configured: where.passphrase, keyfile: this.#keyfile(opts) },
+              { configured: where.passphrase ?? opts.sourcePassphrase, keyfile: this.#keyfile(opts) },
               where.display,
               false,
             )

@@ -48,6 +48,9 @@ function unknownCommand(commands: readonly Command[], words: readonly string[]):
   const candidates = commands.map((c) => c.words.join(' '));
   const first = words[0] ?? '';
   const group = candidates.filter((c) => c.startsWith(`${first} `));
+  if (group.length && words.length === 1) {
+    return new UsageError(`${first} needs a subcommand: ${group.map((g) => g.split(' ')[1]).join(', ')}`);
+  }
   if (group.length) {
     return new UsageError(
       `unknown command ${JSON.stringify(typed)} (${first} takes: ${group.map((g) => g.split(' ')[1]).join(', ')})`,

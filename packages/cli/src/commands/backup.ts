@@ -35,37 +35,43 @@ export const backupCommand: Command = {
     const failures = new FailureList();
     const snapshot = await (async () => {
       try {
-        return await withStore(ctx, false, async (store) => {
-          const progress = ctx.out.progress('backup');
-          try {
-            return await store.backup(source, {
-              name: ctx.flags.string('name'),
-              tags: ctx.flags.list('tag'),
-              signal: ctx.io.signal,
-              onProgress: (e) => progress.update(e),
-              onFailure: (f) => {
-                failures.add(f);
-                void ctx.out.warn(`backup: ${f.path}: ${f.error}`);
-              },
-            });
-          } finally {
-            progress.stop();
-          }
-        });
+        return await withStore(
+          ctx,
+          false,
+          async (store) => {
+            const progress = ctx.out.progress('backup');
+            try {
+              return await store.backup(source, {
+                name: ctx.flags.string('name'),
+                tags: ctx.flags.list('tag'),
+                signal: ctx.io.signal,
+                onProgress: (e) => progress.update(e),
+                onFailure: (f) => {
+                  failures.add(f);
+                  void ctx.out.warn(`backup: ${f.path}: ${f.error}`);
+                },
+              });
+            } finally {
+              progress.stop();
+            }
+          },
+          where.passphrase,
+        );
       } finally {
         await source.close();
       }
     })();
     const s = snapshot.summary;
+    const failed = Math.max(failures.count, s.errors);
     await ctx.out.result(
-      { snapshot: snapshotJson(snapshot), failed: failures.json(), failed_count: failures.count },
+      { snapshot: snapshotJson(snapshot), failed: failures.json(), failed_count: failed },
       () => [
         `snapshot ${snapshot.id.slice(0, 8)} of ${where.display}: ${formatCount(s.files)} files, ` +
           `${formatCount(s.directories)} directories, ${formatBytes(s.bytes)} ` +
           `(${formatBytes(s.storedBytes)} added) in ${formatDuration(snapshot.durationMs)}` +
-          (failures.count ? `, ${formatCount(failures.count)} entries failed` : ''),
+          (failed ? `, ${formatCount(failed)} entries failed` : ''),
       ],
     );
-    return failures.count > 0 ? ExitCode.Partial : ExitCode.Ok;
+    return failed > 0 ? ExitCode.Partial : ExitCode.Ok;
   },
 };

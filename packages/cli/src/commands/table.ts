@@ -5,6 +5,7 @@ import type { Command } from './command.ts';
 import { createCommand } from './create.ts';
 import { infoCommand } from './info.ts';
 import { lsCommand } from './ls.ts';
+import { NAMED_CONFIG_COMMANDS } from './named-configs.ts';
 import { restoreCommand } from './restore.ts';
 import { rmCommand } from './rm.ts';
 import { versionCommand } from './version.ts';
@@ -18,4 +19,5 @@ export const COMMANDS: readonly Command[] = [
   infoCommand,
   rmCommand,
   versionCommand,
+  ...NAMED_CONFIG_COMMANDS,
 ];

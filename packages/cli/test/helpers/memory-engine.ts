@@ -225,7 +225,11 @@ export const memManifest: ConnectorManifest = {
     {
       role: 'source',
       protocols: ['mem'],
-      options: [],
+      options: [
+        { name: 'access_key', type: 'string', required: false, description: 'key id' },
+        { name: 'secret_access_key', type: 'string', required: false, secret: true, description: 'secret' },
+        { name: 'use_tls', type: 'boolean', required: false, description: 'TLS' },
+      ],
       async create({ location }): Promise<Source> {
         const records = memSources.get(location) ?? [];
         return {
