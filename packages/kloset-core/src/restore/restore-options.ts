@@ -1,0 +1,70 @@
+/** Options, progress reports and results of `restore`. */
+import type { EntryPath, EntryType } from '@kloset/connector-contract';
+import type { SnapshotHeader } from '../snapshot/header.ts';
+
+export interface RestoreOptions {
+  /**
+   * The path of the snapshot to restore (default `/`). A directory is restored as the destination's
+   * root `/`; a file or symlink is restored as `/<its name>` (after its parent directory's
+   * attributes are written to `/`).
+   */
+  readonly path?: EntryPath;
+  /** Writes in flight at most (default and maximum: the destination's `concurrency`). */
+  readonly concurrency?: number;
+  /** Content bytes read ahead of the destination, at most (default 128 MiB). */
+  readonly maxBytesInFlight?: number;
+  /** Bytes of consecutive chunks of a file fetched together (coalesced reads, default 16 MiB). */
+  readonly readWindowBytes?: number;
+  /** Called for every entry once written (or failed). */
+  readonly onEntry?: (result: RestoreEntryResult) => void;
+  /** Called with progress about every `progressIntervalMs` (default 250) and once at the end. */
+  readonly onProgress?: (progress: RestoreProgress) => void;
+  readonly progressIntervalMs?: number;
+  /** Stops the restore: no new writes start, content streams throw, the abort reason is thrown. */
+  readonly signal?: AbortSignal;
+}
+
+/** What happened to one entry. */
+export interface RestoreEntryResult {
+  /** The entry's path in the snapshot. */
+  readonly path: EntryPath;
+  /** The path given to the destination. */
+  readonly target: EntryPath;
+  readonly type: EntryType;
+  readonly ok: boolean;
+  /** One line: why the entry was not restored. */
+  readonly error?: string;
+  /** Content bytes written (files). */
+  readonly bytes: number;
+}
+
+export interface RestoreProgress {
+  readonly entries: number;
+  readonly files: number;
+  readonly bytes: number;
+  readonly failed: number;
+  readonly elapsedMs: number;
+  readonly bytesPerSecond: number;
+  readonly done: boolean;
+}
+
+export interface RestoreSummary {
+  /** Entries handled (written or failed). */
+  readonly entries: number;
+  readonly files: number;
+  readonly directories: number;
+  readonly symlinks: number;
+  /** Content bytes restored. */
+  readonly bytes: number;
+  /** Entries not restored: write failures, corrupt or missing content, entries backed up with an error. */
+  readonly failed: number;
+}
+
+export interface RestoreResult {
+  readonly snapshot: SnapshotHeader;
+  /** The snapshot path restored. */
+  readonly path: EntryPath;
+  readonly summary: RestoreSummary;
+  /** The first failures (at most 1,000; `summary.failed` counts them all). */
+  readonly failures: readonly RestoreEntryResult[];
+}

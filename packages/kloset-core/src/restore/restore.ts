@@ -1,0 +1,221 @@
+/**
+ * The restore engine: walks a snapshot's (sub-)tree in key order (every directory before its
+ * children) and hands each entry to a Destination, at most `concurrency` writes at once, each
+ * write starting only once its parent directory's write has resolved. File content streams chunk
+ * by chunk, every blob verified by the repository, with bounded read-ahead.
+ */
+import {
+  baseName,
+  type Destination,
+  type EntryAttributes,
+  type EntryPath,
+  parentPath,
+} from '@kloset/connector-contract';
+import { Semaphore } from '../backup/semaphore.ts';
+import type { EngineRepository } from '../snapshot/engine-repository.ts';
+import type { SnapshotEntry } from '../snapshot/entry.ts';
+import type { SnapshotHeader } from '../snapshot/header.ts';
+import { hex } from '../snapshot/hex.ts';
+import { resolveSnapshot, type SnapshotRef } from '../snapshot/snapshots.ts';
+import { errorMessage, TreeReader } from '../snapshot/tree-reader.ts';
+import { fileContent, RestoreContentError } from './file-content.ts';
+import type {
+  RestoreEntryResult,
+  RestoreOptions,
+  RestoreProgress,
+  RestoreResult,
+  RestoreSummary,
+} from './restore-options.ts';
+
+const MAX_REPORTED_FAILURES = 1000;
+
+/** The restore path does not exist in the snapshot. */
+export class RestorePathNotFoundError extends Error {
+  override readonly name = 'RestorePathNotFoundError';
+}
+
+/** An entry to write and the path the destination gets. */
+interface Planned {
+  readonly entry: SnapshotEntry;
+  readonly target: EntryPath;
+}
+
+/** The entries to restore, in write order, mapped to destination paths. */
+async function* plan(reader: TreeReader, path: EntryPath, snapshotLabel: string): AsyncGenerator<Planned> {
+  if (path === '/') {
+    const root = await reader.get('/', 'directory');
+    if (root !== undefined) yield { entry: root, target: '/' };
+    for await (const entry of reader.subtree('/')) yield { entry, target: entry.path };
+    return;
+  }
+  const found = await reader.lookup(path);
+  if (found === undefined) throw new RestorePathNotFoundError(`${path} not found in ${snapshotLabel}`);
+  if (found.type === 'directory') {
+    yield { entry: found, target: '/' };
+    const cut = path.length;
+    for await (const entry of reader.subtree(path)) yield { entry, target: entry.path.slice(cut) };
+    return;
+  }
+  const parent = await reader.get(parentPath(path), 'directory');
+  if (parent !== undefined) yield { entry: parent, target: '/' };
+  yield { entry: found, target: `/${baseName(path)}` };
+}
+
+function attributesFor(e: SnapshotEntry, target: EntryPath): EntryAttributes {
+  const a: { -readonly [K in keyof EntryAttributes]: EntryAttributes[K] } = {
+    path: target,
+    type: e.type,
+    size: e.type === 'file' ? e.size : 0,
+    mtime: e.mtime,
+    metadata: e.metadata,
+  };
+  if (e.mode !== undefined) a.mode = e.mode;
+  if (e.uid !== undefined) a.uid = e.uid;
+  if (e.gid !== undefined) a.gid = e.gid;
+  if (e.linkTarget !== undefined) a.linkTarget = e.linkTarget;
+  return a;
+}
+
+/**
+ * Restores `snapshot` (a header, or a reference: `latest` or an id prefix) into `destination`.
+ * Per-entry failures (a write that fails, content that is missing or corrupt, an entry that was
+ * backed up with an error) are reported and the restore goes on; entries below a directory that
+ * could not be written fail with it. Calls `destination.finish()` at the end (not `close()`).
+ */
+export async function restore(
+  repo: EngineRepository,
+  snapshot: SnapshotRef | SnapshotHeader,
+  destination: Destination,
+  options: RestoreOptions = {},
+): Promise<RestoreResult> {
+  options.signal?.throwIfAborted();
+  const header = typeof snapshot === 'string' ? await resolveSnapshot(repo, snapshot) : snapshot;
+  const label = `snapshot ${hex(header.id).slice(0, 8)}`;
+  const path = options.path ?? '/';
+  const reader = new TreeReader(repo, header.root, { label });
+  const concurrency = Math.max(
+    1,
+    Math.min(options.concurrency ?? destination.concurrency, destination.concurrency),
+  );
+  const slots = new Semaphore(concurrency);
+  const budget = new Semaphore(options.maxBytesInFlight ?? 128 * 1024 * 1024);
+  const windowBytes = options.readWindowBytes ?? 16 * 1024 * 1024;
+  const signal = options.signal;
+
+  const counts = { entries: 0, files: 0, directories: 0, symlinks: 0, bytes: 0, failed: 0 };
+  const failures: RestoreEntryResult[] = [];
+  const started = performance.now();
+  const progressOf = (done: boolean): RestoreProgress => {
+    const elapsedMs = performance.now() - started;
+    return {
+      entries: counts.entries,
+      files: counts.files,
+      bytes: counts.bytes,
+      failed: counts.failed,
+      elapsedMs,
+      bytesPerSecond: elapsedMs > 0 ? (counts.bytes * 1000) / elapsedMs : 0,
+      done,
+    };
+  };
+  const onProgress = options.onProgress;
+  const timer =
+    onProgress === undefined
+      ? undefined
+      : setInterval(() => onProgress(progressOf(false)), options.progressIntervalMs ?? 250);
+  timer?.unref();
+
+  const report = (r: RestoreEntryResult) => {
+    counts.entries++;
+    if (r.type === 'file') counts.files++;
+    else if (r.type === 'directory') counts.directories++;
+    else counts.symlinks++;
+    if (r.ok) counts.bytes += r.bytes;
+    else {
+      counts.failed++;
+      if (failures.length < MAX_REPORTED_FAILURES) failures.push(r);
+    }
+    options.onEntry?.(r);
+  };
+
+  /** Directory writes in flight, by target path: resolve to whether the directory was written. */
+  const pendingDirs = new Map<EntryPath, Promise<boolean>>();
+  /** Directories (targets) that could not be written: their sub-trees fail too. */
+  const failedDirs = new Set<EntryPath>();
+  const tasks = new Set<Promise<boolean>>();
+
+  const writeOne = async (
+    { entry, target }: Planned,
+    parentWait: Promise<boolean> | undefined,
+  ): Promise<boolean> => {
+    const result = (ok: boolean, error?: string, bytes = 0): boolean => {
+      report({
+        path: entry.path,
+        target,
+        type: entry.type,
+        ok,
+        bytes,
+        ...(error === undefined ? {} : { error }),
+      });
+      return ok;
+    };
+    const parent = parentPath(target);
+    if (target !== '/' && ((parentWait !== undefined && !(await parentWait)) || failedDirs.has(parent))) {
+      return result(false, `not restored: its directory ${parent} could not be restored`);
+    }
+    if (entry.error !== undefined)
+      return result(false, `not in the snapshot: the backup recorded ${entry.error}`);
+    if (signal?.aborted) return result(false, 'restore aborted');
+    let contentError: RestoreContentError | undefined;
+    try {
+      const attrs = attributesFor(entry, target);
+      let content: AsyncIterable<Uint8Array> | undefined;
+      if (entry.type === 'file') {
+        const inner = fileContent(repo, entry, budget, windowBytes, signal);
+        content = (async function* () {
+          try {
+            yield* inner;
+          } catch (err) {
+            if (err instanceof RestoreContentError) contentError = err;
+            throw err;
+          }
+        })();
+      }
+      const res = await destination.write(attrs, content);
+      if (contentError !== undefined) return result(false, contentError.message);
+      if (!res.ok) return result(false, res.error ?? 'the destination refused it');
+      return result(true, undefined, entry.type === 'file' ? entry.size : 0);
+    } catch (err) {
+      return result(false, contentError?.message ?? errorMessage(err));
+    }
+  };
+
+  let completed = false;
+  try {
+    for await (const planned of plan(reader, path, label)) {
+      if (signal?.aborted) break;
+      await slots.acquire();
+      const parentWait = pendingDirs.get(parentPath(planned.target));
+      const task = writeOne(planned, parentWait).finally(() => slots.release());
+      tasks.add(task);
+      void task.then(() => tasks.delete(task));
+      if (planned.entry.type === 'directory') {
+        const target = planned.target;
+        pendingDirs.set(target, task);
+        void task.then((ok) => {
+          pendingDirs.delete(target);
+          if (!ok) failedDirs.add(target);
+        });
+      }
+    }
+    await Promise.all(tasks);
+    signal?.throwIfAborted();
+    await destination.finish();
+    completed = true;
+  } finally {
+    await Promise.allSettled(tasks);
+    if (timer !== undefined) clearInterval(timer);
+    onProgress?.(progressOf(completed));
+  }
+  const summary: RestoreSummary = { ...counts };
+  return { snapshot: header, path, summary, failures };
+}
