@@ -60,7 +60,7 @@ describe('restore', () => {
         expect(w, r.path).toBeDefined();
         expect(attrs(w!.attributes)).toEqual(attrs(r));
         if (r.type === 'file') {
-          const want = Buffer.concat(await Array.fromAsync(await r.open()));
+          const want = Buffer.concat(await collect(await r.open()));
           expect(Buffer.from(w!.bytes!).equals(want), r.path).toBe(true);
         }
       }
