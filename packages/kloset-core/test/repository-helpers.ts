@@ -2,7 +2,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Storage } from '@kloset/connector-contract';
+import type {
+  ByteRange,
+  PutData,
+  ResourceInfo,
+  ResourceKind,
+  Storage,
+  StorageMode,
+} from '@kloset/connector-contract';
 import { MemoryStorage } from '@kloset/connector-contract/testing';
 import { nodeCryptoProvider } from '../src/crypto/node-provider.ts';
 import { createStoreConfig } from '../src/format/config.ts';
@@ -88,4 +95,69 @@ export function allStoredBytes(storage: MemoryStorage): Uint8Array[] {
 /** True if `needle` occurs in `haystack`. */
 export function containsBytes(haystack: Uint8Array, needle: Uint8Array): boolean {
   return Buffer.from(haystack.buffer, haystack.byteOffset, haystack.byteLength).includes(Buffer.from(needle));
+}
+
+/** A Storage that forwards to another and records every call (`op kind/id [range]`). */
+export class RecordingStorage implements Storage {
+  readonly inner: Storage;
+  readonly calls: string[] = [];
+  /** When set, puts of this kind wait for `release()`. */
+  holdPuts: ResourceKind | undefined;
+  #held: (() => void)[] = [];
+  /** Puts in progress right now, and the most seen at once. */
+  activePuts = 0;
+  maxActivePuts = 0;
+
+  constructor(inner: Storage) {
+    this.inner = inner;
+  }
+  get location(): string {
+    return this.inner.location;
+  }
+  get mode(): StorageMode {
+    return this.inner.mode;
+  }
+  /** Lets every held put go on. */
+  release(): void {
+    this.holdPuts = undefined;
+    for (const r of this.#held.splice(0)) r();
+  }
+  /** Puts waiting to be released. */
+  get heldPuts(): number {
+    return this.#held.length;
+  }
+  create(config: Uint8Array): Promise<void> {
+    this.calls.push('create');
+    return this.inner.create(config);
+  }
+  open(): Promise<Uint8Array> {
+    this.calls.push('open');
+    return this.inner.open();
+  }
+  async put(kind: ResourceKind, id: string, data: PutData): Promise<void> {
+    this.calls.push(`put ${kind}/${id}`);
+    this.activePuts++;
+    this.maxActivePuts = Math.max(this.maxActivePuts, this.activePuts);
+    try {
+      if (this.holdPuts === kind) await new Promise<void>((r) => this.#held.push(r));
+      await this.inner.put(kind, id, data);
+    } finally {
+      this.activePuts--;
+    }
+  }
+  get(kind: ResourceKind, id: string, range?: ByteRange): Promise<Uint8Array> {
+    this.calls.push(`get ${kind}/${id}${range ? ` ${range.offset}+${range.length}` : ''}`);
+    return this.inner.get(kind, id, range);
+  }
+  list(kind: ResourceKind): AsyncIterable<ResourceInfo> {
+    this.calls.push(`list ${kind}`);
+    return this.inner.list(kind);
+  }
+  delete(kind: ResourceKind, id: string): Promise<void> {
+    this.calls.push(`delete ${kind}/${id}`);
+    return this.inner.delete(kind, id);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
 }

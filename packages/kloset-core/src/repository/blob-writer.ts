@@ -105,9 +105,14 @@ export class BlobWriter {
 
   async #store(kind: BlobKind, id: BlobId, data: Uint8Array): Promise<PutBlobResult> {
     const encoded = await compressIfPaysAsync(data, this.#o.compression);
-    await this.#uploads.slot();
     this.#check();
-    // From here to the end: no await, so the slot is ours and the cache sees one writer.
+    while (this.#uploads.full) {
+      await this.#uploads.changed();
+      this.#check();
+    }
+    // From the check above to the end: no await, so the room is ours and the cache sees one writer.
+    // This call starts at most two uploads (the old packfile, and a new one a large blob filled),
+    // so at most `uploadConcurrency + 1` run at once.
     const sealedLength = encoded.body.length + SEAL_OVERHEAD;
     let writer = this.#open.get(kind);
     if (writer && !writer.fits(sealedLength, data.length)) {
@@ -192,8 +197,10 @@ export class BlobWriter {
   async flush(): Promise<void> {
     this.#check();
     for (const [kind, writer] of [...this.#open]) {
-      await this.#uploads.slot();
-      this.#check();
+      while (this.#uploads.full) {
+        await this.#uploads.changed();
+        this.#check();
+      }
       if (this.#open.get(kind) === writer) this.#startUpload(kind, writer);
     }
     await this.#uploads.drain();
@@ -223,6 +230,7 @@ export class BlobWriter {
    * nothing more may be stored or flushed (open a new session to continue).
    */
   #check(): void {
+    if (!this.#hasFailed && this.#uploads.error !== undefined) this.#fail(this.#uploads.error);
     if (!this.#hasFailed) return;
     const reason = this.#failed instanceof Error ? this.#failed.message : String(this.#failed);
     throw new RepositoryError('invalid', `write session failed earlier and cannot continue: ${reason}`, {

@@ -35,19 +35,23 @@ export class TaskPool {
     if (this.#failed) throw this.#error;
   }
 
-  /**
-   * Resolves once fewer than `limit` tasks run. A caller that then calls `start` without awaiting
-   * anything in between is guaranteed the slot.
-   */
-  async slot(): Promise<void> {
-    this.check();
-    while (this.#running >= this.limit) {
-      await new Promise<void>((resolve) => this.#waiters.push(resolve));
-      this.check();
-    }
+  /** True while `limit` tasks (or more) run. */
+  get full(): boolean {
+    return this.#running >= this.limit;
   }
 
-  /** Starts `task` now, without waiting for a slot (call `slot` first to respect the limit). */
+  /**
+   * Resolves when a task ends (or at once if one already failed: `check` then throws). Callers
+   * loop `while (pool.full) await pool.changed();` and then act in the same synchronous stretch:
+   * checking and starting in one function, with no await between, is what makes the limit hold
+   * (an async helper returning after the check would add a hop in which others pass the check too).
+   */
+  changed(): Promise<void> {
+    if (this.#failed) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** Starts `task` now, without waiting for a slot (see `full` and `changed`). */
   start(task: () => Promise<void>): void {
     this.#running++;
     task().then(
@@ -64,7 +68,11 @@ export class TaskPool {
 
   /** Waits for a slot, then starts `task`. */
   async run(task: () => Promise<void>): Promise<void> {
-    await this.slot();
+    this.check();
+    while (this.full) {
+      await this.changed();
+      this.check();
+    }
     this.start(task);
   }
 
@@ -76,8 +84,9 @@ export class TaskPool {
 
   #done(): void {
     this.#running--;
-    if (this.#failed) for (const w of this.#waiters.splice(0)) w();
-    else this.#waiters.shift()?.();
+    // Wake every waiter: each re-checks `full`, and one that finds room may not use it (a putBlob
+    // that does not fill its packfile), so waking only one could strand the others.
+    for (const w of this.#waiters.splice(0)) w();
     if (this.#running === 0) for (const w of this.#idleWaiters.splice(0)) w();
   }
 

@@ -1,0 +1,112 @@
+import { MemoryStorage } from '@kloset/connector-contract/testing';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { encodeLock } from '../src/repository/lock-codec.ts';
+import { isStale, LOCK_STALE_AFTER_MS, LockConflictError, listLocks } from '../src/repository/locks.ts';
+import type { Repository } from '../src/repository/repository.ts';
+import { createTestRepository, openTestRepository, tempDir } from './repository-helpers.ts';
+
+let dir: { path: string; cleanup: () => void };
+let repo: Repository;
+let other: Repository;
+let storage: MemoryStorage;
+
+beforeEach(async () => {
+  dir = tempDir();
+  storage = new MemoryStorage();
+  ({ repo } = await createTestRepository(`${dir.path}/a`, {}, storage));
+  other = await openTestRepository(storage, `${dir.path}/b`);
+});
+afterEach(async () => {
+  await repo.close();
+  await other.close();
+  dir.cleanup();
+});
+
+describe('locks', () => {
+  it('two shared locks coexist; release deletes them', async () => {
+    const a = await repo.lock({ exclusive: false });
+    const b = await other.lock({ exclusive: false });
+    expect(storage.store.resources.lock.size).toBe(2);
+    await a.release();
+    await b.release();
+    await a.release(); // idempotent
+    expect(storage.store.resources.lock.size).toBe(0);
+  });
+
+  it('an exclusive lock fails while a shared one is held, naming the holder, and leaves nothing behind', async () => {
+    const shared = await repo.lock({ exclusive: false, hostname: 'backup-host', pid: 4242 });
+    const err = await other.lock({ exclusive: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LockConflictError);
+    const message = (err as Error).message;
+    expect(message).toMatch(
+      /cannot take an exclusive lock: store is locked \(a shared lock\) by backup-host pid 4242/,
+    );
+    expect(message).not.toContain('\n');
+    expect((err as LockConflictError).holder.id).toBe(shared.id);
+    expect(storage.store.resources.lock.size).toBe(1);
+    await shared.release();
+    const exclusive = await other.lock({ exclusive: true });
+    await exclusive.release();
+  });
+
+  it('a shared lock fails while an exclusive one is held', async () => {
+    const exclusive = await repo.lock({ exclusive: true, hostname: 'pruner', pid: 7 });
+    await expect(other.lock({ exclusive: false })).rejects.toThrow(
+      /locked \(an exclusive lock\) by pruner pid 7/,
+    );
+    await expect(other.lock({ exclusive: true })).rejects.toThrow(LockConflictError);
+    expect(storage.store.resources.lock.size).toBe(1);
+    await exclusive.release();
+    const shared = await other.lock({ exclusive: false });
+    await shared.release();
+  });
+
+  it('a stale lock is ignored', async () => {
+    const old = Date.now() - LOCK_STALE_AFTER_MS - 60_000;
+    const id = repo.newResourceId();
+    await repo.putResource(
+      'lock',
+      id,
+      encodeLock({ exclusive: true, hostname: 'dead-host', pid: 1, time: old, created: old - 1000 }),
+    );
+    const held = await other.lock({ exclusive: true });
+    const locks = [];
+    for await (const l of listLocks(repo)) locks.push(l);
+    expect(locks).toHaveLength(2);
+    expect(locks.filter((l) => isStale(l, Date.now()))).toHaveLength(1);
+    await held.release();
+  });
+
+  it('a lock that is not refreshed goes stale; one that is refreshed stays', async () => {
+    let now = 1_000_000_000_000;
+    const clock = () => now;
+    const held = await repo.lock({ exclusive: true, now: clock, refreshIntervalMs: 60_000 });
+    now += LOCK_STALE_AFTER_MS - 1000;
+    await held.refresh();
+    now += 2000;
+    // Refreshed 2 s ago: still blocks.
+    await expect(other.lock({ exclusive: false, now: clock })).rejects.toThrow(LockConflictError);
+    now += LOCK_STALE_AFTER_MS + 1;
+    // Not refreshed for more than 30 min: ignored.
+    const shared = await other.lock({ exclusive: false, now: clock });
+    await shared.release();
+    await held.release();
+  });
+
+  it('refreshes on a timer and rewrites the lock with a new salt', async () => {
+    const held = await repo.lock({ exclusive: false, refreshIntervalMs: 10 });
+    const before = storage.store.resources.lock.get(held.id)!.slice();
+    await new Promise((r) => setTimeout(r, 60));
+    const after = storage.store.resources.lock.get(held.id)!;
+    expect(Buffer.from(after).equals(Buffer.from(before))).toBe(false);
+    expect(held.refreshError).toBeUndefined();
+    await held.release();
+    expect(storage.store.resources.lock.has(held.id)).toBe(false);
+  });
+
+  it('an unreadable lock is an error naming it, not silently ignored', async () => {
+    const id = repo.newResourceId();
+    await repo.putResource('lock', id, new Uint8Array([1, 2, 3]));
+    await expect(other.lock({ exclusive: false })).rejects.toThrow(/does not parse/);
+  });
+});
