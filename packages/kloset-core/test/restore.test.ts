@@ -8,7 +8,7 @@ import { restore } from '../src/restore/restore.ts';
 import type { RestoreEntryResult } from '../src/restore/restore-options.ts';
 import { hex } from '../src/snapshot/hex.ts';
 import { TreeReader } from '../src/snapshot/tree-reader.ts';
-import { MemoryRepository } from './snapshot-fixtures.ts';
+import { collect, MemoryRepository } from './snapshot-fixtures.ts';
 
 const big = randomBytes(1_000_000);
 const tree: MemoryEntry[] = [
