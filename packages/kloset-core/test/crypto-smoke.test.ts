@@ -25,7 +25,9 @@ describe('smoke', () => {
     );
     const opened = await openStoreConfig(created.bytes, 'pw', nobleCryptoProvider);
     expect(toHex(opened.keyRing.macKey)).toBe(toHex(created.keyRing.macKey));
-    await expect(openStoreConfig(created.bytes, 'nope', nodeCryptoProvider)).rejects.toThrow(WrongPassphraseError);
+    await expect(openStoreConfig(created.bytes, 'nope', nodeCryptoProvider)).rejects.toThrow(
+      WrongPassphraseError,
+    );
     const kr = created.keyRing;
     const data = new TextEncoder().encode('hello '.repeat(100));
     const id = blobId(nodeCryptoProvider, kr, data);

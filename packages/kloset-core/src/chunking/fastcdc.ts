@@ -113,11 +113,19 @@ export interface CutState {
  * Continues the current chunk over `buf[from..to)`. Returns the index just past the chunk's last
  * byte if the chunk ends inside that range (cut or `max` reached), else -1. `state` is updated
  * either way; reset it to `{ hash: 0, length: 0 }` after a cut.
+ *
+ * Performance note: both hot loops are inline in this one function, and its bytecode is kept above
+ * V8's inlining limit (460 bytes; a test checks it). V8's mid tier (Maglev) inlines smaller callees,
+ * and a hot loop inlined into a rarely called Maglev-compiled function never gets to TurboFan (V8
+ * does not OSR out of Maglev): with a tiny separate loop function, throughput fell from ~1.4 GB/s
+ * to ~0.4 GB/s after a few hundred 1 MiB chunks. Keep the loop bodies minimal (exit with `break`).
  */
 export function scanForCut(buf: Uint8Array, from: number, to: number, state: CutState, c: Chunker): number {
+  if (!(from >= 0 && from <= to && to <= buf.length)) {
+    throw new RangeError(`scanForCut: range ${from}..${to} is outside a buffer of ${buf.length} bytes`);
+  }
   let i = from;
   let length = state.length;
-  let h = state.hash;
   // Skip the first `min` bytes.
   if (length < c.min) {
     const skip = Math.min(c.min - length, to - i);
@@ -129,20 +137,23 @@ export function scanForCut(buf: Uint8Array, from: number, to: number, state: Cut
     }
   }
   const gear = c.gear;
+  let h = state.hash;
   // Small mask while the chunk length (including the current byte) is at most avg.
   if (length < c.avg) {
     const mask = c.maskS;
     const stop = Math.min(to, i + (c.avg - length));
-    const start = i;
+    const first = i;
     for (; i < stop; i++) {
       h = ((h << 1) + gear[buf[i]!]!) | 0;
-      if ((h & mask) === 0) {
-        state.hash = h;
-        state.length = length + (i - start) + 1;
-        return i + 1;
-      }
+      if ((h & mask) === 0) break;
     }
-    length += i - start;
+    if (i < stop) {
+      i++;
+      state.hash = h;
+      state.length = length + (i - first);
+      return i;
+    }
+    length += i - first;
     if (length < c.avg) {
       state.hash = h;
       state.length = length;
@@ -152,19 +163,22 @@ export function scanForCut(buf: Uint8Array, from: number, to: number, state: Cut
   // Large mask up to max.
   const mask = c.maskL;
   const stop = Math.min(to, i + (c.max - length));
-  const start = i;
+  const first = i;
   for (; i < stop; i++) {
     h = ((h << 1) + gear[buf[i]!]!) | 0;
-    if ((h & mask) === 0) {
-      state.hash = h;
-      state.length = length + (i - start) + 1;
-      return i + 1;
-    }
+    if ((h & mask) === 0) break;
   }
-  length += i - start;
+  if (i < stop) {
+    i++;
+    state.hash = h;
+    state.length = length + (i - first);
+    return i;
+  }
+  length += i - first;
   state.hash = h;
   state.length = length;
-  return length === c.max ? i : -1;
+  if (length === c.max) return i;
+  return -1;
 }
 
 /**
