@@ -143,7 +143,16 @@ function openStore(repo: Repo): OpenStore {
         });
         return { snapshots: r.snapshots, entries: r.entries, blobs: r.blobs, problems: r.problems };
       }),
-    remove: (ids) => mapped(async () => core.removeSnapshots(repo, ids)),
+    // rm: headers only, under an exclusive lock (FORMAT §9); data is reclaimed by maintenance.
+    remove: (ids) =>
+      mapped(async () => {
+        const lock = await repo.lock({ exclusive: true });
+        try {
+          for (const id of ids) await repo.deleteResource('snapshot', Buffer.from(id, 'hex'));
+        } finally {
+          await lock.release();
+        }
+      }),
     close: async () => {
       try {
         await repo.close();
