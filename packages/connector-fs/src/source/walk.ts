@@ -1,0 +1,176 @@
+/** The directory walk of FsSource: depth first, streaming, one open directory per level. */
+import type { BigIntStats, Dir, Dirent } from 'node:fs';
+import { lstat, opendir, readlink, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  ConnectorError,
+  type EntryPath,
+  type EntryType,
+  isValidComponent,
+  joinPath,
+  type SourceRecord,
+} from '@kloset/connector-contract';
+import { errnoOf, fsError, reasonOf } from '../fs-errors.ts';
+import { entryTypeOf, errorRecord, recordFromStat } from './entry-record.ts';
+
+/** How many entries of one directory are read and lstat'ed at once. */
+const BATCH = 32;
+
+/** An entry of a directory, stat'ed. */
+interface Stated {
+  readonly path: EntryPath;
+  readonly absPath: string;
+  readonly type: EntryType;
+  readonly stat: BigIntStats;
+}
+
+/**
+ * Walks the directory `rootAbs` (which must exist and be a directory; a symlink to one is
+ * followed) and yields one record per directory, file and symlink, the root as `/` first.
+ * Symlinks are not followed. Sockets, fifos and devices are skipped. Entries that cannot be read
+ * are yielded with `error`. At most one directory per level is open, and memory is bounded by the
+ * depth of the tree times a batch of 32 entries.
+ */
+export async function* walk(rootAbs: string, signal?: AbortSignal): AsyncGenerator<SourceRecord> {
+  signal?.throwIfAborted();
+  let rootStat: BigIntStats;
+  let dir: Dir;
+  try {
+    rootStat = await stat(rootAbs, { bigint: true });
+    if (!rootStat.isDirectory()) {
+      throw new ConnectorError('invalid', `source ${rootAbs} is not a directory`, {
+        op: 'scan',
+        key: rootAbs,
+      });
+    }
+    dir = await opendir(rootAbs, { bufferSize: BATCH });
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') {
+      throw new ConnectorError('not_found', `source directory ${rootAbs} does not exist`, {
+        op: 'scan',
+        key: rootAbs,
+      });
+    }
+    throw fsError(err, 'scan', rootAbs);
+  }
+  yield* yieldThenWalk(recordFromStat('/', rootAbs, 'directory', rootStat), dir, rootAbs, signal);
+}
+
+/** Yields the record of a directory, then walks it; closes `dir` even if the walk never starts. */
+async function* yieldThenWalk(
+  record: SourceRecord,
+  dir: Dir,
+  absPath: string,
+  signal?: AbortSignal,
+): AsyncGenerator<SourceRecord> {
+  let handedOver = false;
+  try {
+    signal?.throwIfAborted();
+    yield record;
+    handedOver = true;
+  } finally {
+    if (!handedOver) await dir.close().catch(() => {});
+  }
+  yield* walkDir(dir, record.path, absPath, signal);
+}
+
+/** Yields the entries of an opened directory (closing it at the end), descending into subdirectories. */
+async function* walkDir(
+  dir: Dir,
+  path: EntryPath,
+  absPath: string,
+  signal?: AbortSignal,
+): AsyncGenerator<SourceRecord> {
+  const lossyNames = new Set<string>();
+  try {
+    for (;;) {
+      const batch = await readBatch(dir, absPath);
+      if (batch.length === 0) return;
+      const entries = await Promise.all(batch.map((d) => statEntry(d, path, absPath, lossyNames)));
+      for (const entry of entries) {
+        if (!entry) continue;
+        signal?.throwIfAborted();
+        if (!('stat' in entry)) {
+          yield entry;
+        } else if (entry.type === 'directory') {
+          let sub: Dir;
+          try {
+            sub = await opendir(entry.absPath, { bufferSize: BATCH });
+          } catch (err) {
+            yield recordFromStat(entry.path, entry.absPath, 'directory', entry.stat, {
+              error: `opendir: ${reasonOf(err)}`,
+            });
+            continue;
+          }
+          yield* yieldThenWalk(
+            recordFromStat(entry.path, entry.absPath, 'directory', entry.stat),
+            sub,
+            entry.absPath,
+            signal,
+          );
+        } else if (entry.type === 'symlink') {
+          yield await symlinkRecord(entry);
+        } else {
+          yield recordFromStat(entry.path, entry.absPath, entry.type, entry.stat);
+        }
+      }
+    }
+  } finally {
+    await dir.close().catch(() => {});
+  }
+}
+
+async function readBatch(dir: Dir, absPath: string): Promise<Dirent[]> {
+  const batch: Dirent[] = [];
+  try {
+    while (batch.length < BATCH) {
+      const d = await dir.read();
+      if (!d) break;
+      batch.push(d);
+    }
+  } catch (err) {
+    throw fsError(err, 'readdir', absPath);
+  }
+  return batch;
+}
+
+async function symlinkRecord(entry: Stated): Promise<SourceRecord> {
+  try {
+    const linkTarget = await readlink(entry.absPath);
+    return recordFromStat(entry.path, entry.absPath, 'symlink', entry.stat, { linkTarget });
+  } catch (err) {
+    return recordFromStat(entry.path, entry.absPath, 'symlink', entry.stat, {
+      error: `readlink: ${reasonOf(err)}`,
+    });
+  }
+}
+
+/**
+ * lstat of one directory entry: a Stated entry, an error record when lstat fails, or undefined
+ * for entries that are not backed up (sockets, fifos, devices; repeated undecodable names).
+ */
+async function statEntry(
+  d: Dirent,
+  parent: EntryPath,
+  parentAbs: string,
+  lossyNames: Set<string>,
+): Promise<Stated | SourceRecord | undefined> {
+  if (!isValidComponent(d.name)) return undefined;
+  const absPath = join(parentAbs, d.name);
+  const path = joinPath(parent, d.name);
+  const guess: EntryType = d.isDirectory() ? 'directory' : d.isSymbolicLink() ? 'symlink' : 'file';
+  try {
+    const st = await lstat(absPath, { bigint: true });
+    const type = entryTypeOf(st);
+    return type ? { path, absPath, type, stat: st } : undefined;
+  } catch (err) {
+    // A name that is not UTF-8 is decoded with U+FFFD and then names no file.
+    if (errnoOf(err) === 'ENOENT' && d.name.includes('\uFFFD')) {
+      if (lossyNames.has(d.name)) return undefined;
+      lossyNames.add(d.name);
+      return errorRecord(path, absPath, guess, 'the file name is not valid UTF-8: not backed up');
+    }
+    const reason = errnoOf(err) === 'ENOENT' ? 'vanished during the scan' : `lstat: ${reasonOf(err)}`;
+    return errorRecord(path, absPath, guess, reason);
+  }
+}

@@ -1,0 +1,197 @@
+import { appendFile, chmod, lstat, mkdir, symlink, utimes, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { isConnectorError, type SourceRecord } from '@kloset/connector-contract';
+import { FsSource } from '@kloset/connector-fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runAsUser, tempDir } from './helpers.ts';
+
+let root: string;
+let remove: () => Promise<void>;
+beforeEach(async () => {
+  ({ dir: root, remove } = await tempDir());
+});
+afterEach(() => remove());
+
+async function scan(dir = root): Promise<Map<string, SourceRecord>> {
+  const out = new Map<string, SourceRecord>();
+  for await (const r of new FsSource(dir).scan()) out.set(r.path, r);
+  return out;
+}
+
+async function read(record: SourceRecord): Promise<string> {
+  let s = '';
+  for await (const chunk of await record.open()) s += new TextDecoder().decode(chunk);
+  return s;
+}
+
+async function failure(p: Promise<unknown>) {
+  try {
+    await p;
+  } catch (err) {
+    if (isConnectorError(err)) return err;
+    throw err;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('FsSource', () => {
+  it('describes itself: protocol fs, host name, absolute root', () => {
+    const source = new FsSource(root);
+    expect(source.info).toEqual({ protocol: 'fs', origin: hostname(), root });
+  });
+
+  it('records symlinks without following them (to a directory, a file, nowhere)', async () => {
+    await mkdir(join(root, 'real'));
+    await writeFile(join(root, 'real', 'inside'), 'x');
+    await symlink('real', join(root, 'to-dir'));
+    await symlink('real/inside', join(root, 'to-file'));
+    await symlink('/nonexistent/target', join(root, 'dangling'));
+    const records = await scan();
+    expect([...records.keys()].sort()).toEqual([
+      '/',
+      '/dangling',
+      '/real',
+      '/real/inside',
+      '/to-dir',
+      '/to-file',
+    ]);
+    expect(records.get('/to-dir')).toMatchObject({ type: 'symlink', linkTarget: 'real', size: 0 });
+    expect(records.get('/to-file')).toMatchObject({ type: 'symlink', linkTarget: 'real/inside' });
+    expect(records.get('/dangling')).toMatchObject({ type: 'symlink', linkTarget: '/nonexistent/target' });
+    expect(records.get('/dangling')?.error).toBeUndefined();
+  });
+
+  it('keeps permission bits, special bits included, and owners', async () => {
+    await writeFile(join(root, 'run.sh'), '#!/bin/sh\n');
+    await chmod(join(root, 'run.sh'), 0o755);
+    await writeFile(join(root, 'secret'), 's');
+    await chmod(join(root, 'secret'), 0o600);
+    await mkdir(join(root, 'shared'));
+    await chmod(join(root, 'shared'), 0o1777);
+    const records = await scan();
+    expect(records.get('/run.sh')?.mode).toBe(0o755);
+    expect(records.get('/secret')?.mode).toBe(0o600);
+    expect(records.get('/shared')?.mode).toBe(0o1777);
+    const st = await lstat(join(root, 'secret'));
+    expect(records.get('/secret')).toMatchObject({ uid: st.uid, gid: st.gid });
+  });
+
+  it('reports mtimes to the nanosecond, as stored', async () => {
+    await writeFile(join(root, 'f'), 'x');
+    await utimes(join(root, 'f'), 1_600_000_000.123456, 1_600_000_000.123456);
+    const st = await lstat(join(root, 'f'), { bigint: true });
+    const { mtime } = (await scan()).get('/f')!;
+    expect(BigInt(mtime.sec) * 1_000_000_000n + BigInt(mtime.nsec)).toBe(st.mtimeNs);
+    expect(mtime.sec).toBe(1_600_000_000);
+    expect(Math.round(mtime.nsec / 1000)).toBe(123_456);
+  });
+
+  it('handles Unicode names and empty files', async () => {
+    await mkdir(join(root, 'répertoire ✓'));
+    await writeFile(join(root, 'répertoire ✓', '空.txt'), '');
+    const record = (await scan()).get('/répertoire ✓/空.txt');
+    expect(record).toMatchObject({ type: 'file', size: 0 });
+    expect(await read(record!)).toBe('');
+  });
+
+  it('reports a name that is not UTF-8 as an error record and goes on', async () => {
+    await writeFile(
+      Buffer.concat([Buffer.from(`${root}/bad-`), Buffer.from([0xff, 0xfe]), Buffer.from('.txt')]),
+      'x',
+    );
+    await writeFile(join(root, 'good.txt'), 'y');
+    const records = await scan();
+    expect(records.get('/good.txt')?.error).toBeUndefined();
+    const bad = [...records.values()].filter((r) => r.error !== undefined);
+    expect(bad).toHaveLength(1);
+    expect(bad[0]!.error).toMatch(/not valid UTF-8/);
+  });
+
+  it('skips sockets', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(join(root, 'sock'), resolve));
+    try {
+      await writeFile(join(root, 'f'), 'x');
+      expect([...(await scan()).keys()].sort()).toEqual(['/', '/f']);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('a missing root fails with not_found naming the path; a file root with invalid', async () => {
+    const missing = join(root, 'nope');
+    const err = await failure(scan(missing));
+    expect(err.code).toBe('not_found');
+    expect(err.message).toContain(missing);
+    expect(err.context.key).toBe(missing);
+    await writeFile(join(root, 'file'), 'x');
+    expect((await failure(scan(join(root, 'file')))).code).toBe('invalid');
+  });
+
+  it('follows a root that is a symlink to a directory', async () => {
+    await mkdir(join(root, 'real'));
+    await writeFile(join(root, 'real', 'a'), 'x');
+    await symlink(join(root, 'real'), join(root, 'link'));
+    expect([...(await scan(join(root, 'link'))).keys()].sort()).toEqual(['/', '/a']);
+  });
+
+  it('open() fails with corrupt when the file changed after the scan', async () => {
+    await writeFile(join(root, 'grows'), 'abc');
+    await writeFile(join(root, 'touched'), 'abc');
+    const records = await scan();
+    await appendFile(join(root, 'grows'), 'def');
+    await utimes(join(root, 'touched'), 1_000, 1_000);
+    expect((await failure(read(records.get('/grows')!))).code).toBe('corrupt');
+    expect((await failure(read(records.get('/touched')!))).code).toBe('corrupt');
+  });
+
+  it('a file that vanished after the scan fails open() with not_found', async () => {
+    await writeFile(join(root, 'gone'), 'abc');
+    const records = await scan();
+    await remove();
+    expect((await failure(read(records.get('/gone')!))).code).toBe('not_found');
+  });
+
+  it('the change token changes when the content is rewritten', async () => {
+    await writeFile(join(root, 'f'), 'aaa');
+    const before = (await scan()).get('/f')!.changeToken;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await writeFile(join(root, 'f'), 'bbb');
+    const after = (await scan()).get('/f')!.changeToken;
+    expect(before).toBeTypeOf('string');
+    expect(after).not.toBe(before);
+  });
+
+  it('yields every entry of a wide directory once', async () => {
+    await mkdir(join(root, 'wide'));
+    for (let i = 0; i < 1500; i++) await writeFile(join(root, 'wide', `f${i}`), '');
+    const records = await scan();
+    expect(records.size).toBe(1502);
+  });
+
+  it('records unreadable directories and files with an error, and goes on', async () => {
+    await mkdir(join(root, 'locked'));
+    await writeFile(join(root, 'locked', 'hidden'), 'x');
+    await chmod(join(root, 'locked'), 0o000);
+    await writeFile(join(root, 'private'), 'x');
+    await chmod(join(root, 'private'), 0o000);
+    await writeFile(join(root, 'public'), 'x');
+    await chmod(root, 0o755);
+    const out = runAsUser('scan', root) as { ok: { path: string; error?: string }[] };
+    const byPath = new Map(out.ok.map((r) => [r.path, r]));
+    expect([...byPath.keys()].sort()).toEqual(['/', '/locked', '/private', '/public']);
+    expect(byPath.get('/locked')!.error).toMatch(/opendir: permission denied \(EACCES\)/);
+    expect(byPath.get('/public')!.error).toBeUndefined();
+    expect(runAsUser('open', root, '/private')).toMatchObject({ code: 'permission' });
+    expect(runAsUser('open', root, '/public')).toEqual({ ok: 'read' });
+  });
+
+  it('an unreadable root fails the scan with permission', async () => {
+    await mkdir(join(root, 'closed'));
+    await chmod(join(root, 'closed'), 0o000);
+    await chmod(root, 0o755);
+    expect(runAsUser('scan', join(root, 'closed'))).toMatchObject({ code: 'permission' });
+  });
+});
