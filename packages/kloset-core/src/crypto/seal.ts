@@ -209,9 +209,12 @@ export async function openPayloadAsync(
 
 // ---- Blobs in a packfile ------------------------------------------------------------------------
 
-/** The seal target of blob number `index` of a packfile whose object key is `pack`. */
-export function blobTarget(pack: ObjectKey, index: number, kind: BlobKind, id: Uint8Array): SealTarget {
-  return { objectKey: pack, nonce: makeNonce(NonceDomain.Blob, index), aad: blobAad(kind, id) };
+/**
+ * The seal target of a blob in a packfile whose object key is `pack`. The nonce counter is the
+ * blob's byte offset in the packfile (FORMAT.md §4.2), which readers know from the index.
+ */
+export function blobTarget(pack: ObjectKey, offset: number, kind: BlobKind, id: Uint8Array): SealTarget {
+  return { objectKey: pack, nonce: makeNonce(NonceDomain.Blob, offset), aad: blobAad(kind, id) };
 }
 
 /** Seal target of a packfile's index. */
@@ -242,20 +245,20 @@ export function verifyBlobId(
 }
 
 /**
- * Opens blob number `index` of packfile `pack`: checks the GCM tag (binding kind, id and packfile),
+ * Opens the blob at `offset` in packfile `pack`: checks the GCM tag (binding kind, id and packfile),
  * decompresses (at most `maxLength` bytes; pass the indexed raw length), and checks the id MAC.
  */
 export async function openBlobAsync(
   provider: CryptoProvider,
   keyRing: KeyRing,
   pack: ObjectKey,
-  index: number,
+  offset: number,
   kind: BlobKind,
   id: Uint8Array,
   sealed: Uint8Array,
   maxLength: number = DEFAULT_MAX_PAYLOAD_LENGTH,
 ): Promise<Uint8Array> {
-  const target = blobTarget(pack, index, kind, id);
+  const target = blobTarget(pack, offset, kind, id);
   const data = await openPayloadAsync(provider, target, sealed, blobSubject(pack, id), maxLength);
   verifyBlobId(provider, keyRing, pack, id, data);
   return data;
@@ -266,7 +269,7 @@ export function openBlob(
   provider: CryptoProvider,
   keyRing: KeyRing,
   pack: ObjectKey,
-  index: number,
+  offset: number,
   kind: BlobKind,
   id: Uint8Array,
   sealed: Uint8Array,
@@ -274,7 +277,7 @@ export function openBlob(
 ): Uint8Array {
   const data = openPayload(
     provider,
-    blobTarget(pack, index, kind, id),
+    blobTarget(pack, offset, kind, id),
     sealed,
     blobSubject(pack, id),
     maxLength,
