@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { backup } from '../src/backup/backup.ts';
 import { BlobKind } from '../src/repository/blob-store.ts';
 import { restore } from '../src/restore/restore.ts';
-import type { RestoreEntryResult } from '../src/restore/restore-options.ts';
+import type { RestoreEntryResult, RestoreProgress } from '../src/restore/restore-options.ts';
 import { hex } from '../src/snapshot/hex.ts';
 import { TreeReader } from '../src/snapshot/tree-reader.ts';
 import { collect, MemoryRepository } from './snapshot-fixtures.ts';
@@ -71,7 +71,9 @@ describe('restore', () => {
   it('restores a directory of the snapshot as the root', async () => {
     const { repo, header } = await setup();
     const dest = new MemoryDestination();
-    const res = await restore(repo, header, dest, { path: '/docs' });
+    const progress: RestoreProgress[] = [];
+    const res = await restore(repo, header, dest, { path: '/docs', onProgress: (p) => progress.push(p) });
+    expect(progress.at(-1)).toMatchObject({ done: true, totalEntries: 6, entries: 6, totalBytes: 1_000_005 });
     expect(dest.violations).toEqual([]);
     expect([...dest.entries.keys()].sort()).toEqual([
       '/',
@@ -110,8 +112,8 @@ describe('restore', () => {
     const res = await restore(repo, header, dest);
     expect(dest.entries.has('/docs/deep/er/big.bin')).toBe(false);
     expect(dest.entries.has('/docs/a.txt')).toBe(true);
-    expect(res.summary.failed).toBe(1);
-    expect(res.failures[0]).toMatchObject({ path: '/docs/deep/er/big.bin', ok: false });
+    expect(res.summary).toMatchObject({ failed: 1, corrupt: 1 });
+    expect(res.failures[0]).toMatchObject({ path: '/docs/deep/er/big.bin', ok: false, corrupt: true });
     expect(res.failures[0]!.error).toContain('cannot restore /docs/deep/er/big.bin');
     expect(res.failures[0]!.error).toContain(hex(bad));
     // a missing chunk too

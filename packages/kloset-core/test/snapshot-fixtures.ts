@@ -13,6 +13,7 @@ import type {
   BlobStore,
   PutBlobResult,
 } from '../src/repository/blob-store.ts';
+import { MissingBlobError } from '../src/repository/errors.ts';
 import type { SealedKind } from '../src/repository/resource-store.ts';
 import type { EngineRepository } from '../src/snapshot/engine-repository.ts';
 import type { SnapshotEntry } from '../src/snapshot/entry.ts';
@@ -206,6 +207,14 @@ export class MemoryRepository extends MemoryBlobStore implements EngineRepositor
     for (const [h, id] of seen) if (!this.lostPackfiles.has(h)) yield { id, size: 4000 };
   }
 
-  /** Packfiles (hex) to report as absent from storage. */
+  /** Packfiles (hex) to report as absent from storage (their blobs fail to read). */
   readonly lostPackfiles = new Set<string>();
+
+  override async getBlob(kind: BlobKind, id: BlobId): Promise<Uint8Array> {
+    const loc = this.locateBlob(kind, id);
+    if (loc !== undefined && this.lostPackfiles.has(hexOf(loc.packfile))) {
+      throw new MissingBlobError(id, 'its packfile is not in the store', loc.packfile);
+    }
+    return super.getBlob(kind, id);
+  }
 }

@@ -17,6 +17,8 @@ export interface RestoreOptions {
   readonly readWindowBytes?: number;
   /** Called for every entry once written (or failed). */
   readonly onEntry?: (result: RestoreEntryResult) => void;
+  /** Called for every entry that could not be restored. */
+  readonly onEntryError?: (result: RestoreEntryResult & { readonly error: string }) => void;
   /** Called with progress about every `progressIntervalMs` (default 250) and once at the end. */
   readonly onProgress?: (progress: RestoreProgress) => void;
   readonly progressIntervalMs?: number;
@@ -34,6 +36,8 @@ export interface RestoreEntryResult {
   readonly ok: boolean;
   /** One line: why the entry was not restored. */
   readonly error?: string;
+  /** The content was missing or corrupt in the store (the destination kept nothing of it). */
+  readonly corrupt?: boolean;
   /** Content bytes written (files). */
   readonly bytes: number;
 }
@@ -42,6 +46,9 @@ export interface RestoreProgress {
   readonly entries: number;
   readonly files: number;
   readonly bytes: number;
+  /** Entries and content bytes to restore in all. */
+  readonly totalEntries: number;
+  readonly totalBytes: number;
   readonly failed: number;
   readonly elapsedMs: number;
   readonly bytesPerSecond: number;
@@ -58,6 +65,8 @@ export interface RestoreSummary {
   readonly bytes: number;
   /** Entries not restored: write failures, corrupt or missing content, entries backed up with an error. */
   readonly failed: number;
+  /** Of the failed entries, files whose content was missing or corrupt in the store. */
+  readonly corrupt: number;
 }
 
 export interface RestoreResult {

@@ -16,6 +16,7 @@ import type { EngineRepository } from '../snapshot/engine-repository.ts';
 import type { SnapshotEntry } from '../snapshot/entry.ts';
 import type { SnapshotHeader } from '../snapshot/header.ts';
 import { hex } from '../snapshot/hex.ts';
+import { SnapshotPathNotFoundError } from '../snapshot/list-path.ts';
 import { resolveSnapshot, type SnapshotRef } from '../snapshot/snapshots.ts';
 import { errorMessage, TreeReader } from '../snapshot/tree-reader.ts';
 import { fileContent, RestoreContentError } from './file-content.ts';
@@ -28,11 +29,6 @@ import type {
 } from './restore-options.ts';
 
 const MAX_REPORTED_FAILURES = 1000;
-
-/** The restore path does not exist in the snapshot. */
-export class RestorePathNotFoundError extends Error {
-  override readonly name = 'RestorePathNotFoundError';
-}
 
 /** An entry to write and the path the destination gets. */
 interface Planned {
@@ -49,7 +45,7 @@ async function* plan(reader: TreeReader, path: EntryPath, snapshotLabel: string)
     return;
   }
   const found = await reader.lookup(path);
-  if (found === undefined) throw new RestorePathNotFoundError(`${path} not found in ${snapshotLabel}`);
+  if (found === undefined) throw new SnapshotPathNotFoundError(`${path} not found in ${snapshotLabel}`);
   if (found.type === 'directory') {
     yield { entry: found, target: '/' };
     const cut = path.length;
@@ -59,6 +55,29 @@ async function* plan(reader: TreeReader, path: EntryPath, snapshotLabel: string)
   const parent = await reader.get(parentPath(path), 'directory');
   if (parent !== undefined) yield { entry: parent, target: '/' };
   yield { entry: found, target: `/${baseName(path)}` };
+}
+
+/**
+ * How many entries and content bytes a restore of `path` covers: from the header for the whole
+ * snapshot, else from a pass over the sub-tree's entries (tree nodes only, no content).
+ */
+async function restoreTotals(
+  reader: TreeReader,
+  header: SnapshotHeader,
+  path: EntryPath,
+  label: string,
+): Promise<{ entries: number; bytes: number }> {
+  if (path === '/') {
+    const s = header.summary;
+    return { entries: s.files + s.directories + s.symlinks, bytes: s.bytes };
+  }
+  let entries = 0;
+  let bytes = 0;
+  for await (const p of plan(reader, path, label)) {
+    entries++;
+    if (p.entry.type === 'file' && p.entry.error === undefined) bytes += p.entry.size;
+  }
+  return { entries, bytes };
 }
 
 function attributesFor(e: SnapshotEntry, target: EntryPath): EntryAttributes {
@@ -102,7 +121,8 @@ export async function restore(
   const windowBytes = options.readWindowBytes ?? 16 * 1024 * 1024;
   const signal = options.signal;
 
-  const counts = { entries: 0, files: 0, directories: 0, symlinks: 0, bytes: 0, failed: 0 };
+  const counts = { entries: 0, files: 0, directories: 0, symlinks: 0, bytes: 0, failed: 0, corrupt: 0 };
+  const totals = await restoreTotals(reader, header, path, label);
   const failures: RestoreEntryResult[] = [];
   const started = performance.now();
   const progressOf = (done: boolean): RestoreProgress => {
@@ -111,6 +131,8 @@ export async function restore(
       entries: counts.entries,
       files: counts.files,
       bytes: counts.bytes,
+      totalEntries: totals.entries,
+      totalBytes: totals.bytes,
       failed: counts.failed,
       elapsedMs,
       bytesPerSecond: elapsedMs > 0 ? (counts.bytes * 1000) / elapsedMs : 0,
@@ -132,7 +154,9 @@ export async function restore(
     if (r.ok) counts.bytes += r.bytes;
     else {
       counts.failed++;
+      if (r.corrupt === true) counts.corrupt++;
       if (failures.length < MAX_REPORTED_FAILURES) failures.push(r);
+      options.onEntryError?.({ ...r, error: r.error ?? 'not restored' });
     }
     options.onEntry?.(r);
   };
@@ -147,7 +171,7 @@ export async function restore(
     { entry, target }: Planned,
     parentWait: Promise<boolean> | undefined,
   ): Promise<boolean> => {
-    const result = (ok: boolean, error?: string, bytes = 0): boolean => {
+    const result = (ok: boolean, error?: string, bytes = 0, corrupt = false): boolean => {
       report({
         path: entry.path,
         target,
@@ -155,6 +179,7 @@ export async function restore(
         ok,
         bytes,
         ...(error === undefined ? {} : { error }),
+        ...(corrupt ? { corrupt } : {}),
       });
       return ok;
     };
@@ -181,11 +206,12 @@ export async function restore(
         })();
       }
       const res = await destination.write(attrs, content);
-      if (contentError !== undefined) return result(false, contentError.message);
+      if (contentError !== undefined) return result(false, contentError.message, 0, true);
       if (!res.ok) return result(false, res.error ?? 'the destination refused it');
       return result(true, undefined, entry.type === 'file' ? entry.size : 0);
     } catch (err) {
-      return result(false, contentError?.message ?? errorMessage(err));
+      if (contentError !== undefined) return result(false, contentError.message, 0, true);
+      return result(false, errorMessage(err));
     }
   };
 

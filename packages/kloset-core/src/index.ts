@@ -1,0 +1,106 @@
+/**
+ * @kloset/core: the store engine. The public API, as used by the CLI:
+ *
+ * - stores: `Repository.create` / `Repository.open` (keys, index, packfiles, sealed resources, locks);
+ * - `backup(repo, source, options)` -> a snapshot;
+ * - `restore(repo, snapshot, destination, options)`;
+ * - `check(repo, options)`;
+ * - snapshots: `listSnapshots`, `resolveSnapshot` (`latest` or an id prefix), `listPath` (ls),
+ *   `snapshotInfo` / `storeContents` (info), `removeSnapshots` (rm), `TreeReader`;
+ * - the errors callers branch on.
+ */
+
+// Backup.
+export { backup } from './backup/backup.ts';
+export type {
+  BackupEntryError,
+  BackupOptions,
+  BackupProgress,
+  BackupResult,
+  ContentChunker,
+} from './backup/backup-options.ts';
+// Check.
+export { check } from './check/check.ts';
+export type {
+  CheckOptions,
+  CheckProblem,
+  CheckProblemKind,
+  CheckProgress,
+  CheckResult,
+} from './check/check-options.ts';
+export { type ChunkingParams, DEFAULT_CHUNKING } from './chunking/fastcdc.ts';
+export type { CompressionMode } from './crypto/compression.ts';
+export { CorruptDataError, PassphraseRequiredError, WrongPassphraseError } from './crypto/errors.ts';
+export type { KdfCost, KdfParams } from './crypto/kdf.ts';
+export { DEFAULT_KDF_COST } from './crypto/kdf.ts';
+export { nobleCryptoProvider } from './crypto/noble-provider.ts';
+export { nodeCryptoProvider } from './crypto/node-provider.ts';
+export type { CryptoProvider } from './crypto/provider.ts';
+export {
+  type CreateStoreOptions,
+  DEFAULT_PACKFILE_SIZE,
+  type EncryptionConfig,
+  type StoreConfig,
+  StoreConfigError,
+} from './format/config.ts';
+export type { BlobReadResult, ReadBlobsOptions } from './repository/blob-reader.ts';
+export type { BlobId, BlobLocation, BlobStore, PutBlobResult } from './repository/blob-store.ts';
+export { BlobKind } from './repository/blob-store.ts';
+export {
+  CorruptBlobError,
+  CorruptPackfileError,
+  CorruptResourceError,
+  MissingBlobError,
+  RepositoryError,
+  type RepositoryErrorCode,
+} from './repository/errors.ts';
+export {
+  LOCK_REFRESH_INTERVAL_MS,
+  LOCK_STALE_AFTER_MS,
+  LockConflictError,
+  type LockHandle,
+  type LockInfo,
+  type LockOptions,
+  listLocks,
+} from './repository/locks.ts';
+// Stores.
+export {
+  type CreateRepositoryOptions,
+  defaultCacheDir,
+  type OpenRepositoryOptions,
+  type PackfileInfo,
+  Repository,
+  type RepositorySessionOptions,
+} from './repository/repository.ts';
+export type { ResourceStore, SealedKind } from './repository/resource-store.ts';
+// Restore.
+export { restore } from './restore/restore.ts';
+export type {
+  RestoreEntryResult,
+  RestoreOptions,
+  RestoreProgress,
+  RestoreResult,
+  RestoreSummary,
+} from './restore/restore-options.ts';
+
+// Snapshots: ls, info, rm, trees.
+export type { EngineRepository } from './snapshot/engine-repository.ts';
+export type { ChunkRef, SnapshotEntry } from './snapshot/entry.ts';
+export { compareKeys, compareUtf8, type EntryKey, entryKey, sortKey } from './snapshot/entry-key.ts';
+export type { SnapshotHeader, SnapshotSummary } from './snapshot/header.ts';
+export { sameSource } from './snapshot/header.ts';
+export { type SnapshotInfo, type StoreContents, snapshotInfo, storeContents } from './snapshot/info.ts';
+export { type ListPathOptions, listPath, SnapshotPathNotFoundError } from './snapshot/list-path.ts';
+export { type RemoveOptions, removeSnapshots } from './snapshot/remove.ts';
+export {
+  AmbiguousSnapshotError,
+  latestSnapshotOf,
+  listSnapshots,
+  readSnapshot,
+  readSnapshots,
+  resolveSnapshot,
+  SnapshotNotFoundError,
+  type SnapshotReadResult,
+  type SnapshotRef,
+} from './snapshot/snapshots.ts';
+export { type KeyedEntry, TreeReader, type TreeReaderOptions } from './snapshot/tree-reader.ts';
