@@ -16,7 +16,8 @@ import type { StorageOperation } from './storage-operation.ts';
  * - `error`: the call fails with a ConnectorError of `code` (default `transient`). With
  *   `when: 'before'` (default) the inner storage is not called; with `'after'` it is, and its
  *   result is dropped (a put that succeeded but whose answer was lost). For `list`,
- *   `afterItems` yields that many items first, then fails.
+ *   `afterItems` yields that many items first, then fails; `when: 'after'` without `afterItems`
+ *   yields the whole listing, then fails.
  * - `truncate` (get only): returns the inner bytes minus a seeded number of trailing bytes (at
  *   least one; an empty result stays empty).
  * - `corrupt` (get only): returns the inner bytes with one seeded byte flipped.
