@@ -5,7 +5,7 @@
  * msgpackr writes integers outside [-2^31, 2^32) as float64; `encodeMsgpack` turns such integers
  * into BigInt first, which msgpackr writes as int64 (0xd3), the same size as uint64. Object keys
  * whose value is `undefined` are left out; `undefined` anywhere else is an error.
- * `decodeMsgpack` returns maps as plain objects, bin as Uint8Array (Node Buffer views),
+ * `decodeMsgpack` returns maps as plain objects, bin as Uint8Array (possibly views of the input),
  * integers as numbers, except integers beyond +-2^53 which come back as BigInt (validators reject them).
  */
 import { Packr } from 'msgpackr';

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { toHex } from '../src/crypto/bytes.ts';
+import {
+  CompressionCodec,
+  compressIfPays,
+  compressIfPaysAsync,
+  decompressBody,
+  decompressBodyAsync,
+  MIN_COMPRESS_LENGTH,
+  worthCompressing,
+} from '../src/crypto/compression.ts';
+import { CorruptDataError } from '../src/crypto/errors.ts';
+import { nodeCryptoProvider } from '../src/crypto/node-provider.ts';
+
+const text = (n: number) =>
+  new TextEncoder().encode('a line of text, somewhat repetitive. '.repeat(n / 30 + 1)).subarray(0, n);
+
+/** Half random, half zeros: compresses to about 1/2, which passes 7/8. */
+function halfRandom(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  out.set(nodeCryptoProvider.randomBytes(n / 2));
+  return out;
+}
+
+/** 15/16 random then zeros: a sample finds it compressible, the whole is above 7/8. */
+function mostlyRandom(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let at = 0; at < n; at += 4096) out.set(nodeCryptoProvider.randomBytes(3840), at);
+  return out;
+}
+
+describe('compression', () => {
+  it('compresses text with zstd and decompresses it (sync and async agree)', async () => {
+    for (const n of [MIN_COMPRESS_LENGTH, 4096, 65536, 1 << 20]) {
+      const data = text(n);
+      const enc = compressIfPays(data, 'zstd');
+      expect(enc.codec).toBe(CompressionCodec.Zstd);
+      expect(enc.body.length * 8).toBeLessThanOrEqual(data.length * 7);
+      const asyncEnc = await compressIfPaysAsync(data, 'zstd');
+      expect(asyncEnc.codec).toBe(CompressionCodec.Zstd);
+      expect(toHex(decompressBody(enc.codec, enc.body, 'x'))).toBe(toHex(data));
+      expect(toHex(await decompressBodyAsync(asyncEnc.codec, asyncEnc.body, 'x'))).toBe(toHex(data));
+    }
+  });
+
+  it('stores random data, short data and mode "none" as is, without a copy', async () => {
+    const random = nodeCryptoProvider.randomBytes(1 << 20);
+    expect(worthCompressing(random)).toBe(false);
+    for (const [data, mode] of [
+      [random, 'zstd'],
+      [nodeCryptoProvider.randomBytes(1000), 'zstd'],
+      [text(MIN_COMPRESS_LENGTH - 1), 'zstd'],
+      [text(100000), 'none'],
+    ] as const) {
+      const enc = compressIfPays(data, mode);
+      expect(enc.codec).toBe(CompressionCodec.None);
+      expect(enc.body).toBe(data);
+      expect((await compressIfPaysAsync(data, mode)).body).toBe(data);
+    }
+  });
+
+  it('keeps zstd output only when it is at most 7/8 of the input', () => {
+    expect(compressIfPays(halfRandom(1 << 20), 'zstd').codec).toBe(CompressionCodec.Zstd);
+    const mostly = mostlyRandom(1 << 20);
+    expect(worthCompressing(mostly)).toBe(true);
+    expect(compressIfPays(mostly, 'zstd').codec).toBe(CompressionCodec.None);
+  });
+
+  it('writes one zstd frame with the content size in its header', () => {
+    const data = text(200000);
+    const { body } = compressIfPays(data, 'zstd');
+    expect(toHex(body.subarray(0, 4))).toBe('28b52ffd');
+    const fhd = body[4]!;
+    const singleSegment = (fhd >> 5) & 1;
+    const fcsFlag = fhd >> 6;
+    expect(fcsFlag !== 0 || singleSegment === 1).toBe(true);
+    expect((fhd >> 2) & 1).toBe(0); // no checksum: GCM covers integrity
+  });
+
+  it('reports corruption naming the object', async () => {
+    const { body } = compressIfPays(text(100000), 'zstd');
+    const broken = new Uint8Array(body);
+    broken.fill(0xff, 8, 40);
+    expect(() => decompressBody(1, broken, 'blob abc')).toThrow(CorruptDataError);
+    expect(() => decompressBody(1, broken, 'blob abc')).toThrow(/^corrupt blob abc: zstd/);
+    await expect(decompressBodyAsync(1, broken, 'blob abc')).rejects.toThrow(/^corrupt blob abc: zstd/);
+    expect(() => decompressBody(2, body, 'blob abc')).toThrow(/corrupt blob abc: unknown compression byte 2/);
+    expect(() => decompressBody(1, body, 'blob abc', 1000)).toThrow(/corrupt blob abc/);
+    await expect(decompressBodyAsync(1, body, 'blob abc', 1000)).rejects.toThrow(/corrupt blob abc/);
+  });
+});
