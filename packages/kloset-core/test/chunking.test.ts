@@ -153,6 +153,37 @@ describe('FastCDC', () => {
     expect(a).not.toEqual(b);
   });
 
+  it('matches a literal transcription of the FORMAT.md §7 pseudo-code', () => {
+    /** FORMAT.md §7, line by line, in the slowest and plainest way. */
+    function referenceCut(d: Uint8Array, s: number, n: number, p: ChunkingParams, gear: Uint32Array): number {
+      const bits = Math.log2(p.avg);
+      const mask = (k: number) => Number(((1n << BigInt(k)) - 1n) << BigInt(32 - k));
+      const maskS = mask(bits + p.normalization);
+      const maskL = mask(bits - p.normalization);
+      if (n - s <= p.min) return n;
+      let h = 0;
+      for (let L = p.min + 1; L <= Math.min(n - s, p.max); L++) {
+        h = (h * 2 + gear[d[s + L - 1]!]!) % 2 ** 32;
+        if ((h & (L <= p.avg ? maskS : maskL)) >>> 0 === 0) return s + L;
+      }
+      return s + Math.min(n - s, p.max);
+    }
+    const input = data.subarray(0, 2 * 1024 * 1024);
+    for (const p of [
+      small,
+      { ...small, normalization: 0 },
+      { ...small, min: 64, avg: 256, max: 1024, normalization: 3 },
+    ]) {
+      const expected: number[] = [];
+      for (let s = 0; s < input.length; ) {
+        const end = referenceCut(input, s, input.length, p, ring.gear);
+        expected.push(end - s);
+        s = end;
+      }
+      expect(lengths(chunkBuffer(input, makeChunker(p, ring.gear)))).toEqual(expected);
+    }
+  });
+
   it('validates parameters', () => {
     expect(() => assertChunkingParams(DEFAULT_CHUNKING)).not.toThrow();
     const bad: Array<Partial<ChunkingParams>> = [
