@@ -4,12 +4,16 @@ import {
   AbortMultipartUploadCommand,
   CreateBucketCommand,
   DeleteBucketCommand,
+  DeleteObjectCommand,
   DeleteObjectsCommand,
   ListMultipartUploadsCommand,
   ListObjectVersionsCommand,
   type ObjectIdentifier,
   type S3Client,
 } from '@aws-sdk/client-s3';
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters looked for.
+const XML_UNSAFE = /[\u0000-\u0008\u000B\u000C\u000D\u000E-\u001F\uFFFE\uFFFF]/;
 
 /** A bucket name nobody else uses: `kloset-<what>-<random>`. */
 export function uniqueBucketName(what: string): string {
@@ -46,11 +50,17 @@ export async function emptyPrefix(client: S3Client, bucket: string, prefix = '')
       if (v.Key !== undefined)
         ids.push({ Key: decodeURIComponent(v.Key), ...(v.VersionId ? { VersionId: v.VersionId } : {}) });
     }
-    for (let i = 0; i < ids.length; i += 1000) {
+    // Keys with characters XML 1.0 cannot carry (or normalises, like CR) go one by one in the URL.
+    const single = ids.filter((id) => XML_UNSAFE.test(id.Key ?? ''));
+    const batch = ids.filter((id) => !XML_UNSAFE.test(id.Key ?? ''));
+    for (const id of single) {
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: id.Key, VersionId: id.VersionId }));
+    }
+    for (let i = 0; i < batch.length; i += 1000) {
       await client.send(
         new DeleteObjectsCommand({
           Bucket: bucket,
-          Delete: { Objects: ids.slice(i, i + 1000), Quiet: true },
+          Delete: { Objects: batch.slice(i, i + 1000), Quiet: true },
         }),
       );
     }

@@ -1,14 +1,18 @@
 /**
  * A fault-injecting HTTP proxy in front of the S3 test server: it forwards requests unchanged
  * (SigV4 signatures stay valid: the Host header is passed through) and, on a schedule, answers
- * 503 SlowDown, resets the connection before answering, or cuts a response body midway. For
+ * 503 SlowDown, resets the connection before answering, cuts a response body midway or flips a
+ * byte of it. For
  * testing retries of the S3 connectors against the real server.
  */
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-/** What happens to one request. */
-export type ProxyFault = 'pass' | 'slowdown' | 'reset' | 'cut-body';
+/**
+ * What happens to one request: forwarded (`pass`), answered 503 SlowDown, connection reset before
+ * any answer, response body cut in the middle, or one byte of the response body flipped.
+ */
+export type ProxyFault = 'pass' | 'slowdown' | 'reset' | 'cut-body' | 'flip-byte';
 
 /** Decides the fault of the n-th request (0-based) given its method and path. */
 export type FaultPlan = (n: number, method: string, path: string) => ProxyFault;
@@ -35,7 +39,13 @@ export function everyNth(every: number, faults: readonly ProxyFault[]): FaultPla
 /** Starts a proxy to `target` (`http://127.0.0.1:7480`) applying `plan`. */
 export async function startFaultProxy(target: string, plan: FaultPlan): Promise<FaultProxy> {
   const to = new URL(target);
-  const counts: Record<ProxyFault, number> = { pass: 0, slowdown: 0, reset: 0, 'cut-body': 0 };
+  const counts: Record<ProxyFault, number> = {
+    pass: 0,
+    slowdown: 0,
+    reset: 0,
+    'cut-body': 0,
+    'flip-byte': 0,
+  };
   const sockets = new Set<Socket>();
   let n = 0;
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -60,7 +70,8 @@ export async function startFaultProxy(target: string, plan: FaultPlan): Promise<
       { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers },
       (upRes) => {
         res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-        const length = Number(upRes.headers['content-length'] ?? 0);
+        // HEAD answers carry a Content-Length but no body: nothing to cut or flip.
+        const length = req.method === 'HEAD' ? 0 : Number(upRes.headers['content-length'] ?? 0);
         if (fault === 'cut-body' && length > 1) {
           let sent = 0;
           upRes.on('data', (chunk: Buffer) => {
@@ -72,6 +83,18 @@ export async function startFaultProxy(target: string, plan: FaultPlan): Promise<
               res.socket?.destroy();
             }
           });
+          return;
+        }
+        if (fault === 'flip-byte' && length > 0) {
+          let flipped = false;
+          upRes.on('data', (chunk: Buffer) => {
+            if (!flipped && chunk.length > 0) {
+              chunk[0] = chunk[0]! ^ 0xff;
+              flipped = true;
+            }
+            res.write(chunk);
+          });
+          upRes.on('end', () => res.end());
           return;
         }
         upRes.pipe(res);

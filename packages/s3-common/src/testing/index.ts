@@ -2,3 +2,4 @@
 export * from './buckets.ts';
 export * from './fault-proxy.ts';
 export * from './s3-test-env.ts';
+export * from './seed.ts';

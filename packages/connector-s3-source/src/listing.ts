@@ -1,0 +1,68 @@
+/** ListObjectsV2 pages, streamed, with the next page requested while the current one is used. */
+import { ListObjectsV2Command, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
+import { type RetryPolicy, type S3Connection, s3Call, withRetry } from '@kloset/s3-common';
+
+/** One object as listed. */
+export interface ListedObject {
+  /** The exact key (decoded from the URL encoding used on the wire). */
+  readonly key: string;
+  readonly size: number;
+  readonly lastModifiedMs: number;
+  readonly etag?: string;
+  readonly storageClass?: string;
+}
+
+/**
+ * Every object under `prefix`, page by page (1,000 keys at most in memory, plus the page being
+ * fetched). Keys travel URL-encoded (`EncodingType=url`) so that control characters survive XML.
+ */
+export async function* listObjects(
+  conn: S3Connection,
+  prefix: string,
+  retry: RetryPolicy,
+  signal?: AbortSignal,
+): AsyncGenerator<ListedObject> {
+  const { bucket, endpoint } = conn.settings.location;
+  const fetchPage = (token: string | undefined): Promise<ListObjectsV2CommandOutput> =>
+    withRetry(
+      () =>
+        s3Call(
+          { op: 'ListObjectsV2', bucket, endpoint, ...(prefix ? { key: prefix } : {}) },
+          () =>
+            conn.client.send(
+              new ListObjectsV2Command({
+                Bucket: bucket,
+                Prefix: prefix,
+                EncodingType: 'url',
+                ...(token ? { ContinuationToken: token } : {}),
+              }),
+              { abortSignal: signal },
+            ),
+          signal,
+        ),
+      retry,
+      signal,
+    );
+  const prefetch = (token: string | undefined): Promise<ListObjectsV2CommandOutput> => {
+    const p = fetchPage(token);
+    // Awaited later; until then a failure must not count as an unhandled rejection.
+    p.catch(() => {});
+    return p;
+  };
+  let next: Promise<ListObjectsV2CommandOutput> | undefined = prefetch(undefined);
+  while (next) {
+    const page: ListObjectsV2CommandOutput = await next;
+    const token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    next = token ? prefetch(token) : undefined;
+    for (const o of page.Contents ?? []) {
+      if (o.Key === undefined) continue;
+      yield {
+        key: decodeURIComponent(o.Key),
+        size: o.Size ?? 0,
+        lastModifiedMs: o.LastModified?.getTime() ?? 0,
+        ...(o.ETag !== undefined ? { etag: o.ETag } : {}),
+        ...(o.StorageClass !== undefined ? { storageClass: o.StorageClass } : {}),
+      };
+    }
+  }
+}
