@@ -99,6 +99,21 @@ describe('provider parity (node:crypto vs @noble)', () => {
     for (const r of results) expect(r.constructor).toBe(Uint8Array);
   });
 
+  it('node:crypto key caching never serves a stale key when an array is reused with other bytes', () => {
+    const key = node.randomBytes(32);
+    const nonce = node.randomBytes(12);
+    const data = node.randomBytes(50);
+    const before = toHex(node.hmacSha256(key, data));
+    const sealedBefore = toHex(node.aesGcmSeal(key, nonce, data, data));
+    key[0] = key[0]! ^ 1;
+    expect(toHex(node.hmacSha256(key, data))).toBe(toHex(noble.hmacSha256(key, data)));
+    expect(toHex(node.hmacSha256(key, data))).not.toBe(before);
+    expect(toHex(node.aesGcmSeal(key, nonce, data, data))).toBe(
+      toHex(noble.aesGcmSeal(key, nonce, data, data)),
+    );
+    expect(toHex(node.aesGcmSeal(key, nonce, data, data))).not.toBe(sealedBefore);
+  });
+
   it('random bytes differ', () => {
     expect(toHex(node.randomBytes(32))).not.toBe(toHex(node.randomBytes(32)));
     expect(toHex(noble.randomBytes(32))).not.toBe(toHex(noble.randomBytes(32)));
