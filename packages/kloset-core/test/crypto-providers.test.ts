@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { concatBytes, toHex } from '../src/crypto/bytes.ts';
 import { nobleCryptoProvider } from '../src/crypto/noble-provider.ts';
-import { nodeCryptoProvider } from '../src/crypto/node-provider.ts';
+import { createNodeCryptoProvider, nodeCryptoProvider } from '../src/crypto/node-provider.ts';
 
 const node = nodeCryptoProvider;
 const noble = nobleCryptoProvider;
@@ -83,6 +83,17 @@ describe('provider parity (node:crypto vs @noble)', () => {
         toHex(await noble.argon2id(password, salt, params)),
       );
     }
+  });
+
+  it('Argon2id: the fallback for Node < 24.7 gives the same keys', async () => {
+    const fallback = createNodeCryptoProvider({ nativeArgon2: false });
+    expect(fallback.name).toContain('@noble');
+    const password = node.randomBytes(10);
+    const salt = node.randomBytes(16);
+    const params = { memoryKiB: 64, passes: 2, parallelism: 1, tagLength: 32 };
+    expect(toHex(await fallback.argon2id(password, salt, params))).toBe(
+      toHex(await node.argon2id(password, salt, params)),
+    );
   });
 
   it('node:crypto returns plain Uint8Arrays (never Buffers, whose slice does not copy)', async () => {

@@ -15,6 +15,8 @@
  * The inner loops work on int32 (`| 0`), which equals the mod 2^32 arithmetic above bit for bit.
  */
 
+import { allocUninitialized } from '../crypto/bytes.ts';
+
 /** Chunking parameters as kept in the store config. */
 export interface ChunkingParams {
   readonly algorithm: 'fastcdc-v1';
@@ -218,7 +220,7 @@ export async function* chunkStream(
   let pendingLength = 0;
   const assemble = (last: Uint8Array): Uint8Array => {
     if (pending.length === 0) return last;
-    const out = new Uint8Array(pendingLength + last.length);
+    const out = allocUninitialized(pendingLength + last.length);
     let offset = 0;
     for (const part of pending) {
       out.set(part, offset);

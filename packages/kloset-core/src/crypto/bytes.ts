@@ -52,6 +52,16 @@ export function asUint8Array(bytes: Uint8Array): Uint8Array {
     : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/**
+ * A new array of `length` bytes whose content is unspecified: callers must overwrite all of it.
+ * Large arrays skip the zero-fill; every array owns its whole ArrayBuffer (no shared pool).
+ */
+export function allocUninitialized(length: number): Uint8Array {
+  return length < 4096
+    ? new Uint8Array(length)
+    : new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
+}
+
 /** Byte-wise equality in time that depends only on the lengths. */
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

@@ -46,8 +46,18 @@ const SAMPLE_MAX_RATIO = 0.97;
 /** Decompressed payloads larger than this are refused unless the caller allows more. */
 export const DEFAULT_MAX_PAYLOAD_LENGTH = 256 * 1024 * 1024;
 
-const zstdCompressAsync = promisify(zlib.zstdCompress);
-const zstdDecompressAsync = promisify(zlib.zstdDecompress);
+/** node:zlib has zstd from Node 22.15 / 23.8; on older versions (engines allow 22.12) fail clearly. */
+function zstd(): typeof zlib {
+  if (typeof zlib.zstdCompressSync !== 'function') {
+    throw new Error(`zstd compression needs Node >= 22.15 (this is ${process.version})`);
+  }
+  return zlib;
+}
+
+const zstdCompressAsync = (data: Uint8Array, options: zlib.ZstdOptions) =>
+  promisify(zstd().zstdCompress)(data, options);
+const zstdDecompressAsync = (data: Uint8Array, options: zlib.ZstdOptions) =>
+  promisify(zstd().zstdDecompress)(data, options);
 
 function zstdOptions(length: number, level: number): zlib.ZstdOptions {
   return {
@@ -72,7 +82,7 @@ export function worthCompressing(data: Uint8Array, level: number = DEFAULT_ZSTD_
     const at = i * stride;
     sample.set(data.subarray(at, at + SAMPLE_SLICE), i * SAMPLE_SLICE);
   }
-  const out = zlib.zstdCompressSync(sample, zstdOptions(sample.length, level));
+  const out = zstd().zstdCompressSync(sample, zstdOptions(sample.length, level));
   return out.length <= sample.length * SAMPLE_MAX_RATIO;
 }
 
@@ -90,7 +100,7 @@ export function compressIfPays(
 ): EncodedPayload {
   const level = options.level ?? DEFAULT_ZSTD_LEVEL;
   if (mode === 'none' || !worthCompressing(data, level)) return uncompressed(data);
-  return keepIfPays(data, zlib.zstdCompressSync(data, zstdOptions(data.length, level)));
+  return keepIfPays(data, zstd().zstdCompressSync(data, zstdOptions(data.length, level)));
 }
 
 /** compressIfPays with zstd in the thread pool (the sample, if any, is compressed on this thread). */
@@ -123,7 +133,7 @@ export function decompressBody(
   checkCodec(codec, subject);
   if (codec === CompressionCodec.None) return body;
   try {
-    return asUint8Array(zlib.zstdDecompressSync(body, { maxOutputLength: Math.max(1, maxLength) }));
+    return asUint8Array(zstd().zstdDecompressSync(body, { maxOutputLength: Math.max(1, maxLength) }));
   } catch (err) {
     throw new CorruptDataError(subject, `zstd: ${(err as Error).message}`, { cause: err });
   }

@@ -4,7 +4,7 @@
  * @noble/hashes' argon2id on older Node versions.
  */
 import * as nodeCrypto from 'node:crypto';
-import { asUint8Array, equalBytes } from './bytes.ts';
+import { allocUninitialized, asUint8Array, equalBytes } from './bytes.ts';
 import type { Argon2idParams, CryptoProvider } from './provider.ts';
 
 const TAG_LENGTH = 16;
@@ -28,13 +28,6 @@ function secretKey(raw: Uint8Array): nodeCrypto.KeyObject | Uint8Array {
   return key;
 }
 
-/** An output array of `length` bytes; large ones are not zero-filled first (they are overwritten). */
-function allocOutput(length: number): Uint8Array {
-  return length < 4096
-    ? new Uint8Array(length)
-    : new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
-}
-
 type NodeArgon2 = (
   algorithm: 'argon2id',
   parameters: {
@@ -54,32 +47,37 @@ function nativeArgon2(): NodeArgon2 | undefined {
   return typeof candidate === 'function' ? (candidate as NodeArgon2) : undefined;
 }
 
-async function argon2id(password: Uint8Array, salt: Uint8Array, params: Argon2idParams): Promise<Uint8Array> {
-  const native = nativeArgon2();
-  if (native === undefined) {
-    const { argon2idAsync } = await import('@noble/hashes/argon2.js');
-    return argon2idAsync(password, salt, {
-      t: params.passes,
-      m: params.memoryKiB,
-      p: params.parallelism,
-      dkLen: params.tagLength,
-      version: 0x13,
-    });
-  }
-  return new Promise((resolve, reject) => {
-    native(
-      'argon2id',
-      {
-        message: password,
-        nonce: salt,
-        parallelism: params.parallelism,
-        tagLength: params.tagLength,
-        memory: params.memoryKiB,
-        passes: params.passes,
-      },
-      (err, key) => (err ? reject(err) : resolve(asUint8Array(key))),
-    );
+async function nobleArgon2id(
+  password: Uint8Array,
+  salt: Uint8Array,
+  params: Argon2idParams,
+): Promise<Uint8Array> {
+  const { argon2idAsync } = await import('@noble/hashes/argon2.js');
+  return argon2idAsync(password, salt, {
+    t: params.passes,
+    m: params.memoryKiB,
+    p: params.parallelism,
+    dkLen: params.tagLength,
+    version: 0x13,
   });
+}
+
+function nodeArgon2id(native: NodeArgon2) {
+  return (password: Uint8Array, salt: Uint8Array, params: Argon2idParams): Promise<Uint8Array> =>
+    new Promise((resolve, reject) => {
+      native(
+        'argon2id',
+        {
+          message: password,
+          nonce: salt,
+          parallelism: params.parallelism,
+          tagLength: params.tagLength,
+          memory: params.memoryKiB,
+          passes: params.passes,
+        },
+        (err, key) => (err ? reject(err) : resolve(asUint8Array(key))),
+      );
+    });
 }
 
 function aesGcmSeal(
@@ -104,7 +102,7 @@ function aesGcmSeal(
   outputs.push(last, cipher.getAuthTag());
   length += last.length;
   // One copy: every piece lands in a single exactly sized array.
-  const sealed = allocOutput(length);
+  const sealed = allocUninitialized(length);
   let offset = 0;
   for (const out of outputs) {
     sealed.set(out, offset);
@@ -126,19 +124,34 @@ function aesGcmOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad:
   return asUint8Array(last.length === 0 ? body : Buffer.concat([body, last]));
 }
 
+/** Options of createNodeCryptoProvider. */
+export interface NodeCryptoProviderOptions {
+  /**
+   * Use `crypto.argon2` when this Node has it (default true). False forces the @noble fallback
+   * that Node < 24.7 gets (for tests).
+   */
+  readonly nativeArgon2?: boolean;
+}
+
+/** A node:crypto provider; `nodeCryptoProvider` is the default one. */
+export function createNodeCryptoProvider(options: NodeCryptoProviderOptions = {}): CryptoProvider {
+  const native = options.nativeArgon2 === false ? undefined : nativeArgon2();
+  return {
+    name: native === undefined ? 'node:crypto (argon2id from @noble)' : 'node:crypto',
+    randomBytes: (length) => asUint8Array(nodeCrypto.randomBytes(length)),
+    sha256: (data) => asUint8Array(nodeCrypto.createHash('sha256').update(data).digest()),
+    hmacSha256(key, ...data) {
+      const mac = nodeCrypto.createHmac('sha256', secretKey(key));
+      for (const part of data) mac.update(part);
+      return asUint8Array(mac.digest());
+    },
+    hkdfSha256: (ikm, salt, info, length) =>
+      new Uint8Array(nodeCrypto.hkdfSync('sha256', ikm, salt, info, length)),
+    argon2id: native === undefined ? nobleArgon2id : nodeArgon2id(native),
+    aesGcmSeal,
+    aesGcmOpen,
+  };
+}
+
 /** The node:crypto provider (stateless; share it). */
-export const nodeCryptoProvider: CryptoProvider = {
-  name: 'node:crypto',
-  randomBytes: (length) => asUint8Array(nodeCrypto.randomBytes(length)),
-  sha256: (data) => asUint8Array(nodeCrypto.createHash('sha256').update(data).digest()),
-  hmacSha256(key, ...data) {
-    const mac = nodeCrypto.createHmac('sha256', secretKey(key));
-    for (const part of data) mac.update(part);
-    return asUint8Array(mac.digest());
-  },
-  hkdfSha256: (ikm, salt, info, length) =>
-    new Uint8Array(nodeCrypto.hkdfSync('sha256', ikm, salt, info, length)),
-  argon2id,
-  aesGcmSeal,
-  aesGcmOpen,
-};
+export const nodeCryptoProvider: CryptoProvider = createNodeCryptoProvider();
