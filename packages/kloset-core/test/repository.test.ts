@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import { MemoryStorage } from '@kloset/connector-contract/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WrongPassphraseError } from '../src/crypto/errors.ts';
+import { sealResource } from '../src/crypto/seal.ts';
 import { BlobKind } from '../src/repository/blob-store.ts';
 import { toHex } from '../src/repository/bytes.ts';
 import { CorruptBlobError, CorruptResourceError, MissingBlobError } from '../src/repository/errors.ts';
 import { INDEX_CACHE_FILE } from '../src/repository/index-cache.ts';
 import { Repository } from '../src/repository/repository.ts';
+import { encodeState } from '../src/repository/state-codec.ts';
 import {
   allStoredBytes,
   containsBytes,
@@ -293,6 +295,16 @@ describe('states', () => {
     expect(repo.indexStats()).toMatchObject({ blobs: 100, pendingBlobs: 0 });
   });
 
+  it('refuses to rebuild a cache in the middle of a session with unflushed blobs', async () => {
+    const { repo, storage } = await createTestRepository(cache('a'));
+    track(repo);
+    await repo.putBlob(BlobKind.Chunk, pseudoRandom(1, 100));
+    await repo.flush();
+    await repo.putBlob(BlobKind.Chunk, pseudoRandom(2, 100));
+    (storage as MemoryStorage).store.resources.state.clear();
+    await expect(repo.refreshIndex()).rejects.toThrow(/flush first/);
+  });
+
   it('rebuilds a cache that is corrupt', async () => {
     const { repo, storage } = await createTestRepository(cache('a'));
     const r = await repo.putBlob(BlobKind.Chunk, pseudoRandom(1, 1000));
@@ -317,6 +329,38 @@ describe('states', () => {
     const again = track(await openTestRepository(storage, cache('a')));
     expect(again.hasBlob(BlobKind.Chunk, a.id)).toBe(false);
     expect(again.hasBlob(BlobKind.Chunk, b.id)).toBe(true);
+  });
+
+  it('drops the blobs of packfiles a state deletes, whatever order states are read in', async () => {
+    const { repo, storage } = await createTestRepository(cache('a'), { packfileSize: 4096 });
+    const data = blobs(10);
+    const ids = [];
+    for (const d of data) ids.push((await repo.putBlob(BlobKind.Chunk, d)).id);
+    await repo.flush();
+    const gone = repo.locateBlob(BlobKind.Chunk, ids[0]!)!.packfile;
+    const goneIds = ids.filter((id) => toHex(repo.locateBlob(BlobKind.Chunk, id)!.packfile) === toHex(gone));
+    const stateId = repo.newResourceId();
+    const body = encodeState({ time: 1, packfiles: [], deletedPackfiles: [gone] });
+    const sealed = await sealResource(repo.provider, repo.keyRing, 'state', stateId, body, 'zstd');
+    const mem = storage as MemoryStorage;
+    await mem.put('state', toHex(stateId), sealed);
+
+    // The cache that had the packfile applies the deletion on refresh.
+    expect((await repo.refreshIndex()).applied).toBe(1);
+    for (const id of goneIds) expect(repo.hasBlob(BlobKind.Chunk, id)).toBe(false);
+    expect(repo.hasBlob(BlobKind.Chunk, ids[9]!)).toBe(true);
+    expect([...repo.indexedPackfiles()].map(toHex)).not.toContain(toHex(gone));
+    await repo.close();
+
+    // A fresh cache reading the deletion first, then the listing state, agrees.
+    const states = [...mem.store.resources.state];
+    mem.store.resources.state.clear();
+    for (const [id, bytes] of states.reverse()) mem.store.resources.state.set(id, bytes);
+    const fresh = track(await openTestRepository(storage, cache('fresh')));
+    for (const id of goneIds) expect(fresh.hasBlob(BlobKind.Chunk, id)).toBe(false);
+    expect(fresh.hasBlob(BlobKind.Chunk, ids[9]!)).toBe(true);
+    // And the blob can be stored again.
+    expect((await fresh.putBlob(BlobKind.Chunk, data[0]!)).stored).toBe(true);
   });
 
   it('a state the store cannot open fails opening with an error naming it', async () => {

@@ -51,7 +51,8 @@ CREATE TABLE IF NOT EXISTS blobs (
  * - `pending_packs`: packfiles written in this session and not yet listed by a state; `status` is
  *   0 while being filled, 1 while uploading, 2 once durable in the store.
  * - `pending_blobs`: blobs appended to those packfiles.
- * - `listed_states`: state ids seen by the current listing of the store (to detect removed states).
+ * - `listed_states`: state ids seen by the current listing of the store, and `states_before`: the
+ *   states applied when that listing started (those not listed were removed from the store).
  */
 export const SESSION_SCHEMA = `
 CREATE TEMP TABLE IF NOT EXISTS pending_packs (
@@ -71,6 +72,9 @@ CREATE TEMP TABLE IF NOT EXISTS pending_blobs (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS temp.pending_blobs_by_pack ON pending_blobs (seq, offset);
 CREATE TEMP TABLE IF NOT EXISTS listed_states (
+  id BLOB PRIMARY KEY
+) WITHOUT ROWID;
+CREATE TEMP TABLE IF NOT EXISTS states_before (
   id BLOB PRIMARY KEY
 ) WITHOUT ROWID;
 `;

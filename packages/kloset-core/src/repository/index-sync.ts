@@ -57,7 +57,6 @@ export async function syncIndex(
   cache: IndexCache,
   concurrency = 4,
 ): Promise<SyncResult> {
-  const startedAt = Date.now();
   const pool = new TaskPool(concurrency, 'state read');
   let applied = 0;
   let listed = 0;
@@ -82,5 +81,5 @@ export async function syncIndex(
   }
   await pool.drain();
   if (deletions) cache.purgeDeleted();
-  return { applied, listed, vanished: cache.vanishedStates(startedAt) };
+  return { applied, listed, vanished: cache.vanishedStates() };
 }

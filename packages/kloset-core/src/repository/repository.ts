@@ -176,6 +176,13 @@ export class Repository implements BlobStore, ResourceStore {
     const concurrency = this.#options.stateReadConcurrency ?? 4;
     const result = await syncIndex(this.storage, this.provider, this.keyRing, this.#cache, concurrency);
     if (result.vanished === 0) return result;
+    if (this.#cache.stats().pendingBlobs > 0) {
+      throw new RepositoryError(
+        'invalid',
+        `the store lost ${result.vanished} state(s) this index cache applied: the cache must be rebuilt, ` +
+          'which needs a session without unflushed blobs (flush first)',
+      );
+    }
     await this.#writer.abandon();
     this.#cache.close();
     IndexCache.remove(this.cachePath);
