@@ -29,6 +29,7 @@ export interface EncodedPayload {
   readonly body: Uint8Array;
 }
 
+/** Tuning of compressIfPays. */
 export interface CompressOptions {
   /** zstd level (default 3). */
   readonly level?: number;

@@ -11,6 +11,7 @@ export interface Argon2idParams {
   readonly tagLength: number;
 }
 
+/** The primitives, implemented by node-provider.ts and noble-provider.ts. */
 export interface CryptoProvider {
   readonly name: string;
   randomBytes(length: number): Uint8Array;
