@@ -15,7 +15,7 @@ import { type KeyRing, blobId as macBlobId } from '../crypto/key-ring.ts';
 import type { CryptoProvider } from '../crypto/provider.ts';
 import { SEAL_OVERHEAD, sealResource } from '../crypto/seal.ts';
 import { PackfileWriter } from '../packfile/writer.ts';
-import type { BlobId, BlobKind, PutBlobResult } from './blob-store.ts';
+import { type BlobId, BlobKind, type PutBlobResult } from './blob-store.ts';
 import { toHex } from './bytes.ts';
 import { RepositoryError } from './errors.ts';
 import { type IndexCache, PendingPackStatus } from './index-cache.ts';
@@ -86,6 +86,9 @@ export class BlobWriter {
   /** Stores a blob unless present (indexed or pending); may wait for upload slots. */
   async putBlob(kind: BlobKind, data: Uint8Array): Promise<PutBlobResult> {
     this.#check();
+    if (kind !== BlobKind.Chunk && kind !== BlobKind.Tree) {
+      throw new RepositoryError('invalid', `putBlob: unknown blob kind ${String(kind)}`);
+    }
     const id = this.blobId(data);
     if (this.#o.cache.has(kind, id)) return { id, stored: false, storedBytes: 0 };
     const key = `${kind}:${toHex(id)}`;
