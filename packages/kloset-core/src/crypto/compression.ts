@@ -55,10 +55,17 @@ function zstd(): typeof zlib {
   return zlib;
 }
 
-const zstdCompressAsync = (data: Uint8Array, options: zlib.ZstdOptions) =>
-  promisify(zstd().zstdCompress)(data, options);
-const zstdDecompressAsync = (data: Uint8Array, options: zlib.ZstdOptions) =>
-  promisify(zstd().zstdDecompress)(data, options);
+type ZstdAsync = (data: Uint8Array, options: zlib.ZstdOptions) => Promise<Buffer>;
+let compressAsync: ZstdAsync | undefined;
+let decompressAsync: ZstdAsync | undefined;
+const zstdCompressAsync: ZstdAsync = (data, options) => {
+  compressAsync ??= promisify(zstd().zstdCompress);
+  return compressAsync(data, options);
+};
+const zstdDecompressAsync: ZstdAsync = (data, options) => {
+  decompressAsync ??= promisify(zstd().zstdDecompress);
+  return decompressAsync(data, options);
+};
 
 function zstdOptions(length: number, level: number): zlib.ZstdOptions {
   return {
