@@ -44,16 +44,22 @@ const utf8 = (s: string) => new TextEncoder().encode(s);
 /** The inputs of the vector (everything but the outputs). */
 function inputs() {
   const zstdHello = fromHex('28b52ffd205b7500003868656c6c6f2c200100a1a91801');
-  const blobs: { kind: BlobKind; plaintext: Uint8Array; compression: CompressionCodec; body: Uint8Array }[] = [
-    { kind: 1, plaintext: new Uint8Array(0), compression: 0, body: new Uint8Array(0) },
-    { kind: 1, plaintext: utf8('kloset packfile vector'), compression: 0, body: utf8('kloset packfile vector') },
-    {
-      kind: 2,
-      plaintext: utf8('hello, '.repeat(13)),
-      compression: 1,
-      body: zstdHello,
-    },
-  ];
+  const blobs: { kind: BlobKind; plaintext: Uint8Array; compression: CompressionCodec; body: Uint8Array }[] =
+    [
+      { kind: 1, plaintext: new Uint8Array(0), compression: 0, body: new Uint8Array(0) },
+      {
+        kind: 1,
+        plaintext: utf8('kloset packfile vector'),
+        compression: 0,
+        body: utf8('kloset packfile vector'),
+      },
+      {
+        kind: 2,
+        plaintext: utf8('hello, '.repeat(13)),
+        compression: 1,
+        body: zstdHello,
+      },
+    ];
   return {
     masterKey: fromHex('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f'),
     storeId: fromHex('a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf'),
