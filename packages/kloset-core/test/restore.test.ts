@@ -103,23 +103,53 @@ describe('restore', () => {
     );
   });
 
-  it('refuses to write a file with a corrupt chunk, naming the file and the blob', async () => {
-    const { repo, header } = await setup();
-    const e = await new TreeReader(repo, header.root).get('/docs/deep/er/big.bin', 'file');
-    const bad = e!.chunks[Math.floor(e!.chunks.length / 2)]!.id;
-    repo.corrupt(BlobKind.Chunk, bad);
-    const dest = new MemoryDestination();
-    const res = await restore(repo, header, dest);
-    expect(dest.entries.has('/docs/deep/er/big.bin')).toBe(false);
-    expect(dest.entries.has('/docs/a.txt')).toBe(true);
-    expect(res.summary).toMatchObject({ failed: 1, corrupt: 1 });
-    expect(res.failures[0]).toMatchObject({ path: '/docs/deep/er/big.bin', ok: false, corrupt: true });
-    expect(res.failures[0]!.error).toContain('cannot restore /docs/deep/er/big.bin');
-    expect(res.failures[0]!.error).toContain(hex(bad));
-    // a missing chunk too
-    repo.remove(BlobKind.Chunk, e!.chunks[0]!.id);
-    const res2 = await restore(repo, header, new MemoryDestination());
-    expect(res2.failures.map((f) => f.path)).toEqual(['/docs/deep/er/big.bin']);
+  for (const [how, opts] of [
+    ['batched small files', {}],
+    ['streamed windows', { readWindowBytes: 100_000 }],
+  ] as const) {
+    it(`refuses to write a file with a corrupt chunk, naming the file and the blob (${how})`, async () => {
+      const { repo, header } = await setup();
+      const e = await new TreeReader(repo, header.root).get('/docs/deep/er/big.bin', 'file');
+      const bad = e!.chunks[Math.floor(e!.chunks.length / 2)]!.id;
+      repo.corrupt(BlobKind.Chunk, bad);
+      const dest = new MemoryDestination();
+      const res = await restore(repo, header, dest, opts);
+      expect(dest.entries.has('/docs/deep/er/big.bin')).toBe(false);
+      expect(dest.entries.has('/docs/a.txt')).toBe(true);
+      expect(res.summary).toMatchObject({ failed: 1, corrupt: 1 });
+      expect(res.failures[0]).toMatchObject({ path: '/docs/deep/er/big.bin', ok: false, corrupt: true });
+      expect(res.failures[0]!.error).toContain('cannot restore /docs/deep/er/big.bin');
+      expect(res.failures[0]!.error).toContain(hex(bad));
+      // a missing chunk too
+      repo.remove(BlobKind.Chunk, e!.chunks[0]!.id);
+      const res2 = await restore(repo, header, new MemoryDestination(), opts);
+      expect(res2.failures.map((f) => f.path)).toEqual(['/docs/deep/er/big.bin']);
+    });
+  }
+
+  it('makes progress with one write at a time and tiny budgets, small and large files mixed', async () => {
+    const repo = new MemoryRepository();
+    const entries: MemoryEntry[] = [];
+    for (let i = 0; i < 60; i++) {
+      entries.push({
+        path: `/d${i % 4}/f${i}`,
+        type: 'file',
+        bytes: randomBytes(i % 5 === 0 ? 120_000 : 3000),
+      });
+    }
+    const { header } = await backup(repo, new MemorySource(entries));
+    for (const concurrency of [1, 2]) {
+      const dest = new MemoryDestination({ concurrency });
+      const res = await restore(repo, header, dest, {
+        maxBytesInFlight: 1000,
+        readWindowBytes: 50_000,
+        batchBytes: 5000,
+      });
+      expect(dest.violations).toEqual([]);
+      expect(res.summary).toMatchObject({ failed: 0, files: 60 });
+      for (const e of entries)
+        expect(Buffer.from(dest.entries.get(e.path)!.bytes!).equals(e.bytes!)).toBe(true);
+    }
   });
 
   it('reports entries that were backed up with an error, and the sub-tree of a directory that fails', async () => {

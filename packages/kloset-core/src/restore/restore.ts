@@ -20,6 +20,7 @@ import { SnapshotPathNotFoundError } from '../snapshot/list-path.ts';
 import { resolveSnapshot, type SnapshotRef } from '../snapshot/snapshots.ts';
 import { errorMessage, TreeReader } from '../snapshot/tree-reader.ts';
 import { fileContent, RestoreContentError } from './file-content.ts';
+import { type Prefetched, prefetchSmallFiles } from './prefetch.ts';
 import type {
   RestoreEntryResult,
   RestoreOptions,
@@ -117,8 +118,12 @@ export async function restore(
     Math.min(options.concurrency ?? destination.concurrency, destination.concurrency),
   );
   const slots = new Semaphore(concurrency);
-  const budget = new Semaphore(options.maxBytesInFlight ?? 128 * 1024 * 1024);
-  const windowBytes = options.readWindowBytes ?? 16 * 1024 * 1024;
+  const budget = new Semaphore(options.maxBytesInFlight ?? 64 * 1024 * 1024);
+  const windowBytes = options.readWindowBytes ?? 8 * 1024 * 1024;
+  const batchBytes = options.batchBytes ?? 16 * 1024 * 1024;
+  // Batches of small files have their own budget (two batches: one being written, one being
+  // read), so that they never wait behind large files' windows, nor these behind them.
+  const batchBudget = new Semaphore(2 * (batchBytes + Math.min(4 * 1024 * 1024, windowBytes)));
   const signal = options.signal;
 
   const counts = { entries: 0, files: 0, directories: 0, symlinks: 0, bytes: 0, failed: 0, corrupt: 0 };
@@ -170,6 +175,7 @@ export async function restore(
   const writeOne = async (
     { entry, target }: Planned,
     parentWait: Promise<boolean> | undefined,
+    prefetched: Prefetched | undefined,
   ): Promise<boolean> => {
     const result = (ok: boolean, error?: string, bytes = 0, corrupt = false): boolean => {
       report({
@@ -195,7 +201,15 @@ export async function restore(
       const attrs = attributesFor(entry, target);
       let content: AsyncIterable<Uint8Array> | undefined;
       if (entry.type === 'file') {
-        const inner = fileContent(repo, entry, budget, windowBytes, signal);
+        const inner =
+          prefetched === undefined
+            ? fileContent(repo, entry, budget, windowBytes, signal)
+            : (async function* () {
+                for (const d of await prefetched.data) {
+                  signal?.throwIfAborted();
+                  yield d;
+                }
+              })();
         content = (async function* () {
           try {
             yield* inner;
@@ -214,14 +228,27 @@ export async function restore(
       return result(false, errorMessage(err));
     }
   };
+  const writeAndRelease = (
+    planned: Planned,
+    parentWait: Promise<boolean> | undefined,
+    prefetched: Prefetched | undefined,
+  ): Promise<boolean> => writeOne(planned, parentWait, prefetched).finally(() => prefetched?.release());
 
   let completed = false;
   try {
-    for await (const planned of plan(reader, path, label)) {
-      if (signal?.aborted) break;
+    const items = prefetchSmallFiles(plan(reader, path, label), (p) => p.entry, repo, batchBudget, {
+      smallFileBytes: Math.min(4 * 1024 * 1024, windowBytes),
+      batchBytes,
+      batchEntries: 1024,
+    });
+    for await (const { item: planned, prefetched } of items) {
+      if (signal?.aborted) {
+        prefetched?.release();
+        break;
+      }
       await slots.acquire();
       const parentWait = pendingDirs.get(parentPath(planned.target));
-      const task = writeOne(planned, parentWait).finally(() => slots.release());
+      const task = writeAndRelease(planned, parentWait, prefetched).finally(() => slots.release());
       tasks.add(task);
       void task.then(() => tasks.delete(task));
       if (planned.entry.type === 'directory') {
