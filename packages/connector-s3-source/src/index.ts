@@ -2,6 +2,5 @@
 export * from './key-tree.ts';
 export * from './listing.ts';
 export * from './manifest.ts';
-export * from './object-metadata.ts';
 export * from './object-reader.ts';
 export * from './s3-source.ts';

@@ -17,8 +17,10 @@ import {
 import {
   createS3Connection,
   DEFAULT_RETRY,
+  etagIsBodyMd5,
   META_KEY,
   META_PREFIX,
+  objectMetadata,
   type RetryPolicy,
   type S3Connection,
   type S3Settings,
@@ -28,7 +30,7 @@ import {
 } from '@kloset/s3-common';
 import { type DirEvent, type FileEvent, KeyTree, type TreeEvent } from './key-tree.ts';
 import { type ListedObject, listObjects } from './listing.ts';
-import { etagIsBodyMd5, objectMetadata } from './object-metadata.ts';
+
 import { readObject } from './object-reader.ts';
 
 /** How an S3Source is built. */
@@ -73,6 +75,14 @@ export class S3Source implements Source {
 
   async *scan(signal?: AbortSignal): AsyncIterable<SourceRecord> {
     signal?.throwIfAborted();
+    for await (const record of this.#records(signal)) {
+      // An abort stops the scan at the next record, whatever was already prepared.
+      signal?.throwIfAborted();
+      yield record;
+    }
+  }
+
+  async *#records(signal: AbortSignal | undefined): AsyncGenerator<SourceRecord> {
     const tree = new KeyTree<ListedObject>();
     const inFlight = new Map<number, Promise<{ id: number; outcome: Outcome }>>();
     let nextId = 0;

@@ -167,6 +167,9 @@ function classify(f: ErrorFacts, ctx: S3OpContext): { code: ErrorCode; reason: s
     if (TRANSIENT_CODES.has(c)) return { code: 'transient', reason: `temporary failure${detail(f)}` };
     if (CORRUPT_CODES.has(c)) return { code: 'corrupt', reason: `data check failed${detail(f)}` };
     if (c === 'InvalidRange') return { code: 'invalid', reason: `range not satisfiable${detail(f)}` };
+    if (c === 'KeyTooLongError' || c === 'InvalidObjectName') {
+      return { code: 'invalid', reason: `key refused by the server: too long or invalid${detail(f)}` };
+    }
     if (
       c === 'AuthorizationHeaderMalformed' ||
       c === 'PermanentRedirect' ||
@@ -200,8 +203,10 @@ function classify(f: ErrorFacts, ctx: S3OpContext): { code: ErrorCode; reason: s
     if (status === 401) return { code: 'auth', reason: `credentials refused${detail(f)}` };
     if (status === 412) return { code: 'already_exists', reason: `precondition failed${detail(f)}` };
     if (status === 416) return { code: 'invalid', reason: `range not satisfiable${detail(f)}` };
-    if (status >= 400)
-      return { code: 'invalid', reason: `request refused${detail(f)}: ${oneLine(f.message, 200)}` };
+    if (status >= 400) {
+      const said = f.message === 'UnknownError' || f.message === f.code ? '' : `: ${oneLine(f.message, 200)}`;
+      return { code: 'invalid', reason: `request refused${detail(f)}${said}` };
+    }
   }
   return { code: 'transient', reason: `${oneLine(f.message, 200)}${detail(f)}` };
 }

@@ -10,6 +10,7 @@ export * from './location.ts';
 export * from './md5.ts';
 export * from './metadata-keys.ts';
 export * from './names.ts';
+export * from './object-metadata.ts';
 export * from './options.ts';
 export * from './retry.ts';
 export * from './semaphore.ts';

@@ -1,5 +1,9 @@
-/** What the S3 source records about an object, as entry metadata (see s3-common metadata-keys.ts). */
+/**
+ * Object attributes <-> entry metadata (keys of metadata-keys.ts), both ways: what the S3 source
+ * records from HeadObject and GetObjectTagging, and the headers the S3 destination writes back.
+ */
 import type { HeadObjectCommandOutput, Tag } from '@aws-sdk/client-s3';
+import { unquoteEtag } from './md5.ts';
 import {
   META_CACHE_CONTROL,
   META_CHECKSUM_PREFIX,
@@ -17,8 +21,8 @@ import {
   META_USER_PREFIX,
   META_VERSION_ID,
   META_WEBSITE_REDIRECT,
-  unquoteEtag,
-} from '@kloset/s3-common';
+} from './metadata-keys.ts';
+import type { ObjectHeaders } from './upload.ts';
 
 /** Builds the metadata of one object from its HeadObject answer and its tags. */
 export function objectMetadata(
@@ -59,4 +63,38 @@ export function etagIsBodyMd5(head: HeadObjectCommandOutput): boolean {
   if (head.ETag === undefined || !/^[0-9a-f]{32}$/i.test(unquoteEtag(head.ETag))) return false;
   if (head.SSECustomerAlgorithm !== undefined) return false;
   return !(head.ServerSideEncryption ?? '').startsWith('aws:kms');
+}
+
+/**
+ * The headers to restore an object with, from its entry metadata: Content-* headers, Cache-Control,
+ * Expires, the website redirect, user metadata and tags. Not restored: ETag, version id, checksums,
+ * server-side encryption (the target decides) and the storage class (the destination's option does).
+ */
+export function headersFromMetadata(metadata: Readonly<Record<string, string>>): ObjectHeaders {
+  const get = (k: string): string | undefined => metadata[k];
+  const user: Record<string, string> = {};
+  const tags: Record<string, string> = {};
+  for (const [k, v] of Object.entries(metadata)) {
+    if (k.startsWith(META_USER_PREFIX)) user[k.slice(META_USER_PREFIX.length)] = v;
+    else if (k.startsWith(META_TAG_PREFIX)) tags[k.slice(META_TAG_PREFIX.length)] = v;
+  }
+  const expiresRaw = get(META_EXPIRES);
+  const expires = expiresRaw !== undefined ? new Date(expiresRaw) : undefined;
+  const h: { -readonly [K in keyof ObjectHeaders]: ObjectHeaders[K] } = {};
+  const contentType = get(META_CONTENT_TYPE);
+  const contentEncoding = get(META_CONTENT_ENCODING);
+  const contentDisposition = get(META_CONTENT_DISPOSITION);
+  const contentLanguage = get(META_CONTENT_LANGUAGE);
+  const cacheControl = get(META_CACHE_CONTROL);
+  const redirect = get(META_WEBSITE_REDIRECT);
+  if (contentType !== undefined) h.contentType = contentType;
+  if (contentEncoding !== undefined) h.contentEncoding = contentEncoding;
+  if (contentDisposition !== undefined) h.contentDisposition = contentDisposition;
+  if (contentLanguage !== undefined) h.contentLanguage = contentLanguage;
+  if (cacheControl !== undefined) h.cacheControl = cacheControl;
+  if (expires !== undefined && !Number.isNaN(expires.getTime())) h.expires = expires;
+  if (redirect !== undefined) h.websiteRedirectLocation = redirect;
+  if (Object.keys(user).length > 0) h.metadata = user;
+  if (Object.keys(tags).length > 0) h.tags = tags;
+  return h;
 }

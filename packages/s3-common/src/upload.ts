@@ -9,6 +9,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   PutObjectCommand,
+  PutObjectTaggingCommand,
   type S3Client,
   type StorageClass,
   UploadPartCommand,
@@ -270,6 +271,26 @@ async function putMultipart(req: UploadRequest): Promise<void> {
       retry,
       signal,
     );
+    // Some servers (Ceph RGW 16) ignore x-amz-tagging on CreateMultipartUpload: set the tags again.
+    const tagSet = Object.entries(req.headers?.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
+    if (tagSet.length > 0) {
+      await withRetry(
+        () =>
+          s3Call(
+            ctx('PutObjectTagging'),
+            () =>
+              client.send(
+                new PutObjectTaggingCommand({ Bucket: bucket, Key: key, Tagging: { TagSet: tagSet } }),
+                {
+                  abortSignal: signal,
+                },
+              ),
+            signal,
+          ),
+        retry,
+        signal,
+      );
+    }
   } catch (err) {
     await Promise.allSettled(inFlight);
     await abortUpload(req, uploadId);

@@ -11,6 +11,7 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  PutObjectTaggingCommand,
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
@@ -159,6 +160,11 @@ export async function seedObjects(
           MultipartUpload: { Parts: parts },
         }),
       );
+      // Ceph RGW 16 ignores x-amz-tagging on CreateMultipartUpload.
+      if (o.tags && Object.keys(o.tags).length > 0) {
+        const TagSet = Object.entries(o.tags).map(([Key, Value]) => ({ Key, Value }));
+        await client.send(new PutObjectTaggingCommand({ Bucket: bucket, Key, Tagging: { TagSet } }));
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(parallel, objects.length) }, worker));

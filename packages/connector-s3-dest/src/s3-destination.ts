@@ -1,0 +1,202 @@
+/** The S3 destination: restores entries as objects under BUCKET/PREFIX. */
+import {
+  type BucketLocationConstraint,
+  CreateBucketCommand,
+  type CreateBucketCommandInput,
+  ListObjectsV2Command,
+} from '@aws-sdk/client-s3';
+import {
+  type ContentStream,
+  type Destination,
+  type EntryAttributes,
+  isConnectorError,
+  type WriteResult,
+} from '@kloset/connector-contract';
+import {
+  createS3Connection,
+  DEFAULT_RETRY,
+  formatS3Location,
+  headersFromMetadata,
+  META_PREFIX,
+  type RetryPolicy,
+  type S3Connection,
+  type S3Settings,
+  Semaphore,
+  s3Call,
+  s3ErrorCode,
+  uploadObject,
+  withRetry,
+} from '@kloset/s3-common';
+import { relativeKey } from './object-key.ts';
+
+const MiB = 1024 * 1024;
+
+/** How an S3Destination is built. */
+export interface S3DestinationConfig {
+  readonly settings: S3Settings;
+  /** Retries of each request. Default: 6 attempts, 250 ms doubling up to 10 s, jittered. */
+  readonly retry?: RetryPolicy;
+  /** Objects up to this size are one PutObject; larger ones are multipart. Default: the part size. */
+  readonly multipartThreshold?: number;
+  /** Part size of multipart uploads (at least 5 MiB). Default 8 MiB. */
+  readonly partSize?: number;
+  /** Parts of one object in flight at once. Default 4. */
+  readonly partsInFlight?: number;
+  /** Bytes of bodies held in memory at once, all writes together. Default: max(4, concurrency) parts. */
+  readonly memoryBytes?: number;
+}
+
+async function* nothing(): AsyncGenerator<Uint8Array> {}
+
+/** Records the first error thrown by a content stream, so that it can be told from S3 errors. */
+async function* watched(content: ContentStream, failed: { err?: unknown }): AsyncGenerator<Uint8Array> {
+  try {
+    yield* content;
+  } catch (err) {
+    failed.err ??= err;
+    throw err;
+  }
+}
+
+/**
+ * Destination over BUCKET/PREFIX. Files become objects with their headers, user metadata and tags
+ * (x-amz-tagging on the upload itself), the storage class of the `storage_class` option, uploaded in
+ * one PutObject or, above a threshold, multipart with bounded memory (aborted on failure, so an
+ * object appears whole or not at all). Directories create nothing: S3 has no directories, and a
+ * folder-marker object (`dir/`) was backed up as a file of its own and is restored as one.
+ */
+export class S3Destination implements Destination {
+  readonly location: string;
+  readonly concurrency: number;
+  readonly #conn: S3Connection;
+  readonly #bucket: string;
+  readonly #endpoint: string;
+  readonly #prefix: string;
+  readonly #retry: RetryPolicy;
+  readonly #threshold: number;
+  readonly #partSize: number;
+  readonly #partsInFlight: number;
+  readonly #memory: Semaphore;
+  readonly #storageClass: string | undefined;
+  #rootPrefix: string | undefined;
+
+  constructor(config: S3DestinationConfig) {
+    const { settings } = config;
+    this.location = formatS3Location(settings.location);
+    this.concurrency = settings.concurrency;
+    this.#conn = createS3Connection(settings);
+    this.#bucket = settings.location.bucket;
+    this.#endpoint = settings.location.endpoint;
+    this.#prefix = settings.location.prefix;
+    this.#retry = config.retry ?? DEFAULT_RETRY;
+    this.#partSize = config.partSize ?? 8 * MiB;
+    this.#threshold = config.multipartThreshold ?? this.#partSize;
+    this.#partsInFlight = config.partsInFlight ?? 4;
+    this.#memory = new Semaphore(config.memoryBytes ?? Math.max(4, settings.concurrency) * this.#partSize);
+    this.#storageClass = settings.storageClass;
+  }
+
+  /**
+   * Checks the credentials and the bucket before the first write (one listing call), and creates
+   * the bucket when it is missing. Fails with one line on a wrong key or an unreachable endpoint.
+   */
+  async prepare(): Promise<void> {
+    const ctx = { op: 'ListObjectsV2', bucket: this.#bucket, endpoint: this.#endpoint };
+    try {
+      await withRetry(
+        () =>
+          s3Call(ctx, () =>
+            this.#conn.client.send(
+              new ListObjectsV2Command({
+                Bucket: this.#bucket,
+                MaxKeys: 1,
+                ...(this.#prefix ? { Prefix: this.#prefix } : {}),
+              }),
+            ),
+          ),
+        this.#retry,
+      );
+    } catch (err) {
+      if (s3ErrorCode(err) === 'NoSuchBucket') return this.#createBucket();
+      // Credentials allowed to write but not to list are fine.
+      if (isConnectorError(err, 'permission')) return;
+      throw err;
+    }
+  }
+
+  async #createBucket(): Promise<void> {
+    const region = this.#conn.settings.region;
+    const input: CreateBucketCommandInput = {
+      Bucket: this.#bucket,
+      ...(region !== 'us-east-1'
+        ? { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } }
+        : {}),
+    };
+    try {
+      await withRetry(
+        () =>
+          s3Call({ op: 'CreateBucket', bucket: this.#bucket, endpoint: this.#endpoint }, () =>
+            this.#conn.client.send(new CreateBucketCommand(input)),
+          ),
+        this.#retry,
+      );
+    } catch (err) {
+      if (s3ErrorCode(err) !== 'BucketAlreadyOwnedByYou') throw err;
+    }
+  }
+
+  async write(entry: EntryAttributes, content?: ContentStream): Promise<WriteResult> {
+    const { path } = entry;
+    if (entry.type === 'directory') {
+      if (path === '/') this.#rootPrefix = entry.metadata[META_PREFIX];
+      return { path, ok: true };
+    }
+    if (entry.type !== 'file') {
+      return {
+        path,
+        ok: false,
+        error: `S3 destination ${this.location}: a ${entry.type} cannot be restored as an object`,
+      };
+    }
+    const rel = relativeKey(entry, this.#rootPrefix);
+    if ('error' in rel)
+      return { path, ok: false, error: `S3 destination ${this.location}: ${path}: ${rel.error}` };
+    const key = `${this.#prefix}${rel.key}`;
+    if (key === '') {
+      // The folder marker of a restored root, restored at the top of a bucket: nothing to write.
+      if (entry.size === 0) return { path, ok: true };
+      return { path, ok: false, error: `S3 destination ${this.location}: ${path} would need an empty key` };
+    }
+    const failed: { err?: unknown } = {};
+    try {
+      await uploadObject({
+        client: this.#conn.client,
+        endpoint: this.#endpoint,
+        bucket: this.#bucket,
+        key,
+        size: entry.size,
+        body: watched(content ?? nothing(), failed),
+        headers: {
+          ...headersFromMetadata(entry.metadata),
+          ...(this.#storageClass !== undefined ? { storageClass: this.#storageClass } : {}),
+        },
+        multipartThreshold: this.#threshold,
+        partSize: this.#partSize,
+        partsInFlight: this.#partsInFlight,
+        memory: this.#memory,
+        retry: this.#retry,
+      });
+      return { path, ok: true };
+    } catch (err) {
+      // The content failed a check upstream: let its error through (nothing was left behind).
+      if (failed.err !== undefined) throw failed.err;
+      return { path, ok: false, error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  async finish(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.#conn.destroy();
+  }
+}

@@ -1,0 +1,87 @@
+/** The contract's Destination conformance suite, run on S3Destination against the RGW test server. */
+import {
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+} from '@aws-sdk/client-s3';
+import type { EntryPath } from '@kloset/connector-contract';
+import { destinationConformance, type ReadBackEntry } from '@kloset/connector-contract/conformance';
+import { objectMetadata } from '@kloset/s3-common';
+import {
+  createTestBucket,
+  deleteTestBucket,
+  emptyPrefix,
+  plainS3Client,
+  readS3TestEnv,
+  requireS3,
+  s3TestParams,
+} from '@kloset/s3-common/testing';
+import { afterAll, beforeAll } from 'vitest';
+import { createS3Destination } from '../src/index.ts';
+
+const env = readS3TestEnv();
+const plain = plainS3Client(env);
+let bucket = '';
+let n = 0;
+
+beforeAll(async () => {
+  await requireS3(env);
+  bucket = await createTestBucket(plain, 'dest-conf');
+});
+afterAll(async () => {
+  if (bucket) await deleteTestBucket(plain, bucket);
+  plain.destroy();
+});
+
+/** Everything under `prefix`, read back with the plain SDK, by path (`/` + key minus the prefix). */
+async function readBack(prefix: string): Promise<Map<EntryPath, ReadBackEntry>> {
+  const out = new Map<EntryPath, ReadBackEntry>();
+  let token: string | undefined;
+  do {
+    const page = await plain.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: prefix,
+        ...(token ? { ContinuationToken: token } : {}),
+      }),
+    );
+    for (const o of page.Contents ?? []) {
+      const key = o.Key ?? '';
+      const head = await plain.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      const tags = head.TagCount
+        ? (await plain.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }))).TagSet
+        : [];
+      const got = await plain.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      out.set(`/${key.slice(prefix.length)}`, {
+        type: 'file',
+        bytes: await got.Body!.transformToByteArray(),
+        metadata: objectMetadata(key, head, tags ?? []),
+      });
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return out;
+}
+
+destinationConformance(
+  'S3 on RGW',
+  async () => {
+    const prefix = `restore-${++n}/`;
+    const destination = await createS3Destination(s3TestParams(env, bucket, prefix, { concurrency: 8 }));
+    return {
+      destination,
+      readBack: () => readBack(prefix),
+      cleanup: () => emptyPrefix(plain, bucket, prefix),
+    };
+  },
+  {
+    directories: false,
+    fileMetadata: (path) => ({
+      's3.content-type': path.endsWith('.txt') ? 'text/plain; charset=utf-8' : 'application/octet-stream',
+      's3.cache-control': 'no-cache',
+      's3.meta.restored-from': 'conformance',
+      's3.tag.suite': 'destination',
+    }),
+  },
+);
