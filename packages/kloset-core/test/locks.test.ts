@@ -77,6 +77,32 @@ describe('locks', () => {
     await held.release();
   });
 
+  it('a fresh lock of a dead process on this host is removed; one of a live process blocks', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { hostname } = await import('node:os');
+    const deadPid = spawnSync('true').pid!; // exited: its pid names no process now
+    const now = Date.now();
+    const id = repo.newResourceId();
+    await repo.putResource(
+      'lock',
+      id,
+      encodeLock({ exclusive: true, hostname: hostname(), pid: deadPid, time: now, created: now }),
+    );
+    const held = await other.lock({ exclusive: true });
+    const ids = [];
+    for await (const l of listLocks(repo)) ids.push(l.id);
+    expect(ids).toEqual([held.id]);
+    await held.release();
+
+    const live = repo.newResourceId();
+    await repo.putResource(
+      'lock',
+      live,
+      encodeLock({ exclusive: true, hostname: hostname(), pid: 1, time: now, created: now }),
+    );
+    await expect(other.lock({ exclusive: false })).rejects.toBeInstanceOf(LockConflictError);
+  });
+
   it('a lock that is not refreshed goes stale; one that is refreshed stays', async () => {
     let now = 1_000_000_000_000;
     const clock = () => now;

@@ -6,7 +6,7 @@
  */
 import { hostname as osHostname } from 'node:os';
 import { isNotFound } from '@kloset/connector-contract';
-import { toHex } from './bytes.ts';
+import { fromHexId, toHex } from './bytes.ts';
 import { RepositoryError } from './errors.ts';
 import { decodeLock, encodeLock, type LockBody } from './lock-codec.ts';
 import type { ResourceStore } from './resource-store.ts';
@@ -101,6 +101,21 @@ export function isStale(lock: LockBody, now: number, staleAfterMs = LOCK_STALE_A
 }
 
 /**
+ * True if `lock` was taken on this host by a process that no longer runs (killed with -9, machine
+ * crash), like restic: such a lock is as good as stale and is ignored at once instead of after
+ * 30 minutes. A process we may not signal (EPERM) still runs.
+ */
+export function isOrphaned(lock: LockBody, hostname: string): boolean {
+  if (lock.hostname !== hostname || lock.pid === process.pid) return false;
+  try {
+    process.kill(lock.pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
  * Takes a lock: puts it, then checks the other locks. Throws LockConflictError naming the holder
  * (after deleting its own lock) when a non-stale conflicting lock exists.
  */
@@ -123,6 +138,10 @@ export async function acquireLock(store: ResourceStore, options: LockOptions): P
     const at = now();
     for await (const other of listLocks(store)) {
       if (other.id === hexId || isStale(other, at, staleAfterMs)) continue;
+      if (isOrphaned(other, base.hostname)) {
+        await store.deleteResource('lock', fromHexId(other.id)).catch(() => undefined);
+        continue;
+      }
       if (options.exclusive || other.exclusive) {
         throw new LockConflictError(options.exclusive ? 'exclusive' : 'shared', other, at);
       }
