@@ -189,6 +189,27 @@ describe('backup', () => {
     expect((await contentOf(repo, res.header.root, '/ok')).toString()).toBe('fine');
   });
 
+  it('drops an entry the source yields twice, and counts it as an error', async () => {
+    const repo = new MemoryRepository();
+    const source = new MemorySource([{ path: '/x', type: 'file', bytes: Buffer.from('xx') }]);
+    const scan = source.scan.bind(source);
+    source.scan = async function* (signal?: AbortSignal) {
+      for await (const r of scan(signal)) {
+        yield r;
+        if (r.path === '/x') yield r;
+      }
+    };
+    const res = await backup(repo, source);
+    expect(res.header.summary).toMatchObject({ files: 1, directories: 1, errors: 1, bytes: 2 });
+    expect(res.errors).toEqual([
+      { path: '/x', error: 'the source yielded this entry twice: second one dropped' },
+    ]);
+    expect((await collect(new TreeReader(repo, res.header.root).entries())).map((e) => e.path)).toEqual([
+      '/',
+      '/x',
+    ]);
+  });
+
   it('fails without committing when the repository fails, and releases its lock', async () => {
     const repo = new MemoryRepository();
     const put = repo.putBlob.bind(repo);

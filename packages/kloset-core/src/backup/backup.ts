@@ -13,8 +13,8 @@ import { chunkStream } from '../chunking/fastcdc.ts';
 import { acquireLock } from '../repository/locks.ts';
 import type { EngineRepository } from '../snapshot/engine-repository.ts';
 import type { SnapshotEntry } from '../snapshot/entry.ts';
-import { encodeEntry } from '../snapshot/entry-codec.ts';
-import { decodeSortKey, keyPath, sortKey } from '../snapshot/entry-key.ts';
+import { decodeEntry, encodeEntry } from '../snapshot/entry-codec.ts';
+import { decodeSortKey, keyPath, sortKey, TYPE_RANK } from '../snapshot/entry-key.ts';
 import { ExternalSorter } from '../snapshot/external-sorter.ts';
 import type { SnapshotHeader } from '../snapshot/header.ts';
 import { hex } from '../snapshot/hex.ts';
@@ -162,7 +162,14 @@ export async function backup(
     let n = 0;
     for await (const { key, value } of sorter.sorted()) {
       if (previousKey?.equals(key)) {
-        recordError(keyPath(decodeSortKey(key)), 'the source yielded this entry twice: second one dropped');
+        const dup = decodeSortKey(key);
+        const dropped = decodeEntry(value);
+        if (dropped.type === 'file' && dropped.error === undefined) contentBytes -= dropped.size;
+        if (dropped.error !== undefined) counters.errors--; // counted again below
+        if (dup.rank === TYPE_RANK.file) counters.files--;
+        else if (dup.rank === TYPE_RANK.symlink) counters.symlinks--;
+        else counters.directories--;
+        recordError(keyPath(dup), 'the source yielded this entry twice: second one dropped');
         continue;
       }
       previousKey = key;

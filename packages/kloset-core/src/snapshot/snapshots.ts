@@ -99,7 +99,14 @@ export async function latestSnapshotOf(
   let best: SnapshotHeader | undefined;
   for await (const r of readSnapshots(store)) {
     if (!r.ok || !sameSource(r.header.source, source)) continue;
-    if (best === undefined || r.header.time > best.time) best = r.header;
+    const h = r.header;
+    if (
+      best === undefined ||
+      h.time > best.time ||
+      (h.time === best.time && Buffer.compare(h.id, best.id) > 0)
+    ) {
+      best = h;
+    }
   }
   return best;
 }
