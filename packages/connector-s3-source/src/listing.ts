@@ -1,6 +1,6 @@
 /** ListObjectsV2 pages, streamed, with the next page requested while the current one is used. */
 import { ListObjectsV2Command, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
-import { type RetryPolicy, type S3Connection, s3Call, withRetry } from '@kloset/s3-common';
+import { listingKeyDecoder, type RetryPolicy, type S3Connection, s3Call, withRetry } from '@kloset/s3-common';
 
 /** One object as listed. */
 export interface ListedObject {
@@ -54,10 +54,11 @@ export async function* listObjects(
     const page: ListObjectsV2CommandOutput = await next;
     const token = page.IsTruncated ? page.NextContinuationToken : undefined;
     next = token ? prefetch(token) : undefined;
+    const decode = listingKeyDecoder(page.EncodingType);
     for (const o of page.Contents ?? []) {
       if (o.Key === undefined) continue;
       yield {
-        key: decodeURIComponent(o.Key),
+        key: decode(o.Key),
         size: o.Size ?? 0,
         lastModifiedMs: o.LastModified?.getTime() ?? 0,
         ...(o.ETag !== undefined ? { etag: o.ETag } : {}),

@@ -28,6 +28,7 @@ import {
   createS3Connection,
   formatS3Location,
   isMd5Etag,
+  listingKeyDecoder,
   readBody,
   type S3Connection,
   type S3OpContext,
@@ -318,9 +319,10 @@ export class S3Storage implements Storage {
           }),
         ),
       );
+      const decode = listingKeyDecoder(page.EncodingType);
       for (const obj of page.Contents ?? []) {
         if (obj.Key === undefined) continue;
-        const id = this.#layout.idOf(kind, decodeURIComponent(obj.Key));
+        const id = this.#layout.idOf(kind, decode(obj.Key));
         if (id !== undefined) yield { id, size: obj.Size ?? 0 };
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;

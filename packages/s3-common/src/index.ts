@@ -6,6 +6,7 @@ export * from './body.ts';
 export * from './client.ts';
 export * from './errors.ts';
 export * from './exact-reader.ts';
+export * from './listing-keys.ts';
 export * from './location.ts';
 export * from './md5.ts';
 export * from './metadata-keys.ts';

@@ -5,6 +5,7 @@ import {
   effectivePartSize,
   encodeTagging,
   isMd5Etag,
+  listingKeyDecoder,
   Semaphore,
   unquoteEtag,
 } from '../src/index.ts';
@@ -67,6 +68,11 @@ describe('Semaphore', () => {
 });
 
 describe('small helpers', () => {
+  it('decodes listing keys only when the server applied EncodingType=url', () => {
+    expect(listingKeyDecoder('url')('a%2Fb%25c%0D')).toBe('a/b%c\r');
+    expect(listingKeyDecoder(undefined)('a%2Fb')).toBe('a%2Fb');
+  });
+
   it('encodes tags for x-amz-tagging', () => {
     expect(encodeTagging({ a: '1', 'b c': 'x&y=z', é: '/' })).toBe('a=1&b%20c=x%26y%3Dz&%C3%A9=%2F');
     expect(encodeTagging({})).toBeUndefined();

@@ -11,6 +11,7 @@ import {
   type ObjectIdentifier,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { listingKeyDecoder } from '../listing-keys.ts';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters looked for.
 const XML_UNSAFE = /[\u0000-\u0008\u000B\u000C\u000D\u000E-\u001F\uFFFE\uFFFF]/;
@@ -45,10 +46,11 @@ export async function emptyPrefix(client: S3Client, bucket: string, prefix = '')
         ...(versionMarker !== undefined ? { VersionIdMarker: versionMarker } : {}),
       }),
     );
+    const decode = listingKeyDecoder(page.EncodingType);
     const ids: ObjectIdentifier[] = [];
     for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) {
       if (v.Key !== undefined)
-        ids.push({ Key: decodeURIComponent(v.Key), ...(v.VersionId ? { VersionId: v.VersionId } : {}) });
+        ids.push({ Key: decode(v.Key), ...(v.VersionId ? { VersionId: v.VersionId } : {}) });
     }
     // Keys with characters XML 1.0 cannot carry (or normalises, like CR) go one by one in the URL.
     const single = ids.filter((id) => XML_UNSAFE.test(id.Key ?? ''));
@@ -64,7 +66,7 @@ export async function emptyPrefix(client: S3Client, bucket: string, prefix = '')
         }),
       );
     }
-    keyMarker = page.IsTruncated ? decodeURIComponent(page.NextKeyMarker ?? '') : undefined;
+    keyMarker = page.IsTruncated ? decode(page.NextKeyMarker ?? '') : undefined;
     versionMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
   } while (keyMarker !== undefined);
   const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix }));

@@ -15,6 +15,7 @@ import {
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { listingKeyDecoder } from '../listing-keys.ts';
 
 /** One object to seed. */
 export interface SeedObject {
@@ -207,7 +208,7 @@ export async function viewObjects(
     );
     await Promise.all(
       (page.Contents ?? []).map(async (o) => {
-        const key = decodeURIComponent(o.Key ?? '');
+        const key = listingKeyDecoder(page.EncodingType)(o.Key ?? '');
         const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
         const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
         const body = await got.Body!.transformToByteArray();
