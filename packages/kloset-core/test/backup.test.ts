@@ -241,6 +241,36 @@ describe('backup', () => {
     expect(await listSnapshots(repo)).toEqual([]);
   });
 
+  it('stops reading a file promptly when aborted', async () => {
+    const repo = new MemoryRepository();
+    const source = new MemorySource([{ path: '/endless', type: 'file', bytes: Buffer.from('x') }]);
+    const scan = source.scan.bind(source);
+    source.scan = async function* (signal?: AbortSignal) {
+      for await (const r of scan(signal)) {
+        yield r.path !== '/endless'
+          ? r
+          : {
+              ...r,
+              size: 2 ** 40,
+              open: async () =>
+                (async function* () {
+                  for (;;) {
+                    await new Promise((resolve) => setTimeout(resolve, 1));
+                    yield new Uint8Array(1024);
+                  }
+                })(),
+            };
+      }
+    };
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(new Error('user interrupt')), 50);
+    await expect(backup(repo, source, { signal: ac.signal, chunker: fixedChunker(4096) })).rejects.toThrow(
+      'user interrupt',
+    );
+    expect(await listSnapshots(repo)).toEqual([]);
+    expect([...repo.resources.keys()].filter((k) => k.startsWith('lock:'))).toEqual([]);
+  });
+
   it('handles many entries with a tiny sort budget and small tree nodes', async () => {
     const repo = new MemoryRepository();
     const entries: MemoryEntry[] = [];

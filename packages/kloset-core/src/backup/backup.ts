@@ -86,10 +86,17 @@ export async function backup(
     const storeFile = async (record: SourceRecord): Promise<void> => {
       try {
         counters.filesRead++;
-        const res = await storeFileContent(repo, record, chunker, budget, (n) => {
-          counters.readBytes += n;
-          counters.bytes += n;
-        });
+        const res = await storeFileContent(
+          repo,
+          record,
+          chunker,
+          budget,
+          (n) => {
+            counters.readBytes += n;
+            counters.bytes += n;
+          },
+          signal,
+        );
         counters.storedBytes += res.storedBytes;
         counters.newBlobs += res.newBlobs;
         if (res.ok) {

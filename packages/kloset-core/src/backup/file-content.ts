@@ -37,6 +37,7 @@ export async function storeFileContent(
   chunker: ContentChunker,
   budget: Semaphore,
   onBytes: (n: number) => void,
+  signal?: AbortSignal,
 ): Promise<FileContentResult> {
   const pending: Promise<PutBlobResult>[] = [];
   const lengths: number[] = [];
@@ -45,6 +46,7 @@ export async function storeFileContent(
   try {
     const content = await record.open();
     for await (const chunk of chunker(content)) {
+      signal?.throwIfAborted(); // the backup is stopping: no need to read the rest
       const units = await budget.acquire(chunk.length);
       const p = store.putBlob(BlobKind.Chunk, chunk);
       p.then(
