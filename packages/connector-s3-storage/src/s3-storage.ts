@@ -154,11 +154,13 @@ export class S3Storage implements Storage {
     }
   }
 
+  /** Whether `key` exists. A GET, not a HEAD: its error answers say why (a HEAD's 403 cannot). */
   async #exists(key: string): Promise<boolean> {
     try {
-      await s3Call(this.#ctx('HeadObject', key), () =>
-        this.#conn.client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key })),
-      );
+      await s3Call(this.#ctx('GetObject', key), async () => {
+        const r = await this.#conn.client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }));
+        await readBody(r.Body);
+      });
       return true;
     } catch (err) {
       if (isConnectorError(err, 'not_found')) return false;

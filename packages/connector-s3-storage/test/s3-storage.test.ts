@@ -143,6 +143,9 @@ describe('S3 storage on RGW', () => {
       expect(err.code).toBe('auth');
       expect(err.message).toMatch(/^S3 GetObject on bucket "[^"]+" key "x\/config": credentials refused/);
       expect(err.message).not.toMatch(/\n/);
+      const refused = await failure(bad.create(new Uint8Array([1])));
+      expect(refused.code).toBe('auth');
+      expect(refused.message).toContain('SignatureDoesNotMatch');
     } finally {
       await bad.close();
     }
