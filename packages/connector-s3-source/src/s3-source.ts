@@ -70,7 +70,12 @@ export class S3Source implements Source {
     this.#prefix = location.prefix;
     this.#concurrency = config.settings.concurrency;
     this.#retry = config.retry ?? DEFAULT_RETRY;
-    this.info = { protocol: 's3', origin: `${location.host}/${location.bucket}`, root: location.prefix };
+    // The root is the prefix as a path: `/` for the whole bucket, `/photos/` for `photos/`.
+    this.info = {
+      protocol: 's3',
+      origin: `${location.host}/${location.bucket}`,
+      root: `/${location.prefix}`,
+    };
   }
 
   async *scan(signal?: AbortSignal): AsyncIterable<SourceRecord> {

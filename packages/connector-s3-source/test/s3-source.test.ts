@@ -79,7 +79,7 @@ describe('S3 source on RGW', () => {
     await seedObjects(plain, bucket, prefix, objects);
     const s = source('tricky');
     try {
-      expect(s.info).toEqual({ protocol: 's3', origin: `${env.host}/${bucket}`, root: 'tricky/' });
+      expect(s.info).toEqual({ protocol: 's3', origin: `${env.host}/${bucket}`, root: '/tricky/' });
       const records = await scanAll(s);
       const paths = records.map((r) => r.path);
       expect(new Set(paths).size, 'paths are unique').toBe(paths.length);
