@@ -167,6 +167,12 @@ function classify(f: ErrorFacts, ctx: S3OpContext): { code: ErrorCode; reason: s
     if (TRANSIENT_CODES.has(c)) return { code: 'transient', reason: `temporary failure${detail(f)}` };
     if (CORRUPT_CODES.has(c)) return { code: 'corrupt', reason: `data check failed${detail(f)}` };
     if (c === 'InvalidRange') return { code: 'invalid', reason: `range not satisfiable${detail(f)}` };
+    if (c === 'InvalidObjectState') {
+      return {
+        code: 'invalid',
+        reason: `the object is archived (Glacier): restore it in S3 first${detail(f)}`,
+      };
+    }
     if (c === 'KeyTooLongError' || c === 'InvalidObjectName') {
       return { code: 'invalid', reason: `key refused by the server: too long or invalid${detail(f)}` };
     }

@@ -84,6 +84,8 @@ describe('toConnectorError', () => {
     ],
     ['bad digest', service('BadDigest', 400), 'corrupt', 'BadDigest'],
     ['bad range', service('InvalidRange', 416), 'invalid', 'range not satisfiable'],
+    ['archived object', service('InvalidObjectState', 403), 'invalid', 'archived'],
+    ['key too long', service('KeyTooLongError', 400), 'invalid', 'too long'],
     ['other 400', service('InvalidArgument', 400, 'bad thing\nmore'), 'invalid', 'bad thing more'],
     ['wrong region', service('AuthorizationHeaderMalformed', 400), 'invalid', 'region'],
   ];
