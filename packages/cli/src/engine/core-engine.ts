@@ -124,18 +124,20 @@ function openStore(repo: Repo): OpenStore {
             }),
           onEntryError: (e) => req.onFailure({ path: e.path, error: e.error }),
         });
-        return { entries: r.entries, bytes: r.bytes, failures: r.failed, corrupt: r.corrupt };
+        const t = r.summary;
+        return { entries: t.entries, bytes: t.bytes, failures: t.failed, corrupt: t.corrupt };
       }),
     check: (req) =>
       mapped(async () => {
         const r = await core.check(repo, {
-          snapshots: req.snapshotIds,
+          // No id given means every snapshot of the store.
+          ...(req.snapshotIds.length > 0 ? { snapshots: req.snapshotIds } : {}),
           fast: req.fast,
           signal: req.signal,
           onProgress: (p) => req.onProgress({ entries: p.entries, bytes: p.bytes }),
           onProblem: (p) =>
             req.onProblem({
-              kind: p.kind,
+              kind: p.kind === 'missing-blob' || p.kind === 'missing-packfile' ? 'missing' : 'corrupt',
               message: p.message,
               ...(p.snapshot !== undefined ? { snapshotId: p.snapshot } : {}),
               ...(p.path !== undefined ? { path: p.path } : {}),
