@@ -17,6 +17,11 @@ export const sharedConfig = defineConfig({
     reporters: ['default', 'json'],
     outputFile: { json: '.vitest-results.json' },
     // Stray AWS_* variables of the machine must not decide a test: each test builds its own config.
-    env: { AWS_CA_BUNDLE: '', AWS_PROFILE: '', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' },
+    env: {
+      AWS_CA_BUNDLE: '',
+      AWS_PROFILE: '',
+      AWS_CONFIG_FILE: '/dev/null',
+      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    },
   },
 });

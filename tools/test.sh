@@ -14,11 +14,12 @@ eval "$(bash tools/s3-server/start.sh)"
 export KLOSET_S3_ENV
 export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false
 
-biome check .
-nx run-many -t build --output-style=static
-nx run-many -t typecheck --output-style=static
-rm -f packages/*/.vitest-results.json
 status=0
+step() { echo "== $*" >&2; "$@" || { echo "== FAILED: $*" >&2; status=1; }; }
+step biome check .
+nx run-many -t build --output-style=static   # everything below needs the build
+step nx run-many -t typecheck --output-style=static
+rm -f packages/*/.vitest-results.json
 nx run-many -t test --output-style=static --skip-nx-cache || status=$?
 node tools/test-summary.mjs || status=1
 exit $status

@@ -24,7 +24,12 @@ export async function* listKeys(s3: S3Client, bucket: string, prefix = ''): Asyn
   let token: string | undefined;
   do {
     const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, EncodingType: 'url' }),
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: prefix,
+        ContinuationToken: token,
+        EncodingType: 'url',
+      }),
     );
     for (const o of page.Contents ?? []) yield decodeURIComponent(o.Key!);
     token = page.IsTruncated ? page.NextContinuationToken : undefined;

@@ -44,7 +44,8 @@ function kloset(...args: string[]): string {
 
 async function emptyBucket(client: S3Client, bucket: string): Promise<void> {
   try {
-    for await (const key of listKeys(client, bucket)) await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    for await (const key of listKeys(client, bucket))
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     await client.send(new DeleteBucketCommand({ Bucket: bucket }));
   } catch (err) {
     if ((err as { name?: string }).name !== 'NoSuchBucket') throw err;
@@ -57,7 +58,9 @@ async function main(): Promise<void> {
   await emptyBucket(s3, source);
   await emptyBucket(s3, target);
   const count = await seedBucket(s3, source);
-  console.log(`seeded s3://${host}/${source} with ${count} objects (headers, user metadata, tags, odd keys)\n`);
+  console.log(
+    `seeded s3://${host}/${source} with ${count} objects (headers, user metadata, tags, odd keys)\n`,
+  );
 
   const creds = [`access_key=${env.accessKey}`, `secret_access_key=${env.secretKey}`, 'use_tls=false'];
   kloset('pkg', 'build', 's3');

@@ -3,7 +3,12 @@
  * metadata, tags, keys that are not valid file paths, empty and larger bodies, duplicates.
  * Deterministic: the same bucket content every run.
  */
-import { CreateBucketCommand, PutObjectCommand, type PutObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  PutObjectCommand,
+  type PutObjectCommandInput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 
 /** A small deterministic PRNG (xorshift32) so bodies are the same every run. */
 function pseudoRandom(seed: number, length: number): Uint8Array {
@@ -21,7 +26,12 @@ function pseudoRandom(seed: number, length: number): Uint8Array {
 export function demoObjects(): PutObjectCommandInput[] {
   const text = (s: string) => new TextEncoder().encode(s);
   const objs: Omit<PutObjectCommandInput, 'Bucket'>[] = [
-    { Key: 'index.html', Body: text('<h1>kloset demo</h1>\n'), ContentType: 'text/html; charset=utf-8', CacheControl: 'max-age=300' },
+    {
+      Key: 'index.html',
+      Body: text('<h1>kloset demo</h1>\n'),
+      ContentType: 'text/html; charset=utf-8',
+      CacheControl: 'max-age=300',
+    },
     {
       Key: 'assets/app.js.gz',
       Body: text('console.log("hi")\n'),
@@ -32,9 +42,22 @@ export function demoObjects(): PutObjectCommandInput[] {
       Metadata: { origin: 'build-42', owner: 'web team' },
       Tagging: 'env=prod&team=web',
     },
-    { Key: 'assets/logo.bin', Body: pseudoRandom(1, 3 * 1024 * 1024 + 17), ContentType: 'application/octet-stream' },
-    { Key: 'assets/logo-copy.bin', Body: pseudoRandom(1, 3 * 1024 * 1024 + 17), ContentType: 'application/octet-stream' },
-    { Key: 'reports/2026/11/summary.csv', Body: text('day,count\n1,42\n'), ContentType: 'text/csv', Metadata: { rows: '1' } },
+    {
+      Key: 'assets/logo.bin',
+      Body: pseudoRandom(1, 3 * 1024 * 1024 + 17),
+      ContentType: 'application/octet-stream',
+    },
+    {
+      Key: 'assets/logo-copy.bin',
+      Body: pseudoRandom(1, 3 * 1024 * 1024 + 17),
+      ContentType: 'application/octet-stream',
+    },
+    {
+      Key: 'reports/2026/11/summary.csv',
+      Body: text('day,count\n1,42\n'),
+      ContentType: 'text/csv',
+      Metadata: { rows: '1' },
+    },
     { Key: 'reports/2026/11/', Body: new Uint8Array(0) },
     { Key: 'empty.txt', Body: new Uint8Array(0), ContentType: 'text/plain' },
     { Key: 'a', Body: text('file a next to folder a/\n') },
@@ -46,10 +69,19 @@ export function demoObjects(): PutObjectCommandInput[] {
     { Key: 'control/tab\there', Body: text('control character\n') },
     { Key: 'folder-marker-with-body/', Body: text('a folder marker with a body\n') },
     { Key: `long/${'k'.repeat(1024 - 'long/'.length)}`, Body: text('1,024-byte key\n') },
-    { Key: 'expires.txt', Body: text('expires\n'), Expires: new Date('2030-01-01T00:00:00Z'), WebsiteRedirectLocation: '/index.html' },
+    {
+      Key: 'expires.txt',
+      Body: text('expires\n'),
+      Expires: new Date('2030-01-01T00:00:00Z'),
+      WebsiteRedirectLocation: '/index.html',
+    },
   ];
   for (let i = 0; i < 40; i++) {
-    objs.push({ Key: `logs/app-${String(i).padStart(3, '0')}.log`, Body: text(`line ${i}\n`.repeat(200 + i)), ContentType: 'text/plain' });
+    objs.push({
+      Key: `logs/app-${String(i).padStart(3, '0')}.log`,
+      Body: text(`line ${i}\n`.repeat(200 + i)),
+      ContentType: 'text/plain',
+    });
   }
   return objs as PutObjectCommandInput[];
 }

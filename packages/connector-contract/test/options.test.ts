@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { ConnectorError, type OptionSpec, protocolOf, validateOptions } from '@kloset/connector-contract';
+import { describe, expect, it } from 'vitest';
 
 const specs: OptionSpec[] = [
   { name: 'access_key', type: 'string', required: true, description: 'key' },
@@ -17,7 +17,9 @@ describe('validateOptions', () => {
     });
   });
   it('refuses an unknown option by name', () => {
-    expect(() => validateOptions(specs, { access_key: 'a', acces_key: 'b' })).toThrow(/unknown option "acces_key"/);
+    expect(() => validateOptions(specs, { access_key: 'a', acces_key: 'b' })).toThrow(
+      /unknown option "acces_key"/,
+    );
   });
   it('refuses malformed values by name', () => {
     expect(() => validateOptions(specs, { access_key: 'a', use_tls: 'maybe' })).toThrow(/use_tls/);
@@ -37,7 +39,9 @@ describe('validateOptions', () => {
     expect((err as ConnectorError).code).toBe('invalid');
   });
   it('ignores keys handled by the caller', () => {
-    expect(validateOptions(specs, { access_key: 'a', passphrase: 'x' }, ['passphrase'])).toHaveProperty('access_key');
+    expect(validateOptions(specs, { access_key: 'a', passphrase: 'x' }, ['passphrase'])).toHaveProperty(
+      'access_key',
+    );
   });
 });
 

@@ -13,11 +13,17 @@ function convert(spec: OptionSpec, raw: string): string | number | boolean {
       const v = raw.toLowerCase();
       if (TRUE.has(v)) return true;
       if (FALSE.has(v)) return false;
-      throw new ConnectorError('invalid', `option ${spec.name}: expected true or false, got ${JSON.stringify(raw)}`);
+      throw new ConnectorError(
+        'invalid',
+        `option ${spec.name}: expected true or false, got ${JSON.stringify(raw)}`,
+      );
     }
     case 'integer': {
       if (!/^-?\d+$/.test(raw)) {
-        throw new ConnectorError('invalid', `option ${spec.name}: expected an integer, got ${JSON.stringify(raw)}`);
+        throw new ConnectorError(
+          'invalid',
+          `option ${spec.name}: expected an integer, got ${JSON.stringify(raw)}`,
+        );
       }
       const n = Number(raw);
       if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
@@ -56,14 +62,18 @@ export function validateOptions(
     const spec = byName.get(key);
     if (!spec) {
       const known = specs.map((s) => s.name).join(', ');
-      throw new ConnectorError('invalid', `unknown option ${JSON.stringify(key)} (known: ${known || 'none'})`);
+      throw new ConnectorError(
+        'invalid',
+        `unknown option ${JSON.stringify(key)} (known: ${known || 'none'})`,
+      );
     }
     out[key] = convert(spec, value);
   }
   for (const spec of specs) {
     if (spec.name in out) continue;
     if (spec.default !== undefined) out[spec.name] = convert(spec, spec.default);
-    else if (spec.required) throw new ConnectorError('invalid', `missing required option ${JSON.stringify(spec.name)}`);
+    else if (spec.required)
+      throw new ConnectorError('invalid', `missing required option ${JSON.stringify(spec.name)}`);
   }
   return out;
 }
