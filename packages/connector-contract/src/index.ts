@@ -5,6 +5,7 @@ export * from './manifest/options.ts';
 export * from './manifest/registry.ts';
 export * from './source/path.ts';
 export * from './source/record.ts';
+export * from './source/scan-context.ts';
 export * from './source/source.ts';
 export * from './storage/storage.ts';
 export * from './wrappers/concurrency-limited-storage.ts';

@@ -4,6 +4,7 @@ import { isValidPath, parentPath } from '../source/path.ts';
 import type { EntryPath, SourceRecord, Timestamp } from '../source/record.ts';
 import type { Source } from '../source/source.ts';
 import { concatBytes, describeError, expectBytes, mapLimit } from './assertions.ts';
+import { sourceContextCases } from './source-context-cases.ts';
 import {
   type FixtureFile,
   type SourceCapabilities,
@@ -65,7 +66,8 @@ async function readAll(record: SourceRecord): Promise<Uint8Array> {
  * `Source` (source/source.ts) over a fixture (see `sourceFixture`): the root record, every file
  * exactly once with the right type, size and content (through `open()`, after the scan ended),
  * every implied directory, valid and unique paths, valid timestamps and metadata, stable change
- * tokens, and prompt abort through an AbortSignal. Memory use is not checked here.
+ * tokens, the same records from a scan with a ScanContext (matching or stale previous entries),
+ * and prompt abort through an AbortSignal. Memory use is not checked here.
  *
  * `setup` is called once for the whole block; the suite closes the source and calls `cleanup`.
  *
@@ -214,6 +216,8 @@ export function sourceConformance(name: string, setup: SourceSetup, caps: Source
       },
       timeout,
     );
+
+    sourceContextCases(source, () => records, files, timeout);
 
     it(
       'an abort stops the scan at the next record, with the abort reason',

@@ -1,4 +1,5 @@
 import type { SourceRecord } from './record.ts';
+import type { ScanContext } from './scan-context.ts';
 
 /** What the snapshot header records about where the data came from. */
 export interface SourceInfo {
@@ -24,10 +25,12 @@ export interface SourceInfo {
  * - Memory must not grow with the number of entries: yield as you list (stream pages).
  * - `scan` honours `signal`: when aborted it stops promptly and throws the abort reason.
  * - `open` of different records may be called concurrently (the engine bounds the concurrency).
+ * - `context` (optional, see scan-context.ts) lets the source look up the previous snapshot's entry
+ *   of a path, to skip reading attributes its listing proves unchanged. A source may ignore it.
  * - `close` releases connections; after it no method is called.
  */
 export interface Source {
   readonly info: SourceInfo;
-  scan(signal?: AbortSignal): AsyncIterable<SourceRecord>;
+  scan(signal?: AbortSignal, context?: ScanContext): AsyncIterable<SourceRecord>;
   close(): Promise<void>;
 }

@@ -15,7 +15,8 @@ export interface BackupOptions {
   readonly username?: string;
   /**
    * The snapshot to reuse unchanged files from. Default: the latest snapshot of the same source
-   * (same protocol, origin and root). `null`: reuse nothing (read every file).
+   * (same protocol, origin and root). `null`: reuse nothing (read every file). The source can look
+   * up the parent's file entries during the scan (`ScanContext.previous`).
    */
   readonly parent?: SnapshotHeader | null;
   /** Files read at once (default 8). */

@@ -8,7 +8,7 @@
  * `sortMemoryBytes`), and the tree builder holds one node per level.
  */
 import { hostname as osHostname, userInfo } from 'node:os';
-import { isValidPath, type Source, type SourceRecord } from '@kloset/connector-contract';
+import { isValidPath, type ScanContext, type Source, type SourceRecord } from '@kloset/connector-contract';
 import { chunkStream } from '../chunking/fastcdc.ts';
 import { acquireLock } from '../repository/locks.ts';
 import type { EngineRepository } from '../snapshot/engine-repository.ts';
@@ -24,7 +24,7 @@ import { errorMessage, TreeReader } from '../snapshot/tree-reader.ts';
 import type { BackupEntryError, BackupOptions, BackupResult, ContentChunker } from './backup-options.ts';
 import { storeFileContent } from './file-content.ts';
 import { BackupCounters, startProgress } from './progress.ts';
-import { canReuse, recordEntry } from './record-entry.ts';
+import { canReuse, previousEntry, recordEntry } from './record-entry.ts';
 import { Semaphore } from './semaphore.ts';
 
 const MAX_REPORTED_ERRORS = 1000;
@@ -73,6 +73,13 @@ export async function backup(
           label: `parent snapshot ${hex(parent.id).slice(0, 8)}`,
         })
       : undefined;
+    // The source may look up the parent's entries (e.g. to skip re-reading S3 headers and tags).
+    const scanContext: ScanContext = parentTree
+      ? {
+          previous: async (path) =>
+            isValidPath(path) ? previousEntry(await parentTree.get(path, 'file')) : undefined,
+        }
+      : {};
     const chunker: ContentChunker =
       options.chunker ?? ((content) => chunkStream(content, repo.config.chunking, repo.keyRing.gear));
     const fileSlots = new Semaphore(options.fileConcurrency ?? 8);
@@ -118,7 +125,7 @@ export async function backup(
     };
 
     try {
-      for await (const record of source.scan(signal)) {
+      for await (const record of source.scan(signal, scanContext)) {
         if (fatal !== undefined) break;
         if (!isValidPath(record.path)) {
           recordError(String(record.path), 'invalid entry path from the source: skipped');

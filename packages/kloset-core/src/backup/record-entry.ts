@@ -1,5 +1,5 @@
 /** Turns a Source record into a snapshot entry, and decides whether a parent entry can be reused. */
-import type { SourceRecord } from '@kloset/connector-contract';
+import type { PreviousEntry, SourceRecord } from '@kloset/connector-contract';
 import { BlobKind, type BlobStore } from '../repository/blob-store.ts';
 import type { ChunkRef, SnapshotEntry } from '../snapshot/entry.ts';
 
@@ -50,4 +50,14 @@ export function canReuse(
     total += c.length;
   }
   return total === record.size;
+}
+
+/**
+ * What a Source may learn of a parent snapshot's entry (ScanContext.previous): the attributes and
+ * change token of a file recorded without error; undefined for anything else. No chunk list.
+ */
+export function previousEntry(e: SnapshotEntry | undefined): PreviousEntry | undefined {
+  if (e === undefined || e.type !== 'file' || e.error !== undefined) return undefined;
+  const { chunks: _chunks, error: _error, ...attributes } = e;
+  return attributes;
 }

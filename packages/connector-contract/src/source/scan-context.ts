@@ -1,0 +1,37 @@
+/**
+ * What the backup engine tells a Source during a scan: a way to look up the previous snapshot of
+ * the same source, so that a source whose listing is cheap but whose per-entry attributes are not
+ * (S3: one HeadObject per object for its headers, metadata and tags) can skip reading the
+ * attributes of entries its listing proves unchanged.
+ */
+import type { EntryAttributes, EntryPath } from './record.ts';
+
+/** A file entry of the previous snapshot: its attributes and change token (never its content). */
+export interface PreviousEntry extends EntryAttributes {
+  readonly changeToken?: string;
+}
+
+/**
+ * Optional help for `Source.scan`. Every member is optional and a source may ignore all of them.
+ *
+ * Rules for a source that uses `previous`:
+ * - It may build a file's record from the previous entry (its `metadata`, `mode`...) only when what
+ *   it learnt cheaply proves the file unchanged: the same `size`, `mtime` and `changeToken` as the
+ *   record it would yield. It never takes `size`, `mtime` or `changeToken` from the previous entry,
+ *   and the record must be what a scan without context would have yielded, except for attributes
+ *   that can change without changing those three, which the source documents (S3: tags), with an
+ *   option to read them anyway (S3: `refresh_metadata`).
+ * - `open` of such a record still works: the engine opens it when the previous content cannot be
+ *   reused (its chunks are gone from the store).
+ * - `previous` may be called concurrently and in any order; lookups in path order are the cheapest
+ *   (the engine reads the previous tree through a small node cache). When it rejects (the previous
+ *   snapshot cannot be read) the scan fails with that error, as the backup would anyway.
+ */
+export interface ScanContext {
+  /**
+   * The entry of type `file` at `path` in the previous snapshot of this source (the backup's
+   * parent, docs/FORMAT.md §8.3); undefined when there is no previous snapshot, no such file, or
+   * it was recorded with an error.
+   */
+  previous?(path: EntryPath): Promise<PreviousEntry | undefined>;
+}
