@@ -5,8 +5,10 @@
  * - `backup(repo, source, options)` -> a snapshot;
  * - `restore(repo, snapshot, destination, options)`;
  * - `check(repo, options)`;
- * - snapshots: `listSnapshots`, `resolveSnapshot` (`latest` or an id prefix), `listPath` (ls),
- *   `snapshotInfo` / `storeContents` (info), `removeSnapshots` (rm), `TreeReader`;
+ * - snapshots: `listSnapshots`, `resolveSnapshot` (`latest` or an id prefix), `selectSnapshots`
+ *   (references and filters), `listPath` (ls), `snapshotInfo` / `storeContents` (info),
+ *   `removeSnapshots` (rm), `prune` (retention policies), `readFile` (cat), `diffSnapshots` (diff),
+ *   `TreeReader`;
  * - the errors callers branch on.
  */
 
@@ -82,16 +84,57 @@ export type {
   RestoreResult,
   RestoreSummary,
 } from './restore/restore-options.ts';
-
+export {
+  changedFields,
+  type DiffChange,
+  type DiffField,
+  type DiffSide,
+  diffSnapshots,
+} from './snapshot/diff.ts';
 // Snapshots: ls, info, rm, trees.
 export type { EngineRepository } from './snapshot/engine-repository.ts';
 export type { ChunkRef, SnapshotEntry } from './snapshot/entry.ts';
 export { compareKeys, compareUtf8, type EntryKey, entryKey, sortKey } from './snapshot/entry-key.ts';
+export {
+  compareSnapshots,
+  describeFilter,
+  isEmptyFilter,
+  matchesFilter,
+  type Selectable,
+  type SnapshotFilter,
+  selectSnapshots,
+} from './snapshot/filter.ts';
 export type { SnapshotHeader, SnapshotSummary } from './snapshot/header.ts';
 export { sameSource } from './snapshot/header.ts';
 export { type SnapshotInfo, type StoreContents, snapshotInfo, storeContents } from './snapshot/info.ts';
 export { type ListPathOptions, listPath, SnapshotPathNotFoundError } from './snapshot/list-path.ts';
+export {
+  EmptyRetentionPolicyError,
+  type PruneGroup,
+  type PruneGrouping,
+  type PruneKept,
+  type PruneOptions,
+  type PruneResult,
+  planPrune,
+  prune,
+} from './snapshot/prune.ts';
+export {
+  FileContentError,
+  type FileContentFailure,
+  findFile,
+  type ReadFileOptions,
+  readFile,
+} from './snapshot/read-file.ts';
 export { type RemoveOptions, removeSnapshots } from './snapshot/remove.ts';
+export {
+  applyRetention,
+  isEmptyPolicy,
+  RETENTION_RULES,
+  type RetentionClock,
+  type RetentionDecision,
+  type RetentionPolicy,
+  type RetentionRule,
+} from './snapshot/retention.ts';
 export {
   AmbiguousSnapshotError,
   latestSnapshotOf,
