@@ -91,7 +91,7 @@ describe('FsStorage', () => {
     await mkdir(join(root, 'packfiles', 'zz'), { recursive: true });
     await writeFile(join(root, 'packfiles', 'zz', testResourceId(5)), 'x');
     const listed = [];
-    for await (const r of storage.list('snapshot')) listed.push(r);
+    for await (const r of storage.list('snapshot')) listed.push({ id: r.id, size: r.size });
     expect(listed).toEqual([{ id, size: 2 }]);
     for await (const r of storage.list('packfile')) expect.fail(`listed ${r.id}`);
   });

@@ -325,7 +325,11 @@ export class S3Storage implements Storage {
       for (const obj of page.Contents ?? []) {
         if (obj.Key === undefined) continue;
         const id = this.#layout.idOf(kind, decode(obj.Key));
-        if (id !== undefined) yield { id, size: obj.Size ?? 0 };
+        if (id === undefined) continue;
+        const modified = obj.LastModified?.getTime();
+        yield modified === undefined || Number.isNaN(modified)
+          ? { id, size: obj.Size ?? 0 }
+          : { id, size: obj.Size ?? 0, modified };
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);

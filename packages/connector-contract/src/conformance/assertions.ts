@@ -55,6 +55,15 @@ export function expectBytes(actual: Uint8Array, expected: Uint8Array, what: stri
 }
 
 /** Collects an async iterable into an array. */
+/** The ids and sizes a listing yields (without `modified`, which depends on the clock). */
+export async function listed(
+  iterable: AsyncIterable<{ readonly id: string; readonly size: number }>,
+): Promise<{ id: string; size: number }[]> {
+  const out: { id: string; size: number }[] = [];
+  for await (const r of iterable) out.push({ id: r.id, size: r.size });
+  return out;
+}
+
 export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of iterable) out.push(item);

@@ -3,7 +3,7 @@ import { expect, it } from 'vitest';
 import { isConnectorError } from '../errors/connector-error.ts';
 import { RESOURCE_KINDS } from '../storage/storage.ts';
 import { deterministicBytes, testResourceId } from '../testing/deterministic-data.ts';
-import { collect, expectBytes, expectConnectorError } from './assertions.ts';
+import { collect, expectBytes, expectConnectorError, listed } from './assertions.ts';
 import {
   type StorageConformanceOptions,
   type StorageFactory,
@@ -114,7 +114,7 @@ export function lifecycleCases(
             expect(ro.mode, 'mode of the read-only storage').toBe('read-only');
             expectBytes(await ro.open(), TEST_CONFIG, 'config via the read-only storage');
             expectBytes(await ro.get('snapshot', id), bytes, 'get via the read-only storage');
-            expect(await collect(ro.list('snapshot')), 'list via the read-only storage').toEqual([
+            expect(await listed(ro.list('snapshot')), 'list via the read-only storage').toEqual([
               { id, size: 1000 },
             ]);
             await expectConnectorError('read-only create()', 'permission', () => ro.create(TEST_CONFIG));
@@ -128,7 +128,7 @@ export function lifecycleCases(
           } finally {
             await ro.close();
           }
-          expect(await collect(storage.list('snapshot')), 'snapshots after refused writes').toEqual([
+          expect(await listed(storage.list('snapshot')), 'snapshots after refused writes').toEqual([
             { id, size: 1000 },
           ]);
           expectBytes(await storage.get('snapshot', id), bytes, 'snapshot after refused writes');

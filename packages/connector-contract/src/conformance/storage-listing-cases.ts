@@ -78,7 +78,7 @@ export function listingCases(
   );
 
   it(
-    'list() yields ResourceInfo objects with a valid id and an integer size',
+    'list() yields ResourceInfo objects with a valid id, an integer size and a plausible modified time',
     () =>
       withStorage(factory, async (storage) => {
         await storage.put('snapshot', testResourceId(200), deterministicBytes(1, 33));
@@ -86,6 +86,11 @@ export function listingCases(
         expect(info, 'listed snapshot').toBeDefined();
         expect(info!.id, 'listed id').toMatch(/^[0-9a-f]{64}$/);
         expect(Number.isSafeInteger(info!.size), 'listed size is a safe integer').toBe(true);
+        if (info!.modified !== undefined) {
+          // The backend's clock, here the same machine (or a server next to it): minutes apart at most.
+          const skew = Math.abs(info!.modified - Date.now());
+          expect(skew, 'listed modified time is close to the time of the put').toBeLessThan(10 * 60 * 1000);
+        }
       }),
     timeout,
   );

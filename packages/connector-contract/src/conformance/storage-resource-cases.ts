@@ -2,7 +2,7 @@
 import { expect, it } from 'vitest';
 import { bytesBody, type PutBody, RESOURCE_KINDS, type Storage } from '../storage/storage.ts';
 import { deterministicBytes, testResourceId } from '../testing/deterministic-data.ts';
-import { collect, expectBytes, expectConnectorError, expectFailure } from './assertions.ts';
+import { collect, expectBytes, expectConnectorError, expectFailure, listed } from './assertions.ts';
 import { type StorageFactory, withStorage } from './storage-harness.ts';
 
 const MiB = 1024 * 1024;
@@ -85,7 +85,7 @@ export function resourceCases(factory: StorageFactory, timeout: number): void {
           new Uint8Array(0),
           'range 0+0 of it',
         );
-        expect(await collect(storage.list('state')), 'list of an empty state').toEqual([{ id, size: 0 }]);
+        expect(await listed(storage.list('state')), 'list of an empty state').toEqual([{ id, size: 0 }]);
         await expectConnectorError('range 0+1 of an empty resource', 'invalid', () =>
           storage.get('state', id, { offset: 0, length: 1 }),
         );
@@ -213,7 +213,7 @@ export function resourceCases(factory: StorageFactory, timeout: number): void {
         const second = deterministicBytes(14, 120);
         await storage.put('lock', id, second);
         expectBytes(await storage.get('lock', id), second, 'lock after being rewritten');
-        expect(await collect(storage.list('lock')), 'list of a rewritten lock').toEqual([{ id, size: 120 }]);
+        expect(await listed(storage.list('lock')), 'list of a rewritten lock').toEqual([{ id, size: 120 }]);
         const third = deterministicBytes(15, 5000);
         await storage.put('lock', id, chunkedBody(third));
         expectBytes(await storage.get('lock', id), third, 'lock rewritten with a streamed body');
@@ -236,7 +236,7 @@ export function resourceCases(factory: StorageFactory, timeout: number): void {
         await storage.put('state', testResourceId(17), bytesBody(small));
         expectBytes(await storage.get('state', testResourceId(17)), small, 'get of a bytesBody state');
         await storage.put('snapshot', testResourceId(18), chunkedBody(new Uint8Array(0)));
-        expect(await collect(storage.list('snapshot')), 'list of an empty streamed snapshot').toEqual([
+        expect(await listed(storage.list('snapshot')), 'list of an empty streamed snapshot').toEqual([
           { id: testResourceId(18), size: 0 },
         ]);
       }),

@@ -17,6 +17,12 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = ['packfile', 'state', 'sn
 export interface ResourceInfo {
   readonly id: string;
   readonly size: number;
+  /**
+   * When the resource was put (Unix ms), if the backend tells it (a file's mtime, an object's
+   * LastModified). Maintenance uses it for the age of packfiles no state lists; without it such
+   * packfiles are never deleted.
+   */
+  readonly modified?: number;
 }
 
 export interface ByteRange {
@@ -55,6 +61,8 @@ export type StorageMode = 'read-write' | 'read-only';
  *   and not deleted since. Resources put or deleted while listing may or may not appear; a listed
  *   resource may be gone by the time it is read (then `get` fails with `not_found`). Never lists a
  *   partially written resource. Order is unspecified. Streams: memory does not grow with the count.
+ *   Each item has the resource's size and, when the backend knows it, `modified` (the time of
+ *   its put, by the backend's clock).
  * - `delete(kind, id)`: removes the resource. Deleting an absent resource succeeds (idempotent).
  * - `mode`: `read-only` storages fail every put/delete/create with `permission`.
  * - `close()`: releases resources; no call follows.

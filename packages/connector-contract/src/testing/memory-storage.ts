@@ -15,6 +15,8 @@ import { checkRange, checkResourceId } from '../wrappers/storage-checks.ts';
 export interface MemoryStore {
   config: Uint8Array | undefined;
   readonly resources: Record<ResourceKind, Map<string, Uint8Array>>;
+  /** When each resource was put (Unix ms), by `kind/id`; tests may change it to age a resource. */
+  readonly modified?: Map<string, number>;
 }
 
 /** Options of a MemoryStorage. */
@@ -33,6 +35,7 @@ function emptyStore(): MemoryStore {
   return {
     config: undefined,
     resources: { packfile: new Map(), state: new Map(), snapshot: new Map(), lock: new Map() },
+    modified: new Map(),
   };
 }
 
@@ -86,6 +89,7 @@ export class MemoryStorage implements Storage {
     await this.#enter('put', `${kind}/${id}`, true);
     const bytes = await putDataBytes(data);
     this.store.resources[kind].set(id, bytes === data ? bytes.slice() : bytes);
+    this.store.modified?.set(`${kind}/${id}`, Date.now());
   }
 
   async get(kind: ResourceKind, id: string, range?: ByteRange): Promise<Uint8Array> {
@@ -107,7 +111,8 @@ export class MemoryStorage implements Storage {
   async *list(kind: ResourceKind): AsyncIterable<ResourceInfo> {
     await this.#enter('list', kind, false);
     for (const [id, bytes] of this.store.resources[kind]) {
-      yield { id, size: bytes.length };
+      const modified = this.store.modified?.get(`${kind}/${id}`);
+      yield modified === undefined ? { id, size: bytes.length } : { id, size: bytes.length, modified };
     }
   }
 
@@ -115,6 +120,7 @@ export class MemoryStorage implements Storage {
     checkResourceId(kind, id, 'delete', this.location);
     await this.#enter('delete', `${kind}/${id}`, true);
     this.store.resources[kind].delete(id);
+    this.store.modified?.delete(`${kind}/${id}`);
   }
 
   async close(): Promise<void> {

@@ -198,14 +198,14 @@ export class FsStorage implements Storage {
 
   async close(): Promise<void> {}
 
-  /** Resources in one directory: names that are ids (with the fan-out prefix, if any), with sizes. */
+  /** Resources in one directory: names that are ids (with the fan-out prefix, if any), sizes and mtimes. */
   async *#listDir(dir: string, prefix: string | undefined): AsyncGenerator<ResourceInfo> {
     for await (const name of this.#names(dir)) {
       if (!RESOURCE_ID_PATTERN.test(name) || (prefix !== undefined && !name.startsWith(prefix))) continue;
       const path = join(dir, name);
       try {
         const st = await stat(path);
-        if (st.isFile()) yield { id: name, size: st.size };
+        if (st.isFile()) yield { id: name, size: st.size, modified: Math.floor(st.mtimeMs) };
       } catch (err) {
         // Deleted since it was listed: the contract lets it be left out.
         if (errnoOf(err) !== 'ENOENT') throw fsError(err, 'list', path, this.#root);
