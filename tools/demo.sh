@@ -10,4 +10,4 @@ unset AWS_CA_BUNDLE AWS_PROFILE AWS_DEFAULT_PROFILE || true
 eval "$(bash tools/s3-server/start.sh)"
 export KLOSET_S3_ENV
 NX_DAEMON=false NX_TUI=false nx run-many -t build --output-style=static >/dev/null
-node tools/demo/run.ts "$@"
+node --conditions=kloset-source tools/demo/run.ts "$@"

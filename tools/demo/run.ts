@@ -6,15 +6,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DeleteBucketCommand, DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { plainS3Client, readS3TestEnv } from '@kloset/s3-common/testing';
 import { compareBuckets, listKeys } from './bucket-snapshot.ts';
-import { plainClient, readS3Env } from './s3-env.ts';
 import { seedBucket } from './seed-bucket.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const work = process.env.KLOSET_DEMO_DIR ?? '/tmp/kloset-demo';
-const env = readS3Env();
-const host = env.endpoint.replace(/^https?:\/\//, '');
-const s3 = plainClient(env);
+const env = readS3TestEnv();
+const host = env.host;
+const s3 = plainS3Client(env);
 const source = 'kloset-demo-source';
 const target = 'kloset-demo-restored';
 
