@@ -1,14 +1,29 @@
 /** The S3 source connector, as the `s3` package manifest lists it. */
 import type { ConnectorParams, OptionSpec, Source, SourceConnector } from '@kloset/connector-contract';
-import { readS3Settings, S3_COMMON_OPTIONS } from '@kloset/s3-common';
+import { readS3Options, readS3Settings, S3_COMMON_OPTIONS } from '@kloset/s3-common';
 import { S3Source } from './s3-source.ts';
 
-/** Options of the S3 source: the common S3 options (`concurrency` bounds the HeadObject calls). */
-export const S3_SOURCE_OPTIONS: readonly OptionSpec[] = S3_COMMON_OPTIONS;
+/** `refresh_metadata`: read headers, metadata and tags of every object, unchanged or not. */
+export const REFRESH_METADATA_OPTION: OptionSpec = {
+  name: 'refresh_metadata',
+  type: 'boolean',
+  required: false,
+  default: 'false',
+  description:
+    'Ask HeadObject (and GetObjectTagging) for every object. Default: an object whose listed ETag, size and LastModified equal those of the previous snapshot keeps its recorded headers, user metadata and tags, with no request; tags can change without changing those, so set this to pick up such tag changes.',
+};
+
+/**
+ * Options of the S3 source: the common S3 options (`concurrency` bounds the HeadObject calls) and
+ * `refresh_metadata`.
+ */
+export const S3_SOURCE_OPTIONS: readonly OptionSpec[] = [...S3_COMMON_OPTIONS, REFRESH_METADATA_OPTION];
 
 /** Creates an S3Source from a location and options (no network access until `scan`). */
 export async function createS3Source(params: ConnectorParams): Promise<Source> {
-  return new S3Source({ settings: readS3Settings(params, S3_SOURCE_OPTIONS) });
+  const settings = readS3Settings(params, S3_SOURCE_OPTIONS);
+  const refreshMetadata = readS3Options(params, S3_SOURCE_OPTIONS).refresh_metadata === true;
+  return new S3Source({ settings, refreshMetadata });
 }
 
 /** Source connector for `s3://ENDPOINT/BUCKET[/PREFIX]` locations. */

@@ -1,18 +1,14 @@
 /** The S3 source: backs up the objects under BUCKET/PREFIX. */
-import {
-  GetObjectTaggingCommand,
-  HeadObjectCommand,
-  type HeadObjectCommandOutput,
-  type Tag,
-} from '@aws-sdk/client-s3';
+import type { HeadObjectCommandOutput, Tag } from '@aws-sdk/client-s3';
 import {
   ConnectorError,
   type ContentStream,
   isConnectorError,
+  type PreviousEntry,
+  type ScanContext,
   type Source,
   type SourceInfo,
   type SourceRecord,
-  type Timestamp,
 } from '@kloset/connector-contract';
 import {
   createS3Connection,
@@ -20,32 +16,46 @@ import {
   etagIsBodyMd5,
   META_KEY,
   META_PREFIX,
+  META_SSE,
   objectMetadata,
   type RetryPolicy,
   type S3Connection,
   type S3Settings,
-  s3Call,
   unquoteEtag,
-  withRetry,
 } from '@kloset/s3-common';
 import { type DirEvent, type FileEvent, KeyTree, type TreeEvent } from './key-tree.ts';
 import { type ListedObject, listObjects } from './listing.ts';
-
+import { headObject, objectTags } from './object-head.ts';
 import { readObject } from './object-reader.ts';
+import { reusableMetadata, timestamp } from './previous-entry.ts';
 
 /** How an S3Source is built. */
 export interface S3SourceConfig {
   readonly settings: S3Settings;
   /** Retries of each request. Default: 6 attempts, 250 ms doubling up to 10 s, jittered. */
   readonly retry?: RetryPolicy;
+  /**
+   * Ask HeadObject (and GetObjectTagging) for every object, even one the previous snapshot already
+   * has with the same ETag, size and LastModified. Default false.
+   */
+  readonly refreshMetadata?: boolean;
+}
+
+/** Looks up the previous snapshot's file entry of a path. */
+type PreviousLookup = (path: string) => Promise<PreviousEntry | undefined>;
+
+/** What a file record is built from. */
+interface FileFacts {
+  readonly key: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly metadata: Record<string, string>;
+  /** Quoted, as S3 returns it. */
+  readonly etag: string | undefined;
+  readonly checkMd5: boolean;
 }
 
 type Outcome = { readonly record: SourceRecord } | { readonly fatal: unknown };
-
-function timestamp(ms: number): Timestamp {
-  const sec = Math.floor(ms / 1000);
-  return { sec, nsec: (ms - sec * 1000) * 1_000_000 };
-}
 
 const noContent = (): Promise<ContentStream> =>
   Promise.reject(new Error('S3 source: only files have content to open'));
@@ -54,8 +64,11 @@ const noContent = (): Promise<ContentStream> =>
  * Source over BUCKET/PREFIX. `scan` streams ListObjectsV2 pages (the next one is fetched while the
  * current one is processed), turns keys into paths with KeyTree (see key-tree.ts and s3-common
  * names.ts), and asks HeadObject (and GetObjectTagging when the object has tags) for each object,
- * up to `concurrency` at once, yielding records as their answers arrive. `open` streams GetObject
- * pinned to the ETag seen, checking the MD5 when the ETag is one.
+ * up to `concurrency` at once, yielding records as their answers arrive. An object whose listed
+ * ETag, size and LastModified equal the previous snapshot's entry (ScanContext.previous) keeps
+ * that entry's headers, metadata and tags without any request, unless `refreshMetadata`. A file's
+ * mtime is its listed LastModified (milliseconds). `open` streams GetObject pinned to the ETag
+ * seen, checking the MD5 when the ETag is one.
  */
 export class S3Source implements Source {
   readonly info: SourceInfo;
@@ -63,6 +76,7 @@ export class S3Source implements Source {
   readonly #prefix: string;
   readonly #concurrency: number;
   readonly #retry: RetryPolicy;
+  readonly #refreshMetadata: boolean;
 
   constructor(config: S3SourceConfig) {
     const { location } = config.settings;
@@ -70,6 +84,7 @@ export class S3Source implements Source {
     this.#prefix = location.prefix;
     this.#concurrency = config.settings.concurrency;
     this.#retry = config.retry ?? DEFAULT_RETRY;
+    this.#refreshMetadata = config.refreshMetadata ?? false;
     // The root is the prefix as a path: `/` for the whole bucket, `/photos/` for `photos/`.
     this.info = {
       protocol: 's3',
@@ -78,16 +93,20 @@ export class S3Source implements Source {
     };
   }
 
-  async *scan(signal?: AbortSignal): AsyncIterable<SourceRecord> {
+  async *scan(signal?: AbortSignal, context?: ScanContext): AsyncIterable<SourceRecord> {
     signal?.throwIfAborted();
-    for await (const record of this.#records(signal)) {
+    const previous = this.#refreshMetadata ? undefined : context?.previous?.bind(context);
+    for await (const record of this.#records(signal, previous)) {
       // An abort stops the scan at the next record, whatever was already prepared.
       signal?.throwIfAborted();
       yield record;
     }
   }
 
-  async *#records(signal: AbortSignal | undefined): AsyncGenerator<SourceRecord> {
+  async *#records(
+    signal: AbortSignal | undefined,
+    previous: PreviousLookup | undefined,
+  ): AsyncGenerator<SourceRecord> {
     const tree = new KeyTree<ListedObject>();
     const inFlight = new Map<number, Promise<{ id: number; outcome: Outcome }>>();
     let nextId = 0;
@@ -110,7 +129,7 @@ export class S3Source implements Source {
         const id = nextId++;
         inFlight.set(
           id,
-          this.#file(ev, signal).then((outcome) => ({ id, outcome })),
+          this.#file(ev, signal, previous).then((outcome) => ({ id, outcome })),
         );
       }
     }.bind(this);
@@ -138,68 +157,73 @@ export class S3Source implements Source {
     };
   }
 
-  async #file(ev: FileEvent<ListedObject>, signal: AbortSignal | undefined): Promise<Outcome> {
+  async #file(
+    ev: FileEvent<ListedObject>,
+    signal: AbortSignal | undefined,
+    previous: PreviousLookup | undefined,
+  ): Promise<Outcome> {
     const key = `${this.#prefix}${ev.key}`;
-    const { bucket, endpoint } = this.#conn.settings.location;
+    if (previous !== undefined) {
+      let metadata: Record<string, string> | undefined;
+      try {
+        metadata = reusableMetadata(key, ev.item, await previous(ev.path));
+      } catch (err) {
+        return { fatal: err };
+      }
+      if (metadata !== undefined) {
+        const etag = ev.item.etag;
+        const checkMd5 = etagIsBodyMd5({ ETag: etag, ServerSideEncryption: metadata[META_SSE] });
+        const { size, lastModifiedMs: mtimeMs } = ev.item;
+        return { record: this.#fileRecord(ev, { key, size, mtimeMs, metadata, etag, checkMd5 }) };
+      }
+    }
     let head: HeadObjectCommandOutput;
     let tags: Tag[] = [];
     try {
-      head = await withRetry(
-        () =>
-          s3Call(
-            { op: 'HeadObject', bucket, key, endpoint },
-            () =>
-              this.#conn.client.send(
-                new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }),
-                {
-                  abortSignal: signal,
-                },
-              ),
-            signal,
-          ),
-        this.#retry,
-        signal,
-      );
-      if ((head.TagCount ?? 0) > 0) {
-        const out = await withRetry(
-          () =>
-            s3Call(
-              { op: 'GetObjectTagging', bucket, key, endpoint },
-              () =>
-                this.#conn.client.send(
-                  new GetObjectTaggingCommand({
-                    Bucket: bucket,
-                    Key: key,
-                    ...(head.VersionId && head.VersionId !== 'null' ? { VersionId: head.VersionId } : {}),
-                  }),
-                  { abortSignal: signal },
-                ),
-              signal,
-            ),
-          this.#retry,
-          signal,
-        );
-        tags = out.TagSet ?? [];
-      }
+      head = await headObject(this.#conn, key, this.#retry, signal);
+      if ((head.TagCount ?? 0) > 0)
+        tags = await objectTags(this.#conn, key, head.VersionId, this.#retry, signal);
     } catch (err) {
       if (signal?.aborted || (isConnectorError(err) && err.code === 'auth')) return { fatal: err };
       return { record: this.#failed(ev, key, err) };
     }
-    const size = head.ContentLength ?? ev.item.size;
-    const etag = head.ETag;
-    const toRead = { key, size, ...(etag !== undefined ? { etag } : {}), checkMd5: etagIsBodyMd5(head) };
+    // The listed LastModified has milliseconds, HeadObject's whole seconds: keep the listed one
+    // unless the object changed between the listing and the HEAD.
+    const sameObject =
+      head.ETag !== undefined &&
+      ev.item.etag !== undefined &&
+      unquoteEtag(head.ETag) === unquoteEtag(ev.item.etag);
+    return {
+      record: this.#fileRecord(ev, {
+        key,
+        size: head.ContentLength ?? ev.item.size,
+        mtimeMs: sameObject
+          ? ev.item.lastModifiedMs
+          : (head.LastModified?.getTime() ?? ev.item.lastModifiedMs),
+        metadata: objectMetadata(key, head, tags, ev.item.storageClass),
+        etag: head.ETag,
+        checkMd5: etagIsBodyMd5(head),
+      }),
+    };
+  }
+
+  #fileRecord(ev: FileEvent<ListedObject>, f: FileFacts): SourceRecord {
+    const toRead = {
+      key: f.key,
+      size: f.size,
+      ...(f.etag !== undefined ? { etag: f.etag } : {}),
+      checkMd5: f.checkMd5,
+    };
     const conn = this.#conn;
     const retry = this.#retry;
     return {
-      record: {
-        path: ev.path,
-        type: 'file',
-        size,
-        mtime: timestamp(head.LastModified?.getTime() ?? ev.item.lastModifiedMs),
-        metadata: objectMetadata(key, head, tags, ev.item.storageClass),
-        ...(etag !== undefined ? { changeToken: unquoteEtag(etag) } : {}),
-        open: async () => readObject(conn, toRead, retry),
-      },
+      path: ev.path,
+      type: 'file',
+      size: f.size,
+      mtime: timestamp(f.mtimeMs),
+      metadata: f.metadata,
+      ...(f.etag !== undefined ? { changeToken: unquoteEtag(f.etag) } : {}),
+      open: async () => readObject(conn, toRead, retry),
     };
   }
 

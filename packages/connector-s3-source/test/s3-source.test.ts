@@ -22,7 +22,8 @@ import { createS3Source, S3_SOURCE_OPTIONS, S3Source, s3SourceConnector } from '
 
 const env = readS3TestEnv();
 const plain = plainS3Client(env);
-const FAST = { attempts: 4, baseDelayMs: 5, maxDelayMs: 50 };
+// 8 attempts: with every third request failing, 4 in a row can land on faults now and then.
+const FAST = { attempts: 8, baseDelayMs: 5, maxDelayMs: 50 };
 const MiB = 1024 * 1024;
 let bucket = '';
 

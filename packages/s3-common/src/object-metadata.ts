@@ -58,8 +58,15 @@ export function objectMetadata(
   return m;
 }
 
-/** True when the ETag of this object is the MD5 of its body (single PUT, no SSE-KMS or SSE-C). */
-export function etagIsBodyMd5(head: HeadObjectCommandOutput): boolean {
+/**
+ * True when the ETag of this object is the MD5 of its body (single PUT, no SSE-KMS or SSE-C). Takes
+ * a HeadObject answer, or the same fields from a listing and recorded metadata.
+ */
+export function etagIsBodyMd5(
+  head: Pick<HeadObjectCommandOutput, 'ETag' | 'SSECustomerAlgorithm'> & {
+    readonly ServerSideEncryption?: string | undefined;
+  },
+): boolean {
   if (head.ETag === undefined || !/^[0-9a-f]{32}$/i.test(unquoteEtag(head.ETag))) return false;
   if (head.SSECustomerAlgorithm !== undefined) return false;
   return !(head.ServerSideEncryption ?? '').startsWith('aws:kms');

@@ -51,13 +51,22 @@ function str(values: OptionValues, name: string): string | undefined {
 }
 
 /**
+ * The options of `params` checked against `specs` (unknown option or malformed value: `invalid`,
+ * by name), converted, with defaults filled in; `location` and `passphrase` are left out. For the
+ * options a connector adds to the common ones (the source's `refresh_metadata`).
+ */
+export function readS3Options(params: ConnectorParams, specs: readonly OptionSpec[]): OptionValues {
+  const raw: Record<string, string> = {};
+  for (const [k, v] of Object.entries(params.options)) raw[k] = String(v);
+  return validateOptions(specs, raw, IGNORED);
+}
+
+/**
  * Checks `params.options` against `specs` (unknown option or malformed value: `invalid`, by name)
  * and builds the settings. Values may be raw strings or already converted.
  */
 export function readS3Settings(params: ConnectorParams, specs: readonly OptionSpec[]): S3Settings {
-  const raw: Record<string, string> = {};
-  for (const [k, v] of Object.entries(params.options)) raw[k] = String(v);
-  const values = validateOptions(specs, raw, IGNORED);
+  const values = readS3Options(params, specs);
   const location = parseS3Location(params.location, {
     useTls: values.use_tls !== false,
     virtualHost: values.virtual_host === true,

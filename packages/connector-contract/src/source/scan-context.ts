@@ -35,3 +35,22 @@ export interface ScanContext {
    */
   previous?(path: EntryPath): Promise<PreviousEntry | undefined>;
 }
+
+/**
+ * The PreviousEntry a record (or any entry with attributes) stands for: its attributes and change
+ * token, without `open`, `error` or anything else. For tests and for sources keeping their own state.
+ */
+export function previousEntryOf(r: EntryAttributes & { readonly changeToken?: string }): PreviousEntry {
+  return {
+    path: r.path,
+    type: r.type,
+    size: r.size,
+    mtime: r.mtime,
+    metadata: r.metadata,
+    ...(r.mode !== undefined ? { mode: r.mode } : {}),
+    ...(r.uid !== undefined ? { uid: r.uid } : {}),
+    ...(r.gid !== undefined ? { gid: r.gid } : {}),
+    ...(r.linkTarget !== undefined ? { linkTarget: r.linkTarget } : {}),
+    ...(r.changeToken !== undefined ? { changeToken: r.changeToken } : {}),
+  };
+}

@@ -1,0 +1,61 @@
+/** HeadObject and GetObjectTagging of one object, with retries. */
+import {
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  type HeadObjectCommandOutput,
+  type Tag,
+} from '@aws-sdk/client-s3';
+import { type RetryPolicy, type S3Connection, s3Call, withRetry } from '@kloset/s3-common';
+
+/** HeadObject of `key`, with its checksum if it has one. */
+export function headObject(
+  conn: S3Connection,
+  key: string,
+  retry: RetryPolicy,
+  signal: AbortSignal | undefined,
+): Promise<HeadObjectCommandOutput> {
+  const { bucket, endpoint } = conn.settings.location;
+  return withRetry(
+    () =>
+      s3Call(
+        { op: 'HeadObject', bucket, key, endpoint },
+        () =>
+          conn.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }), {
+            abortSignal: signal,
+          }),
+        signal,
+      ),
+    retry,
+    signal,
+  );
+}
+
+/** The tags of `key` (of `versionId` when the bucket is versioned). */
+export async function objectTags(
+  conn: S3Connection,
+  key: string,
+  versionId: string | undefined,
+  retry: RetryPolicy,
+  signal: AbortSignal | undefined,
+): Promise<Tag[]> {
+  const { bucket, endpoint } = conn.settings.location;
+  const out = await withRetry(
+    () =>
+      s3Call(
+        { op: 'GetObjectTagging', bucket, key, endpoint },
+        () =>
+          conn.client.send(
+            new GetObjectTaggingCommand({
+              Bucket: bucket,
+              Key: key,
+              ...(versionId && versionId !== 'null' ? { VersionId: versionId } : {}),
+            }),
+            { abortSignal: signal },
+          ),
+        signal,
+      ),
+    retry,
+    signal,
+  );
+  return out.TagSet ?? [];
+}
