@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RetryStorage, type Storage } from '@kloset/connector-contract';
 import { FsStorage } from '@kloset/connector-fs';
+import { S3_SOURCE_OPTIONS, S3Source } from '@kloset/connector-s3-source';
+import { createS3Storage } from '@kloset/connector-s3-storage';
 import { backup, Repository, restore } from '@kloset/core';
 import { readS3Settings } from '@kloset/s3-common';
 import {
@@ -26,8 +28,6 @@ import {
   viewObjects,
 } from '@kloset/s3-common/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { S3_SOURCE_OPTIONS, S3Source } from '../../connector-s3-source/src/index.ts';
-import { createS3Storage } from '../../connector-s3-storage/src/index.ts';
 import { createS3Destination } from '../src/index.ts';
 
 const env = readS3TestEnv();

@@ -4,6 +4,7 @@
  * does: directories before their children, files concurrently.
  */
 import { type EntryAttributes, parentPath, type SourceRecord, splitPath } from '@kloset/connector-contract';
+import { S3_SOURCE_OPTIONS, S3Source } from '@kloset/connector-s3-source';
 import { readS3Settings } from '@kloset/s3-common';
 import {
   createTestBucket,
@@ -20,7 +21,6 @@ import {
   viewObjects,
 } from '@kloset/s3-common/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { S3_SOURCE_OPTIONS, S3Source } from '../../connector-s3-source/src/index.ts';
 import { createS3Destination, S3_DESTINATION_OPTIONS, S3Destination } from '../src/index.ts';
 
 const env = readS3TestEnv();
