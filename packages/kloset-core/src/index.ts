@@ -5,6 +5,7 @@
  * - `backup(repo, source, options)` -> a snapshot;
  * - `restore(repo, snapshot, destination, options)`;
  * - `check(repo, options)`;
+ * - `maintenance(repo, options)`: deletes unreferenced packfiles after a grace period;
  * - snapshots: `listSnapshots`, `resolveSnapshot` (`latest` or an id prefix), `selectSnapshots`
  *   (references and filters), `listPath` (ls), `snapshotInfo` / `storeContents` (info),
  *   `removeSnapshots` (rm), `prune` (retention policies), `readFile` (cat), `diffSnapshots` (diff),
@@ -45,6 +46,17 @@ export {
   type StoreConfig,
   StoreConfigError,
 } from './format/config.ts';
+// Maintenance.
+export {
+  DEFAULT_GRACE_MS,
+  MAX_LISTED_PACKFILES,
+  type MaintenanceOptions,
+  type MaintenanceProgress,
+  MaintenanceRefusedError,
+  type MaintenanceRepository,
+  type MaintenanceResult,
+  maintenance,
+} from './maintenance/maintenance.ts';
 export type { BlobReadResult, ReadBlobsOptions } from './repository/blob-reader.ts';
 export type { BlobId, BlobLocation, BlobStore, PutBlobResult } from './repository/blob-store.ts';
 export { BlobKind } from './repository/blob-store.ts';
@@ -71,6 +83,7 @@ export {
   defaultCacheDir,
   type OpenRepositoryOptions,
   type PackfileInfo,
+  type PackfileStatus,
   Repository,
   type RepositorySessionOptions,
 } from './repository/repository.ts';

@@ -22,6 +22,8 @@ export interface TreeWalkHandlers {
   unreadable(id: BlobId, firstPath: string | undefined, error: unknown): void;
   /** Called for every node read. */
   node?(id: BlobId): void;
+  /** Called before a node is read: true skips it and its sub-tree (e.g. already walked). */
+  skip?(id: BlobId): boolean;
 }
 
 /** Walks the tree rooted at `root`, `concurrency` node reads at a time. */
@@ -56,6 +58,7 @@ export async function walkTree(
     };
     const visit = async (p: Pending): Promise<void> => {
       signal?.throwIfAborted();
+      if (handlers.skip?.(p.id) === true) return;
       let node: ReturnType<typeof decodeNode>;
       try {
         const bytes = await store.getBlob(BlobKind.Tree, p.id);

@@ -13,13 +13,14 @@ import type { Storage } from '@kloset/connector-contract';
 import { type CompressionMode, compressIfPaysAsync } from '../crypto/compression.ts';
 import { type KeyRing, blobId as macBlobId } from '../crypto/key-ring.ts';
 import type { CryptoProvider } from '../crypto/provider.ts';
-import { SEAL_OVERHEAD, sealResource } from '../crypto/seal.ts';
+import { SEAL_OVERHEAD } from '../crypto/seal.ts';
 import { PackfileWriter } from '../packfile/writer.ts';
 import { type BlobId, BlobKind, type PutBlobResult } from './blob-store.ts';
 import { toHex } from './bytes.ts';
 import { RepositoryError } from './errors.ts';
 import { type IndexCache, PendingPackStatus } from './index-cache.ts';
-import { encodeState, STATE_MAX_BLOBS } from './state-codec.ts';
+import { STATE_MAX_BLOBS } from './state-codec.ts';
+import { putState } from './state-writer.ts';
 import { TaskPool } from './task-pool.ts';
 
 /** Options of a BlobWriter. */
@@ -177,18 +178,9 @@ export class BlobWriter {
         this.#uploadedPending = 0;
         return;
       }
-      const stateId = this.#o.provider.randomBytes(32);
-      const body = encodeState({ time: Math.floor(Date.now() / 1000), packfiles, deletedPackfiles: [] });
-      const sealed = await sealResource(
-        this.#o.provider,
-        this.#o.keyRing,
-        'state',
-        stateId,
-        body,
-        this.#o.compression,
-      );
-      await this.#o.storage.put('state', toHex(stateId), sealed);
-      this.#o.cache.commitState(stateId, packfiles);
+      const time = Math.floor(Date.now() / 1000);
+      const stateId = await putState(this.#o, { time, packfiles, deletedPackfiles: [] });
+      this.#o.cache.commitState(stateId, packfiles, time);
       this.#uploadedPending -= count;
     }
   }

@@ -86,6 +86,8 @@ export class IndexCache {
     insertState: StatementSync;
     upsertPack: StatementSync;
     packSize: StatementSync;
+    packStatus: StatementSync;
+    listDeleted: StatementSync;
     pendingPackSize: StatementSync;
     packHandle: StatementSync;
     insertBlob: StatementSync;
@@ -121,10 +123,13 @@ export class IndexCache {
       stateApplied: p('SELECT 1 AS x FROM states WHERE id = ?'),
       insertState: p('INSERT OR IGNORE INTO states (id, applied_at) VALUES (?, ?)'),
       upsertPack: p(
-        `INSERT INTO packfiles (id, size) VALUES (?, ?)
-         ON CONFLICT (id) DO UPDATE SET size = coalesce(packfiles.size, excluded.size)`,
+        `INSERT INTO packfiles (id, size, time) VALUES (?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET size = coalesce(packfiles.size, excluded.size),
+           time = max(coalesce(packfiles.time, excluded.time), excluded.time)`,
       ),
       packSize: p('SELECT size FROM packfiles WHERE id = ?'),
+      packStatus: p('SELECT size, time, deleted FROM packfiles WHERE id = ?'),
+      listDeleted: p('SELECT pack, id FROM packfiles WHERE deleted = 1 AND pack > ? ORDER BY pack LIMIT ?'),
       pendingPackSize: p('SELECT size FROM pending_packs WHERE id = ?'),
       packHandle: p('SELECT pack FROM packfiles WHERE id = ?'),
       insertBlob: p(
@@ -274,16 +279,18 @@ export class IndexCache {
 
   /**
    * Applies one state (its packfiles and deletions) and records it as applied, in one transaction.
-   * Applying a state twice is a no-op. Returns true if it had deletions (see `purgeDeleted`).
+   * `time` is the state's time (Unix seconds): the listed packfiles' time becomes the newest of
+   * the times of the states listing them. Applying a state twice is a no-op. Returns true if it had deletions (see `purgeDeleted`).
    */
   applyState(
     stateId: Uint8Array,
     packfiles: readonly IndexedPackfile[],
     deletedPackfiles: readonly Uint8Array[],
+    time: number,
   ): boolean {
     return this.transaction(() => {
       if (this.isStateApplied(stateId)) return false;
-      this.#insertPackfiles(packfiles);
+      this.#insertPackfiles(packfiles, time);
       for (const id of deletedPackfiles) this.#stmt.markDeleted.run(id);
       this.#stmt.insertState.run(stateId, Date.now());
       return deletedPackfiles.length > 0;
@@ -294,10 +301,10 @@ export class IndexCache {
    * Inserts packfiles and their blobs. Blobs go in id order: random-key inserts into the B-tree
    * are several times faster sorted (each page is visited once per batch, not once per row).
    */
-  #insertPackfiles(packfiles: readonly IndexedPackfile[]): void {
+  #insertPackfiles(packfiles: readonly IndexedPackfile[], time: number): void {
     const rows: { b: PackIndexEntry; h: number }[] = [];
     for (const pack of packfiles) {
-      this.#stmt.upsertPack.run(pack.id, pack.size ?? null);
+      this.#stmt.upsertPack.run(pack.id, pack.size ?? null, time);
       const handle = this.#stmt.packHandle.get(pack.id);
       if (!handle) throw new Error('index cache: packfile row vanished');
       const h = int(handle, 'pack');
@@ -315,15 +322,39 @@ export class IndexCache {
   }
 
   /** Live (not deleted) packfiles of the index, paged so the caller may await between pages. */
-  *packfiles(pageSize = 1000): Generator<Uint8Array> {
+  packfiles(pageSize = 1000): Generator<Uint8Array> {
+    return this.#paged(this.#stmt.listPacks, pageSize);
+  }
+
+  /** Packfiles some state lists as deleted by maintenance, paged. */
+  deletedPackfiles(pageSize = 1000): Generator<Uint8Array> {
+    return this.#paged(this.#stmt.listDeleted, pageSize);
+  }
+
+  *#paged(stmt: StatementSync, pageSize: number): Generator<Uint8Array> {
     let after = -1;
     for (;;) {
-      const rows = this.#stmt.listPacks.all(after, pageSize);
+      const rows = stmt.all(after, pageSize);
       for (const row of rows) yield bytes(row, 'id');
       const last = rows.at(-1);
       if (!last || rows.length < pageSize) return;
       after = int(last, 'pack');
     }
+  }
+
+  /**
+   * What the index knows of a packfile: its size (if a state gave it), the newest time (Unix
+   * seconds) of the states listing it, and whether a state deleted it; undefined if no state
+   * names it.
+   */
+  packfileStatus(packId: Uint8Array): { size?: number; time?: number; deleted: boolean } | undefined {
+    const row = this.#stmt.packStatus.get(packId);
+    if (!row) return undefined;
+    return {
+      ...(typeof row.size === 'number' ? { size: row.size } : {}),
+      ...(typeof row.time === 'number' ? { time: row.time } : {}),
+      deleted: row.deleted === 1,
+    };
   }
 
   /** Size of a packfile known to the index or pending in this session, or undefined. */
@@ -422,12 +453,12 @@ export class IndexCache {
   }
 
   /**
-   * Records that a state listing `packfiles` is durable: its blobs move from pending to indexed,
-   * and the state is marked applied, in one transaction.
+   * Records that a state listing `packfiles`, written at `time` (Unix seconds), is durable: its
+   * blobs move from pending to indexed, and the state is marked applied, in one transaction.
    */
-  commitState(stateId: Uint8Array, packfiles: readonly IndexedPackfile[]): void {
+  commitState(stateId: Uint8Array, packfiles: readonly IndexedPackfile[], time: number): void {
     this.transaction(() => {
-      this.#insertPackfiles(packfiles);
+      this.#insertPackfiles(packfiles, time);
       for (const pack of packfiles) {
         for (const b of pack.blobs) this.#stmt.deletePendingBlob.run(b.id, b.kind);
       }

@@ -4,7 +4,7 @@
  */
 
 /** Version of the cache layout; a mismatch makes the cache rebuild itself. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * Persistent tables (the union of the states applied so far).
@@ -12,7 +12,8 @@ export const SCHEMA_VERSION = 1;
  * - `meta`: key/value, holds `schema_version` and `store_id`.
  * - `states`: ids of the states applied, with the time they were applied (ms).
  * - `packfiles`: one row per packfile seen in a state, by a small integer handle, with its size when
- *   a state gave it; `deleted` is set
+ *   a state gave it and `time`, the newest `time` (Unix seconds) of the states listing it (the age
+ *   maintenance's grace period is measured from); `deleted` is set
  *   when a state lists it in `deleted_packfiles` (sticky, whatever the order states are applied in).
  * - `blobs`: (id, kind, pack) -> location. A blob may sit in more than one packfile (two writers
  *   storing the same data concurrently); lookups take any copy whose packfile is not deleted.
@@ -30,6 +31,7 @@ CREATE TABLE IF NOT EXISTS packfiles (
   pack INTEGER PRIMARY KEY,
   id BLOB NOT NULL UNIQUE,
   size INTEGER,
+  time INTEGER,
   deleted INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS blobs (

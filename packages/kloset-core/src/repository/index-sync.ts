@@ -75,7 +75,7 @@ export async function syncIndex(
         if (isNotFound(err)) return;
         throw err;
       }
-      if (cache.applyState(stateId, state.packfiles, state.deletedPackfiles)) deletions = true;
+      if (cache.applyState(stateId, state.packfiles, state.deletedPackfiles, state.time)) deletions = true;
       applied++;
     });
   }

@@ -27,6 +27,8 @@ import { IndexCache } from './index-cache.ts';
 import { type SyncResult, syncIndex } from './index-sync.ts';
 import { acquireLock, type LockHandle, type LockOptions } from './locks.ts';
 import type { ResourceStore, SealedKind } from './resource-store.ts';
+import { STATE_MAX_BLOBS } from './state-codec.ts';
+import { putState } from './state-writer.ts';
 
 /** Options for every session, whether creating or opening. */
 export interface RepositorySessionOptions {
@@ -55,6 +57,18 @@ export interface OpenRepositoryOptions extends RepositorySessionOptions {
 export interface PackfileInfo {
   readonly id: Uint8Array;
   readonly size: number;
+  /** When it was put (Unix ms), if the Storage tells it. */
+  readonly modified?: number;
+}
+
+/** What the index says of a packfile (see `Repository.packfileStatus`). */
+export interface PackfileStatus {
+  /** Size in bytes, when a state gave it. */
+  readonly size?: number;
+  /** The newest time (Unix seconds) of the states listing it. */
+  readonly time?: number;
+  /** A state lists it in `deleted_packfiles`. */
+  readonly deleted: boolean;
 }
 
 /** The default root of local caches: $XDG_CACHE_HOME/kloset, else ~/.cache/kloset. */
@@ -262,8 +276,55 @@ export class Repository implements BlobStore, ResourceStore {
   async *listPackfiles(): AsyncGenerator<PackfileInfo> {
     this.#assertOpen();
     for await (const info of this.storage.list('packfile')) {
-      yield { id: fromHexId(info.id, 'packfile id'), size: info.size };
+      const id = fromHexId(info.id, 'packfile id');
+      yield info.modified === undefined
+        ? { id, size: info.size }
+        : { id, size: info.size, modified: info.modified };
     }
+  }
+
+  /** What the index knows of a packfile, or undefined if no state names it. */
+  packfileStatus(packId: Uint8Array): PackfileStatus | undefined {
+    this.#assertOpen();
+    return this.#cache.packfileStatus(packId);
+  }
+
+  /** The packfiles that states list as deleted (maintenance), paged from the cache. */
+  *deletedPackfiles(): Generator<Uint8Array> {
+    this.#assertOpen();
+    yield* this.#cache.deletedPackfiles();
+  }
+
+  /**
+   * Writes states listing `packIds` in `deleted_packfiles` (at most STATE_MAX_BLOBS ids each), each
+   * durable before the next, and applies them to the index: from then on no reader of the store
+   * uses those packfiles (FORMAT.md §6: deletion is sticky). Maintenance calls this before it
+   * deletes the packfiles themselves.
+   */
+  async writeDeletions(packIds: readonly Uint8Array[]): Promise<number> {
+    this.#assertOpen();
+    const ctx = {
+      storage: this.storage,
+      provider: this.provider,
+      keyRing: this.keyRing,
+      compression: this.config.compression,
+    };
+    let states = 0;
+    for (let i = 0; i < packIds.length; i += STATE_MAX_BLOBS) {
+      const deletedPackfiles = packIds.slice(i, i + STATE_MAX_BLOBS);
+      const time = Math.floor(Date.now() / 1000);
+      const stateId = await putState(ctx, { time, packfiles: [], deletedPackfiles });
+      this.#cache.applyState(stateId, [], deletedPackfiles, time);
+      states++;
+    }
+    if (states > 0) this.#cache.purgeDeleted();
+    return states;
+  }
+
+  /** Deletes a packfile from storage (absent is fine). Only maintenance, after `writeDeletions`. */
+  async deletePackfile(packId: Uint8Array): Promise<void> {
+    this.#assertOpen();
+    await this.storage.delete('packfile', toHex(packId));
   }
 
   /** The packfiles the index knows (live ones), paged from the cache. */
