@@ -6,6 +6,7 @@
  * - `restore(repo, snapshot, destination, options)`;
  * - `check(repo, options)`;
  * - `maintenance(repo, options)`: deletes unreferenced packfiles after a grace period;
+ * - `syncSnapshots(src, dst, options)`: copies snapshots between stores with different keys;
  * - snapshots: `listSnapshots`, `resolveSnapshot` (`latest` or an id prefix), `selectSnapshots`
  *   (references and filters), `listPath` (ls), `snapshotInfo` / `storeContents` (info),
  *   `removeSnapshots` (rm), `prune` (retention policies), `readFile` (cat), `diffSnapshots` (diff),
@@ -160,3 +161,13 @@ export {
   type SnapshotRef,
 } from './snapshot/snapshots.ts';
 export { type KeyedEntry, TreeReader, type TreeReaderOptions } from './snapshot/tree-reader.ts';
+// Sync.
+export { CONTENT_MAP_FILE } from './sync/content-map.ts';
+export {
+  SyncContentError,
+  type SyncedSnapshot,
+  type SyncOptions,
+  type SyncProgress,
+  type SyncResult,
+  syncSnapshots,
+} from './sync/sync.ts';
