@@ -63,12 +63,14 @@ async function dispatch(
   const parsed = parseFlags(line.rest, withCommonFlags(command.flags, command.usesStore), name);
   const { args } = parsed;
   checkArgs(command, args);
-  const globalNames = command.usesStore ? ['json', 'quiet', 'keyfile'] : ['json', 'quiet'];
+  const globalNames = command.usesStore
+    ? ['json', 'quiet', 'verbose', 'keyfile']
+    : ['json', 'quiet', 'verbose'];
   if (!command.usesStore && globals.has('keyfile'))
     throw new UsageError(`${name} does not take -keyfile`, name);
   const flags = parsed.flags.withDefaults(globals, globalNames);
   const out = new Output(io, { json: flags.bool('json'), quiet: flags.bool('quiet') });
-  const services = new Services(io, options.engine, options.builtins);
+  const services = new Services(io, options.engine, options.builtins, { verbose: flags.bool('verbose') });
   const code = await command.run({ io, out, flags, args, at: line.at, services });
   return code ?? ExitCode.Ok;
 }

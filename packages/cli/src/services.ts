@@ -2,7 +2,14 @@
  * What commands use beyond their arguments, built on first use: the named configuration, the
  * connectors, the engine (kloset-core), and opening the store of `at`.
  */
-import type { ConnectorManifest, Destination, Source, Storage } from '@kloset/connector-contract';
+import {
+  type ConnectorManifest,
+  type Destination,
+  type RetryEvent,
+  RetryStorage,
+  type Source,
+  type Storage,
+} from '@kloset/connector-contract';
 import type { NamedConfig } from './config/named-config.ts';
 import { NamedConfig as NamedConfigFile } from './config/named-config.ts';
 import { absolutePath, cacheDir, configFile, defaultStore, packagesDir } from './config/paths.ts';
@@ -29,8 +36,19 @@ export interface StoreOptions {
   readonly sourcePassphrase?: string | undefined;
 }
 
+/** How commands run: `verbose` (-verbose or KLOSET_DEBUG=1) logs storage retries on stderr. */
+export interface ServiceOptions {
+  readonly verbose?: boolean;
+}
+
+/** One stderr line per storage retry (only when verbose). */
+export function retryLine(display: string, e: RetryEvent): string {
+  return `kloset: ${display}: ${e.op} ${e.target} failed (attempt ${e.attempt}: ${e.error.message}); retrying in ${e.delayMs} ms\n`;
+}
+
 export class Services {
   readonly io: Io;
+  readonly verbose: boolean;
   readonly #engineFactory: EngineFactory;
   #config: Promise<NamedConfig> | undefined;
   #connectors: Connectors | undefined;
@@ -38,8 +56,14 @@ export class Services {
 
   readonly #builtins: readonly ConnectorManifest[] | undefined;
 
-  constructor(io: Io, engineFactory: EngineFactory = coreEngine, builtins?: readonly ConnectorManifest[]) {
+  constructor(
+    io: Io,
+    engineFactory: EngineFactory = coreEngine,
+    builtins?: readonly ConnectorManifest[],
+    options: ServiceOptions = {},
+  ) {
     this.io = io;
+    this.verbose = options.verbose === true || io.env.KLOSET_DEBUG === '1';
     this.#engineFactory = engineFactory;
     this.#builtins = builtins;
   }
@@ -70,8 +94,16 @@ export class Services {
     return this.resolve(at ?? defaultStore(this.io.env), 'store');
   }
 
+  /**
+   * The storage of a store location, wrapped in the contract's RetryStorage: the one place where
+   * the CLI retries transient storage failures (logged on stderr when verbose).
+   */
   async storage(where: ResolvedLocation): Promise<Storage> {
-    return connect(await this.connectors(), 'storage', where);
+    const inner = await connect(await this.connectors(), 'storage', where);
+    const stderr = this.io.stderr;
+    return new RetryStorage(inner, {
+      ...(this.verbose ? { onRetry: (e: RetryEvent) => void stderr.write(retryLine(where.display, e)) } : {}),
+    });
   }
 
   async source(raw: string): Promise<{ where: ResolvedLocation; source: Source }> {

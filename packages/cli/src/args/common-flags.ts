@@ -24,10 +24,22 @@ export const KEYFILE_FLAG: FlagSpec = {
   description: 'read the passphrase from FILE (its first line)',
 };
 
+export const VERBOSE_FLAG: FlagSpec = {
+  name: 'verbose',
+  kind: 'boolean',
+  description: 'also log retries of storage calls on stderr (as KLOSET_DEBUG=1 does)',
+};
+
 /** Flags accepted before `at` / the command, and by every command. */
-export const GLOBAL_FLAGS: readonly FlagSpec[] = [HELP_FLAG, JSON_FLAG, QUIET_FLAG, KEYFILE_FLAG];
+export const GLOBAL_FLAGS: readonly FlagSpec[] = [
+  HELP_FLAG,
+  JSON_FLAG,
+  QUIET_FLAG,
+  VERBOSE_FLAG,
+  KEYFILE_FLAG,
+];
 
 /** The flags of a command: its own plus the common ones. */
 export function withCommonFlags(own: readonly FlagSpec[], usesStore: boolean): FlagSpec[] {
-  return [...own, JSON_FLAG, QUIET_FLAG, ...(usesStore ? [KEYFILE_FLAG] : []), HELP_FLAG];
+  return [...own, JSON_FLAG, QUIET_FLAG, VERBOSE_FLAG, ...(usesStore ? [KEYFILE_FLAG] : []), HELP_FLAG];
 }

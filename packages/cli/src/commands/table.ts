@@ -6,6 +6,8 @@ import { createCommand } from './create.ts';
 import { infoCommand } from './info.ts';
 import { lsCommand } from './ls.ts';
 import { NAMED_CONFIG_COMMANDS } from './named-configs.ts';
+import { PING_COMMANDS } from './ping.ts';
+import { PKG_COMMANDS } from './pkg.ts';
 import { restoreCommand } from './restore.ts';
 import { rmCommand } from './rm.ts';
 import { versionCommand } from './version.ts';
@@ -20,4 +22,6 @@ export const COMMANDS: readonly Command[] = [
   rmCommand,
   versionCommand,
   ...NAMED_CONFIG_COMMANDS,
+  ...PING_COMMANDS,
+  ...PKG_COMMANDS,
 ];

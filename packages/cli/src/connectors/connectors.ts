@@ -19,21 +19,33 @@ type ByRole = { source: SourceConnector; storage: StorageConnector; destination:
 export class Connectors {
   readonly registry = new ConnectorRegistry();
   readonly #packagesDir: string;
+  readonly #builtins: readonly string[];
   #installedLoaded = false;
   #failures: LoadFailure[] = [];
 
   constructor(packagesDir: string, builtins: readonly ConnectorManifest[]) {
     this.#packagesDir = packagesDir;
+    this.#builtins = builtins.map((m) => m.name);
     for (const m of builtins) this.registry.register(m);
+  }
+
+  /** The names of the built-in connector packages (`fs`): no installed package may take them. */
+  builtinNames(): string[] {
+    return [...this.#builtins];
+  }
+
+  /** The built-in manifests. */
+  builtins(): ConnectorManifest[] {
+    return this.registry.manifests().filter((m) => this.#builtins.includes(m.name));
   }
 
   /** Loads installed packages (once). Built-ins keep precedence for the protocols they handle. */
   async loadInstalled(): Promise<readonly LoadFailure[]> {
     if (this.#installedLoaded) return this.#failures;
     this.#installedLoaded = true;
-    const builtins = new Set(this.registry.manifests().map((m) => m.name));
     const { packages, failures } = await loadInstalled(this.#packagesDir);
-    for (const p of packages) if (!builtins.has(p.manifest.name)) this.registry.register(p.manifest);
+    for (const p of packages)
+      if (!this.#builtins.includes(p.manifest.name)) this.registry.register(p.manifest);
     this.#failures = failures;
     return failures;
   }

@@ -26,7 +26,8 @@ export function usageLine(cmd: Command): string {
 export const ENVIRONMENT: readonly (readonly [string, string])[] = [
   ['KLOSET_PASSPHRASE', 'the store passphrase (after passphrase= of a named store, before -keyfile)'],
   ['KLOSET_REPOSITORY', 'the store used when no "at" is given (default ~/.kloset)'],
-  ['KLOSET_DEBUG=1', 'print the stack trace of an error'],
+  ['KLOSET_DEBUG=1', 'print the stack trace of an error; log storage retries (as -verbose)'],
+  ['KLOSET_PKG_PATH', 'directories (:-separated) of package archives that "pkg add NAME" looks in first'],
   ['XDG_CONFIG_HOME', 'named sources/stores/destinations: $XDG_CONFIG_HOME/kloset/config.json'],
   ['XDG_DATA_HOME', 'connector packages: $XDG_DATA_HOME/kloset/packages/'],
   ['XDG_CACHE_HOME', 'index caches: $XDG_CACHE_HOME/kloset/'],

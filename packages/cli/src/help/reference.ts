@@ -33,6 +33,46 @@ function commandSection(cmd: Command): string[] {
   return lines;
 }
 
+/** How connector packages are built, found and installed (`pkg build|add|list|rm`). */
+const PACKAGES_SECTION: readonly string[] = [
+  '## Connector packages',
+  '',
+  'The `fs` connectors (local directories) are built in. Other protocols come as packages: `s3` is',
+  'the S3 source, storage and destination. A location whose protocol has no installed connector fails',
+  'in one line naming the package to add (`kloset pkg add s3`).',
+  '',
+  '- `kloset pkg build s3` builds, offline, `s3_vVERSION_PLATFORM.tgz` (e.g. `s3_v0.1.0_linux_x64.tgz`)',
+  '  in the current directory from the package source in the kloset checkout the CLI runs from (a',
+  '  workspace package whose package.json has `"kloset": {"package": "s3"}`; `pkg build ./DIR` names',
+  '  one). The archive holds `manifest.json` first (format, name, version, platform, the connector',
+  "  contract and Node.js versions it needs, each connector's role, protocols and options, and the",
+  '  size and SHA-256 of every file) and `index.js`: the connectors and all their dependencies (the',
+  '  AWS SDK) bundled by rolldown into one ESM file. Only Node.js built-ins and',
+  '  `@kloset/connector-contract`, which the CLI provides to every package, stay outside. The same',
+  '  source gives the same bytes.',
+  '- `kloset pkg add ./ARCHIVE` reads the archive as a stream and installs nothing unless every check',
+  '  passes: manifest first and valid, platform, Node.js and contract compatible, each entry a regular',
+  '  file listed in the manifest with a plain relative name, its size and SHA-256, no file missing or',
+  '  extra, and the entry point exports the connectors the manifest lists. It is extracted into',
+  '  `$XDG_DATA_HOME/kloset/packages/.store/NAME-VERSION-RANDOM/` and made visible by renaming a',
+  '  symlink `packages/NAME` over the previous one: other kloset processes see the old package or the',
+  '  new one, never half of one. The replaced version is then deleted.',
+  '- `kloset pkg add NAME` finds the package offline, first match wins: (1) the newest',
+  '  `NAME_vVERSION_PLATFORM.tgz` for this platform in the directories of `KLOSET_PKG_PATH`',
+  '  (`:`-separated); (2) the package source NAME of the kloset checkout the CLI runs from, built as',
+  '  by `pkg build` and installed. No registry is asked: kloset packages are not published to npm',
+  '  yet, so there is nothing there to fetch or verify. On a machine without a checkout, copy an',
+  '  archive made by `pkg build` and `pkg add ./ARCHIVE` it, or put it in a `KLOSET_PKG_PATH` directory.',
+  '- `kloset pkg list` reads the manifests only (no package code runs); `kloset pkg rm NAME` deletes',
+  '  the package. Named sources, stores and destinations live in the configuration file, which',
+  '  `pkg rm` and `pkg add` never touch: an upgrade (`pkg rm s3`, `pkg add s3`) keeps them.',
+  '',
+  'Storage calls (every store, built in or not) go through one retry layer: transient failures',
+  '(timeouts, 5xx, throttling, unreachable endpoints) are tried up to 6 times with exponential',
+  'backoff; `-verbose` or `KLOSET_DEBUG=1` logs each retry on stderr.',
+  '',
+];
+
 export function renderReference(commands: readonly Command[]): string {
   const lines = [
     '# kloset command line reference',
@@ -62,6 +102,7 @@ export function renderReference(commands: readonly Command[]): string {
     'must match). Otherwise the command fails in one line: it never waits on a stdin that is not a',
     'terminal.',
     '',
+    ...PACKAGES_SECTION,
     '## Output',
     '',
     'Human text on stdout by default. Progress (entries, bytes, rate, ETA) is drawn on stderr only',
