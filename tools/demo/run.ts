@@ -34,7 +34,7 @@ function kloset(...args: string[]): string {
     env: cliEnv,
     encoding: 'utf8',
   });
-  if (r.stdout) process.stdout.write(r.stdout.replace(/^/gm, '  '));
+  if (r.stdout) process.stdout.write(r.stdout.replace(/^(?=.)/gm, '  '));
   if (r.status !== 0) {
     process.stderr.write(r.stderr);
     throw new Error(`kloset ${args[0]} ... exited with ${r.status}`);
