@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { backup } from '../src/backup/backup.ts';
 import { check } from '../src/check/check.ts';
 import type { CheckProblem } from '../src/check/check-options.ts';
+import { toHex } from '../src/encoding/bytes.ts';
 import { BlobKind } from '../src/repository/blob-store.ts';
-import { hex } from '../src/snapshot/hex.ts';
 import { TreeReader } from '../src/snapshot/tree-reader.ts';
 import { MemoryRepository } from './snapshot-fixtures.ts';
 
@@ -51,10 +51,10 @@ describe('check', () => {
       const affected = res.reports.map((p) => `${p.kind} ${p.snapshot} ${p.path} ${p.blob}`).sort();
       expect(affected).toEqual(
         [
-          `corrupt-blob ${hex(s1.id)} /a/one.bin ${hex(bad)}`,
-          `corrupt-blob ${hex(s1.id)} /b/copy.bin ${hex(bad)}`,
-          `corrupt-blob ${hex(s2.id)} /a/one.bin ${hex(bad)}`,
-          `corrupt-blob ${hex(s2.id)} /b/copy.bin ${hex(bad)}`,
+          `corrupt-blob ${toHex(s1.id)} /a/one.bin ${toHex(bad)}`,
+          `corrupt-blob ${toHex(s1.id)} /b/copy.bin ${toHex(bad)}`,
+          `corrupt-blob ${toHex(s2.id)} /a/one.bin ${toHex(bad)}`,
+          `corrupt-blob ${toHex(s2.id)} /b/copy.bin ${toHex(bad)}`,
         ].sort(),
       );
       expect(seen).toEqual(res.reports);
@@ -76,11 +76,11 @@ describe('check', () => {
     }
     const one = await new TreeReader(repo, s1.root).get('/a/one.bin', 'file');
     const loc = repo.locateBlob(BlobKind.Chunk, one!.chunks[0]!.id)!;
-    repo.lostPackfiles.add(hex(loc.packfile));
+    repo.lostPackfiles.add(toHex(loc.packfile));
     const fast = await check(repo, { fast: true });
     const lost = fast.reports.filter((p) => p.kind === 'missing-packfile');
     expect(lost.length).toBeGreaterThanOrEqual(4);
-    expect(lost.every((p) => p.packfile === hex(loc.packfile))).toBe(true);
+    expect(lost.every((p) => p.packfile === toHex(loc.packfile))).toBe(true);
     expect(new Set(lost.map((p) => p.path))).toContain('/b/copy.bin');
   });
 
@@ -90,7 +90,7 @@ describe('check', () => {
     expect(root.leaf).toBe(false);
     if (root.leaf) return;
     repo.corrupt(BlobKind.Tree, root.children[1]!);
-    const res = await check(repo, { snapshots: [hex(s1.id).slice(0, 6)] });
+    const res = await check(repo, { snapshots: [toHex(s1.id).slice(0, 6)] });
     expect(res.snapshots).toBe(1);
     const tree = res.reports.filter((p) => p.kind === 'unreadable-tree');
     expect(tree.length).toBe(1);

@@ -11,9 +11,9 @@ import {
   highBitsMask,
   makeChunker,
 } from '../src/chunking/fastcdc.ts';
-import { toHex } from '../src/crypto/bytes.ts';
 import { deriveKeyRing } from '../src/crypto/key-ring.ts';
 import { nodeCryptoProvider } from '../src/crypto/node-provider.ts';
+import { toHex } from '../src/encoding/bytes.ts';
 import { xorshift32Bytes } from './vectors/prng.ts';
 
 const node = nodeCryptoProvider;

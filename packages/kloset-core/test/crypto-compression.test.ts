@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { toHex } from '../src/crypto/bytes.ts';
 import {
   CompressionCodec,
   compressIfPays,
@@ -11,6 +10,7 @@ import {
 } from '../src/crypto/compression.ts';
 import { CorruptDataError } from '../src/crypto/errors.ts';
 import { nodeCryptoProvider } from '../src/crypto/node-provider.ts';
+import { toHex } from '../src/encoding/bytes.ts';
 
 const text = (n: number) =>
   new TextEncoder().encode('a line of text, somewhat repetitive. '.repeat(n / 30 + 1)).subarray(0, n);

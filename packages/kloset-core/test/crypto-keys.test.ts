@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { toHex } from '../src/crypto/bytes.ts';
 import { WrongPassphraseError } from '../src/crypto/errors.ts';
 import {
   assertKdfMinimums,
@@ -14,6 +13,7 @@ import { blobId, deriveKeyRing } from '../src/crypto/key-ring.ts';
 import { createMasterKey, unwrapKey, WRAPPED_KEY_LENGTH, wrapKey } from '../src/crypto/master-key.ts';
 import { nobleCryptoProvider } from '../src/crypto/noble-provider.ts';
 import { nodeCryptoProvider } from '../src/crypto/node-provider.ts';
+import { toHex } from '../src/encoding/bytes.ts';
 
 const node = nodeCryptoProvider;
 

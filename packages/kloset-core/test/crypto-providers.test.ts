@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { concatBytes, toHex } from '../src/crypto/bytes.ts';
 import { nobleCryptoProvider } from '../src/crypto/noble-provider.ts';
 import { createNodeCryptoProvider, nodeCryptoProvider } from '../src/crypto/node-provider.ts';
+import { concatBytes, toHex } from '../src/encoding/bytes.ts';
 
 const node = nodeCryptoProvider;
 const noble = nobleCryptoProvider;

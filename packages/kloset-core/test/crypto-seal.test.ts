@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { toHex } from '../src/crypto/bytes.ts';
 import { CorruptDataError } from '../src/crypto/errors.ts';
 import { blobId, deriveKeyRing, type KeyRing } from '../src/crypto/key-ring.ts';
 import { nobleCryptoProvider } from '../src/crypto/noble-provider.ts';
@@ -24,6 +23,7 @@ import {
   sealPayloadAsync,
   sealResource,
 } from '../src/crypto/seal.ts';
+import { toHex } from '../src/encoding/bytes.ts';
 
 const node = nodeCryptoProvider;
 const rings: KeyRing[] = [

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { fromHex, toHex } from '../src/crypto/bytes.ts';
 import { PassphraseRequiredError, WrongPassphraseError } from '../src/crypto/errors.ts';
 import { DEFAULT_KDF_COST } from '../src/crypto/kdf.ts';
 import { nobleCryptoProvider } from '../src/crypto/noble-provider.ts';
 import { nodeCryptoProvider } from '../src/crypto/node-provider.ts';
+import { fromHex, toHex } from '../src/encoding/bytes.ts';
 import {
   createStoreConfig,
   DEFAULT_PACKFILE_SIZE,

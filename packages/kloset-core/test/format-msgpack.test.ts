@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toHex } from '../src/crypto/bytes.ts';
+import { toHex } from '../src/encoding/bytes.ts';
 import { decodeMsgpack, encodeMsgpack, type MsgpackValue } from '../src/format/msgpack.ts';
 import { refDecode, walk } from './format-msgpack-reference.ts';
 

@@ -14,10 +14,10 @@ import { blobId, deriveKeyRing } from '../src/crypto/key-ring.ts';
 import { nobleCryptoProvider } from '../src/crypto/noble-provider.ts';
 import { nodeCryptoProvider } from '../src/crypto/node-provider.ts';
 import type { CryptoProvider } from '../src/crypto/provider.ts';
+import { concatBytes, toHex } from '../src/encoding/bytes.ts';
 import { openBlobAt, packfileKey, readPackIndex } from '../src/packfile/reader.ts';
 import { PackfileWriter } from '../src/packfile/writer.ts';
 import type { BlobKind } from '../src/repository/blob-store.ts';
-import { concatBytes, toHex } from '../src/repository/bytes.ts';
 
 interface PackfileVector {
   readonly description: string;
@@ -101,7 +101,7 @@ async function write(provider: CryptoProvider): Promise<PackfileVector> {
     store_id: toHex(inp.storeId),
     packfile_id: toHex(inp.packfileId),
     blobs,
-    packfile: toHex(concatBytes(parts)),
+    packfile: toHex(concatBytes(...parts)),
   };
 }
 

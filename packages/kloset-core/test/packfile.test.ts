@@ -3,19 +3,19 @@ import { describe, expect, it } from 'vitest';
 import { compressIfPays } from '../src/crypto/compression.ts';
 import { blobId } from '../src/crypto/key-ring.ts';
 import { SEAL_OVERHEAD } from '../src/crypto/seal.ts';
+import { concatBytes, toHex } from '../src/encoding/bytes.ts';
 import { decodeFooter, encodeFooter, FOOTER_SEALED_LENGTH } from '../src/packfile/footer.ts';
 import { decodePackIndex, encodedEntrySize, encodePackIndex } from '../src/packfile/index-codec.ts';
 import { openBlobAt, packfileKey, parseFooter, readPackIndex } from '../src/packfile/reader.ts';
 import { PackfileWriter } from '../src/packfile/writer.ts';
 import { BlobKind } from '../src/repository/blob-store.ts';
-import { concatBytes, toHex } from '../src/repository/bytes.ts';
 import { CorruptBlobError, CorruptPackfileError } from '../src/repository/errors.ts';
 import { pseudoRandom, testKeys } from './repository-helpers.ts';
 
 async function bodyBytes(body: { open(): AsyncIterable<Uint8Array> }): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   for await (const p of body.open()) parts.push(p);
-  return concatBytes(parts);
+  return concatBytes(...parts);
 }
 
 async function buildPackfile(blobs: Uint8Array[], targetSize = 1 << 20, plaintext = false) {

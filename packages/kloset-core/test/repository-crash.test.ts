@@ -1,8 +1,8 @@
 import { FaultInjectingStorage } from '@kloset/connector-contract';
 import { MemoryStorage } from '@kloset/connector-contract/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { toHex } from '../src/encoding/bytes.ts';
 import { BlobKind } from '../src/repository/blob-store.ts';
-import { toHex } from '../src/repository/bytes.ts';
 import type { Repository } from '../src/repository/repository.ts';
 import { createTestRepository, openTestRepository, pseudoRandom, tempDir } from './repository-helpers.ts';
 

@@ -3,10 +3,10 @@ import type { EntryAttributes } from '@kloset/connector-contract';
 import { MemoryDestination, type MemoryEntry, MemorySource } from '@kloset/connector-contract/testing';
 import { describe, expect, it } from 'vitest';
 import { backup } from '../src/backup/backup.ts';
+import { toHex } from '../src/encoding/bytes.ts';
 import { BlobKind } from '../src/repository/blob-store.ts';
 import { restore } from '../src/restore/restore.ts';
 import type { RestoreEntryResult, RestoreProgress } from '../src/restore/restore-options.ts';
-import { hex } from '../src/snapshot/hex.ts';
 import { TreeReader } from '../src/snapshot/tree-reader.ts';
 import { collect, MemoryRepository } from './snapshot-fixtures.ts';
 
@@ -42,7 +42,7 @@ describe('restore', () => {
       const { repo, header } = await setup({ coalesced });
       const dest = new MemoryDestination({ concurrency: 3 });
       const seen: RestoreEntryResult[] = [];
-      const res = await restore(repo, hex(header.id).slice(0, 8), dest, { onEntry: (r) => seen.push(r) });
+      const res = await restore(repo, toHex(header.id).slice(0, 8), dest, { onEntry: (r) => seen.push(r) });
       expect(dest.violations).toEqual([]);
       expect(dest.finished).toBe(true);
       expect(dest.maxInFlight).toBeLessThanOrEqual(3);
@@ -119,7 +119,7 @@ describe('restore', () => {
       expect(res.summary).toMatchObject({ failed: 1, corrupt: 1 });
       expect(res.failures[0]).toMatchObject({ path: '/docs/deep/er/big.bin', ok: false, corrupt: true });
       expect(res.failures[0]!.error).toContain('cannot restore /docs/deep/er/big.bin');
-      expect(res.failures[0]!.error).toContain(hex(bad));
+      expect(res.failures[0]!.error).toContain(toHex(bad));
       // a missing chunk too
       repo.remove(BlobKind.Chunk, e!.chunks[0]!.id);
       const res2 = await restore(repo, header, new MemoryDestination(), opts);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { toHex } from '../src/encoding/bytes.ts';
 import { acquireLock } from '../src/repository/locks.ts';
 import { describeFilter, isEmptyFilter, matchesFilter, selectSnapshots } from '../src/snapshot/filter.ts';
 import type { SnapshotHeader } from '../src/snapshot/header.ts';
-import { hex } from '../src/snapshot/hex.ts';
 import { EmptyRetentionPolicyError, planPrune, prune } from '../src/snapshot/prune.ts';
 import {
   AmbiguousSnapshotError,
@@ -82,8 +82,8 @@ describe('snapshot filters', () => {
   });
 
   it('works on views with hex ids as on headers', () => {
-    const views = all.map((h) => ({ ...h, id: hex(h.id) }));
-    expect(selectSnapshots(views, ['a2']).map((v) => v.id)).toEqual([hex(b.id)]);
+    const views = all.map((h) => ({ ...h, id: toHex(h.id) }));
+    expect(selectSnapshots(views, ['a2']).map((v) => v.id)).toEqual([toHex(b.id)]);
   });
 });
 
@@ -148,7 +148,7 @@ describe('prune', () => {
     const unreadable: string[] = [];
     const result = await prune(repo, { policy: { last: 1 }, onUnreadable: (id) => unreadable.push(id) });
     expect(result.removed).toBe(9);
-    expect(unreadable).toEqual([hex(bad)]);
-    expect(repo.resources.has(`snapshot:${hex(bad)}`)).toBe(true);
+    expect(unreadable).toEqual([toHex(bad)]);
+    expect(repo.resources.has(`snapshot:${toHex(bad)}`)).toBe(true);
   });
 });

@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deriveKeyRing } from '../src/crypto/key-ring.ts';
 import { nodeCryptoProvider } from '../src/crypto/node-provider.ts';
+import { toHex } from '../src/encoding/bytes.ts';
 import { BlobKind } from '../src/repository/blob-store.ts';
 import type { SnapshotEntry } from '../src/snapshot/entry.ts';
 import { entryKey, sortKey } from '../src/snapshot/entry-key.ts';
 import { decodeHeader, encodeHeader, type SnapshotHeader } from '../src/snapshot/header.ts';
-import { hex } from '../src/snapshot/hex.ts';
 import { TreeBuilder } from '../src/snapshot/tree-builder.ts';
 import { decodeNode } from '../src/snapshot/tree-node.ts';
 import { TreeReader } from '../src/snapshot/tree-reader.ts';
@@ -45,7 +45,7 @@ class VectorStore extends MemoryBlobStore {
   }
   override async putBlob(kind: BlobKind, data: Uint8Array) {
     const r = await super.putBlob(kind, data);
-    if (r.stored) this.order.push(hex(r.id));
+    if (r.stored) this.order.push(toHex(r.id));
     return r;
   }
 }
@@ -147,8 +147,8 @@ async function build(): Promise<Vector> {
       const blob = store.blobs.get(`${BlobKind.Tree}:${id}`)!;
       return { id, bytes: Buffer.from(blob.data).toString('hex'), leaf: decodeNode(blob.data, id).leaf };
     }),
-    root: hex(tree.root),
-    header: { id: hex(HEADER_ID), bytes: Buffer.from(encodeHeader(header)).toString('hex') },
+    root: toHex(tree.root),
+    header: { id: toHex(HEADER_ID), bytes: Buffer.from(encodeHeader(header)).toString('hex') },
   };
 }
 
@@ -168,7 +168,7 @@ describe('snapshot test vector', () => {
     for (const n of vector.nodes) {
       const bytes = Buffer.from(n.bytes, 'hex');
       const r = await store.putBlob(BlobKind.Tree, bytes);
-      expect(hex(r.id)).toBe(n.id); // the id is the keyed MAC of the node bytes
+      expect(toHex(r.id)).toBe(n.id); // the id is the keyed MAC of the node bytes
     }
     const entries = await collect(new TreeReader(store, Buffer.from(vector.root, 'hex')).entries());
     expect(entries.map((e) => [e.path, e.type])).toEqual(vector.entries.map((e) => [e.path, e.type]));
@@ -182,6 +182,6 @@ describe('snapshot test vector', () => {
     const h = decodeHeader(Buffer.from(vector.header.bytes, 'hex'), vector.header.id);
     expect(h).toMatchObject({ time: 1_700_000_000_123, name: 'vector', tags: ['t', 'ü'] });
     expect(h.summary.storedBytes).toBe(2 ** 33);
-    expect(hex(h.root)).toBe(vector.root);
+    expect(toHex(h.root)).toBe(vector.root);
   });
 });

@@ -3,10 +3,10 @@ import { type MemoryEntry, MemorySource, MemoryStorage } from '@kloset/connector
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backup } from '../src/backup/backup.ts';
 import { check } from '../src/check/check.ts';
+import { toHex } from '../src/encoding/bytes.ts';
 import { BlobKind } from '../src/repository/blob-store.ts';
 import type { Repository } from '../src/repository/repository.ts';
 import type { SnapshotHeader } from '../src/snapshot/header.ts';
-import { hex } from '../src/snapshot/hex.ts';
 import { readFile } from '../src/snapshot/read-file.ts';
 import { listSnapshots } from '../src/snapshot/snapshots.ts';
 import { TreeReader } from '../src/snapshot/tree-reader.ts';
@@ -76,7 +76,7 @@ describe('syncSnapshots', () => {
     const result = await syncSnapshots(src.repo, dst.repo);
     expect(result).toMatchObject({ copied: 2, present: 0 });
     const copies = await listSnapshots(dst.repo);
-    expect(copies.map((h) => hex(h.id))).toEqual([hex(s1.id), hex(s2.id)]);
+    expect(copies.map((h) => toHex(h.id))).toEqual([toHex(s1.id), toHex(s2.id)]);
     for (const [a, b] of [
       [s1, copies[0]!],
       [s2, copies[1]!],
@@ -126,8 +126,8 @@ describe('syncSnapshots', () => {
       }),
     ).rejects.toThrow('stop after the first');
     const first = await listSnapshots(dst.repo);
-    expect(first.map((h) => hex(h.id))).toContain(hex(s1.id));
-    expect(first.find((h) => hex(h.id) === hex(s1.id))!.summary.storedBytes).toBeLessThan(5_000);
+    expect(first.map((h) => toHex(h.id))).toContain(toHex(s1.id));
+    expect(first.find((h) => toHex(h.id) === toHex(s1.id))!.summary.storedBytes).toBeLessThan(5_000);
     const resumed = await syncSnapshots(src.repo, dst.repo);
     expect(resumed.snapshots.map((s) => s.status)).toEqual(['present', 'copied']);
     expect((await check(dst.repo)).ok).toBe(true);
@@ -152,7 +152,7 @@ describe('syncSnapshots', () => {
     const s1 = await snap(src.repo, 1);
     const big = (await new TreeReader(src.repo, s1.root).get('/docs/big.bin', 'file'))!;
     const loc = src.repo.locateBlob(BlobKind.Chunk, big.chunks[1]!.id)!;
-    const packHex = hex(loc.packfile);
+    const packHex = toHex(loc.packfile);
     const bytes = src.storage.store.resources.packfile.get(packHex)!;
     bytes[loc.offset + 5]! ^= 0xff;
     const err = await syncSnapshots(src.repo, dst.repo).catch((e: unknown) => e);

@@ -10,6 +10,7 @@
 import { hostname as osHostname, userInfo } from 'node:os';
 import { isValidPath, type ScanContext, type Source, type SourceRecord } from '@kloset/connector-contract';
 import { chunkStream } from '../chunking/fastcdc.ts';
+import { toHex } from '../encoding/bytes.ts';
 import { acquireLock } from '../repository/locks.ts';
 import type { EngineRepository } from '../snapshot/engine-repository.ts';
 import type { SnapshotEntry } from '../snapshot/entry.ts';
@@ -17,7 +18,6 @@ import { decodeEntry, encodeEntry } from '../snapshot/entry-codec.ts';
 import { decodeSortKey, keyPath, sortKey, TYPE_RANK } from '../snapshot/entry-key.ts';
 import { ExternalSorter } from '../snapshot/external-sorter.ts';
 import type { SnapshotHeader } from '../snapshot/header.ts';
-import { hex } from '../snapshot/hex.ts';
 import { latestSnapshotOf, writeSnapshot } from '../snapshot/snapshots.ts';
 import { TreeBuilder } from '../snapshot/tree-builder.ts';
 import { errorMessage, TreeReader } from '../snapshot/tree-reader.ts';
@@ -70,7 +70,7 @@ export async function backup(
     const parentTree = parent
       ? new TreeReader(repo, parent.root, {
           cacheNodes: 64,
-          label: `parent snapshot ${hex(parent.id).slice(0, 8)}`,
+          label: `parent snapshot ${toHex(parent.id).slice(0, 8)}`,
         })
       : undefined;
     // The source may look up the parent's entries (e.g. to skip re-reading S3 headers and tags).
@@ -222,7 +222,7 @@ export async function backup(
     succeeded = true;
     return {
       header,
-      id: hex(header.id),
+      id: toHex(header.id),
       errors,
       tree: { entries: tree.entries, nodes: tree.nodes, height: tree.height },
       filesRead: counters.filesRead,

@@ -4,11 +4,12 @@
  * packfile in offset order, in batches through coalesced ranged reads (each packfile is read once);
  * a blob that fails is reported for every (snapshot, path) that references it.
  */
+
+import { toHex } from '../encoding/bytes.ts';
 import { type BlobId, BlobKind } from '../repository/blob-store.ts';
 import { MissingBlobError } from '../repository/errors.ts';
 import type { EngineRepository } from '../snapshot/engine-repository.ts';
 import type { SortedRecord } from '../snapshot/external-sorter.ts';
-import { hex } from '../snapshot/hex.ts';
 import { errorMessage } from '../snapshot/tree-reader.ts';
 import type { CheckProblem } from './check-options.ts';
 
@@ -60,8 +61,8 @@ export async function verifyChunkRefs(
         message: `${a.path} in snapshot ${a.snapshot.slice(0, 8)}: ${errorMessage(err)}`,
         snapshot: a.snapshot,
         path: a.path,
-        blob: hex(g.id),
-        packfile: hex(g.packfile),
+        blob: toHex(g.id),
+        packfile: toHex(g.packfile),
       });
     }
   };

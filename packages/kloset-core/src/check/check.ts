@@ -4,12 +4,13 @@
  * - full: reads and verifies every referenced chunk once (see blob-verify.ts).
  * Every problem is reported with the snapshot and the file it affects.
  */
+
+import { toHex } from '../encoding/bytes.ts';
 import { BlobKind } from '../repository/blob-store.ts';
 import type { EngineRepository } from '../snapshot/engine-repository.ts';
 import type { SnapshotEntry } from '../snapshot/entry.ts';
 import { ExternalSorter } from '../snapshot/external-sorter.ts';
 import type { SnapshotHeader } from '../snapshot/header.ts';
-import { hex } from '../snapshot/hex.ts';
 import { readSnapshots, resolveSnapshot } from '../snapshot/snapshots.ts';
 import { errorMessage } from '../snapshot/tree-reader.ts';
 import { chunkRefKey, chunkRefValue, verifyChunkRefs } from './blob-verify.ts';
@@ -65,13 +66,13 @@ export async function check(repo: EngineRepository, options: CheckOptions = {}):
     }
     // The packfiles in storage.
     const present = new Set<string>();
-    for await (const p of repo.listPackfiles()) present.add(hex(p.id));
+    for await (const p of repo.listPackfiles()) present.add(toHex(p.id));
 
     // Phase 1: trees.
     for (const header of headers) {
       signal?.throwIfAborted();
       counts.snapshots++;
-      const snapHex = hex(header.id);
+      const snapHex = toHex(header.id);
       const label = `snapshot ${snapHex.slice(0, 8)}`;
       const checkEntry = async (e: SnapshotEntry) => {
         counts.entries++;
@@ -82,13 +83,13 @@ export async function check(repo: EngineRepository, options: CheckOptions = {}):
         for (const c of e.chunks) {
           total += c.length;
           const loc = repo.locateBlob(BlobKind.Chunk, c.id);
-          const blob = hex(c.id);
+          const blob = toHex(c.id);
           if (loc === undefined) {
             missingCount++;
             missing ??= { blob, message: `blob ${blob} is not in the index` };
             continue;
           }
-          const pack = hex(loc.packfile);
+          const pack = toHex(loc.packfile);
           if (!present.has(pack)) {
             missingCount++;
             missing ??= { blob, packfile: pack, message: `blob ${blob}: packfile ${pack} is not in storage` };
@@ -141,11 +142,11 @@ export async function check(repo: EngineRepository, options: CheckOptions = {}):
             report({
               kind: 'unreadable-tree',
               message:
-                `${label}: tree node ${hex(id)} cannot be read, entries ` +
+                `${label}: tree node ${toHex(id)} cannot be read, entries ` +
                 `${firstPath === undefined ? 'of the whole snapshot' : `from ${firstPath} on`} are unknown: ${errorMessage(err)}`,
               snapshot: snapHex,
               ...(firstPath === undefined ? {} : { path: firstPath }),
-              blob: hex(id),
+              blob: toHex(id),
             });
           },
         },

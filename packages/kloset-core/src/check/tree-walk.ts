@@ -3,10 +3,11 @@
  * entries to a callback. A node that cannot be read is reported with the first path below it
  * (known from its parent's reference) and its sub-tree is skipped.
  */
+
+import { toHex } from '../encoding/bytes.ts';
 import { type BlobId, BlobKind, type BlobStore } from '../repository/blob-store.ts';
 import type { SnapshotEntry } from '../snapshot/entry.ts';
 import { decodeSortKey, keyPath } from '../snapshot/entry-key.ts';
-import { hex } from '../snapshot/hex.ts';
 import { decodeNode } from '../snapshot/tree-node.ts';
 
 interface Pending {
@@ -62,7 +63,7 @@ export async function walkTree(
       let node: ReturnType<typeof decodeNode>;
       try {
         const bytes = await store.getBlob(BlobKind.Tree, p.id);
-        node = decodeNode(bytes, `tree node ${hex(p.id)}`);
+        node = decodeNode(bytes, `tree node ${toHex(p.id)}`);
       } catch (err) {
         handlers.unreadable(p.id, p.first === undefined ? undefined : keyPath(decodeSortKey(p.first)), err);
         return;

@@ -15,7 +15,7 @@
  * The inner loops work on int32 (`| 0`), which equals the mod 2^32 arithmetic above bit for bit.
  */
 
-import { allocUninitialized } from '../crypto/bytes.ts';
+import { allocUninitialized } from '../encoding/bytes.ts';
 
 /** Chunking parameters as kept in the store config. */
 export interface ChunkingParams {

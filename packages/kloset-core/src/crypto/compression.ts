@@ -13,7 +13,7 @@
  */
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
-import { asUint8Array } from './bytes.ts';
+import { asUint8Array } from '../encoding/bytes.ts';
 import { CorruptDataError } from './errors.ts';
 
 /** The compression byte in front of every sealed payload. */

@@ -1,7 +1,6 @@
 /**
  * The crypto layer of kloset-core (FORMAT.md §3, §4): providers, keys, sealing and compression.
  */
-export * from './bytes.ts';
 export * from './compression.ts';
 export * from './errors.ts';
 export * from './kdf.ts';

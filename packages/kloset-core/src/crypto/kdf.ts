@@ -1,7 +1,7 @@
 /**
  * Passphrase to key-encryption key (FORMAT.md §3.1): Argon2id with parameters kept in the config.
  */
-import { utf8 } from './bytes.ts';
+import { utf8 } from '../encoding/bytes.ts';
 import type { CryptoProvider } from './provider.ts';
 
 /** Argon2 version 0x13 (1.3), the only one kloset writes or reads. */

@@ -1,7 +1,7 @@
 /**
  * Subkeys of a store (FORMAT.md §3.2) and the keyed blob id (§4.1).
  */
-import { utf8 } from './bytes.ts';
+import { utf8 } from '../encoding/bytes.ts';
 import { KEY_LENGTH } from './master-key.ts';
 import type { CryptoProvider } from './provider.ts';
 

@@ -2,7 +2,7 @@
  * The master key K and its wrapping under the passphrase-derived KEK (FORMAT.md §3.1). The wrapped
  * key doubles as the passphrase verifier.
  */
-import { concatBytes, utf8 } from './bytes.ts';
+import { concatBytes, utf8 } from '../encoding/bytes.ts';
 import { WrongPassphraseError } from './errors.ts';
 import type { CryptoProvider } from './provider.ts';
 

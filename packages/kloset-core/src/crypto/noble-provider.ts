@@ -9,7 +9,7 @@ import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
-import { concatBytes } from './bytes.ts';
+import { concatBytes } from '../encoding/bytes.ts';
 import type { CryptoProvider } from './provider.ts';
 
 /** The @noble provider (stateless; share it). */

@@ -4,7 +4,7 @@
  * @noble/hashes' argon2id on older Node versions.
  */
 import * as nodeCrypto from 'node:crypto';
-import { allocUninitialized, asUint8Array, equalBytes } from './bytes.ts';
+import { allocUninitialized, asUint8Array, equalBytes } from '../encoding/bytes.ts';
 import type { Argon2idParams, CryptoProvider } from './provider.ts';
 
 const TAG_LENGTH = 16;

@@ -2,8 +2,9 @@
  * Encrypted objects and sealed payloads (FORMAT.md §4.2-§4.4): per-object keys, nonces, associated
  * data, and sealing of `u8(compression) || data`.
  */
+
+import { concatBytes, equalBytes, toHex, utf8, writeU32be, writeU64be } from '../encoding/bytes.ts';
 import type { BlobKind } from '../repository/blob-store.ts';
-import { concatBytes, equalBytes, toHex, utf8, writeU32be, writeU64be } from './bytes.ts';
 import {
   type CompressionCodec,
   type CompressionMode,

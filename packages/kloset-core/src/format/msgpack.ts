@@ -9,7 +9,7 @@
  * integers as numbers, except integers beyond +-2^53 which come back as BigInt (validators reject them).
  */
 import { Packr } from 'msgpackr';
-import { asUint8Array } from '../crypto/bytes.ts';
+import { asUint8Array } from '../encoding/bytes.ts';
 
 /** Values that encode to standard MessagePack. */
 export type MsgpackValue =

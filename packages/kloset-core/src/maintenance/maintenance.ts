@@ -26,8 +26,8 @@
  */
 
 import { walkTree } from '../check/tree-walk.ts';
+import { toHex } from '../encoding/bytes.ts';
 import { BlobKind, type BlobLocation, type BlobStore } from '../repository/blob-store.ts';
-import { toHex } from '../repository/bytes.ts';
 import {
   acquireLock,
   isStale,
@@ -39,7 +39,6 @@ import type { PackfileInfo, PackfileStatus } from '../repository/repository.ts';
 import type { ResourceStore } from '../repository/resource-store.ts';
 import { STATE_MAX_BLOBS } from '../repository/state-codec.ts';
 import { TaskPool } from '../repository/task-pool.ts';
-import { hex } from '../snapshot/hex.ts';
 import { readSnapshots } from '../snapshot/snapshots.ts';
 import { errorMessage } from '../snapshot/tree-reader.ts';
 import { MarkSet } from './mark-set.ts';
@@ -192,7 +191,7 @@ export async function maintenance(
             }),
           unreadable: (id, firstPath, err) => {
             throw new MaintenanceRefusedError(
-              `maintenance stopped, nothing deleted: ${label}: tree node ${hex(id)}` +
+              `maintenance stopped, nothing deleted: ${label}: tree node ${toHex(id)}` +
                 `${firstPath === undefined ? '' : ` (entries from ${firstPath})`} cannot be read: ` +
                 `${errorMessage(err)}; run check`,
             );

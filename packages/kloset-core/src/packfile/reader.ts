@@ -15,8 +15,8 @@ import {
   packIndexTarget,
   verifyBlobId,
 } from '../crypto/seal.ts';
+import { toHex } from '../encoding/bytes.ts';
 import type { BlobLocation } from '../repository/blob-store.ts';
-import { toHex } from '../repository/bytes.ts';
 import { CorruptBlobError, CorruptPackfileError, reasonOf } from '../repository/errors.ts';
 import { decodeFooter, FOOTER_SEALED_LENGTH, type PackFooter } from './footer.ts';
 import { decodePackIndex, type PackIndexEntry } from './index-codec.ts';

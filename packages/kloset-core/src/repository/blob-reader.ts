@@ -3,10 +3,10 @@
  * one packfile close to each other are fetched together), every blob verified (FORMAT.md §4.3).
  */
 import { isNotFound, type Storage } from '@kloset/connector-contract';
+import { toHex } from '../encoding/bytes.ts';
 import { openBlobAt, type PackReadContext, packfileKey } from '../packfile/reader.ts';
 import type { PackfileWriter } from '../packfile/writer.ts';
 import type { BlobId, BlobKind, BlobLocation } from './blob-store.ts';
-import { toHex } from './bytes.ts';
 import { MissingBlobError, reasonOf } from './errors.ts';
 
 /** Where to read sealed bytes from: the store, or memory for blobs of packfiles not yet uploaded. */

@@ -14,9 +14,9 @@ import { type CompressionMode, compressIfPaysAsync } from '../crypto/compression
 import { type KeyRing, blobId as macBlobId } from '../crypto/key-ring.ts';
 import type { CryptoProvider } from '../crypto/provider.ts';
 import { SEAL_OVERHEAD } from '../crypto/seal.ts';
+import { toHex } from '../encoding/bytes.ts';
 import { PackfileWriter } from '../packfile/writer.ts';
 import { type BlobId, BlobKind, type PutBlobResult } from './blob-store.ts';
-import { toHex } from './bytes.ts';
 import { RepositoryError } from './errors.ts';
 import { type IndexCache, PendingPackStatus } from './index-cache.ts';
 import { STATE_MAX_BLOBS } from './state-codec.ts';

@@ -3,7 +3,7 @@
  * restore) can report which blob, packfile or resource failed; messages are one line.
  */
 import { CorruptDataError } from '../crypto/errors.ts';
-import { toHex } from './bytes.ts';
+import { toHex } from '../encoding/bytes.ts';
 
 /** What went wrong, for callers that branch on it. */
 export type RepositoryErrorCode = 'corrupt' | 'missing' | 'locked' | 'invalid';

@@ -9,9 +9,9 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { equalBytes } from '../encoding/bytes.ts';
 import type { PackIndexEntry } from '../packfile/index-codec.ts';
 import type { BlobId, BlobKind, BlobLocation } from './blob-store.ts';
-import { equalBytes } from './bytes.ts';
 import { PERSISTENT_SCHEMA, SCHEMA_VERSION, SESSION_SCHEMA } from './index-schema.ts';
 
 /** A packfile and (some of) its blobs, as listed by a state. */

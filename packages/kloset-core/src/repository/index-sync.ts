@@ -7,7 +7,7 @@ import { isNotFound, type Storage } from '@kloset/connector-contract';
 import type { KeyRing } from '../crypto/key-ring.ts';
 import type { CryptoProvider } from '../crypto/provider.ts';
 import { openResource } from '../crypto/seal.ts';
-import { fromHexId } from './bytes.ts';
+import { fromHexId } from '../encoding/bytes.ts';
 import { CorruptResourceError, reasonOf } from './errors.ts';
 import type { IndexCache } from './index-cache.ts';
 import { decodeState, type StateBody } from './state-codec.ts';

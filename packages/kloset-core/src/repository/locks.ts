@@ -6,7 +6,7 @@
  */
 import { hostname as osHostname } from 'node:os';
 import { isNotFound } from '@kloset/connector-contract';
-import { fromHexId, toHex } from './bytes.ts';
+import { fromHexId, toHex } from '../encoding/bytes.ts';
 import { RepositoryError } from './errors.ts';
 import { decodeLock, encodeLock, type LockBody } from './lock-codec.ts';
 import type { ResourceStore } from './resource-store.ts';

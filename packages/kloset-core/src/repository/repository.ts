@@ -10,6 +10,7 @@ import type { KeyRing } from '../crypto/key-ring.ts';
 import { nodeCryptoProvider } from '../crypto/node-provider.ts';
 import type { CryptoProvider } from '../crypto/provider.ts';
 import { openResource, sealResource } from '../crypto/seal.ts';
+import { fromHexId, toHex } from '../encoding/bytes.ts';
 import {
   type CreateStoreOptions,
   createStoreConfig,
@@ -21,7 +22,6 @@ import { type PackReadContext, readPackIndex } from '../packfile/reader.ts';
 import { type BlobReadResult, type ReadBlobsOptions, readBlob, readBlobs } from './blob-reader.ts';
 import type { BlobId, BlobKind, BlobLocation, BlobStore, PutBlobResult } from './blob-store.ts';
 import { BlobWriter } from './blob-writer.ts';
-import { fromHexId, toHex } from './bytes.ts';
 import { CorruptResourceError, RepositoryError, reasonOf } from './errors.ts';
 import { IndexCache } from './index-cache.ts';
 import { type SyncResult, syncIndex } from './index-sync.ts';

@@ -4,7 +4,7 @@ import type { CompressionMode } from '../crypto/compression.ts';
 import type { KeyRing } from '../crypto/key-ring.ts';
 import type { CryptoProvider } from '../crypto/provider.ts';
 import { sealResource } from '../crypto/seal.ts';
-import { toHex } from './bytes.ts';
+import { toHex } from '../encoding/bytes.ts';
 import { encodeState, type StateBody } from './state-codec.ts';
 
 /** What sealing and storing a state needs. */

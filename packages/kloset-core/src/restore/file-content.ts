@@ -6,10 +6,10 @@
  */
 import type { ContentStream } from '@kloset/connector-contract';
 import type { Semaphore } from '../backup/semaphore.ts';
+import { toHex } from '../encoding/bytes.ts';
 import { BlobKind } from '../repository/blob-store.ts';
 import type { EngineRepository } from '../snapshot/engine-repository.ts';
 import type { ChunkRef, SnapshotEntry } from '../snapshot/entry.ts';
-import { hex } from '../snapshot/hex.ts';
 import { errorMessage } from '../snapshot/tree-reader.ts';
 
 interface Window {
@@ -47,9 +47,9 @@ async function fetchWindow(
   }
   return out.map((d, i) => {
     const c = slice[i]!;
-    if (d === undefined) throw new Error(`chunk ${hex(c.id)} was not returned by the repository`);
+    if (d === undefined) throw new Error(`chunk ${toHex(c.id)} was not returned by the repository`);
     if (d.length !== c.length) {
-      throw new Error(`chunk ${hex(c.id)} has ${d.length} bytes, the snapshot says ${c.length}`);
+      throw new Error(`chunk ${toHex(c.id)} has ${d.length} bytes, the snapshot says ${c.length}`);
     }
     return d;
   });

@@ -6,10 +6,10 @@
  * the byte budget until its content has been written or skipped.
  */
 import type { Semaphore } from '../backup/semaphore.ts';
+import { toHex } from '../encoding/bytes.ts';
 import { type BlobId, BlobKind } from '../repository/blob-store.ts';
 import type { EngineRepository } from '../snapshot/engine-repository.ts';
 import type { SnapshotEntry } from '../snapshot/entry.ts';
-import { hex } from '../snapshot/hex.ts';
 import { errorMessage } from '../snapshot/tree-reader.ts';
 import { RestoreContentError } from './file-content.ts';
 
@@ -107,7 +107,7 @@ function fetchBatch(
           const d = data[start + k];
           if (d === undefined || d.length !== c.length) {
             throw new RestoreContentError(
-              `cannot restore ${f.path}: chunk ${hex(c.id)} has ${d?.length ?? 'no'} bytes, the snapshot says ${c.length}`,
+              `cannot restore ${f.path}: chunk ${toHex(c.id)} has ${d?.length ?? 'no'} bytes, the snapshot says ${c.length}`,
             );
           }
           total += d.length;

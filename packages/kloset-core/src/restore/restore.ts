@@ -12,10 +12,10 @@ import {
   parentPath,
 } from '@kloset/connector-contract';
 import { Semaphore } from '../backup/semaphore.ts';
+import { toHex } from '../encoding/bytes.ts';
 import type { EngineRepository } from '../snapshot/engine-repository.ts';
 import type { SnapshotEntry } from '../snapshot/entry.ts';
 import type { SnapshotHeader } from '../snapshot/header.ts';
-import { hex } from '../snapshot/hex.ts';
 import { SnapshotPathNotFoundError } from '../snapshot/list-path.ts';
 import { resolveSnapshot, type SnapshotRef } from '../snapshot/snapshots.ts';
 import { errorMessage, TreeReader } from '../snapshot/tree-reader.ts';
@@ -110,7 +110,7 @@ export async function restore(
 ): Promise<RestoreResult> {
   options.signal?.throwIfAborted();
   const header = typeof snapshot === 'string' ? await resolveSnapshot(repo, snapshot) : snapshot;
-  const label = `snapshot ${hex(header.id).slice(0, 8)}`;
+  const label = `snapshot ${toHex(header.id).slice(0, 8)}`;
   const path = options.path ?? '/';
   const reader = new TreeReader(repo, header.root, { label });
   const concurrency = Math.max(

@@ -10,11 +10,11 @@
  * (a type change is one removal and one addition).
  */
 import type { EntryPath } from '@kloset/connector-contract';
+import { toHex } from '../encoding/bytes.ts';
 import type { BlobStore } from '../repository/blob-store.ts';
 import type { SnapshotEntry } from './entry.ts';
 import { ROOT_SORT_KEY, sortKey, subtreePrefix } from './entry-key.ts';
 import type { SnapshotHeader } from './header.ts';
-import { hex } from './hex.ts';
 import { SnapshotPathNotFoundError } from './list-path.ts';
 import { TreeReader } from './tree-reader.ts';
 
@@ -99,7 +99,7 @@ export async function* diffSnapshots(
   a: DiffSide,
   b: DiffSide,
 ): AsyncGenerator<DiffChange> {
-  const label = (h: SnapshotHeader) => `snapshot ${hex(h.id).slice(0, 8)}`;
+  const label = (h: SnapshotHeader) => `snapshot ${toHex(h.id).slice(0, 8)}`;
   const ra = new TreeReader(store, a.header.root, { label: label(a.header) });
   const rb = new TreeReader(store, b.header.root, { label: label(b.header) });
   const [fa, fb] = await Promise.all([ra.find(a.path), rb.find(b.path)]);

@@ -9,7 +9,7 @@
  * - with references, each names one matching snapshot: `latest` the newest match, a prefix the
  *   one match whose id starts with it.
  */
-import { hex } from './hex.ts';
+import { toHex } from '../encoding/bytes.ts';
 import { AmbiguousSnapshotError, SnapshotNotFoundError, type SnapshotRef } from './snapshots.ts';
 
 /** Conditions a snapshot must all meet. An empty filter matches every snapshot. */
@@ -35,7 +35,7 @@ export interface Selectable {
 }
 
 function idHex(s: Selectable): string {
-  return typeof s.id === 'string' ? s.id.toLowerCase() : hex(s.id);
+  return typeof s.id === 'string' ? s.id.toLowerCase() : toHex(s.id);
 }
 
 /** True when the filter sets no condition. */

@@ -2,8 +2,8 @@
  * The snapshot header (docs/FORMAT.md §8.1): the body of a `snapshot` resource, a msgpack map.
  */
 import type { SourceInfo } from '@kloset/connector-contract';
+import { toHex } from '../encoding/bytes.ts';
 import type { BlobId } from '../repository/blob-store.ts';
-import { hex } from './hex.ts';
 import { asMap, pack, readArray, readBin, readInt, readString, unpack, wideInt } from './msgpack.ts';
 
 /** Counts and sizes of a snapshot. */
@@ -80,7 +80,8 @@ export function decodeHeader(bytes: Uint8Array, resourceId: string): SnapshotHea
   const version = readInt(m.version, `${what}: version`);
   if (version !== 1) throw new Error(`${what}: unsupported header version ${version}`);
   const id = readBin(m.id, `${what}: id`, 32);
-  if (hex(id) !== resourceId) throw new Error(`${what}: header id ${hex(id)} does not match the resource id`);
+  if (toHex(id) !== resourceId)
+    throw new Error(`${what}: header id ${toHex(id)} does not match the resource id`);
   const src = asMap(m.source, `${what}: source`);
   const sum = asMap(m.summary, `${what}: summary`);
   const n = (v: unknown, k: string) => readInt(v ?? 0, `${what}: summary ${k}`);

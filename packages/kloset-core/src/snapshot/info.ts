@@ -1,8 +1,9 @@
 /** `info`: what a store holds, and what one snapshot holds. */
+
+import { toHex } from '../encoding/bytes.ts';
 import type { BlobStore } from '../repository/blob-store.ts';
 import type { ResourceStore } from '../repository/resource-store.ts';
 import type { SnapshotHeader } from './header.ts';
-import { hex } from './hex.ts';
 import { listSnapshots, resolveSnapshot, type SnapshotRef } from './snapshots.ts';
 import { TreeReader } from './tree-reader.ts';
 
@@ -21,7 +22,7 @@ export async function snapshotInfo(
   snapshot: SnapshotRef | SnapshotHeader,
 ): Promise<SnapshotInfo> {
   const header = typeof snapshot === 'string' ? await resolveSnapshot(repo, snapshot) : snapshot;
-  const reader = new TreeReader(repo, header.root, { label: `snapshot ${hex(header.id).slice(0, 8)}` });
+  const reader = new TreeReader(repo, header.root, { label: `snapshot ${toHex(header.id).slice(0, 8)}` });
   let node = await reader.node(header.root);
   const entries = node.leaf ? node.entries.length : node.counts.reduce((a, b) => a + b, 0);
   let height = 1;

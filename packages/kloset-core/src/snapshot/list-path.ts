@@ -1,10 +1,10 @@
 /** `ls SNAPSHOT:PATH`: the entry at a path of a snapshot, then its listing. */
 import type { EntryPath } from '@kloset/connector-contract';
+import { toHex } from '../encoding/bytes.ts';
 import type { BlobStore } from '../repository/blob-store.ts';
 import type { ResourceStore } from '../repository/resource-store.ts';
 import type { SnapshotEntry } from './entry.ts';
 import type { SnapshotHeader } from './header.ts';
-import { hex } from './hex.ts';
 import { resolveSnapshot, type SnapshotRef } from './snapshots.ts';
 import { TreeReader } from './tree-reader.ts';
 
@@ -30,7 +30,7 @@ export async function* listPath(
   options: ListPathOptions = {},
 ): AsyncGenerator<SnapshotEntry> {
   const header = typeof snapshot === 'string' ? await resolveSnapshot(repo, snapshot) : snapshot;
-  const label = `snapshot ${hex(header.id).slice(0, 8)}`;
+  const label = `snapshot ${toHex(header.id).slice(0, 8)}`;
   const reader = new TreeReader(repo, header.root, { label });
   const found = await reader.find(path);
   if (found.length === 0) throw new SnapshotPathNotFoundError(`${path} not found in ${label}`);

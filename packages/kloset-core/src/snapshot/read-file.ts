@@ -9,12 +9,12 @@
  */
 import type { EntryPath } from '@kloset/connector-contract';
 import { Semaphore } from '../backup/semaphore.ts';
+import { toHex } from '../encoding/bytes.ts';
 import { MissingBlobError } from '../repository/errors.ts';
 import { fileContent } from '../restore/file-content.ts';
 import type { EngineRepository } from './engine-repository.ts';
 import type { SnapshotEntry } from './entry.ts';
 import type { SnapshotHeader } from './header.ts';
-import { hex } from './hex.ts';
 import { SnapshotPathNotFoundError } from './list-path.ts';
 import { TreeReader } from './tree-reader.ts';
 
@@ -45,7 +45,7 @@ export async function findFile(
   header: SnapshotHeader,
   path: EntryPath,
 ): Promise<SnapshotEntry> {
-  const label = `snapshot ${hex(header.id).slice(0, 8)}`;
+  const label = `snapshot ${toHex(header.id).slice(0, 8)}`;
   const found = await new TreeReader(repo, header.root, { label }).find(path);
   const file = found.find((e) => e.type === 'file');
   if (file === undefined) {
@@ -75,7 +75,7 @@ export async function* readFile(
   options: ReadFileOptions = {},
 ): AsyncGenerator<Uint8Array> {
   const file = await findFile(repo, header, path);
-  const label = `snapshot ${hex(header.id).slice(0, 8)}`;
+  const label = `snapshot ${toHex(header.id).slice(0, 8)}`;
   const windowBytes = options.windowBytes ?? 8 * 1024 * 1024;
   const budget = new Semaphore(2 * windowBytes);
   const content = fileContent(repo, file, budget, windowBytes, options.signal);

@@ -3,9 +3,9 @@
  * finding the parent of a new backup, writing and deleting.
  */
 import { isNotFound, type SourceInfo } from '@kloset/connector-contract';
+import { fromHex, toHex } from '../encoding/bytes.ts';
 import type { ResourceStore } from '../repository/resource-store.ts';
 import { decodeHeader, encodeHeader, type SnapshotHeader, sameSource } from './header.ts';
-import { fromHex, hex } from './hex.ts';
 import { errorMessage } from './tree-reader.ts';
 
 /** A snapshot reference: `latest`, or a prefix of the hex id (the CLI shows the first 8 digits). */
@@ -13,7 +13,7 @@ export type SnapshotRef = string;
 
 /** Reads and decodes one header; errors name the snapshot. */
 export async function readSnapshot(store: ResourceStore, id: Uint8Array): Promise<SnapshotHeader> {
-  const idHex = hex(id);
+  const idHex = toHex(id);
   let bytes: Uint8Array;
   try {
     bytes = await store.getResource('snapshot', id);
@@ -55,11 +55,11 @@ export async function* readSnapshots(
   const inFlight: Promise<SnapshotReadResult | undefined>[] = [];
   const start = (id: Uint8Array): Promise<SnapshotReadResult | undefined> =>
     readSnapshot(store, id).then(
-      (header): SnapshotReadResult => ({ id: hex(id), ok: true, header }),
+      (header): SnapshotReadResult => ({ id: toHex(id), ok: true, header }),
       (err: unknown): SnapshotReadResult | undefined =>
         err instanceof SnapshotNotFoundError
           ? undefined
-          : { id: hex(id), ok: false, error: errorMessage(err) },
+          : { id: toHex(id), ok: false, error: errorMessage(err) },
     );
   for await (const id of store.listResources('snapshot')) {
     inFlight.push(start(id));
@@ -130,7 +130,7 @@ export async function resolveSnapshot(store: ResourceStore, ref: SnapshotRef): P
   }
   const matches: string[] = [];
   for await (const id of store.listResources('snapshot')) {
-    const h = hex(id);
+    const h = toHex(id);
     if (h.startsWith(prefix)) matches.push(h);
   }
   if (matches.length === 0) throw new SnapshotNotFoundError(`no snapshot matches ${JSON.stringify(ref)}`);

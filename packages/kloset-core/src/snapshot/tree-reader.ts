@@ -4,10 +4,10 @@
  * root to the current leaf) plus the cache: memory does not grow with the size of the tree.
  */
 import type { EntryPath, EntryType } from '@kloset/connector-contract';
+import { toHex } from '../encoding/bytes.ts';
 import { type BlobId, BlobKind, type BlobStore } from '../repository/blob-store.ts';
 import type { SnapshotEntry } from './entry.ts';
 import { childrenPrefix, hasPrefix, ROOT_SORT_KEY, sortKey, subtreePrefix } from './entry-key.ts';
-import { hex } from './hex.ts';
 import { LruCache } from './lru-cache.ts';
 import { decodeNode, type InternalNode, type LeafNode, type TreeNode } from './tree-node.ts';
 
@@ -70,7 +70,7 @@ export class TreeReader {
 
   /** Loads and decodes a node, through the cache. */
   node(id: BlobId): Promise<TreeNode> {
-    const k = hex(id);
+    const k = toHex(id);
     const hit = this.#cache.get(k);
     if (hit !== undefined) return hit;
     this.#loads++;
@@ -194,7 +194,7 @@ export class TreeReader {
       let node: TreeNode;
       try {
         const bytes = await this.#store.getBlob(BlobKind.Tree, id);
-        node = decodeNode(bytes, `${this.#label}: tree node ${hex(id)}`);
+        node = decodeNode(bytes, `${this.#label}: tree node ${toHex(id)}`);
       } catch (err) {
         await onError(id, err);
         return;

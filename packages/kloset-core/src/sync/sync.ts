@@ -16,6 +16,7 @@ import type { SourceRecord } from '@kloset/connector-contract';
 import { storeFileContent } from '../backup/file-content.ts';
 import { Semaphore } from '../backup/semaphore.ts';
 import { chunkStream } from '../chunking/fastcdc.ts';
+import { toHex } from '../encoding/bytes.ts';
 import { BlobKind } from '../repository/blob-store.ts';
 import { acquireLock } from '../repository/locks.ts';
 import { fileContent } from '../restore/file-content.ts';
@@ -23,7 +24,6 @@ import type { EngineRepository } from '../snapshot/engine-repository.ts';
 import type { ChunkRef, SnapshotEntry } from '../snapshot/entry.ts';
 import { compareSnapshots } from '../snapshot/filter.ts';
 import type { SnapshotHeader } from '../snapshot/header.ts';
-import { hex } from '../snapshot/hex.ts';
 import { listSnapshots, writeSnapshot } from '../snapshot/snapshots.ts';
 import { TreeBuilder, type TreeBuilderOptions } from '../snapshot/tree-builder.ts';
 import { errorMessage, TreeReader } from '../snapshot/tree-reader.ts';
@@ -107,11 +107,11 @@ export async function syncSnapshots(
   const map = ContentMap.open(options.mapDir);
   try {
     const present = new Set<string>();
-    for await (const id of dst.listResources('snapshot')) present.add(hex(id));
+    for await (const id of dst.listResources('snapshot')) present.add(toHex(id));
     const out: SyncedSnapshot[] = [];
     for (const h of headers) {
       options.signal?.throwIfAborted();
-      const id = hex(h.id);
+      const id = toHex(h.id);
       const synced: SyncedSnapshot = present.has(id)
         ? { id, status: 'present', header: h, storedBytes: 0, newBlobs: 0, mappedFiles: 0, readBytes: 0 }
         : await copySnapshot(src, dst, h, map, options);
@@ -138,7 +138,7 @@ async function copySnapshot(
   map: ContentMap,
   options: SyncOptions,
 ): Promise<SyncedSnapshot> {
-  const id = hex(header.id);
+  const id = toHex(header.id);
   const label = `snapshot ${id.slice(0, 8)}`;
   const signal = options.signal;
   const budget = options.maxBytesInFlight ?? 32 * 1024 * 1024;

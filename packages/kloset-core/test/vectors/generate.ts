@@ -9,7 +9,6 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ChunkingParams, chunkBuffer, highBitsMask, makeChunker } from '../../src/chunking/fastcdc.ts';
-import { concatBytes, toHex, utf8 } from '../../src/crypto/bytes.ts';
 import { CompressionCodec, compressIfPays } from '../../src/crypto/compression.ts';
 import { deriveKek, type KdfParams } from '../../src/crypto/kdf.ts';
 import { blobId, deriveKeyRing, type KeyRing } from '../../src/crypto/key-ring.ts';
@@ -28,6 +27,7 @@ import {
   type SealTarget,
   sealEncoded,
 } from '../../src/crypto/seal.ts';
+import { concatBytes, toHex, utf8 } from '../../src/encoding/bytes.ts';
 import { createStoreConfig } from '../../src/format/config.ts';
 import { VECTOR_PRNG_SEED, xorshift32Bytes } from './prng.ts';
 

@@ -13,7 +13,6 @@ import {
   highBitsMask,
   makeChunker,
 } from '../../src/chunking/fastcdc.ts';
-import { concatBytes, fromHex, toHex, utf8 } from '../../src/crypto/bytes.ts';
 import { CorruptDataError } from '../../src/crypto/errors.ts';
 import { deriveKek } from '../../src/crypto/kdf.ts';
 import { blobId, deriveKeyRing, type KeyRing } from '../../src/crypto/key-ring.ts';
@@ -33,6 +32,7 @@ import {
   type SealTarget,
   sealEncoded,
 } from '../../src/crypto/seal.ts';
+import { concatBytes, fromHex, toHex, utf8 } from '../../src/encoding/bytes.ts';
 import { decodeStoreConfig, encodeStoreConfig, openStoreConfig } from '../../src/format/config.ts';
 import { xorshift32Bytes } from './prng.ts';
 import type {

@@ -1,5 +1,6 @@
 /**
- * Small byte helpers shared by the crypto, chunking and format modules. Everything works on plain
+ * Small byte helpers shared by every module: UTF-8, hexadecimal (and the 64-hex-digit ids of
+ * FORMAT.md §1), concatenation, comparison, big-endian integers. Everything works on plain
  * Uint8Array; nothing here allocates more than the result.
  */
 
@@ -34,12 +35,16 @@ export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
-/** Parses hexadecimal (even length, digits only); throws on anything else. */
-export function fromHex(hex: string): Uint8Array {
-  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) {
-    throw new Error(`invalid hex string of length ${hex.length}`);
-  }
-  return asUint8Array(Buffer.from(hex, 'hex'));
+/** Parses hexadecimal (pairs of digits, either case); throws naming `what` on anything else. */
+export function fromHex(text: string, what = 'hex string'): Uint8Array {
+  if (!/^(?:[0-9a-f]{2})*$/i.test(text)) throw new Error(`${what}: not hexadecimal: ${JSON.stringify(text)}`);
+  return new Uint8Array(Buffer.from(text, 'hex'));
+}
+
+/** Bytes of a 64-hex-digit id (lowercase); throws naming `what` on anything else. */
+export function fromHexId(hex: string, what = 'id'): Uint8Array {
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`${what}: expected 64 lowercase hex digits, got "${hex}"`);
+  return new Uint8Array(Buffer.from(hex, 'hex'));
 }
 
 /**

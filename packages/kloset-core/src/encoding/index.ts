@@ -1,0 +1,2 @@
+/** Byte helpers and the MessagePack conventions of the format (FORMAT.md, Notation). */
+export * from './bytes.ts';
