@@ -186,16 +186,19 @@ export interface ObjectView {
   readonly tags: Record<string, string>;
 }
 
-/**
- * Every object under `prefix` (keys relative to it) as an independent client sees it: ListObjectsV2
- * (URL-encoded keys), GetObject (body hash), HeadObject (headers, metadata), GetObjectTagging.
- */
-export async function viewObjects(
+/** One object of a listing: its full key (decoded), size and ETag (quoted, as listed). */
+export interface ListedKey {
+  readonly key: string;
+  readonly size: number;
+  readonly etag: string;
+}
+
+/** The pages of a paginated ListObjectsV2 under `prefix`, keys sent URL-encoded and decoded. */
+export async function* listPages(
   client: S3Client,
   bucket: string,
   prefix: string,
-): Promise<Map<string, ObjectView>> {
-  const out = new Map<string, ObjectView>();
+): AsyncGenerator<ListedKey[]> {
   let token: string | undefined;
   do {
     const page = await client.send(
@@ -206,9 +209,29 @@ export async function viewObjects(
         ...(token ? { ContinuationToken: token } : {}),
       }),
     );
+    const decode = listingKeyDecoder(page.EncodingType);
+    yield (page.Contents ?? []).map((o) => ({
+      key: decode(o.Key ?? ''),
+      size: o.Size ?? 0,
+      etag: o.ETag ?? '',
+    }));
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+}
+
+/**
+ * Every object under `prefix` (keys relative to it) as an independent client sees it: ListObjectsV2
+ * (URL-encoded keys), GetObject (body hash), HeadObject (headers, metadata), GetObjectTagging.
+ */
+export async function viewObjects(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+): Promise<Map<string, ObjectView>> {
+  const out = new Map<string, ObjectView>();
+  for await (const page of listPages(client, bucket, prefix)) {
     await Promise.all(
-      (page.Contents ?? []).map(async (o) => {
-        const key = listingKeyDecoder(page.EncodingType)(o.Key ?? '');
+      page.map(async ({ key }) => {
         const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
         const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
         const body = await got.Body!.transformToByteArray();
@@ -229,7 +252,6 @@ export async function viewObjects(
         out.set(key.slice(prefix.length), view);
       }),
     );
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  }
   return out;
 }
