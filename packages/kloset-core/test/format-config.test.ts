@@ -4,6 +4,7 @@ import { DEFAULT_KDF_COST } from '../src/crypto/kdf.ts';
 import { nobleCryptoProvider } from '../src/crypto/noble-provider.ts';
 import { nodeCryptoProvider } from '../src/crypto/node-provider.ts';
 import { fromHex, toHex } from '../src/encoding/bytes.ts';
+import { decodeMsgpack, encodeMsgpack, type MsgpackValue } from '../src/encoding/msgpack.ts';
 import {
   createStoreConfig,
   DEFAULT_PACKFILE_SIZE,
@@ -11,7 +12,6 @@ import {
   openStoreConfig,
   StoreConfigError,
 } from '../src/format/config.ts';
-import { decodeMsgpack, encodeMsgpack, type MsgpackValue } from '../src/format/msgpack.ts';
 import { intTagSize, refDecode, refGet, smallestIntSize, walk } from './format-msgpack-reference.ts';
 
 const weak = { memoryKiB: 64, passes: 1, parallelism: 1 };

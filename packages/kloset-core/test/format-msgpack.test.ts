@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../src/encoding/bytes.ts';
-import { decodeMsgpack, encodeMsgpack, type MsgpackValue } from '../src/format/msgpack.ts';
+import { decodeMsgpack, encodeMsgpack, type MsgpackValue } from '../src/encoding/msgpack.ts';
+import { decodeEntry } from '../src/snapshot/entry-codec.ts';
 import { refDecode, walk } from './format-msgpack-reference.ts';
 
 describe('format msgpack', () => {
@@ -60,5 +61,11 @@ describe('format msgpack', () => {
   it('decodes integers beyond 2^53 as BigInt (so validators reject them) and refuses trailing bytes', () => {
     expect(decodeMsgpack(Uint8Array.from([0xcf, 0, 0x20, 0, 0, 0, 0, 0, 1]))).toBe(2n ** 53n + 1n);
     expect(() => decodeMsgpack(Uint8Array.from([0x01, 0x02]))).toThrow();
+  });
+
+  it('is the snapshot codec too: an entry with a size beyond 2^53 is refused, not rounded', () => {
+    const entry = { path: 'a', type: 'file', size: 2n ** 53n + 1n, mtime: [0, 0] };
+    expect(() => decodeEntry(encodeMsgpack(entry))).toThrow('entry a: size: integer out of range');
+    expect(decodeEntry(encodeMsgpack({ ...entry, size: 2 ** 53 - 1 })).size).toBe(2 ** 53 - 1);
   });
 });

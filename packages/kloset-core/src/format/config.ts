@@ -18,7 +18,7 @@ import {
 import { deriveKeyRing, type KeyRing } from '../crypto/key-ring.ts';
 import { createMasterKey, KEY_LENGTH, unwrapKey, WRAPPED_KEY_LENGTH, wrapKey } from '../crypto/master-key.ts';
 import type { CryptoProvider } from '../crypto/provider.ts';
-import { decodeMsgpack, encodeMsgpack, type MsgpackValue } from './msgpack.ts';
+import { decodeMsgpack, encodeMsgpack, type MsgpackValue } from '../encoding/msgpack.ts';
 
 /** `format` of every kloset config. */
 export const STORE_FORMAT = 'kloset';

@@ -1,3 +1,2 @@
-/** The store config codec (FORMAT.md §2) and the MessagePack conventions of the format. */
+/** The store config codec (FORMAT.md §2). */
 export * from './config.ts';
-export * from './msgpack.ts';

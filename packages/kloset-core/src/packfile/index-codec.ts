@@ -3,9 +3,9 @@
  * `[kind, id, offset, length, raw_length]`. The same entry shape lists blobs in states (§6).
  */
 
-import type { MsgpackValue } from '../format/msgpack.ts';
+import { decodeMsgpack, encodeMsgpack, type MsgpackValue } from '../encoding/msgpack.ts';
+import { readArray, readBin, readUint } from '../encoding/msgpack-readers.ts';
 import type { BlobId, BlobKind } from '../repository/blob-store.ts';
-import { pack, readArray, readBin, readUint, unpack } from './msgpack.ts';
 
 /** One blob of a packfile: where its sealed payload sits and how long its plaintext is. */
 export interface PackIndexEntry {
@@ -44,12 +44,12 @@ export function entryFromWire(value: unknown, what: string): PackIndexEntry {
 
 /** Encodes a pack index. */
 export function encodePackIndex(entries: readonly PackIndexEntry[]): Uint8Array {
-  return pack(entries.map(entryToWire));
+  return encodeMsgpack(entries.map(entryToWire));
 }
 
 /** Decodes a pack index; throws naming the problem on malformed input. */
 export function decodePackIndex(bytes: Uint8Array): PackIndexEntry[] {
-  const list = readArray(unpack(bytes), 'pack index');
+  const list = readArray(decodeMsgpack(bytes), 'pack index');
   return list.map((e, i) => entryFromWire(e, `pack index entry ${i}`));
 }
 

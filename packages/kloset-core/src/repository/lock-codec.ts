@@ -1,5 +1,6 @@
 /** The body of a `lock` resource (FORMAT.md §9). */
-import { pack, readMap, readUint, unpack } from '../packfile/msgpack.ts';
+import { decodeMsgpack, encodeMsgpack } from '../encoding/msgpack.ts';
+import { readMap, readUint } from '../encoding/msgpack-readers.ts';
 
 /** A decoded lock. Times are Unix milliseconds. */
 export interface LockBody {
@@ -14,7 +15,7 @@ export interface LockBody {
 
 /** Encodes a lock body. */
 export function encodeLock(lock: LockBody): Uint8Array {
-  return pack({
+  return encodeMsgpack({
     version: 1,
     exclusive: lock.exclusive,
     hostname: lock.hostname,
@@ -26,7 +27,7 @@ export function encodeLock(lock: LockBody): Uint8Array {
 
 /** Decodes a lock body; throws naming the first problem. */
 export function decodeLock(bytes: Uint8Array): LockBody {
-  const map = readMap(unpack(bytes), 'lock');
+  const map = readMap(decodeMsgpack(bytes), 'lock');
   const version = readUint(map.version, 'lock version');
   if (version !== 1) throw new Error(`lock version ${version} is not supported`);
   if (typeof map.exclusive !== 'boolean') throw new Error('lock exclusive: expected a boolean');

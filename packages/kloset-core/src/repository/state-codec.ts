@@ -2,8 +2,10 @@
  * The body of a `state` resource (FORMAT.md §6): an index delta listing packfiles and their blobs,
  * and packfiles removed by maintenance.
  */
+
+import { decodeMsgpack, encodeMsgpack } from '../encoding/msgpack.ts';
+import { readArray, readBin, readMap, readUint } from '../encoding/msgpack-readers.ts';
 import { entryFromWire, entryToWire } from '../packfile/index-codec.ts';
-import { pack, readArray, readBin, readMap, readUint, unpack } from '../packfile/msgpack.ts';
 import type { IndexedPackfile } from './index-cache.ts';
 
 /** The format version of state bodies this code writes and reads. */
@@ -21,7 +23,7 @@ export interface StateBody {
 
 /** Encodes a state body. */
 export function encodeState(state: StateBody): Uint8Array {
-  return pack({
+  return encodeMsgpack({
     version: STATE_VERSION,
     time: state.time,
     packfiles: state.packfiles.map((p) => ({
@@ -35,7 +37,7 @@ export function encodeState(state: StateBody): Uint8Array {
 
 /** Decodes a state body; throws naming the first problem. Unknown keys are ignored. */
 export function decodeState(bytes: Uint8Array): StateBody {
-  const map = readMap(unpack(bytes), 'state');
+  const map = readMap(decodeMsgpack(bytes), 'state');
   const version = readUint(map.version, 'state version');
   if (version !== STATE_VERSION) throw new Error(`state version ${version} is not supported`);
   const packfiles = readArray(map.packfiles ?? [], 'state packfiles').map((value, i): IndexedPackfile => {

@@ -3,24 +3,22 @@
  * whose value is nil or empty; readers treat an absent key as nil (or empty) and ignore unknown keys.
  */
 import type { EntryMetadata, EntryType } from '@kloset/connector-contract';
-import type { ChunkRef, SnapshotEntry } from './entry.ts';
+import { decodeMsgpack, encodeMsgpack, type MsgpackValue, wideInt } from '../encoding/msgpack.ts';
 import {
-  asMap,
   type DecodedMap,
-  pack,
   readArray,
   readBin,
   readInt,
+  readMap,
   readOptInt,
   readOptString,
   readString,
-  unpack,
-  wideInt,
-} from './msgpack.ts';
+} from '../encoding/msgpack-readers.ts';
+import type { ChunkRef, SnapshotEntry } from './entry.ts';
 
 /** The map written for an entry, before encoding. */
-export function entryToMap(e: SnapshotEntry): Record<string, unknown> {
-  const m: Record<string, unknown> = {
+export function entryToMap(e: SnapshotEntry): Record<string, MsgpackValue> {
+  const m: Record<string, MsgpackValue> = {
     path: e.path,
     type: e.type,
     size: wideInt(e.size),
@@ -40,14 +38,14 @@ export function entryToMap(e: SnapshotEntry): Record<string, unknown> {
 
 /** Encodes an entry as a msgpack map. */
 export function encodeEntry(e: SnapshotEntry): Uint8Array {
-  return pack(entryToMap(e));
+  return encodeMsgpack(entryToMap(e));
 }
 
 const TYPES: ReadonlySet<string> = new Set(['file', 'directory', 'symlink']);
 
 /** Decodes an entry from its decoded msgpack map. */
 export function entryFromMap(value: unknown): SnapshotEntry {
-  const m = asMap(value, 'snapshot entry');
+  const m = readMap(value, 'snapshot entry');
   const path = readString(m.path, 'entry path');
   const ctx = `entry ${path}`;
   const type = readString(m.type, `${ctx}: type`);
@@ -80,12 +78,12 @@ export function entryFromMap(value: unknown): SnapshotEntry {
 
 /** Decodes an entry from its msgpack bytes. */
 export function decodeEntry(bytes: Uint8Array): SnapshotEntry {
-  return entryFromMap(unpack(bytes));
+  return entryFromMap(decodeMsgpack(bytes));
 }
 
 function readMeta(m: DecodedMap, ctx: string): EntryMetadata {
   if (m.meta === undefined || m.meta === null) return {};
-  const meta = asMap(m.meta, `${ctx}: meta`);
+  const meta = readMap(m.meta, `${ctx}: meta`);
   for (const [k, v] of Object.entries(meta)) readString(v, `${ctx}: meta ${k}`);
   return meta as EntryMetadata;
 }

@@ -3,8 +3,9 @@
  */
 import type { SourceInfo } from '@kloset/connector-contract';
 import { toHex } from '../encoding/bytes.ts';
+import { decodeMsgpack, encodeMsgpack, wideInt } from '../encoding/msgpack.ts';
+import { readArray, readBin, readInt, readMap, readString } from '../encoding/msgpack-readers.ts';
 import type { BlobId } from '../repository/blob-store.ts';
-import { asMap, pack, readArray, readBin, readInt, readString, unpack, wideInt } from './msgpack.ts';
 
 /** Counts and sizes of a snapshot. */
 export interface SnapshotSummary {
@@ -45,7 +46,7 @@ export interface SnapshotHeader {
 /** Encodes a header as its msgpack map. */
 export function encodeHeader(h: SnapshotHeader): Uint8Array {
   const s = h.summary;
-  return pack({
+  return encodeMsgpack({
     version: 1,
     id: h.id,
     time: wideInt(h.time),
@@ -76,14 +77,14 @@ export function encodeHeader(h: SnapshotHeader): Uint8Array {
  */
 export function decodeHeader(bytes: Uint8Array, resourceId: string): SnapshotHeader {
   const what = `snapshot ${resourceId}`;
-  const m = asMap(unpack(bytes), what);
+  const m = readMap(decodeMsgpack(bytes), what);
   const version = readInt(m.version, `${what}: version`);
   if (version !== 1) throw new Error(`${what}: unsupported header version ${version}`);
   const id = readBin(m.id, `${what}: id`, 32);
   if (toHex(id) !== resourceId)
     throw new Error(`${what}: header id ${toHex(id)} does not match the resource id`);
-  const src = asMap(m.source, `${what}: source`);
-  const sum = asMap(m.summary, `${what}: summary`);
+  const src = readMap(m.source, `${what}: source`);
+  const sum = readMap(m.summary, `${what}: summary`);
   const n = (v: unknown, k: string) => readInt(v ?? 0, `${what}: summary ${k}`);
   const header: SnapshotHeader = {
     id,

@@ -8,11 +8,13 @@
  * Writers assemble nodes from items encoded one by one (so that node sizes are known as they
  * fill); decoding turns every key into its sort key for binary search.
  */
+
+import { decodeMsgpack, encodeMsgpack, wideInt } from '../encoding/msgpack.ts';
+import { readArray, readBin, readInt, readMap, readString } from '../encoding/msgpack-readers.ts';
 import type { BlobId } from '../repository/blob-store.ts';
 import type { SnapshotEntry } from './entry.ts';
 import { entryFromMap } from './entry-codec.ts';
 import { type EntryKey, sortKey, sortKeyOf } from './entry-key.ts';
-import { asMap, pack, readArray, readBin, readInt, readString, unpack, wideInt } from './msgpack.ts';
 
 /** A decoded leaf: entries with their sort keys, in key order. */
 export interface LeafNode {
@@ -31,9 +33,9 @@ export interface InternalNode {
 
 export type TreeNode = LeafNode | InternalNode;
 
-const LEAF_HEAD = pack('leaf');
-const ENTRIES = pack('entries');
-const CHILDREN = pack('children');
+const LEAF_HEAD = encodeMsgpack('leaf');
+const ENTRIES = encodeMsgpack('entries');
+const CHILDREN = encodeMsgpack('children');
 
 function arrayHeader(n: number): Uint8Array {
   if (n < 16) return Uint8Array.of(0x90 | n);
@@ -75,12 +77,12 @@ export function encodeNode(leaf: boolean, items: readonly Uint8Array[]): Uint8Ar
 
 /** Encodes the reference to a child node for an internal node. */
 export function encodeChildRef(first: EntryKey, node: BlobId, count: number): Uint8Array {
-  return pack({ first: [first.parent, first.name, first.rank], node, count: wideInt(count) });
+  return encodeMsgpack({ first: [first.parent, first.name, first.rank], node, count: wideInt(count) });
 }
 
 /** Decodes a tree node; `what` names it in errors (e.g. the blob id). */
 export function decodeNode(bytes: Uint8Array, what: string): TreeNode {
-  const m = asMap(unpack(bytes), what);
+  const m = readMap(decodeMsgpack(bytes), what);
   if (m.leaf === true) {
     const entries = readArray(m.entries, `${what}: entries`).map(entryFromMap);
     return { leaf: true, entries, keys: entries.map((e) => sortKey(e.path, e.type)) };
@@ -92,7 +94,7 @@ export function decodeNode(bytes: Uint8Array, what: string): TreeNode {
   const children: BlobId[] = [];
   const counts: number[] = [];
   refs.forEach((r, i) => {
-    const ref = asMap(r, `${what}: child ${i}`);
+    const ref = readMap(r, `${what}: child ${i}`);
     const first = readArray(ref.first, `${what}: child ${i} key`);
     const parent = readArray(first[0], `${what}: child ${i} key`).map((c) => readString(c, `${what}: key`));
     const key: EntryKey = {

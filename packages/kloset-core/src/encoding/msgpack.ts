@@ -7,6 +7,8 @@
  * whose value is `undefined` are left out; `undefined` anywhere else is an error.
  * `decodeMsgpack` returns maps as plain objects, bin as Uint8Array (possibly views of the input),
  * integers as numbers, except integers beyond +-2^53 which come back as BigInt (validators reject them).
+ * Every format (config, packfile index, state, lock, snapshot header, tree node, entry) uses this
+ * codec; msgpack-readers.ts reads the decoded values.
  */
 import { Packr } from 'msgpackr';
 import { asUint8Array } from '../encoding/bytes.ts';
@@ -37,6 +39,38 @@ const UINT32_MAX = 0xffff_ffff;
 function isPlainObject(value: object): value is { readonly [key: string]: MsgpackValue | undefined } {
   const proto: unknown = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Whether `value` encodes correctly as is (no wide integer numbers, no `undefined`, only plain
+ * objects): the common case, checked without allocating; `prepare` handles the rest.
+ */
+function isReady(value: MsgpackValue | undefined): boolean {
+  switch (typeof value) {
+    case 'number':
+      return !Number.isInteger(value) || (value >= INT32_MIN && value <= UINT32_MAX);
+    case 'string':
+    case 'boolean':
+    case 'bigint':
+      return true;
+    case 'object': {
+      if (value === null || value instanceof Uint8Array) return true;
+      if (Array.isArray(value)) {
+        const items = value as readonly MsgpackValue[];
+        for (let i = 0; i < items.length; i++) if (!isReady(items[i])) return false;
+        return true;
+      }
+      if (!isPlainObject(value)) return false;
+      for (const key in value) {
+        if (!Object.hasOwn(value, key)) return false;
+        const item = value[key];
+        if (item === undefined || !isReady(item)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
 }
 
 /** Returns `value` itself when it encodes correctly as is, else a copy that does. */
@@ -90,10 +124,19 @@ function prepare(value: MsgpackValue | undefined, path: string): MsgpackValue {
 
 /** Encodes `value` as standard MessagePack (see module comment). */
 export function encodeMsgpack(value: MsgpackValue): Uint8Array {
-  return asUint8Array(packr.pack(prepare(value, '$')));
+  return asUint8Array(packr.pack(isReady(value) ? value : prepare(value, '$')));
 }
 
 /** Decodes exactly one MessagePack value filling all of `bytes`; throws on anything else. */
 export function decodeMsgpack(bytes: Uint8Array): unknown {
   return packr.unpack(bytes);
+}
+
+/**
+ * `n` checked to be a safe integer (throws otherwise), as `encodeMsgpack` takes it; numbers outside
+ * the 32-bit ranges become bigints, which encode as 64-bit integers.
+ */
+export function wideInt(n: number): number | bigint {
+  if (!Number.isSafeInteger(n)) throw new Error(`not a safe integer: ${n}`);
+  return n > UINT32_MAX || n < INT32_MIN ? BigInt(n) : n;
 }
