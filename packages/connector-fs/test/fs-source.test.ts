@@ -1,10 +1,11 @@
-import { appendFile, chmod, lstat, mkdir, symlink, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, lstat, mkdir, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { isConnectorError, type SourceRecord } from '@kloset/connector-contract';
 import { FsSource } from '@kloset/connector-fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { READ_PIECE } from '../src/source/file-content.ts';
 import { runAsUser, tempDir } from './helpers.ts';
 
 let root: string;
@@ -145,6 +146,33 @@ describe('FsSource', () => {
     await utimes(join(root, 'touched'), 1_000, 1_000);
     expect((await failure(read(records.get('/grows')!))).code).toBe('corrupt');
     expect((await failure(read(records.get('/touched')!))).code).toBe('corrupt');
+  });
+
+  it('a file of several read pieces comes back byte for byte; one that shrank is corrupt', async () => {
+    const big = new Uint8Array(READ_PIECE * 2 + 12345);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 31 + (i >>> 13)) & 0xff;
+    await writeFile(join(root, 'big'), big);
+    await writeFile(join(root, 'shrinks'), big);
+    const records = await scan();
+    const pieces: Uint8Array[] = [];
+    for await (const piece of await records.get('/big')!.open()) pieces.push(piece);
+    expect(pieces.map((p) => p.length)).toEqual([READ_PIECE, READ_PIECE, 12345]);
+    expect(Buffer.concat(pieces).equals(big)).toBe(true);
+    await truncate(join(root, 'shrinks'), READ_PIECE + 1);
+    const err = await failure(read(records.get('/shrinks')!));
+    expect(err.code).toBe('corrupt');
+    expect(err.message).toContain('shrank');
+  });
+
+  it('an empty file yields nothing; one that is no longer empty is corrupt', async () => {
+    await writeFile(join(root, 'empty'), '');
+    await writeFile(join(root, 'filled'), '');
+    const records = await scan();
+    await writeFile(join(root, 'filled'), 'x');
+    const pieces: Uint8Array[] = [];
+    for await (const piece of await records.get('/empty')!.open()) pieces.push(piece);
+    expect(pieces).toEqual([]);
+    expect((await failure(read(records.get('/filled')!))).code).toBe('corrupt');
   });
 
   it('a file that vanished after the scan fails open() with not_found', async () => {

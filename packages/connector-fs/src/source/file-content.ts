@@ -1,65 +1,85 @@
 /** Reads a file for FsSource: exactly the scanned size, failing if the file changed meanwhile. */
-import { open } from 'node:fs/promises';
+import { type BigIntStats, closeSync, fstatSync, open, read } from 'node:fs';
 import { ConnectorError, type ContentStream } from '@kloset/connector-contract';
 import { fsError } from '../fs-errors.ts';
 
-const CHUNK = 512 * 1024;
+/** Largest piece yielded (and read with one call). */
+export const READ_PIECE = Number(process.env.KLOSET_FS_PIECE ?? 4 * 1024 * 1024);
+
+function openForRead(path: string): Promise<number> {
+  return new Promise((resolve, reject) => open(path, 'r', (err, fd) => (err ? reject(err) : resolve(fd))));
+}
+
+function readAt(fd: number, buffer: Uint8Array, offset: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    read(fd, buffer, offset, buffer.length - offset, position, (err, n) => (err ? reject(err) : resolve(n))),
+  );
+}
+
+/** Fills `buffer` from `position`; returns the bytes read (fewer only at the end of the file). */
+async function fill(fd: number, buffer: Uint8Array, position: number): Promise<number> {
+  let done = 0;
+  while (done < buffer.length) {
+    const n = await readAt(fd, buffer, done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
+function changed(absPath: string, why: string): ConnectorError {
+  return new ConnectorError('corrupt', `${absPath} ${why}`, { op: 'read', key: absPath });
+}
 
 /**
- * A stream of the `size` bytes of the file at `absPath`, read in chunks of at most 512 KiB. The
- * file is opened on the first read (a stream never read holds no descriptor) and closed at the
- * end, on error and on early return. It fails with `corrupt` if the file is shorter or longer
- * than `size`, or if its mtime is no longer `mtimeNs`: the content no longer matches the record.
+ * A stream of the `size` bytes of the file at `absPath`, in pieces of at most READ_PIECE bytes,
+ * each read into its own exactly sized buffer (never reused). The file is opened on the first
+ * read (a stream never read holds no descriptor) and closed at the end, on error and on early
+ * return. The last read asks for one byte more than the scanned size, so a file that grew is
+ * seen without a further call. It fails with `corrupt` if the file is shorter or longer than
+ * `size`, or if its mtime is no longer `mtimeNs`: the content no longer matches the record.
+ *
+ * Calls per file: open and one read per piece go through the thread pool (they may wait for the
+ * disk); the final fstat and the close are synchronous (no disk I/O for a file opened to read).
  */
 export async function* readFileContent(absPath: string, size: number, mtimeNs: bigint): ContentStream {
-  let handle: Awaited<ReturnType<typeof open>>;
+  let fd: number;
   try {
-    handle = await open(absPath, 'r');
+    fd = await openForRead(absPath);
   } catch (err) {
     throw fsError(err, 'open', absPath);
   }
   try {
     let position = 0;
-    while (position < size) {
-      const buffer = new Uint8Array(Math.min(CHUNK, size - position));
-      let bytesRead: number;
+    for (;;) {
+      const want = Math.min(READ_PIECE, size - position);
+      const last = position + want === size;
+      const buffer = Buffer.allocUnsafeSlow(last ? want + 1 : want);
+      let n: number;
       try {
-        ({ bytesRead } = await handle.read(buffer, 0, buffer.length, position));
+        n = await fill(fd, buffer, position);
       } catch (err) {
         throw fsError(err, 'read', absPath);
       }
-      if (bytesRead === 0) {
-        throw new ConnectorError(
-          'corrupt',
-          `${absPath} shrank while being read: ${position} of ${size} bytes`,
-          {
-            op: 'read',
-            key: absPath,
-          },
-        );
-      }
-      position += bytesRead;
-      yield bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
+      if (n < want) throw changed(absPath, `shrank while being read: ${position + n} of ${size} bytes`);
+      if (n > want) throw changed(absPath, `grew while being read (scanned size ${size})`);
+      position += want;
+      if (want > 0) yield buffer.subarray(0, want);
+      if (last) break;
     }
-    const probe = await handle.read(new Uint8Array(1), 0, 1, position).catch((err) => {
-      throw fsError(err, 'read', absPath);
-    });
-    const stat = await handle.stat({ bigint: true }).catch((err) => {
+    let stat: BigIntStats;
+    try {
+      stat = fstatSync(fd, { bigint: true });
+    } catch (err) {
       throw fsError(err, 'fstat', absPath);
-    });
-    if (probe.bytesRead > 0 || stat.size !== BigInt(size)) {
-      throw new ConnectorError('corrupt', `${absPath} grew while being read (scanned size ${size})`, {
-        op: 'read',
-        key: absPath,
-      });
     }
-    if (stat.mtimeNs !== mtimeNs) {
-      throw new ConnectorError('corrupt', `${absPath} was modified after it was scanned`, {
-        op: 'read',
-        key: absPath,
-      });
-    }
+    if (stat.size !== BigInt(size)) throw changed(absPath, `grew while being read (scanned size ${size})`);
+    if (stat.mtimeNs !== mtimeNs) throw changed(absPath, 'was modified after it was scanned');
   } finally {
-    await handle.close().catch(() => {});
+    try {
+      closeSync(fd);
+    } catch {
+      // A descriptor opened to read has nothing to flush: nothing to report.
+    }
   }
 }
