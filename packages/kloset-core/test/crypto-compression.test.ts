@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ASYNC_MIN_LENGTH,
   CompressionCodec,
   compressIfPays,
   compressIfPaysAsync,
@@ -40,6 +41,18 @@ describe('compression', () => {
       expect(asyncEnc.codec).toBe(CompressionCodec.Zstd);
       expect(toHex(decompressBody(enc.codec, enc.body, 'x'))).toBe(toHex(data));
       expect(toHex(await decompressBodyAsync(asyncEnc.codec, asyncEnc.body, 'x'))).toBe(toHex(data));
+    }
+  });
+
+  it('runs many large async (de)compressions at once, each round-tripping', async () => {
+    const inputs = Array.from({ length: 7 }, (_, i) => text(ASYNC_MIN_LENGTH + i * 100_000));
+    const encoded = await Promise.all(inputs.map((d) => compressIfPaysAsync(d, 'zstd')));
+    const decoded = await Promise.all(
+      encoded.map((e, i) => decompressBodyAsync(e.codec, e.body, 'x', inputs[i]!.length)),
+    );
+    for (const [i, d] of decoded.entries()) {
+      expect(encoded[i]!.codec).toBe(CompressionCodec.Zstd);
+      expect(Buffer.from(d).equals(inputs[i]!)).toBe(true);
     }
   });
 
