@@ -6,9 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DeleteBucketCommand, DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { plainS3Client, readS3TestEnv } from '@kloset/s3-common/testing';
+import { plainS3Client, readS3TestEnv, seedBucket } from '@kloset/s3-common/testing';
 import { compareBuckets, listKeys } from './bucket-snapshot.ts';
-import { seedBucket } from './seed-bucket.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const work = process.env.KLOSET_DEMO_DIR ?? '/tmp/kloset-demo';

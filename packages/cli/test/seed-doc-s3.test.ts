@@ -11,17 +11,18 @@ import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   deleteTestBucket,
+  demoObjects,
   plainS3Client,
   readS3TestEnv,
   requireS3,
   type S3TestEnv,
+  seedBucket,
   seedObjects,
   trickyObjects,
   uniqueBucketName,
   viewObjects,
 } from '@kloset/s3-common/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoObjects, seedBucket } from '../../../tools/demo/seed-bucket.ts';
 import { type CliHome, failsInOneLine, klosetIn, makeCliHome, ok } from './helpers/cli-home.ts';
 import { jsonLines } from './helpers/run.ts';
 import { describeTree, makeSampleTree } from './helpers/tree.ts';

@@ -1,7 +1,8 @@
 /**
  * Fills a bucket with objects that exercise what kloset keeps: nested "folders", headers, user
  * metadata, tags, keys that are not valid file paths, empty and larger bodies, duplicates.
- * Deterministic: the same bucket content every run.
+ * Deterministic: the same bucket content every run. Used by the demo (tools/demo) and the CLI's
+ * end-to-end tests.
  */
 import {
   CreateBucketCommand,
@@ -23,6 +24,7 @@ function pseudoRandom(seed: number, length: number): Uint8Array {
   return out;
 }
 
+/** The demo bucket's objects (without Bucket), the same every call. */
 export function demoObjects(): PutObjectCommandInput[] {
   const text = (s: string) => new TextEncoder().encode(s);
   const objs: Omit<PutObjectCommandInput, 'Bucket'>[] = [
@@ -86,6 +88,7 @@ export function demoObjects(): PutObjectCommandInput[] {
   return objs as PutObjectCommandInput[];
 }
 
+/** Creates `bucket` (an existing one of ours is fine) and puts the demo objects; returns their count. */
 export async function seedBucket(s3: S3Client, bucket: string): Promise<number> {
   try {
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
