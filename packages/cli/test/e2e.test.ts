@@ -2,13 +2,13 @@
  * End to end through the binary (bin/kloset.js, running dist/ when built) on local directories:
  * create, backup, ls, restore, check, info, rm; a wrong passphrase; a flipped byte in a packfile.
  */
-import { mkdtemp, open, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { jsonLines } from './helpers/run.ts';
 import { type SpawnResult, spawnCli } from './helpers/spawn.ts';
-import { describeTree, fingerprint, largestFile, makeSampleTree } from './helpers/tree.ts';
+import { describeTree, fingerprint, flipByteOfLargestFile, makeSampleTree } from './helpers/tree.ts';
 
 let home: string;
 let env: Record<string, string>;
@@ -118,14 +118,7 @@ describe('a flipped byte in a packfile', () => {
     ok(await k(['at', store, 'create']));
     ok(await k(['at', store, 'backup', data]));
     // The largest file of the store is the packfile holding big.bin; flip a byte in its middle.
-    const pack = await largestFile(store);
-    const fh = await open(pack.path, 'r+');
-    const at = Math.floor(pack.size / 3);
-    const byte = Buffer.alloc(1);
-    await fh.read(byte, 0, 1, at);
-    byte[0] = byte[0]! ^ 0xff;
-    await fh.write(byte, 0, 1, at);
-    await fh.close();
+    await flipByteOfLargestFile(store);
 
     const check = await k(['at', store, 'check']);
     expect(check.code).toBe(4);

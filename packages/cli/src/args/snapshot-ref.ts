@@ -2,7 +2,7 @@
  * `SNAPSHOT[:PATH]`: a snapshot chosen by a prefix of its id (hex) or `latest`, and optionally a
  * path inside it (`/` when absent).
  */
-import { CliError, UsageError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 
 export interface SnapshotRef {
   /** A lowercase hex prefix, or `latest`. */
@@ -37,30 +37,6 @@ export function parseSnapshotRef(raw: string, command?: string): SnapshotRef {
   }
   if (colon < 0) return { snapshot, path: '/', hasPath: false };
   return { snapshot, path: normalizeSnapshotPath(raw.slice(colon + 1), command), hasPath: true };
-}
-
-interface Dated {
-  readonly id: string;
-  readonly time: number;
-}
-
-/** The one snapshot `ref` names among `snapshots`, or one line saying why none or several. */
-export function pickSnapshot<T extends Dated>(snapshots: readonly T[], ref: string): T {
-  if (snapshots.length === 0) throw new CliError('the store has no snapshots');
-  if (ref === LATEST) {
-    let best = snapshots[0]!;
-    for (const s of snapshots) if (s.time > best.time || (s.time === best.time && s.id > best.id)) best = s;
-    return best;
-  }
-  const matches = snapshots.filter((s) => s.id.startsWith(ref));
-  if (matches.length === 0) throw new CliError(`no snapshot with id ${ref}`);
-  if (matches.length > 1) {
-    const ids = matches.slice(0, 5).map((s) => s.id.slice(0, Math.max(ref.length + 2, 8)));
-    throw new CliError(
-      `snapshot id ${ref} is ambiguous: ${ids.join(', ')}${matches.length > 5 ? ', ...' : ''}`,
-    );
-  }
-  return matches[0]!;
 }
 
 /** The short form shown to users. */

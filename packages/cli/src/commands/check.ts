@@ -1,9 +1,11 @@
-import { parseSnapshotRef, pickSnapshot, shortId } from '../args/snapshot-ref.ts';
+import { parseSnapshotRef, shortId } from '../args/snapshot-ref.ts';
+import { isEmptyFilterView, SELECTION_FLAGS } from '../args/snapshot-selection.ts';
 import type { CheckProblem } from '../engine/engine.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { formatCount } from '../output/format.ts';
 import type { JsonObject } from '../output/json.ts';
 import type { Command } from './command.ts';
+import { commandFilter, selectSnapshots } from './selection.ts';
 import { MAX_LISTED } from './views.ts';
 import { withStore } from './with-store.ts';
 
@@ -24,22 +26,27 @@ export const checkCommand: Command = {
   words: ['check'],
   summary: 'verify snapshots: every block read and verified (or -fast: present)',
   description:
-    'Checks the given snapshots (default: all). Every block a snapshot uses is read, decrypted and\n' +
+    'Checks the given snapshots (default: all, or all matching the filters). Every block a snapshot uses is read, decrypted and\n' +
     'its MAC verified; with -fast, only its presence in the index and its packfile is checked.\n' +
     'Each problem is printed with the affected snapshot and file; any problem exits with 4.',
   usesStore: true,
-  flags: [{ name: 'fast', kind: 'boolean', description: 'check presence only, do not read the data' }],
+  flags: [
+    { name: 'fast', kind: 'boolean', description: 'check presence only, do not read the data' },
+    ...SELECTION_FLAGS,
+  ],
   args: [
     { name: 'SNAPSHOT', required: false, variadic: true, description: 'snapshot id prefixes or "latest"' },
   ],
   json: '{"ok", "fast", "snapshots", "entries", "blobs", "problems": [{"kind", "snapshot", "path", "message"}] (first 1000), "problem_count"}',
-  examples: ['kloset check', 'kloset check -fast latest'],
+  examples: ['kloset check', 'kloset check -fast latest', 'kloset check -since 1d'],
   async run(ctx) {
-    const refs = ctx.args.map((a) => parseSnapshotRef(a, 'check'));
+    const refs = ctx.args.map((a) => parseSnapshotRef(a, 'check').snapshot);
     const fast = ctx.flags.bool('fast');
+    const filter = commandFilter(ctx, 'check');
     return withStore(ctx, true, async (store) => {
-      const all = refs.length ? await store.snapshots() : [];
-      const ids = [...new Set(refs.map((r) => pickSnapshot(all, r.snapshot).id))];
+      // No reference and no filter: every snapshot (the engine then also reports unreadable headers).
+      const all = refs.length === 0 && isEmptyFilterView(filter);
+      const ids = all ? [] : (await selectSnapshots(store, refs, filter, true)).map((s) => s.id);
       const problems: CheckProblem[] = [];
       let problemCount = 0;
       const progress = ctx.out.progress('check');

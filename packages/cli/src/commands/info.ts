@@ -1,7 +1,9 @@
-import { parseSnapshotRef, pickSnapshot } from '../args/snapshot-ref.ts';
+import { parseSnapshotRef } from '../args/snapshot-ref.ts';
+import { SELECTION_FLAGS } from '../args/snapshot-selection.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { formatBytes, formatCount } from '../output/format.ts';
 import type { Command } from './command.ts';
+import { commandFilter, refuseFilter, selectOne } from './selection.ts';
 import { snapshotDetails, snapshotJson, storeDetails, storeJson } from './views.ts';
 import { withStore } from './with-store.ts';
 
@@ -9,21 +11,24 @@ export const infoCommand: Command = {
   words: ['info'],
   summary: 'show the store, or a snapshot',
   description:
-    'Without an argument, shows the store: its id, encryption, format and totals. With SNAPSHOT, its header.',
+    'Without an argument, shows the store: its id, encryption, format and totals. With SNAPSHOT,\n' +
+    'its header ("latest": the newest snapshot matching -tag, -name, -since and -before).',
   usesStore: true,
-  flags: [],
+  flags: [...SELECTION_FLAGS],
   args: [{ name: 'SNAPSHOT', required: false, description: 'a snapshot id prefix or "latest"' }],
   json: '{"store": {store}, "snapshots", "bytes"} or {"snapshot": {snapshot}}',
-  examples: ['kloset info', 'kloset at @my-s3-store info latest'],
+  examples: ['kloset info', 'kloset at @my-s3-store info latest', 'kloset info -tag weekly latest'],
   async run(ctx) {
     const ref = ctx.args[0] === undefined ? undefined : parseSnapshotRef(ctx.args[0], 'info');
+    const filter = commandFilter(ctx, 'info');
+    if (!ref) refuseFilter(filter, 'info', 'the filters choose a SNAPSHOT: give one (e.g. latest)');
     return withStore(ctx, true, async (store, where) => {
-      const snapshots = await store.snapshots();
       if (ref) {
-        const snap = pickSnapshot(snapshots, ref.snapshot);
+        const snap = await selectOne(store, ref.snapshot, filter);
         await ctx.out.result({ snapshot: snapshotJson(snap) }, () => snapshotDetails(snap));
         return ExitCode.Ok;
       }
+      const snapshots = await store.snapshots();
       const bytes = snapshots.reduce((n, s) => n + s.summary.bytes, 0);
       const stored = snapshots.reduce((n, s) => n + s.summary.storedBytes, 0);
       await ctx.out.result(

@@ -1,7 +1,9 @@
-import { parseSnapshotRef, pickSnapshot } from '../args/snapshot-ref.ts';
+import { parseSnapshotRef } from '../args/snapshot-ref.ts';
+import { describeFilterView, isEmptyFilterView, SELECTION_FLAGS } from '../args/snapshot-selection.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { table } from '../output/format.ts';
 import type { Command } from './command.ts';
+import { commandFilter, selectOne, selectSnapshots } from './selection.ts';
 import { entryJson, entryLine, snapshotJson, snapshotRow } from './views.ts';
 import { withStore } from './with-store.ts';
 
@@ -9,11 +11,12 @@ export const lsCommand: Command = {
   words: ['ls'],
   summary: 'list snapshots, or the entries of a snapshot',
   description:
-    'Without an argument, lists the snapshots of the store, oldest first. With SNAPSHOT[:PATH],\n' +
-    'lists the entries of that directory of the snapshot (the whole sub-tree with -recursive),\n' +
-    'or the entry itself when PATH is not a directory.',
+    'Without an argument, lists the snapshots of the store, oldest first (only those matching\n' +
+    '-tag, -name, -since and -before, when given). With SNAPSHOT[:PATH], lists the entries of\n' +
+    'that directory of the snapshot (the whole sub-tree with -recursive), or the entry itself\n' +
+    'when PATH is not a directory; "latest" is then the newest snapshot matching the filters.',
   usesStore: true,
-  flags: [{ name: 'recursive', kind: 'boolean', description: 'list the whole sub-tree' }],
+  flags: [{ name: 'recursive', kind: 'boolean', description: 'list the whole sub-tree' }, ...SELECTION_FLAGS],
   args: [
     {
       name: 'SNAPSHOT[:PATH]',
@@ -22,18 +25,27 @@ export const lsCommand: Command = {
     },
   ],
   json: 'one line per snapshot {snapshot}, or one line per entry {"path", "type", "size", "mtime", "mode", "uid", "gid", "link"?, "error"?}',
-  examples: ['kloset ls', 'kloset ls latest', 'kloset ls 1a2b3c4d:/etc -recursive'],
+  examples: [
+    'kloset ls',
+    'kloset ls -tag daily -since 7d',
+    'kloset ls latest',
+    'kloset ls 1a2b3c4d:/etc -recursive',
+  ],
   async run(ctx) {
     const raw = ctx.args[0];
     const ref = raw === undefined ? undefined : parseSnapshotRef(raw, 'ls');
+    const filter = commandFilter(ctx, 'ls');
     return withStore(ctx, true, async (store) => {
-      const snapshots = await store.snapshots();
       if (!ref) {
+        const snapshots = await selectSnapshots(store, [], filter, false);
+        if (snapshots.length === 0 && !isEmptyFilterView(filter)) {
+          await ctx.out.note(`no snapshot matches the filter (${describeFilterView(filter)})`);
+        }
         if (ctx.out.json) for (const s of snapshots) await ctx.out.record(snapshotJson(s));
         else await ctx.out.text(...table(snapshots.map(snapshotRow), [2]));
         return ExitCode.Ok;
       }
-      const snap = pickSnapshot(snapshots, ref.snapshot);
+      const snap = await selectOne(store, ref.snapshot, filter);
       const recursive = ctx.flags.bool('recursive');
       let first = true;
       for await (const entry of store.entries(snap.id, ref.path, recursive)) {

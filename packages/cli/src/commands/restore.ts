@@ -1,8 +1,10 @@
-import { parseSnapshotRef, pickSnapshot } from '../args/snapshot-ref.ts';
+import { parseSnapshotRef } from '../args/snapshot-ref.ts';
+import { SELECTION_FLAGS } from '../args/snapshot-selection.ts';
 import { UsageError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { formatBytes, formatCount } from '../output/format.ts';
 import type { Command } from './command.ts';
+import { commandFilter, selectOne } from './selection.ts';
 import { FailureList } from './views.ts';
 import { withStore } from './with-store.ts';
 
@@ -12,9 +14,13 @@ export const restoreCommand: Command = {
   description:
     'Restores SNAPSHOT (or only PATH of it) into DIR or the named destination @NAME. Every block\n' +
     'is verified before it is written: content that fails verification is not written, the\n' +
-    'entry is reported and the command exits with 4. Entries that cannot be written exit with 3.',
+    'entry is reported and the command exits with 4. Entries that cannot be written exit with 3.\n' +
+    'With -tag, -name, -since or -before, "latest" is the newest snapshot matching them.',
   usesStore: true,
-  flags: [{ name: 'to', kind: 'string', value: 'DIR|@NAME', description: 'where to restore (required)' }],
+  flags: [
+    { name: 'to', kind: 'string', value: 'DIR|@NAME', description: 'where to restore (required)' },
+    ...SELECTION_FLAGS,
+  ],
   args: [
     {
       name: 'SNAPSHOT[:PATH]',
@@ -31,8 +37,9 @@ export const restoreCommand: Command = {
     const to = ctx.flags.string('to');
     if (to === undefined) throw new UsageError('restore: missing -to DIR|@NAME', 'restore');
     const ref = parseSnapshotRef(ctx.args[0]!, 'restore');
+    const filter = commandFilter(ctx, 'restore');
     return withStore(ctx, true, async (store) => {
-      const snap = pickSnapshot(await store.snapshots(), ref.snapshot);
+      const snap = await selectOne(store, ref.snapshot, filter);
       const { where, destination } = await ctx.services.destination(to);
       const failures = new FailureList();
       const progress = ctx.out.progress('restore');

@@ -1,25 +1,35 @@
 /** Every command, in the order help lists them. */
 import { backupCommand } from './backup.ts';
+import { catCommand } from './cat.ts';
 import { checkCommand } from './check.ts';
 import type { Command } from './command.ts';
 import { createCommand } from './create.ts';
+import { diffCommand } from './diff.ts';
 import { infoCommand } from './info.ts';
 import { lsCommand } from './ls.ts';
+import { maintenanceCommand } from './maintenance.ts';
 import { NAMED_CONFIG_COMMANDS } from './named-configs.ts';
 import { PING_COMMANDS } from './ping.ts';
 import { PKG_COMMANDS } from './pkg.ts';
+import { pruneCommand } from './prune.ts';
 import { restoreCommand } from './restore.ts';
 import { rmCommand } from './rm.ts';
+import { syncCommand } from './sync.ts';
 import { versionCommand } from './version.ts';
 
 export const COMMANDS: readonly Command[] = [
   createCommand,
   backupCommand,
   lsCommand,
+  catCommand,
+  diffCommand,
   restoreCommand,
   checkCommand,
   infoCommand,
   rmCommand,
+  pruneCommand,
+  maintenanceCommand,
+  syncCommand,
   versionCommand,
   ...NAMED_CONFIG_COMMANDS,
   ...PING_COMMANDS,

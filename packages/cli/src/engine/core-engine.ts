@@ -7,7 +7,18 @@
 import type { Storage } from '@kloset/connector-contract';
 import * as core from '@kloset/core';
 import { CliError, IntegrityError } from '../errors.ts';
-import type { Engine, EntryView, OpenStore, SnapshotView, StoreView } from './engine.ts';
+import type {
+  DiffChangeView,
+  Engine,
+  EntryView,
+  MaintenanceOutcome,
+  OpenStore,
+  PruneOutcome,
+  SnapshotFilterView,
+  SnapshotView,
+  StoreView,
+  SyncedView,
+} from './engine.ts';
 
 type Header = core.SnapshotHeader;
 type Repo = core.Repository;
@@ -62,13 +73,93 @@ function storeView(repo: Repo): StoreView {
   };
 }
 
+/** True for errors that mean stored data is missing or fails verification. */
+function isDataProblem(err: unknown): boolean {
+  return err instanceof core.CorruptDataError || err instanceof core.MissingBlobError;
+}
+
 /** Core errors as one-line CLI errors. */
 export function mapCoreError(err: unknown): unknown {
   if (err instanceof CliError) return err;
   if (err instanceof core.WrongPassphraseError) return new CliError('wrong passphrase', 1, { cause: err });
-  if (err instanceof core.CorruptDataError) return new IntegrityError(err.message, { cause: err });
+  if (isDataProblem(err)) return new IntegrityError((err as Error).message, { cause: err });
+  if (err instanceof core.FileContentError) {
+    const data = err.failure === 'corrupt' || err.failure === 'missing';
+    return data
+      ? new IntegrityError(err.message, { cause: err })
+      : new CliError(err.message, 1, { cause: err });
+  }
+  if (err instanceof core.SyncContentError && isDataProblem(err.cause)) {
+    return new IntegrityError(err.message, { cause: err });
+  }
+  if (err instanceof core.MaintenanceRefusedError) return new IntegrityError(err.message, { cause: err });
   return err;
 }
+
+function coreFilter(f: SnapshotFilterView): core.SnapshotFilter {
+  return {
+    tags: f.tags,
+    ...(f.name !== undefined ? { name: f.name } : {}),
+    ...(f.since !== undefined ? { since: f.since } : {}),
+    ...(f.before !== undefined ? { before: f.before } : {}),
+  };
+}
+
+function diffView(c: core.DiffChange): DiffChangeView {
+  switch (c.change) {
+    case 'added':
+      return { change: 'added', path: c.path, fields: [], after: entryView(c.after) };
+    case 'removed':
+      return { change: 'removed', path: c.path, fields: [], before: entryView(c.before) };
+    case 'changed':
+      return {
+        change: 'changed',
+        path: c.path,
+        fields: c.fields,
+        before: entryView(c.before),
+        after: entryView(c.after),
+      };
+  }
+}
+
+function pruneView(r: core.PruneResult): PruneOutcome {
+  return {
+    dryRun: r.dryRun,
+    kept: r.kept,
+    removed: r.removed,
+    groups: r.groups.map((g) => ({
+      ...(g.source !== undefined ? { source: { ...g.source } } : {}),
+      keep: g.keep.map((k) => ({ snapshot: snapshotView(k.header), reasons: k.reasons })),
+      remove: g.remove.map(snapshotView),
+    })),
+  };
+}
+
+function maintenanceView(r: core.MaintenanceResult): MaintenanceOutcome {
+  return {
+    dryRun: r.dryRun,
+    snapshots: r.snapshots,
+    packfiles: r.packfiles,
+    packfileBytes: r.packfileBytes,
+    deleted: r.deleted,
+    deletedBytes: r.deletedBytes,
+    unfinished: r.unfinished,
+    keptRecent: r.keptRecent,
+    keptRecentBytes: r.keptRecentBytes,
+    keptUnknownAge: r.keptUnknownAge,
+    partial: r.partial,
+    reclaimableBytes: r.reclaimableBytes,
+    deletedIds: r.deletedIds,
+  };
+}
+
+function syncedView(x: core.SyncedSnapshot): SyncedView {
+  const { id, status, storedBytes, readBytes, mappedFiles } = x;
+  return { id, status, storedBytes, readBytes, mappedFiles };
+}
+
+/** The repository behind each store this engine opened (for sync, which needs two). */
+const repositories = new WeakMap<OpenStore, Repo>();
 
 async function mapped<T>(fn: () => Promise<T>): Promise<T> {
   try {
@@ -80,7 +171,7 @@ async function mapped<T>(fn: () => Promise<T>): Promise<T> {
 
 function openStore(repo: Repo): OpenStore {
   const header = async (id: string): Promise<Header> => core.resolveSnapshot(repo, id);
-  return {
+  const store: OpenStore = {
     view: storeView(repo),
     snapshots: () => mapped(async () => (await core.listSnapshots(repo)).map(snapshotView)),
     snapshot: (id) => mapped(async () => snapshotView(await header(id))),
@@ -155,6 +246,66 @@ function openStore(repo: Repo): OpenStore {
           await lock.release();
         }
       }),
+    select: (sel) =>
+      mapped(async () => {
+        const all = await core.listSnapshots(repo, () => undefined);
+        return core.selectSnapshots(all, sel.refs, coreFilter(sel.filter)).map(snapshotView);
+      }),
+    async *cat(id, path, signal) {
+      try {
+        yield* core.readFile(repo, await header(id), path, { signal });
+      } catch (err) {
+        throw mapCoreError(err);
+      }
+    },
+    async *diff(a, b) {
+      try {
+        const from = { header: await header(a.snapshotId), path: a.path };
+        const to = { header: await header(b.snapshotId), path: b.path };
+        for await (const c of core.diffSnapshots(repo, from, to)) yield diffView(c);
+      } catch (err) {
+        throw mapCoreError(err);
+      }
+    },
+    prune: (req) =>
+      mapped(async () =>
+        pruneView(
+          await core.prune(repo, {
+            policy: req.policy,
+            filter: coreFilter(req.filter),
+            groupBy: req.groupBy,
+            dryRun: req.dryRun,
+            onUnreadable: (id, error) => req.onUnreadable(id, error),
+          }),
+        ),
+      ),
+    maintenance: (req) =>
+      mapped(async () =>
+        maintenanceView(
+          await core.maintenance(repo, {
+            graceMs: req.graceMs,
+            dryRun: req.dryRun,
+            signal: req.signal,
+            onProgress: (p) => req.onProgress({ entries: p.done, bytes: 0 }),
+          }),
+        ),
+      ),
+    syncTo: (destination, req) =>
+      mapped(async () => {
+        const dst = repositories.get(destination);
+        if (dst === undefined)
+          throw new CliError('sync: the destination store was not opened by kloset-core');
+        const headers = await Promise.all(req.snapshotIds.map((id) => header(id)));
+        const r = await core.syncSnapshots(repo, dst, {
+          snapshots: headers,
+          mapDir: dst.cachePath,
+          signal: req.signal,
+          onProgress: (p) => req.onProgress({ entries: p.entries, bytes: p.bytes }),
+          onSnapshot: (x) => req.onSnapshot(syncedView(x)),
+        });
+        const { copied, present, storedBytes } = r;
+        return { copied, present, storedBytes, snapshots: r.snapshots.map(syncedView) };
+      }),
     close: async () => {
       try {
         await repo.close();
@@ -163,6 +314,8 @@ function openStore(repo: Repo): OpenStore {
       }
     },
   };
+  repositories.set(store, repo);
+  return store;
 }
 
 export async function createCoreEngine(): Promise<Engine> {

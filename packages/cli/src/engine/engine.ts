@@ -120,10 +120,143 @@ export interface CheckOutcome {
   readonly problems: number;
 }
 
+/** Snapshot filters (see args/snapshot-selection.ts); times in Unix ms. */
+export interface SnapshotFilterView {
+  /** Every one of these tags. */
+  readonly tags: readonly string[];
+  readonly name?: string;
+  readonly since?: number;
+  readonly before?: number;
+}
+
+/** Snapshots chosen by references (`latest`, id prefixes) among those matching a filter. */
+export interface SnapshotSelection {
+  /** Empty: every matching snapshot. */
+  readonly refs: readonly string[];
+  readonly filter: SnapshotFilterView;
+}
+
+/** One difference between two snapshots (or paths of them). */
+export interface DiffChangeView {
+  readonly change: 'added' | 'removed' | 'changed';
+  /** In the second snapshot, or in the first for `removed`. */
+  readonly path: string;
+  /** What changed (`changed` only): content, mode, mtime, owner, link, metadata, error. */
+  readonly fields: readonly string[];
+  readonly before?: EntryView;
+  readonly after?: EntryView;
+}
+
+/** One side of a diff. */
+export interface DiffSideRequest {
+  readonly snapshotId: string;
+  readonly path: string;
+}
+
+/** How many snapshots each retention rule keeps. */
+export interface RetentionPolicyView {
+  readonly last?: number;
+  readonly hourly?: number;
+  readonly daily?: number;
+  readonly weekly?: number;
+  readonly monthly?: number;
+  readonly yearly?: number;
+}
+
+export interface PruneRequest {
+  readonly policy: RetentionPolicyView;
+  readonly filter: SnapshotFilterView;
+  /** `source`: the policy applies per source (protocol, origin, root); `none`: to all together. */
+  readonly groupBy: 'source' | 'none';
+  readonly dryRun: boolean;
+  /** A header that cannot be read (it is kept). */
+  onUnreadable(id: string, error: string): void;
+}
+
+export interface PruneGroupView {
+  readonly source?: SnapshotView['source'];
+  /** Newest first, with the rules that keep each. */
+  readonly keep: readonly { readonly snapshot: SnapshotView; readonly reasons: readonly string[] }[];
+  readonly remove: readonly SnapshotView[];
+}
+
+export interface PruneOutcome {
+  readonly dryRun: boolean;
+  readonly groups: readonly PruneGroupView[];
+  readonly kept: number;
+  readonly removed: number;
+}
+
+export interface MaintenanceRequest {
+  /** Packfiles younger than this are kept. */
+  readonly graceMs: number;
+  readonly dryRun: boolean;
+  readonly signal: AbortSignal;
+  onProgress(event: ProgressEvent): void;
+}
+
+export interface MaintenanceOutcome {
+  readonly dryRun: boolean;
+  readonly snapshots: number;
+  readonly packfiles: number;
+  readonly packfileBytes: number;
+  readonly deleted: number;
+  readonly deletedBytes: number;
+  /** Deletions an earlier run recorded but did not finish (part of `deleted`). */
+  readonly unfinished: number;
+  readonly keptRecent: number;
+  readonly keptRecentBytes: number;
+  readonly keptUnknownAge: number;
+  readonly partial: number;
+  readonly reclaimableBytes: number;
+  /** Hex ids of the deleted packfiles (the first 1000). */
+  readonly deletedIds: readonly string[];
+}
+
+/** One snapshot of a sync. */
+export interface SyncedView {
+  readonly id: string;
+  readonly status: 'copied' | 'present';
+  readonly storedBytes: number;
+  readonly readBytes: number;
+  /** Files mapped from an earlier copy of the same content, without reading them. */
+  readonly mappedFiles: number;
+}
+
+export interface SyncRequest {
+  /** Snapshots of the source to copy (hex ids). */
+  readonly snapshotIds: readonly string[];
+  readonly signal: AbortSignal;
+  onProgress(event: ProgressEvent): void;
+  onSnapshot(snapshot: SyncedView): void;
+}
+
+export interface SyncOutcome {
+  readonly copied: number;
+  readonly present: number;
+  readonly storedBytes: number;
+  readonly snapshots: readonly SyncedView[];
+}
+
 export interface OpenStore {
   readonly view: StoreView;
   /** Every snapshot header, oldest first. */
   snapshots(): Promise<SnapshotView[]>;
+  /**
+   * The snapshots a selection names: without refs, every match, oldest first; with refs, one per
+   * ref. Throws a one-line CliError when a ref names nothing or several snapshots.
+   */
+  select(selection: SnapshotSelection): Promise<SnapshotView[]>;
+  /** The verified content of the file at `path` (an IntegrityError when missing or corrupt). */
+  cat(snapshotId: string, path: string, signal: AbortSignal): AsyncIterable<Uint8Array>;
+  /** The differences from `a` to `b`, in tree order. */
+  diff(a: DiffSideRequest, b: DiffSideRequest): AsyncIterable<DiffChangeView>;
+  /** Applies a retention policy (exclusive lock unless dryRun). */
+  prune(request: PruneRequest): Promise<PruneOutcome>;
+  /** Deletes unreferenced packfiles past the grace period (exclusive lock unless dryRun). */
+  maintenance(request: MaintenanceRequest): Promise<MaintenanceOutcome>;
+  /** Copies snapshots of this store into `destination`, opened by the same engine. */
+  syncTo(destination: OpenStore, request: SyncRequest): Promise<SyncOutcome>;
   snapshot(id: string): Promise<SnapshotView>;
   backup(source: Source, request: BackupRequest): Promise<SnapshotView>;
   /** The entry at `path` and, for a directory, its children (`recursive`: the whole sub-tree), in key order. */

@@ -11,6 +11,7 @@ import type {
   SourceRecord,
   Storage,
 } from '@kloset/connector-contract';
+import { selectSnapshots } from '@kloset/core';
 import type {
   CheckProblem,
   Engine,
@@ -66,6 +67,10 @@ export class MemoryEngine implements Engine {
     }
     return openMemStore(s);
   }
+}
+
+function unsupported(): never {
+  throw new CliError('not supported by the memory engine');
 }
 
 function openMemStore(s: MemStore): OpenStore {
@@ -165,6 +170,19 @@ function openMemStore(s: MemStore): OpenStore {
     async remove(ids) {
       s.snapshots = s.snapshots.filter((x) => !ids.includes(x.id));
     },
+    async select(sel) {
+      try {
+        return selectSnapshots(s.snapshots, sel.refs, sel.filter);
+      } catch (err) {
+        throw new CliError((err as Error).message);
+      }
+    },
+    // The commands below are tested through the binary on the core (e2e-snapshots.test.ts).
+    cat: unsupported,
+    diff: unsupported,
+    prune: unsupported,
+    maintenance: unsupported,
+    syncTo: unsupported,
     async close() {},
   };
 }

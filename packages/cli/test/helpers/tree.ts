@@ -4,6 +4,7 @@ import {
   chmod,
   lstat,
   mkdir,
+  open,
   readdir,
   readFile,
   readlink,
@@ -98,4 +99,23 @@ export async function largestFile(root: string): Promise<{ path: string; size: n
   };
   await walk(root);
   return best;
+}
+
+/**
+ * Flips one byte a third of the way into the largest file under `root` (in a store: the packfile
+ * holding the biggest file's content). Returns that file.
+ */
+export async function flipByteOfLargestFile(root: string): Promise<{ path: string; size: number }> {
+  const pack = await largestFile(root);
+  const fh = await open(pack.path, 'r+');
+  try {
+    const at = Math.floor(pack.size / 3);
+    const byte = Buffer.alloc(1);
+    await fh.read(byte, 0, 1, at);
+    byte[0] = byte[0]! ^ 0xff;
+    await fh.write(byte, 0, 1, at);
+  } finally {
+    await fh.close();
+  }
+  return pack;
 }

@@ -1,0 +1,91 @@
+/**
+ * Times and durations on the command line:
+ *
+ * - a duration: numbers with units, `30s`, `15m`, `12h`, `7d`, `2w`, combined (`1d12h`);
+ * - a point in time (`-since`, `-before`): an ISO 8601 date `2025-01-31` (local midnight), a date
+ *   and time `2025-01-31T13:45[:07[.123]]` (local time; a space may replace the `T`), the same
+ *   with `Z` or an offset `+02:00`, or a duration meaning that long ago (`7d`: 7 days ago).
+ */
+import { UsageError } from '../errors.ts';
+
+const UNIT_MS: Readonly<Record<string, number>> = {
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 7 * 86_400_000,
+};
+
+const DURATION = /^(?:\d+[smhdw])+$/;
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(Z|[+-]\d{2}:?\d{2})?$/;
+
+/** A duration in ms, or undefined when `text` is not one. */
+export function durationMs(text: string): number | undefined {
+  if (!DURATION.test(text)) return undefined;
+  let total = 0;
+  for (const m of text.matchAll(/(\d+)([smhdw])/g)) total += Number(m[1]) * UNIT_MS[m[2]!]!;
+  return Number.isSafeInteger(total) ? total : undefined;
+}
+
+/** Parses a duration flag value; a bad one is a usage error naming the flag. */
+export function parseDuration(text: string, flag: string, command: string): number {
+  const ms = durationMs(text);
+  if (ms === undefined) {
+    throw new UsageError(
+      `${command}: -${flag} ${JSON.stringify(text)} is not a duration (e.g. 30m, 12h, 7d, 2w, 1d12h)`,
+      command,
+    );
+  }
+  return ms;
+}
+
+function validDate(y: number, mo: number, d: number): boolean {
+  const t = new Date(Date.UTC(y, mo - 1, d));
+  return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d;
+}
+
+/** A point in time (Unix ms) from an ISO date or a duration ago, or undefined when it is neither. */
+export function timeSpecMs(text: string, now: number): number | undefined {
+  const ago = durationMs(text);
+  if (ago !== undefined) return now - ago;
+  const date = DATE.exec(text);
+  if (date) {
+    const [y, mo, d] = [Number(date[1]), Number(date[2]), Number(date[3])];
+    return validDate(y, mo, d) ? new Date(y, mo - 1, d).getTime() : undefined;
+  }
+  const dt = DATE_TIME.exec(text);
+  if (!dt) return undefined;
+  const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((i) => Number(dt[i] ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (!validDate(y, mo, d) || h > 23 || mi > 59 || s > 59) return undefined;
+  const zone = dt[8];
+  const ms = Number((dt[7] ?? '0').padEnd(3, '0'));
+  if (zone === undefined) return new Date(y, mo - 1, d, h, mi, s, ms).getTime();
+  const utc = Date.UTC(y, mo - 1, d, h, mi, s, ms);
+  if (zone === 'Z') return utc;
+  const sign = zone.startsWith('-') ? -1 : 1;
+  const digits = zone.slice(1).replace(':', '');
+  const offset = (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
+  return utc - sign * offset;
+}
+
+/** Parses a -since / -before value; a bad one is a usage error naming the flag. */
+export function parseTimeSpec(text: string, now: number, flag: string, command: string): number {
+  const ms = timeSpecMs(text, now);
+  if (ms === undefined) {
+    throw new UsageError(
+      `${command}: -${flag} ${JSON.stringify(text)} is neither a date (2025-01-31, 2025-01-31T13:45, ` +
+        '2025-01-31T13:45:00Z) nor a duration ago (7d, 12h, 1d12h)',
+      command,
+    );
+  }
+  return ms;
+}

@@ -1,0 +1,95 @@
+import { parseDuration } from '../args/time-spec.ts';
+import { ExitCode } from '../exit-codes.ts';
+import { formatBytes, formatCount, formatDuration } from '../output/format.ts';
+import type { Command } from './command.ts';
+import { withStore } from './with-store.ts';
+
+const DEFAULT_GRACE = '24h';
+
+export const maintenanceCommand: Command = {
+  words: ['maintenance'],
+  summary: 'delete the packfiles no snapshot uses any more (after a grace period)',
+  description:
+    'Reclaims the space of removed snapshots: under an exclusive lock, reads every snapshot to\n' +
+    'find the data they use, then deletes the packfiles none of them uses, once older than the\n' +
+    'grace period (-grace, default 24h): by the time the index recorded them, or, for packfiles\n' +
+    'no index lists (left by an interrupted backup), by their time in the storage. The grace\n' +
+    'period protects a backup running at the same time whose lock went stale. Deletions are\n' +
+    'recorded in the store before packfiles are deleted, so an interrupted run is finished by the\n' +
+    'next. Packfiles still partly used are kept whole (their reclaimable bytes are shown). A\n' +
+    'snapshot that cannot be read stops maintenance before anything is deleted (exit 4).\n' +
+    '-dry-run shows what would be deleted.',
+  usesStore: true,
+  flags: [
+    {
+      name: 'grace',
+      kind: 'string',
+      value: 'DURATION',
+      description: `keep unused packfiles younger than this (default ${DEFAULT_GRACE}; e.g. 12h, 7d, 0s)`,
+    },
+    { name: 'dry-run', kind: 'boolean', description: 'show what would be deleted, delete nothing' },
+  ],
+  args: [],
+  json: '{"dry_run", "grace_seconds", "snapshots", "packfiles", "packfile_bytes", "deleted", "deleted_bytes", "unfinished", "kept_recent", "kept_recent_bytes", "kept_unknown_age", "partial", "reclaimable_bytes", "deleted_packfiles": [id, ...] (first 1000)}',
+  examples: [
+    'kloset maintenance',
+    'kloset at @my-s3-store maintenance -dry-run',
+    'kloset maintenance -grace 7d',
+  ],
+  async run(ctx) {
+    const graceMs = parseDuration(ctx.flags.string('grace') ?? DEFAULT_GRACE, 'grace', 'maintenance');
+    const dryRun = ctx.flags.bool('dry-run');
+    return withStore(ctx, dryRun, async (store) => {
+      const progress = ctx.out.progress('maintenance');
+      let r: Awaited<ReturnType<typeof store.maintenance>>;
+      try {
+        r = await store.maintenance({
+          graceMs,
+          dryRun,
+          signal: ctx.io.signal,
+          onProgress: (e) => progress.update(e),
+        });
+      } finally {
+        progress.stop();
+      }
+      const verb = dryRun ? 'would delete' : 'deleted';
+      await ctx.out.result(
+        {
+          dry_run: r.dryRun,
+          grace_seconds: Math.round(graceMs / 1000),
+          snapshots: r.snapshots,
+          packfiles: r.packfiles,
+          packfile_bytes: r.packfileBytes,
+          deleted: r.deleted,
+          deleted_bytes: r.deletedBytes,
+          unfinished: r.unfinished,
+          kept_recent: r.keptRecent,
+          kept_recent_bytes: r.keptRecentBytes,
+          kept_unknown_age: r.keptUnknownAge,
+          partial: r.partial,
+          reclaimable_bytes: r.reclaimableBytes,
+          deleted_packfiles: [...r.deletedIds],
+        },
+        () => [
+          `${formatCount(r.snapshots)} snapshots use the store's data; ${formatCount(r.packfiles)} packfiles (${formatBytes(r.packfileBytes)})`,
+          `${verb} ${formatCount(r.deleted)} unused packfiles (${formatBytes(r.deletedBytes)})` +
+            (r.unfinished > 0 ? `, ${formatCount(r.unfinished)} left by an interrupted run` : ''),
+          ...(r.keptRecent > 0
+            ? [
+                `kept ${formatCount(r.keptRecent)} unused packfiles younger than ${formatDuration(graceMs)} (${formatBytes(r.keptRecentBytes)})`,
+              ]
+            : []),
+          ...(r.keptUnknownAge > 0
+            ? [`kept ${formatCount(r.keptUnknownAge)} unlisted packfiles whose age the storage does not tell`]
+            : []),
+          ...(r.partial > 0
+            ? [
+                `${formatCount(r.partial)} packfiles are partly used: ${formatBytes(r.reclaimableBytes)} in them is unused (kept, not repacked)`,
+              ]
+            : []),
+        ],
+      );
+      return ExitCode.Ok;
+    });
+  },
+};

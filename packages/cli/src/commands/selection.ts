@@ -1,0 +1,46 @@
+/** Choosing the snapshots of a command from its SNAPSHOT arguments and filter flags. */
+import { describeFilterView, filterFromFlags, isEmptyFilterView } from '../args/snapshot-selection.ts';
+import type { OpenStore, SnapshotFilterView, SnapshotView } from '../engine/engine.ts';
+import { CliError, UsageError } from '../errors.ts';
+import type { CommandContext } from './command.ts';
+
+/** The filter flags of the command line, checked (bad dates are usage errors). */
+export function commandFilter(ctx: CommandContext, command: string): SnapshotFilterView {
+  return filterFromFlags(ctx.flags, command);
+}
+
+/** Refuses filter flags where the command has no snapshot to apply them to. */
+export function refuseFilter(filter: SnapshotFilterView, command: string, why: string): void {
+  if (!isEmptyFilterView(filter)) throw new UsageError(`${command}: ${why}`, command);
+}
+
+/**
+ * The snapshots named by `refs` (each one snapshot) or, without refs, every snapshot matching the
+ * filter. With `required`, an empty result is an error naming the filter.
+ */
+export async function selectSnapshots(
+  store: OpenStore,
+  refs: readonly string[],
+  filter: SnapshotFilterView,
+  required: boolean,
+): Promise<SnapshotView[]> {
+  const found = await store.select({ refs, filter });
+  if (found.length === 0 && required) {
+    throw new CliError(
+      isEmptyFilterView(filter)
+        ? 'the store has no snapshot'
+        : `no snapshot matches the filter (${describeFilterView(filter)})`,
+    );
+  }
+  return found;
+}
+
+/** The one snapshot `ref` names among those matching the filter. */
+export async function selectOne(
+  store: OpenStore,
+  ref: string,
+  filter: SnapshotFilterView,
+): Promise<SnapshotView> {
+  const [snap] = await selectSnapshots(store, [ref], filter, true);
+  return snap!;
+}
