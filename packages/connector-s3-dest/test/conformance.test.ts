@@ -8,30 +8,20 @@ import {
 import type { EntryPath } from '@kloset/connector-contract';
 import { destinationConformance, type ReadBackEntry } from '@kloset/connector-contract/conformance';
 import { objectMetadata } from '@kloset/s3-common';
-import {
-  createTestBucket,
-  deleteTestBucket,
-  emptyPrefix,
-  plainS3Client,
-  readS3TestEnv,
-  requireS3,
-  s3TestParams,
-} from '@kloset/s3-common/testing';
+import { emptyPrefix, s3TestBuckets, s3TestParams } from '@kloset/s3-common/testing';
 import { afterAll, beforeAll } from 'vitest';
 import { createS3Destination } from '../src/index.ts';
 
-const env = readS3TestEnv();
-const plain = plainS3Client(env);
+const s3 = s3TestBuckets();
+const { env, client: plain } = s3;
 let bucket = '';
 let n = 0;
 
 beforeAll(async () => {
-  await requireS3(env);
-  bucket = await createTestBucket(plain, 'dest-conf');
+  bucket = await s3.create('dest-conf');
 });
 afterAll(async () => {
-  if (bucket) await deleteTestBucket(plain, bucket);
-  plain.destroy();
+  await s3.dispose();
 });
 
 /** Everything under `prefix`, read back with the plain SDK, by path (`/` + key minus the prefix). */

@@ -16,19 +16,14 @@ import { S3_SOURCE_OPTIONS, S3Source } from '@kloset/connector-s3-source';
 import { backup, Repository, restore } from '@kloset/core';
 import { readS3Settings } from '@kloset/s3-common';
 import {
-  createTestBucket,
-  deleteTestBucket,
   type FaultProxy,
   listPages,
-  plainS3Client,
-  readS3TestEnv,
-  requireS3,
   type SeedObject,
+  s3TestBuckets,
   s3TestParams,
   seedBytes,
   seedObjects,
   startFaultProxy,
-  uniqueBucketName,
   viewObjects,
 } from '@kloset/s3-common/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,9 +31,8 @@ import { createS3Destination } from '../src/index.ts';
 
 const N = 10_000;
 const FOLDERS = 50;
-const env = readS3TestEnv();
-const plain = plainS3Client(env);
-const buckets: string[] = [];
+const s3 = s3TestBuckets();
+const { env, client: plain } = s3;
 let dir = '';
 let src = '';
 let proxy: FaultProxy | undefined;
@@ -88,10 +82,8 @@ async function listing(
 }
 
 beforeAll(async () => {
-  await requireS3(env);
   dir = await mkdtemp(join(tmpdir(), 'kloset-e2e-10k-'));
-  src = await createTestBucket(plain, 'e2e-10k-src');
-  buckets.push(src);
+  src = await s3.create('e2e-10k-src');
   const objects = Array.from({ length: N }, (_, i) => object(i));
   await timed(`seed ${N} objects (PutObject, 32 in flight)`, () =>
     seedObjects(plain, src, 'data/', objects, 32),
@@ -108,9 +100,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await proxy?.close();
-  await Promise.all(buckets.map((b) => deleteTestBucket(plain, b)));
   if (dir) await rm(dir, { recursive: true, force: true });
-  plain.destroy();
+  await s3.dispose();
 });
 
 /** The source bucket through the counting proxy (both backups: the origin names the proxy). */
@@ -169,8 +160,7 @@ describe('a 10,000-object bucket on RGW', () => {
       expect(second.value.header.summary).toMatchObject({ files: N, reusedEntries: N, errors: 0 });
       expect(second.value.header.parent).toEqual(first.value.header.id);
 
-      const dst = uniqueBucketName('e2e-10k-dst');
-      buckets.push(dst);
+      const dst = s3.name('e2e-10k-dst');
       const destination = await createS3Destination(s3TestParams(env, dst, 'back'));
       const restored = await timed('restore of the second snapshot into a new bucket', () =>
         restore(repo, second.value.id, destination).finally(() => destination.close()),

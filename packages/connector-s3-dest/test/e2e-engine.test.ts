@@ -13,27 +13,21 @@ import { createS3Storage } from '@kloset/connector-s3-storage';
 import { backup, Repository, restore } from '@kloset/core';
 import { readS3Settings } from '@kloset/s3-common';
 import {
-  createTestBucket,
-  deleteTestBucket,
   type FaultProxy,
-  plainS3Client,
-  readS3TestEnv,
-  requireS3,
+  s3TestBuckets,
   s3TestParams,
   seedBytes,
   seedObjects,
   startFaultProxy,
   trickyObjects,
-  uniqueBucketName,
   viewObjects,
 } from '@kloset/s3-common/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Destination } from '../src/index.ts';
 
-const env = readS3TestEnv();
-const plain = plainS3Client(env);
+const s3 = s3TestBuckets();
+const { env, client: plain } = s3;
 const MiB = 1024 * 1024;
-const buckets: string[] = [];
 const dirs: string[] = [];
 let src = '';
 let proxy: FaultProxy | undefined;
@@ -41,9 +35,7 @@ let proxy: FaultProxy | undefined;
 const gets: string[] = [];
 
 beforeAll(async () => {
-  await requireS3(env);
-  src = await createTestBucket(plain, 'e2e-src');
-  buckets.push(src);
+  src = await s3.create('e2e-src');
   // `data/` and the restore prefixes below have the same length: the 1,024-byte key still fits.
   await seedObjects(plain, src, 'data/', [
     ...trickyObjects(1024 - 'data/'.length),
@@ -61,9 +53,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await proxy?.close();
-  for (const b of buckets) await deleteTestBucket(plain, b);
   for (const d of dirs) await rm(d, { recursive: true, force: true });
-  plain.destroy();
+  await s3.dispose();
 });
 
 function source(): S3Source {
@@ -95,8 +86,7 @@ async function roundTrip(storage: Storage): Promise<void> {
     expect(gets.length - getsBefore, 'GetObject calls of a backup of the unchanged bucket').toBe(0);
     expect(second.filesRead).toBe(0);
 
-    const dst = uniqueBucketName('e2e-dst');
-    buckets.push(dst);
+    const dst = s3.name('e2e-dst');
     const whole = await createS3Destination(s3TestParams(env, dst, 'rest'));
     const restored = await restore(repo, second.id, whole).finally(() => whole.close());
     expect(restored.failures).toEqual([]);
@@ -120,8 +110,7 @@ async function roundTrip(storage: Storage): Promise<void> {
 
 describe('S3 through the engine on RGW', () => {
   it('bucket -> store in S3 -> new bucket', async () => {
-    const store = await createTestBucket(plain, 'e2e-store');
-    buckets.push(store);
+    const store = await s3.create('e2e-store');
     await roundTrip(await createS3Storage(s3TestParams(env, store, 'repo')));
   }, 300_000);
 

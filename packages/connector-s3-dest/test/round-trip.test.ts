@@ -7,12 +7,9 @@ import { type EntryAttributes, parentPath, type SourceRecord, splitPath } from '
 import { S3_SOURCE_OPTIONS, S3Source } from '@kloset/connector-s3-source';
 import { readS3Settings } from '@kloset/s3-common';
 import {
-  createTestBucket,
   deleteTestBucket,
   everyNth,
-  plainS3Client,
-  readS3TestEnv,
-  requireS3,
+  s3TestBuckets,
   s3TestParams,
   seedBytes,
   seedObjects,
@@ -23,8 +20,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Destination, S3_DESTINATION_OPTIONS, S3Destination } from '../src/index.ts';
 
-const env = readS3TestEnv();
-const plain = plainS3Client(env);
+const s3 = s3TestBuckets();
+const { env, client: plain } = s3;
 const MiB = 1024 * 1024;
 const FAST = { attempts: 6, baseDelayMs: 5, maxDelayMs: 50 };
 const sources: S3Source[] = [];
@@ -32,9 +29,8 @@ let src = '';
 let dst = '';
 
 beforeAll(async () => {
-  await requireS3(env);
-  src = await createTestBucket(plain, 'rt-src');
-  dst = await createTestBucket(plain, 'rt-dst');
+  src = await s3.create('rt-src');
+  dst = await s3.create('rt-dst');
   // `src/` and `dst/` have the same length: the 1,024-byte key still fits after the move.
   await seedObjects(plain, src, 'src/', [
     ...trickyObjects(1024 - 'src/'.length),
@@ -49,8 +45,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const s of sources) await s.close();
-  for (const b of [src, dst]) if (b) await deleteTestBucket(plain, b);
-  plain.destroy();
+  await s3.dispose();
 });
 
 async function scan(host = env.host): Promise<SourceRecord[]> {

@@ -10,15 +10,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { ConnectorError, type EntryAttributes } from '@kloset/connector-contract';
 import { nodeBody, readS3Settings } from '@kloset/s3-common';
-import {
-  createTestBucket,
-  deleteTestBucket,
-  plainS3Client,
-  readS3TestEnv,
-  requireS3,
-  s3TestParams,
-  seedBytes,
-} from '@kloset/s3-common/testing';
+import { s3TestBuckets, s3TestParams, seedBytes } from '@kloset/s3-common/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createS3Destination,
@@ -28,8 +20,8 @@ import {
   s3DestinationConnector,
 } from '../src/index.ts';
 
-const env = readS3TestEnv();
-const plain = plainS3Client(env);
+const s3 = s3TestBuckets();
+const { env, client: plain } = s3;
 const MiB = 1024 * 1024;
 let bucket = '';
 
@@ -41,12 +33,10 @@ function liveBuffers(): number {
 }
 
 beforeAll(async () => {
-  await requireS3(env);
-  bucket = await createTestBucket(plain, 'dest');
+  bucket = await s3.create('dest');
 });
 afterAll(async () => {
-  if (bucket) await deleteTestBucket(plain, bucket);
-  plain.destroy();
+  await s3.dispose();
 });
 
 const file = (path: string, size: number, metadata: Record<string, string> = {}): EntryAttributes => ({

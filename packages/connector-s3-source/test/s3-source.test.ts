@@ -4,12 +4,8 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { ConnectorError, isValidPath, type SourceRecord } from '@kloset/connector-contract';
 import { decodeName, readS3Settings } from '@kloset/s3-common';
 import {
-  createTestBucket,
-  deleteTestBucket,
   everyNth,
-  plainS3Client,
-  readS3TestEnv,
-  requireS3,
+  s3TestBuckets,
   s3TestParams,
   seedBytes,
   seedObjects,
@@ -20,20 +16,18 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Source, S3_SOURCE_OPTIONS, S3Source, s3SourceConnector } from '../src/index.ts';
 
-const env = readS3TestEnv();
-const plain = plainS3Client(env);
+const s3 = s3TestBuckets();
+const { env, client: plain } = s3;
 // 8 attempts: with every third request failing, 4 in a row can land on faults now and then.
 const FAST = { attempts: 8, baseDelayMs: 5, maxDelayMs: 50 };
 const MiB = 1024 * 1024;
 let bucket = '';
 
 beforeAll(async () => {
-  await requireS3(env);
-  bucket = await createTestBucket(plain, 'source');
+  bucket = await s3.create('source');
 });
 afterAll(async () => {
-  if (bucket) await deleteTestBucket(plain, bucket);
-  plain.destroy();
+  await s3.dispose();
 });
 
 function source(

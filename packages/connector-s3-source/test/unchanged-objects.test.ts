@@ -13,12 +13,8 @@ import {
 } from '@kloset/connector-contract';
 import { readS3Settings } from '@kloset/s3-common';
 import {
-  createTestBucket,
-  deleteTestBucket,
   type FaultProxy,
-  plainS3Client,
-  readS3TestEnv,
-  requireS3,
+  s3TestBuckets,
   s3TestParams,
   seedBytes,
   seedObjects,
@@ -27,8 +23,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Source, S3_SOURCE_OPTIONS, S3Source } from '../src/index.ts';
 
-const env = readS3TestEnv();
-const plain = plainS3Client(env);
+const s3 = s3TestBuckets();
+const { env, client: plain } = s3;
 const MiB = 1024 * 1024;
 const N = 24;
 let bucket = '';
@@ -37,8 +33,7 @@ let proxy: FaultProxy | undefined;
 const seen = { head: 0, tagging: 0, get: 0, list: 0 };
 
 beforeAll(async () => {
-  await requireS3(env);
-  bucket = await createTestBucket(plain, 'source-reuse');
+  bucket = await s3.create('source-reuse');
   await seedObjects(plain, bucket, 'r/', [
     ...Array.from({ length: N - 1 }, (_, i) => ({
       key: `d${i % 3}/o${i}`,
@@ -59,8 +54,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await proxy?.close();
-  if (bucket) await deleteTestBucket(plain, bucket);
-  plain.destroy();
+  await s3.dispose();
 });
 
 function source(options: Record<string, string | boolean> = {}): S3Source {

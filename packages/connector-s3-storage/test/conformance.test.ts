@@ -1,30 +1,20 @@
 /** The contract's Storage conformance suite, run on S3Storage against the RGW test server. */
 import { storageConformance } from '@kloset/connector-contract/conformance';
 import { readS3Settings } from '@kloset/s3-common';
-import {
-  createTestBucket,
-  deleteTestBucket,
-  emptyPrefix,
-  plainS3Client,
-  readS3TestEnv,
-  requireS3,
-  s3TestParams,
-} from '@kloset/s3-common/testing';
+import { emptyPrefix, s3TestBuckets, s3TestParams } from '@kloset/s3-common/testing';
 import { afterAll, beforeAll } from 'vitest';
 import { S3_STORAGE_OPTIONS, S3Storage, type S3StorageConfig } from '../src/index.ts';
 
-const env = readS3TestEnv();
-const client = plainS3Client(env);
+const s3 = s3TestBuckets();
+const { env, client } = s3;
 let bucket = '';
 let n = 0;
 
 beforeAll(async () => {
-  await requireS3(env);
-  bucket = await createTestBucket(client, 'storage-conf');
+  bucket = await s3.create('storage-conf');
 });
 afterAll(async () => {
-  if (bucket) await deleteTestBucket(client, bucket);
-  client.destroy();
+  await s3.dispose();
 });
 
 const MiB = 1024 * 1024;

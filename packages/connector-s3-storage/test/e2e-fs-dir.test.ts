@@ -22,32 +22,23 @@ import { join, relative } from 'node:path';
 import { RetryStorage } from '@kloset/connector-contract';
 import { FsDestination, FsSource } from '@kloset/connector-fs';
 import { backup, check, Repository, restore } from '@kloset/core';
-import {
-  createTestBucket,
-  deleteTestBucket,
-  plainS3Client,
-  readS3TestEnv,
-  requireS3,
-  s3TestParams,
-} from '@kloset/s3-common/testing';
+import { s3TestBuckets, s3TestParams } from '@kloset/s3-common/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Storage } from '../src/index.ts';
 
 const MiB = 1024 * 1024;
-const env = readS3TestEnv();
-const plain = plainS3Client(env);
+const s3 = s3TestBuckets();
+const { env, client: plain } = s3;
 let base = '';
 let bucket = '';
 
 beforeAll(async () => {
-  await requireS3(env);
   base = await mkdtemp(join(tmpdir(), 'kloset-dir-to-s3-'));
-  bucket = await createTestBucket(plain, 'dir-store');
+  bucket = await s3.create('dir-store');
 });
 afterAll(async () => {
-  if (bucket) await deleteTestBucket(plain, bucket);
   if (base) await rm(base, { recursive: true, force: true });
-  plain.destroy();
+  await s3.dispose();
 });
 
 /** A small tree with what a directory can hold; one file spans two packfiles. */

@@ -3,12 +3,8 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-
 import { ConnectorError, RetryStorage, validateOptions } from '@kloset/connector-contract';
 import { deterministicBytes, testResourceId } from '@kloset/connector-contract/testing';
 import {
-  createTestBucket,
-  deleteTestBucket,
   everyNth,
-  plainS3Client,
-  readS3TestEnv,
-  requireS3,
+  s3TestBuckets,
   s3TestParams,
   startFaultProxy,
   uniqueBucketName,
@@ -16,19 +12,15 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Storage, S3_STORAGE_OPTIONS, StoreLayout, s3StorageConnector } from '../src/index.ts';
 
-const env = readS3TestEnv();
-const plain = plainS3Client(env);
-const buckets: string[] = [];
+const s3 = s3TestBuckets();
+const { env, client: plain } = s3;
 let bucket = '';
 
 beforeAll(async () => {
-  await requireS3(env);
-  bucket = await createTestBucket(plain, 'storage');
-  buckets.push(bucket);
+  bucket = await s3.create('storage');
 });
 afterAll(async () => {
-  for (const b of buckets) await deleteTestBucket(plain, b);
-  plain.destroy();
+  await s3.dispose();
 });
 
 async function failure(p: Promise<unknown>): Promise<ConnectorError> {
@@ -96,8 +88,7 @@ describe('S3 storage on RGW', () => {
   });
 
   it('create() makes a missing bucket; open() of a missing bucket names it', async () => {
-    const fresh = uniqueBucketName('storage-new');
-    buckets.push(fresh);
+    const fresh = s3.name('storage-new');
     const missing = await createS3Storage(s3TestParams(env, uniqueBucketName('storage-missing'), 'x'));
     try {
       const err = await failure(missing.open());

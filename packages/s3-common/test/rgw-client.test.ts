@@ -26,30 +26,19 @@ import {
   uploadObject,
   withRetry,
 } from '../src/index.ts';
-import {
-  createTestBucket,
-  deleteTestBucket,
-  everyNth,
-  plainS3Client,
-  readS3TestEnv,
-  requireS3,
-  s3TestParams,
-  startFaultProxy,
-} from '../src/testing/index.ts';
+import { everyNth, s3TestBuckets, s3TestParams, startFaultProxy } from '../src/testing/index.ts';
 
-const env = readS3TestEnv();
-const plain = plainS3Client(env);
+const s3 = s3TestBuckets();
+const { env, client: plain } = s3;
 const OPTIONS = [...S3_COMMON_OPTIONS, STORAGE_CLASS_OPTION];
 const MiB = 1024 * 1024;
 let bucket = '';
 
 beforeAll(async () => {
-  await requireS3(env);
-  bucket = await createTestBucket(plain, 'common');
+  bucket = await s3.create('common');
 });
 afterAll(async () => {
-  if (bucket) await deleteTestBucket(plain, bucket);
-  plain.destroy();
+  await s3.dispose();
 });
 
 function settings(

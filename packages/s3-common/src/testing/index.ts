@@ -4,3 +4,4 @@ export * from './demo-bucket.ts';
 export * from './fault-proxy.ts';
 export * from './s3-test-env.ts';
 export * from './seed.ts';
+export * from './test-buckets.ts';
