@@ -1,10 +1,5 @@
 /** The S3 destination: restores entries as objects under BUCKET/PREFIX. */
-import {
-  type BucketLocationConstraint,
-  CreateBucketCommand,
-  type CreateBucketCommandInput,
-  ListObjectsV2Command,
-} from '@aws-sdk/client-s3';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import {
   type ContentStream,
   type Destination,
@@ -13,6 +8,7 @@ import {
   type WriteResult,
 } from '@kloset/connector-contract';
 import {
+  createBucket,
   createS3Connection,
   DEFAULT_RETRY,
   formatS3Location,
@@ -117,31 +113,10 @@ export class S3Destination implements Destination {
         this.#retry,
       );
     } catch (err) {
-      if (s3ErrorCode(err) === 'NoSuchBucket') return this.#createBucket();
+      if (s3ErrorCode(err) === 'NoSuchBucket') return createBucket(this.#conn, this.#bucket, this.#retry);
       // Credentials allowed to write but not to list are fine.
       if (isConnectorError(err, 'permission')) return;
       throw err;
-    }
-  }
-
-  async #createBucket(): Promise<void> {
-    const region = this.#conn.settings.region;
-    const input: CreateBucketCommandInput = {
-      Bucket: this.#bucket,
-      ...(region !== 'us-east-1'
-        ? { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } }
-        : {}),
-    };
-    try {
-      await withRetry(
-        () =>
-          s3Call({ op: 'CreateBucket', bucket: this.#bucket, endpoint: this.#endpoint }, () =>
-            this.#conn.client.send(new CreateBucketCommand(input)),
-          ),
-        this.#retry,
-      );
-    } catch (err) {
-      if (s3ErrorCode(err) !== 'BucketAlreadyOwnedByYou') throw err;
     }
   }
 

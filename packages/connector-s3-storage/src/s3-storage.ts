@@ -1,8 +1,5 @@
 /** A Kloset store kept in an S3 bucket, under a prefix. */
 import {
-  type BucketLocationConstraint,
-  CreateBucketCommand,
-  type CreateBucketCommandInput,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -25,6 +22,7 @@ import {
 } from '@kloset/connector-contract';
 import {
   contentMd5,
+  createBucket,
   createS3Connection,
   formatS3Location,
   isMd5Etag,
@@ -145,7 +143,7 @@ export class S3Storage implements Storage {
         await put();
       } catch (err) {
         if (!isConnectorError(err, 'not_found')) throw err;
-        await this.#createBucket();
+        await createBucket(this.#conn, this.#bucket);
         await put();
       }
     } catch (err) {
@@ -165,22 +163,6 @@ export class S3Storage implements Storage {
     } catch (err) {
       if (isConnectorError(err, 'not_found')) return false;
       throw err;
-    }
-  }
-
-  async #createBucket(): Promise<void> {
-    const region = this.#conn.settings.region;
-    const input: CreateBucketCommandInput = {
-      Bucket: this.#bucket,
-      ...(region !== 'us-east-1'
-        ? { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } }
-        : {}),
-    };
-    try {
-      await s3Call(this.#ctx('CreateBucket'), () => this.#conn.client.send(new CreateBucketCommand(input)));
-    } catch (err) {
-      // Another writer made it meanwhile: fine. BucketAlreadyExists (owned by someone else) is not.
-      if (s3ErrorCode(err) !== 'BucketAlreadyOwnedByYou') throw err;
     }
   }
 

@@ -3,6 +3,7 @@
  * the S3 client, error mapping, retries, uploads, and the key <-> name scheme.
  */
 export * from './body.ts';
+export * from './bucket.ts';
 export * from './client.ts';
 export * from './errors.ts';
 export * from './exact-reader.ts';
