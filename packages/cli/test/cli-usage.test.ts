@@ -75,6 +75,8 @@ describe('usage errors: one line on stderr, exit 2, nothing on stdout', () => {
     [['prune', '-keep-last', '1', '-group-by', 'host'], /-group-by takes source or none/],
     [['maintenance', '-grace', 'soon'], /maintenance: -grace "soon" is not a duration/],
     [['maintenance', 'x'], /maintenance: unexpected argument "x"/],
+    [['maintenance', '-repack', '0'], /maintenance: -repack takes a percentage from 1 to 100, not "0"/],
+    [['maintenance', '-repack', '50%'], /-repack takes a percentage/],
     [['sync'], /sync: say where/],
     [['sync', 'to'], /sync: "to" needs a store/],
     [['sync', '-to', '/a', '-from', '/b'], /sync: give -to or -from, not both/],

@@ -187,6 +187,8 @@ describe('prune, then maintenance', () => {
     expect(dry.deleted as number).toBeGreaterThan(0);
     const done = (await json(['at', storeA, 'maintenance', '-json', '-grace', '0s']))[0]!;
     expect(done.deleted).toBe(dry.deleted);
+    // The first backup's content is all still used (by the weekly snapshot or by /other's).
+    expect(done).toMatchObject({ repacked: 0, repacked_bytes: 0, partial: 0 });
     expect(done.deleted_packfiles).toEqual(dry.deleted_packfiles);
     expect((await json(['at', storeA, 'maintenance', '-json', '-grace', '0s']))[0]).toMatchObject({
       deleted: 0,

@@ -48,16 +48,17 @@ export {
   StoreConfigError,
 } from './format/config.ts';
 // Maintenance.
+export { maintenance } from './maintenance/maintenance.ts';
 export {
   DEFAULT_GRACE_MS,
+  DEFAULT_REPACK_PERCENT,
   MAX_LISTED_PACKFILES,
   type MaintenanceOptions,
   type MaintenanceProgress,
   MaintenanceRefusedError,
   type MaintenanceRepository,
   type MaintenanceResult,
-  maintenance,
-} from './maintenance/maintenance.ts';
+} from './maintenance/maintenance-options.ts';
 export type { BlobReadResult, ReadBlobsOptions } from './repository/blob-reader.ts';
 export type { BlobId, BlobLocation, BlobStore, PutBlobResult } from './repository/blob-store.ts';
 export { BlobKind } from './repository/blob-store.ts';

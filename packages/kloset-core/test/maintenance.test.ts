@@ -102,16 +102,63 @@ describe('maintenance', () => {
     expect((await maintenance(repo, { now: later })).deleted).toBe(0);
   });
 
-  it('keeps partly referenced packfiles whole and reports their reclaimable bytes', async () => {
+  it('keeps partly used packfiles below the repack threshold whole and reports their unused bytes', async () => {
     const storage = new MemoryStorage();
     const repo = await newStore(storage, { packfileSize: 256 * 1024 });
     const a = await snap(repo, [file('/only-a', 1), file('/shared', 2)]);
     await snap(repo, [file('/shared', 2)]);
     await repo.deleteResource('snapshot', a.id);
-    const result = await maintenance(repo, { now: later });
+    const result = await maintenance(repo, { now: later, repackPercent: 100 });
+    expect(result).toMatchObject({ repacked: 0, repackedBytes: 0 });
     expect(result.partial).toBeGreaterThan(0);
     expect(result.reclaimableBytes).toBeGreaterThanOrEqual(12_000);
     expect((await check(repo)).ok).toBe(true);
+  });
+
+  it('repacks partly used packfiles past the threshold: live blobs first, durable, then the old packfile goes', async () => {
+    const mem = new MemoryStorage();
+    const storage = new RecordingStorage(mem);
+    const repo = await newStore(storage, { packfileSize: 256 * 1024 });
+    const a = await snap(repo, [file('/only-a', 1, 36_000), file('/shared', 2)]);
+    const b = await snap(repo, [file('/shared', 2), file('/only-b', 3)]);
+    const onlyA = await chunksOf(repo, a, '/only-a');
+    const shared = await chunksOf(repo, b, '/shared');
+    const oldPack = Buffer.from(repo.locateBlob(BlobKind.Chunk, shared[0]!.id)!.packfile).toString('hex');
+    await repo.deleteResource('snapshot', a.id);
+
+    // Within the grace period: kept whole, counted as partly used.
+    const young = await maintenance(repo);
+    expect(young).toMatchObject({ repacked: 0, deleted: 0 });
+    expect(young.partial).toBeGreaterThan(0);
+    const dry = await maintenance(repo, { now: later, dryRun: true });
+    expect(dry.repacked).toBeGreaterThan(0);
+    expect(mem.store.resources.packfile.has(oldPack)).toBe(true);
+
+    storage.calls.length = 0;
+    const done = await maintenance(repo, { now: later });
+    expect(done.repacked).toBe(dry.repacked);
+    expect(done.repackedBytes).toBe(dry.repackedBytes);
+    expect(done.repackedBytes).toBeGreaterThanOrEqual(12_000);
+    expect(done.deletedIds).toContain(oldPack);
+    expect(mem.store.resources.packfile.has(oldPack)).toBe(false);
+    // Order: new packfile, the state listing it, the deletion state, then the delete.
+    const at = (pred: (c: string) => boolean) => storage.calls.findIndex(pred);
+    const newPackPut = at((c) => c.startsWith('put packfile/'));
+    const states = storage.calls.map((c, i) => (c.startsWith('put state/') ? i : -1)).filter((i) => i >= 0);
+    const oldDelete = at((c) => c === `delete packfile/${oldPack}`);
+    expect(newPackPut).toBeGreaterThanOrEqual(0);
+    expect(states.length).toBe(2);
+    expect(newPackPut).toBeLessThan(states[0]!);
+    expect(states[1]!).toBeLessThan(oldDelete);
+
+    for (const c of onlyA) expect(repo.hasBlob(BlobKind.Chunk, c.id)).toBe(false);
+    const fresh = track(await openTestRepository(mem, cache()));
+    expect((await check(fresh)).ok).toBe(true);
+    expect((await content(fresh, b, '/shared')).equals(Buffer.from(pseudoRandom(2, 12_000)))).toBe(true);
+    for (const c of shared) {
+      expect(Buffer.from(fresh.locateBlob(BlobKind.Chunk, c.id)!.packfile).toString('hex')).not.toBe(oldPack);
+    }
+    expect((await maintenance(fresh, { now: later })).repacked).toBe(0);
   });
 
   it('-dry-run decides the same and changes nothing, without a lock', async () => {

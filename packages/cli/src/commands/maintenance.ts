@@ -1,10 +1,12 @@
 import { parseDuration } from '../args/time-spec.ts';
+import { UsageError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { formatBytes, formatCount, formatDuration } from '../output/format.ts';
 import type { Command } from './command.ts';
 import { withStore } from './with-store.ts';
 
 const DEFAULT_GRACE = '24h';
+const DEFAULT_REPACK = 50;
 
 export const maintenanceCommand: Command = {
   words: ['maintenance'],
@@ -16,8 +18,10 @@ export const maintenanceCommand: Command = {
     'no index lists (left by an interrupted backup), by their time in the storage. The grace\n' +
     'period protects a backup running at the same time whose lock went stale. Deletions are\n' +
     'recorded in the store before packfiles are deleted, so an interrupted run is finished by the\n' +
-    'next. Packfiles still partly used are kept whole (their reclaimable bytes are shown). A\n' +
-    'snapshot that cannot be read stops maintenance before anything is deleted (exit 4).\n' +
+    'next. Packfiles still partly used but at least -repack percent unused (default 50) are\n' +
+    'repacked: their live data is copied into new packfiles, then they are deleted; the others\n' +
+    'are kept whole (their reclaimable bytes are shown). A snapshot that cannot be read stops\n' +
+    'maintenance before anything is deleted (exit 4).\n' +
     '-dry-run shows what would be deleted.',
   usesStore: true,
   flags: [
@@ -27,10 +31,16 @@ export const maintenanceCommand: Command = {
       value: 'DURATION',
       description: `keep unused packfiles younger than this (default ${DEFAULT_GRACE}; e.g. 12h, 7d, 0s)`,
     },
+    {
+      name: 'repack',
+      kind: 'string',
+      value: 'PERCENT',
+      description: `repack packfiles at least PERCENT % unused (default ${DEFAULT_REPACK}; 100: never)`,
+    },
     { name: 'dry-run', kind: 'boolean', description: 'show what would be deleted, delete nothing' },
   ],
   args: [],
-  json: '{"dry_run", "grace_seconds", "snapshots", "packfiles", "packfile_bytes", "deleted", "deleted_bytes", "unfinished", "kept_recent", "kept_recent_bytes", "kept_unknown_age", "partial", "reclaimable_bytes", "deleted_packfiles": [id, ...] (first 1000)}',
+  json: '{"dry_run", "grace_seconds", "snapshots", "packfiles", "packfile_bytes", "deleted", "deleted_bytes", "unfinished", "kept_recent", "kept_recent_bytes", "kept_unknown_age", "partial", "reclaimable_bytes", "repacked", "repacked_bytes", "deleted_packfiles": [id, ...] (first 1000)}',
   examples: [
     'kloset maintenance',
     'kloset at @my-s3-store maintenance -dry-run',
@@ -39,12 +49,21 @@ export const maintenanceCommand: Command = {
   async run(ctx) {
     const graceMs = parseDuration(ctx.flags.string('grace') ?? DEFAULT_GRACE, 'grace', 'maintenance');
     const dryRun = ctx.flags.bool('dry-run');
+    const rawRepack = ctx.flags.string('repack') ?? String(DEFAULT_REPACK);
+    const repackPercent = Number(rawRepack);
+    if (!/^\d+$/.test(rawRepack) || repackPercent < 1 || repackPercent > 100) {
+      throw new UsageError(
+        `maintenance: -repack takes a percentage from 1 to 100, not ${JSON.stringify(rawRepack)}`,
+        'maintenance',
+      );
+    }
     return withStore(ctx, dryRun, async (store) => {
       const progress = ctx.out.progress('maintenance');
       let r: Awaited<ReturnType<typeof store.maintenance>>;
       try {
         r = await store.maintenance({
           graceMs,
+          repackPercent,
           dryRun,
           signal: ctx.io.signal,
           onProgress: (e) => progress.update(e),
@@ -68,6 +87,8 @@ export const maintenanceCommand: Command = {
           kept_unknown_age: r.keptUnknownAge,
           partial: r.partial,
           reclaimable_bytes: r.reclaimableBytes,
+          repacked: r.repacked,
+          repacked_bytes: r.repackedBytes,
           deleted_packfiles: [...r.deletedIds],
         },
         () => [
@@ -81,6 +102,11 @@ export const maintenanceCommand: Command = {
             : []),
           ...(r.keptUnknownAge > 0
             ? [`kept ${formatCount(r.keptUnknownAge)} unlisted packfiles whose age the storage does not tell`]
+            : []),
+          ...(r.repacked > 0
+            ? [
+                `${dryRun ? 'would repack' : 'repacked'} ${formatCount(r.repacked)} partly used packfiles (${formatBytes(r.repackedBytes)} still in use copied)`,
+              ]
             : []),
           ...(r.partial > 0
             ? [

@@ -149,6 +149,8 @@ function maintenanceView(r: core.MaintenanceResult): MaintenanceOutcome {
     keptUnknownAge: r.keptUnknownAge,
     partial: r.partial,
     reclaimableBytes: r.reclaimableBytes,
+    repacked: r.repacked,
+    repackedBytes: r.repackedBytes,
     deletedIds: r.deletedIds,
   };
 }
@@ -284,6 +286,7 @@ function openStore(repo: Repo): OpenStore {
         maintenanceView(
           await core.maintenance(repo, {
             graceMs: req.graceMs,
+            repackPercent: req.repackPercent,
             dryRun: req.dryRun,
             signal: req.signal,
             onProgress: (p) => req.onProgress({ entries: p.done, bytes: 0 }),

@@ -190,6 +190,8 @@ export interface PruneOutcome {
 export interface MaintenanceRequest {
   /** Packfiles younger than this are kept. */
   readonly graceMs: number;
+  /** Partly used packfiles at least this many percent unused are repacked (100: never). */
+  readonly repackPercent: number;
   readonly dryRun: boolean;
   readonly signal: AbortSignal;
   onProgress(event: ProgressEvent): void;
@@ -209,6 +211,9 @@ export interface MaintenanceOutcome {
   readonly keptUnknownAge: number;
   readonly partial: number;
   readonly reclaimableBytes: number;
+  /** Partly used packfiles repacked (among the deleted), and the live bytes copied out of them. */
+  readonly repacked: number;
+  readonly repackedBytes: number;
   /** Hex ids of the deleted packfiles (the first 1000). */
   readonly deletedIds: readonly string[];
 }

@@ -12,10 +12,13 @@
  *    - packfiles in storage that no state lists (left by a writer that died or is still running
  *      with a stale lock), when the storage's modification time is older than the grace period;
  *      without such a time they are kept;
- *    - packfiles a state already lists as deleted (an earlier run stopped before deleting them).
- *    Packfiles with some marked blobs are kept whole; their unmarked bytes are reported as
- *    reclaimable (no repacking).
- * 4. Check the lock is still ours and alone, write states listing the chosen packfiles in
+ *    - packfiles a state already lists as deleted (an earlier run stopped before deleting them);
+ *    - packfiles with some marked blobs, when at least `repackPercent` % of their bytes are
+ *      unmarked and they are older than the grace period: their marked blobs are first copied
+ *      into new packfiles (repack.ts). Other partly marked packfiles are kept whole; their
+ *      unmarked bytes are reported as reclaimable.
+ * 4. Repack, and flush: the new packfiles and the state listing them are durable.
+ * 5. Check the lock is still ours and alone, write states listing the chosen packfiles in
  *    `deleted_packfiles` (durable, and applied to the index), and only then delete the packfiles.
  *
  * Order (step 4) and crash safety: once the deletion state is durable, every reader's index drops
@@ -27,7 +30,7 @@
 
 import { walkTree } from '../check/tree-walk.ts';
 import { toHex } from '../encoding/bytes.ts';
-import { BlobKind, type BlobLocation, type BlobStore } from '../repository/blob-store.ts';
+import { BlobKind } from '../repository/blob-store.ts';
 import {
   acquireLock,
   isStale,
@@ -35,90 +38,23 @@ import {
   LockConflictError,
   listLocks,
 } from '../repository/locks.ts';
-import type { PackfileInfo, PackfileStatus } from '../repository/repository.ts';
 import type { ResourceStore } from '../repository/resource-store.ts';
 import { STATE_MAX_BLOBS } from '../repository/state-codec.ts';
 import { TaskPool } from '../repository/task-pool.ts';
 import { readSnapshots } from '../snapshot/snapshots.ts';
 import { errorMessage } from '../snapshot/tree-reader.ts';
+import {
+  DEFAULT_GRACE_MS,
+  DEFAULT_REPACK_PERCENT,
+  MAX_LISTED_PACKFILES,
+  type MaintenanceOptions,
+  type MaintenanceProgress,
+  MaintenanceRefusedError,
+  type MaintenanceRepository,
+  type MaintenanceResult,
+} from './maintenance-options.ts';
 import { MarkSet } from './mark-set.ts';
-
-/** The default grace period: packfiles younger than this are never deleted. */
-export const DEFAULT_GRACE_MS = 24 * 60 * 60 * 1000;
-
-/** What maintenance needs of a repository (Repository implements it). */
-export interface MaintenanceRepository extends ResourceStore, Pick<BlobStore, 'getBlob'> {
-  refreshIndex(): Promise<unknown>;
-  listPackfiles(): AsyncIterable<PackfileInfo>;
-  indexedPackfiles(): Iterable<Uint8Array>;
-  indexedBlobs(packId: Uint8Array): readonly BlobLocation[];
-  packfileStatus(packId: Uint8Array): PackfileStatus | undefined;
-  writeDeletions(packIds: readonly Uint8Array[]): Promise<number>;
-  deletePackfile(packId: Uint8Array): Promise<void>;
-}
-
-export interface MaintenanceOptions {
-  /** Packfiles younger than this are kept (default 24 h). */
-  readonly graceMs?: number;
-  /** Decide and report, change nothing (takes no lock). */
-  readonly dryRun?: boolean;
-  /** Clock (Unix ms), default Date.now. */
-  readonly now?: () => number;
-  /** Tree nodes read at once while marking (default 8). */
-  readonly concurrency?: number;
-  /** Packfile deletions at once (default 8). */
-  readonly deleteConcurrency?: number;
-  /** Where the scratch database goes (default: the OS temporary directory). */
-  readonly tempDir?: string;
-  readonly signal?: AbortSignal;
-  readonly onProgress?: (progress: MaintenanceProgress) => void;
-  /** Lock behaviour overrides (tests). */
-  readonly lock?: { readonly staleAfterMs?: number; readonly refreshIntervalMs?: number };
-}
-
-export interface MaintenanceProgress {
-  readonly phase: 'mark' | 'sweep' | 'delete';
-  readonly snapshots: number;
-  /** Tree nodes read (mark), packfiles looked at (sweep) or deleted (delete). */
-  readonly done: number;
-}
-
-/** At most this many deleted packfile ids are listed in the result (the counts are exact). */
-export const MAX_LISTED_PACKFILES = 1000;
-
-export interface MaintenanceResult {
-  readonly dryRun: boolean;
-  readonly graceMs: number;
-  readonly snapshots: number;
-  /** Distinct tree nodes and chunks the snapshots reference. */
-  readonly treeNodes: number;
-  readonly chunks: number;
-  /** Packfiles in storage, and their bytes. */
-  readonly packfiles: number;
-  readonly packfileBytes: number;
-  /** Packfiles deleted (with dryRun: that would be), and their bytes. */
-  readonly deleted: number;
-  readonly deletedBytes: number;
-  /** Of those, deletions an earlier run recorded but did not finish. */
-  readonly unfinished: number;
-  /** Unreferenced packfiles kept because they are younger than the grace period. */
-  readonly keptRecent: number;
-  readonly keptRecentBytes: number;
-  /** Packfiles no state lists, kept because the storage gives no time for them. */
-  readonly keptUnknownAge: number;
-  /** Packfiles partly referenced (kept), and the unreferenced bytes inside them. */
-  readonly partial: number;
-  readonly reclaimableBytes: number;
-  /** Deletion states written. */
-  readonly states: number;
-  /** Hex ids of the deleted packfiles (the first MAX_LISTED_PACKFILES). */
-  readonly deletedIds: readonly string[];
-}
-
-/** Maintenance cannot know what the snapshots reference: nothing is deleted. */
-export class MaintenanceRefusedError extends Error {
-  override readonly name = 'MaintenanceRefusedError';
-}
+import { repackPackfile } from './repack.ts';
 
 /** Fails when another non-stale lock than ours exists (ours went stale at some point). */
 async function assertAlone(repo: ResourceStore, ours: string, staleAfterMs: number): Promise<void> {
@@ -138,6 +74,7 @@ export async function maintenance(
   signal?.throwIfAborted();
   const now = options.now ?? Date.now;
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+  const repackPercent = options.repackPercent ?? DEFAULT_REPACK_PERCENT;
   const dryRun = options.dryRun ?? false;
   const staleAfterMs = options.lock?.staleAfterMs ?? LOCK_STALE_AFTER_MS;
   const lock = dryRun ? undefined : await acquireLock(repo, { exclusive: true, ...options.lock });
@@ -156,6 +93,8 @@ export async function maintenance(
     keptUnknownAge: 0,
     partial: 0,
     reclaimableBytes: 0,
+    repacked: 0,
+    repackedBytes: 0,
     states: 0,
   };
   const deletedIds: string[] = [];
@@ -213,20 +152,24 @@ export async function maintenance(
       }
       const blobs = repo.indexedBlobs(packId);
       let unmarkedBytes = 0;
-      let marked = 0;
+      let markedBytes = 0;
       for (const b of blobs) {
-        if (marks.isMarked(b.kind, b.id)) marked++;
+        if (marks.isMarked(b.kind, b.id)) markedBytes += b.length;
         else unmarkedBytes += b.length;
       }
-      if (marked > 0) {
-        if (marked < blobs.length) {
+      const status = repo.packfileStatus(packId);
+      const pastGrace = status?.time !== undefined && old(status.time * 1000);
+      if (markedBytes > 0) {
+        if (unmarkedBytes === 0) continue;
+        if (pastGrace && unmarkedBytes * 100 >= repackPercent * (unmarkedBytes + markedBytes)) {
+          marks.planRepack(packId, status?.size);
+        } else {
           counts.partial++;
           counts.reclaimableBytes += unmarkedBytes;
         }
         continue;
       }
-      const status = repo.packfileStatus(packId);
-      if (status?.time !== undefined && old(status.time * 1000)) marks.doom(packId, status.size);
+      if (pastGrace) marks.doom(packId, status?.size);
       else {
         counts.keptRecent++;
         counts.keptRecentBytes += status?.size ?? 0;
@@ -248,6 +191,25 @@ export async function maintenance(
           counts.keptRecentBytes += p.size;
         }
       } else if (marks.isDoomed(p.id)) marks.doom(p.id, p.size); // the listed size
+    }
+
+    // Repack: live blobs into new packfiles, durable (flush) before the old ones are doomed.
+    for (const page of marks.toRepack(100)) {
+      for (const p of page) {
+        signal?.throwIfAborted();
+        counts.repacked++;
+        if (lock === undefined) {
+          for (const b of repo.indexedBlobs(p.id))
+            if (marks.isMarked(b.kind, b.id)) counts.repackedBytes += b.length;
+        } else {
+          counts.repackedBytes += await repackPackfile(repo, marks, p.id, signal);
+          progress('repack', counts.repacked);
+        }
+      }
+    }
+    if (counts.repacked > 0) {
+      if (lock !== undefined) await repo.flush();
+      for (const page of marks.toRepack(1000)) for (const p of page) marks.doom(p.id, p.size);
     }
 
     // Delete: the deletion states first, then the packfiles.

@@ -1,7 +1,7 @@
 /**
  * Maintenance's scratch space, on disk (a temporary node:sqlite database), so that memory does not
- * grow with the store: the blobs the snapshots reference (the mark set) and the packfiles chosen
- * for deletion. Removed on close.
+ * grow with the store: the blobs the snapshots reference (the mark set), the packfiles chosen
+ * for repacking and for deletion. Removed on close.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import type { BlobId, BlobKind } from '../repository/blob-store.ts';
 const SCHEMA = `
 CREATE TABLE live (id BLOB NOT NULL, kind INTEGER NOT NULL, PRIMARY KEY (id, kind)) WITHOUT ROWID;
 CREATE TABLE doomed (seq INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, size INTEGER);
+CREATE TABLE repack (seq INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, size INTEGER);
 `;
 
 /** A packfile chosen for deletion. */
@@ -30,6 +31,8 @@ export class MarkSet {
   readonly #doom: StatementSync;
   readonly #isDoomed: StatementSync;
   readonly #doomedPage: StatementSync;
+  readonly #repack: StatementSync;
+  readonly #repackPage: StatementSync;
 
   private constructor(dir: string, db: DatabaseSync) {
     this.#dir = dir;
@@ -42,6 +45,8 @@ export class MarkSet {
     );
     this.#isDoomed = db.prepare('SELECT 1 AS x FROM doomed WHERE id = ?');
     this.#doomedPage = db.prepare('SELECT seq, id, size FROM doomed WHERE seq > ? ORDER BY seq LIMIT ?');
+    this.#repack = db.prepare('INSERT OR IGNORE INTO repack (id, size) VALUES (?, ?)');
+    this.#repackPage = db.prepare('SELECT seq, id, size FROM repack WHERE seq > ? ORDER BY seq LIMIT ?');
   }
 
   /** A new, empty scratch database in a fresh directory under `tempDir` (default: the OS's). */
@@ -94,10 +99,24 @@ export class MarkSet {
   }
 
   /** The deletion list in pages of at most `pageSize`, in the order it was built. */
-  *doomed(pageSize: number): Generator<DoomedPackfile[]> {
+  doomed(pageSize: number): Generator<DoomedPackfile[]> {
+    return this.#pages(this.#doomedPage, pageSize);
+  }
+
+  /** Adds a packfile to the repacking list (its live blobs are copied, then it is deleted). */
+  planRepack(id: Uint8Array, size: number | undefined): void {
+    this.#repack.run(id, size ?? null);
+  }
+
+  /** The repacking list in pages of at most `pageSize`. */
+  toRepack(pageSize: number): Generator<DoomedPackfile[]> {
+    return this.#pages(this.#repackPage, pageSize);
+  }
+
+  *#pages(stmt: StatementSync, pageSize: number): Generator<DoomedPackfile[]> {
     let after = 0;
     for (;;) {
-      const rows = this.#doomedPage.all(after, pageSize);
+      const rows = stmt.all(after, pageSize);
       if (rows.length === 0) return;
       yield rows.map((r) => ({
         id: r.id as Uint8Array,

@@ -84,14 +84,21 @@ export class BlobWriter {
     return undefined;
   }
 
-  /** Stores a blob unless present (indexed or pending); may wait for upload slots. */
-  async putBlob(kind: BlobKind, data: Uint8Array): Promise<PutBlobResult> {
+  /**
+   * Stores a blob unless present (indexed or pending); may wait for upload slots. With `rewrite`
+   * (maintenance's repacking), a blob already indexed is stored again in a new packfile, unless
+   * this session already holds it.
+   */
+  async putBlob(kind: BlobKind, data: Uint8Array, rewrite = false): Promise<PutBlobResult> {
     this.#check();
     if (kind !== BlobKind.Chunk && kind !== BlobKind.Tree) {
       throw new RepositoryError('invalid', `putBlob: unknown blob kind ${String(kind)}`);
     }
     const id = this.blobId(data);
-    if (this.#o.cache.has(kind, id)) return { id, stored: false, storedBytes: 0 };
+    const present = rewrite
+      ? this.#o.cache.locatePending(kind, id) !== undefined
+      : this.#o.cache.has(kind, id);
+    if (present) return { id, stored: false, storedBytes: 0 };
     const key = `${kind}:${toHex(id)}`;
     const inProgress = this.#inProgress.get(key);
     if (inProgress) {

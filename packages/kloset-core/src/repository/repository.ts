@@ -231,6 +231,15 @@ export class Repository implements BlobStore, ResourceStore {
   }
 
   /**
+   * Stores a blob in a new packfile even if the index has it (maintenance repacks the live blobs
+   * of a packfile before deleting it). Durable, and indexed in its new place, after `flush`.
+   */
+  rewriteBlob(kind: BlobKind, data: Uint8Array): Promise<PutBlobResult> {
+    this.#assertOpen();
+    return this.#writer.putBlob(kind, data, true);
+  }
+
+  /**
    * Reads and verifies one blob with one ranged read (or from memory if its packfile is not uploaded
    * yet). Throws MissingBlobError or CorruptBlobError (both name the blob, the latter the packfile).
    */
