@@ -1,4 +1,4 @@
-import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConnectorError, isConnectorError, type PutBody } from '@kloset/connector-contract';
 import { testResourceId } from '@kloset/connector-contract/testing';
@@ -49,6 +49,54 @@ describe('FsStorage', () => {
       `states/${id}`,
     ]);
     expect((await stat(join(root, 'packfiles', 'ab', id))).mode & 0o777).toBe(0o600);
+  });
+
+  it('keeps at most 16 packfile descriptors open for ranged reads, fresh after put and delete', async () => {
+    const storage = new FsStorage(root);
+    await storage.create(new Uint8Array([1]));
+    const openInStore = async () => {
+      let n = 0;
+      for (const fd of await readdir('/proc/self/fd')) {
+        const target = await readlink(join('/proc/self/fd', fd)).catch(() => '');
+        if (target.startsWith(root)) n++;
+      }
+      return n;
+    };
+    const ids = Array.from({ length: 40 }, (_, i) => testResourceId(i));
+    for (const [i, id] of ids.entries()) await storage.put('packfile', id, new Uint8Array(64).fill(i));
+    for (const [i, id] of ids.entries()) {
+      const ranges = await Promise.all(
+        [0, 10, 20].map((offset) => storage.get('packfile', id, { offset, length: 5 })),
+      );
+      expect(ranges.every((r) => r.length === 5 && r.every((b) => b === i))).toBe(true);
+    }
+    expect(await openInStore()).toBe(16);
+    // A replaced packfile reads back new bytes; a deleted one is not found.
+    await storage.put('packfile', ids[39]!, new Uint8Array(64).fill(200));
+    expect((await storage.get('packfile', ids[39]!, { offset: 1, length: 2 }))[0]).toBe(200);
+    await storage.delete('packfile', ids[38]!);
+    expect((await failure(storage.get('packfile', ids[38]!, { offset: 0, length: 1 }))).code).toBe(
+      'not_found',
+    );
+    await storage.close();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(await openInStore()).toBe(0);
+  });
+
+  it('a PutBody of thousands of parts (empty ones too) and one large part is stored exactly', async () => {
+    const storage = new FsStorage(root);
+    await storage.create(new Uint8Array([1]));
+    const parts = Array.from({ length: 3000 }, (_, i) => new Uint8Array(i % 7).fill(i & 0xff));
+    parts.push(new Uint8Array(9 * 1024 * 1024).fill(7), Uint8Array.of(1, 2, 3));
+    const expected = Buffer.concat(parts);
+    const id = testResourceId(1);
+    await storage.put('packfile', id, {
+      size: expected.length,
+      async *open() {
+        yield* parts;
+      },
+    });
+    expect(Buffer.from(await storage.get('packfile', id)).equals(expected)).toBe(true);
   });
 
   it('a PutBody failing midway leaves no file behind, temporary or final', async () => {

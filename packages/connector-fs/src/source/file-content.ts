@@ -1,31 +1,11 @@
 /** Reads a file for FsSource: exactly the scanned size, failing if the file changed meanwhile. */
-import { type BigIntStats, closeSync, fstatSync, open, read } from 'node:fs';
+import { type BigIntStats, fstatSync } from 'node:fs';
 import { ConnectorError, type ContentStream } from '@kloset/connector-contract';
+import { closeQuietly, openToRead, readInto } from '../fd-io.ts';
 import { fsError } from '../fs-errors.ts';
 
 /** Largest piece yielded (and read with one call). */
-export const READ_PIECE = Number(process.env.KLOSET_FS_PIECE ?? 4 * 1024 * 1024);
-
-function openForRead(path: string): Promise<number> {
-  return new Promise((resolve, reject) => open(path, 'r', (err, fd) => (err ? reject(err) : resolve(fd))));
-}
-
-function readAt(fd: number, buffer: Uint8Array, offset: number, position: number): Promise<number> {
-  return new Promise((resolve, reject) =>
-    read(fd, buffer, offset, buffer.length - offset, position, (err, n) => (err ? reject(err) : resolve(n))),
-  );
-}
-
-/** Fills `buffer` from `position`; returns the bytes read (fewer only at the end of the file). */
-async function fill(fd: number, buffer: Uint8Array, position: number): Promise<number> {
-  let done = 0;
-  while (done < buffer.length) {
-    const n = await readAt(fd, buffer, done, position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return done;
-}
+export const READ_PIECE = 4 * 1024 * 1024;
 
 function changed(absPath: string, why: string): ConnectorError {
   return new ConnectorError('corrupt', `${absPath} ${why}`, { op: 'read', key: absPath });
@@ -45,7 +25,7 @@ function changed(absPath: string, why: string): ConnectorError {
 export async function* readFileContent(absPath: string, size: number, mtimeNs: bigint): ContentStream {
   let fd: number;
   try {
-    fd = await openForRead(absPath);
+    fd = await openToRead(absPath);
   } catch (err) {
     throw fsError(err, 'open', absPath);
   }
@@ -57,7 +37,7 @@ export async function* readFileContent(absPath: string, size: number, mtimeNs: b
       const buffer = Buffer.allocUnsafeSlow(last ? want + 1 : want);
       let n: number;
       try {
-        n = await fill(fd, buffer, position);
+        n = await readInto(fd, buffer, position);
       } catch (err) {
         throw fsError(err, 'read', absPath);
       }
@@ -76,10 +56,6 @@ export async function* readFileContent(absPath: string, size: number, mtimeNs: b
     if (stat.size !== BigInt(size)) throw changed(absPath, `grew while being read (scanned size ${size})`);
     if (stat.mtimeNs !== mtimeNs) throw changed(absPath, 'was modified after it was scanned');
   } finally {
-    try {
-      closeSync(fd);
-    } catch {
-      // A descriptor opened to read has nothing to flush: nothing to report.
-    }
+    closeQuietly(fd);
   }
 }

@@ -19,6 +19,22 @@ export async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<v
   }
 }
 
+/** Parts gathered per writev call, at most (IOV_MAX is 1024 on Linux). */
+const WRITEV_PARTS = 1024;
+/** Bytes gathered per writev call, at most (a part larger than this is written alone). */
+const WRITEV_BYTES = 8 * 1024 * 1024;
+
+/** Writes all of `parts`, in order, with one writev call per call when it can. */
+export async function writevAll(handle: FileHandle, parts: Uint8Array[]): Promise<void> {
+  let i = 0;
+  while (i < parts.length) {
+    const { bytesWritten } = await handle.writev(i === 0 ? parts : parts.slice(i));
+    let n = bytesWritten;
+    while (i < parts.length && n >= parts[i]!.length) n -= parts[i++]!.length;
+    if (n > 0) parts[i] = parts[i]!.subarray(n);
+  }
+}
+
 /**
  * Writes `data` into the new file `tempPath` and fsyncs it. A PutBody yielding a different number
  * of bytes than its size fails with `invalid`. On failure the temporary file is removed and the
@@ -31,6 +47,9 @@ export async function writeTempFile(tempPath: string, data: PutData, displayName
       await writeAll(handle, data);
     } else {
       let written = 0;
+      // Parts are gathered into writev calls: a packfile of small blobs has thousands of parts.
+      let batch: Uint8Array[] = [];
+      let batchBytes = 0;
       for await (const part of data.open()) {
         written += part.length;
         if (written > data.size) {
@@ -39,8 +58,16 @@ export async function writeTempFile(tempPath: string, data: PutData, displayName
             `put ${displayName}: body longer than its declared size ${data.size}`,
           );
         }
-        await writeAll(handle, part);
+        if (part.length === 0) continue;
+        if (batch.length > 0 && (batch.length === WRITEV_PARTS || batchBytes + part.length > WRITEV_BYTES)) {
+          await writevAll(handle, batch);
+          batch = [];
+          batchBytes = 0;
+        }
+        batch.push(part);
+        batchBytes += part.length;
       }
+      if (batch.length > 0) await writevAll(handle, batch);
       if (written !== data.size) {
         throw new ConnectorError(
           'invalid',

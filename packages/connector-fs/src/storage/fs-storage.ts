@@ -15,6 +15,7 @@ import {
   type Storage,
   type StorageMode,
 } from '@kloset/connector-contract';
+import { closeQuietly } from '../fd-io.ts';
 import { errnoOf, fsError } from '../fs-errors.ts';
 import {
   commitExclusive,
@@ -25,6 +26,7 @@ import {
   writeTempFile,
 } from './atomic-file.ts';
 import { CONFIG_FILE, KIND_DIRS, resourceDir, resourcePath } from './layout.ts';
+import { openWithSize, type ReadHandle, ReadHandles, readAt } from './read-handles.ts';
 
 /** Options of FsStorage. */
 export interface FsStorageOptions {
@@ -39,6 +41,9 @@ async function isFile(path: string): Promise<boolean> {
     return false;
   }
 }
+
+/** Packfile descriptors kept open for reading, at most. */
+const READ_HANDLES = 16;
 
 /** link() errors meaning "this file system has no hard links". */
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
@@ -56,6 +61,8 @@ export class FsStorage implements Storage {
   readonly #root: string;
   /** Directories known to exist: at most 256 packfile fan-out directories and 4 kinds. */
   readonly #madeDirs = new Set<string>();
+  /** Descriptors of packfiles recently read (ranged reads of a restore come in runs). */
+  readonly #handles = new ReadHandles(READ_HANDLES);
 
   /** `root` is resolved against the current directory. */
   constructor(root: string, options: FsStorageOptions = {}) {
@@ -120,6 +127,7 @@ export class FsStorage implements Storage {
       }
       const temp = tempPathFor(finalPath);
       await writeTempFile(temp, data, `${kind}/${id}`);
+      this.#handles.forget(finalPath);
       await commitReplace(temp, finalPath);
     } catch (err) {
       this.#madeDirs.delete(dir);
@@ -131,41 +139,34 @@ export class FsStorage implements Storage {
   async get(kind: ResourceKind, id: string, range?: ByteRange): Promise<Uint8Array> {
     checkResourceId(kind, id, 'get', this.#root);
     const path = resourcePath(this.#root, kind, id);
-    let handle: Awaited<ReturnType<typeof open>>;
-    try {
-      handle = await open(path, 'r');
-    } catch (err) {
-      if (errnoOf(err) === 'ENOENT') {
-        throw new ConnectorError('not_found', `${kind} ${id} not found in ${this.#root}`, {
-          op: 'get',
-          container: this.#root,
-          key: path,
-        });
-      }
-      throw fsError(err, 'get', path, this.#root);
-    }
-    try {
-      const size = Number((await handle.stat()).size);
+    const context = { op: 'get', container: this.#root, key: path };
+    const readRange = async ({ fd, size }: ReadHandle): Promise<Uint8Array> => {
       const { offset, length } = range ?? { offset: 0, length: size };
-      if (range) checkRange(range, size, { op: 'get', container: this.#root, key: path });
-      const out = new Uint8Array(length);
-      let done = 0;
-      while (done < length) {
-        const { bytesRead } = await handle.read(out, done, length - done, offset + done);
-        if (bytesRead === 0) {
-          throw new ConnectorError('corrupt', `get ${path}: file shorter than ${offset + length} bytes`, {
-            op: 'get',
-            container: this.#root,
-            key: path,
-          });
-        }
-        done += bytesRead;
+      if (range) checkRange(range, size, context);
+      const out = await readAt(fd, offset, length);
+      if (out.length < length) {
+        throw new ConnectorError(
+          'corrupt',
+          `get ${path}: file shorter than ${offset + length} bytes`,
+          context,
+        );
       }
       return out;
+    };
+    try {
+      // Packfiles never change once written: their descriptors are kept for the next ranges.
+      if (kind === 'packfile') return await this.#handles.use(path, readRange);
+      const handle = await openWithSize(path);
+      try {
+        return await readRange(handle);
+      } finally {
+        closeQuietly(handle.fd);
+      }
     } catch (err) {
+      if (errnoOf(err) === 'ENOENT') {
+        throw new ConnectorError('not_found', `${kind} ${id} not found in ${this.#root}`, context);
+      }
       throw fsError(err, 'get', path, this.#root);
-    } finally {
-      await handle.close().catch(() => {});
     }
   }
 
@@ -189,6 +190,7 @@ export class FsStorage implements Storage {
     checkResourceId(kind, id, 'delete', this.#root);
     this.#writable('delete');
     const path = resourcePath(this.#root, kind, id);
+    this.#handles.forget(path);
     try {
       await unlink(path);
     } catch (err) {
@@ -196,7 +198,9 @@ export class FsStorage implements Storage {
     }
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.#handles.clear();
+  }
 
   /** Resources in one directory: names that are ids (with the fan-out prefix, if any), sizes and mtimes. */
   async *#listDir(dir: string, prefix: string | undefined): AsyncGenerator<ResourceInfo> {
