@@ -28,7 +28,7 @@ import { createS3Storage } from '../src/index.ts';
 
 const MiB = 1024 * 1024;
 const s3 = s3TestBuckets();
-const { env, client: plain } = s3;
+const { env } = s3;
 let base = '';
 let bucket = '';
 
