@@ -5,7 +5,7 @@ import { concatBytes, toHex } from '../src/encoding/bytes.ts';
 
 const node = nodeCryptoProvider;
 const noble = nobleCryptoProvider;
-const sizes = [0, 1, 15, 16, 17, 63, 64, 65, 1000, 65536 + 3];
+const sizes = [0, 1, 15, 16, 17, 63, 64, 65, 1000, 65536 + 3, 3 * 65536 + 5];
 
 describe('provider parity (node:crypto vs @noble)', () => {
   it('SHA-256 and HMAC-SHA-256 (with data in parts)', () => {
