@@ -21,6 +21,26 @@ describe('provider parity (node:crypto vs @noble)', () => {
     }
   });
 
+  it('AES-256-GCM opened in place: the plaintext over the ciphertext, a tampered payload refused', () => {
+    expect(node.aesGcmOpenInPlace).toBeTypeOf('function');
+    for (const size of [...sizes, 1 << 20]) {
+      const key = node.randomBytes(32);
+      const nonce = node.randomBytes(12);
+      const data = node.randomBytes(size);
+      const sealed = node.aesGcmSeal(key, nonce, data, nonce);
+      const owned = new Uint8Array(sealed.length + 8);
+      owned.set(sealed, 4);
+      const view = owned.subarray(4, 4 + sealed.length);
+      const plain = node.aesGcmOpenInPlace!(key, nonce, view, nonce);
+      expect(plain.buffer).toBe(owned.buffer);
+      expect(plain.byteOffset).toBe(4);
+      expect(toHex(plain)).toBe(toHex(data));
+      const tampered = sealed.slice();
+      tampered[sealed.length - 1]! ^= 1;
+      expect(() => node.aesGcmOpenInPlace!(key, nonce, tampered, nonce)).toThrow();
+    }
+  });
+
   it('HKDF-SHA-256 at several lengths', () => {
     for (const length of [1, 16, 32, 33, 64, 1024, 8160]) {
       const ikm = node.randomBytes(32);

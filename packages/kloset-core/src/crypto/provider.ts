@@ -32,4 +32,10 @@ export interface CryptoProvider {
   ): Uint8Array;
   /** Inverse of aesGcmSeal; throws (any error) when authentication fails. */
   aesGcmOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array;
+  /**
+   * aesGcmOpen writing the plaintext over the ciphertext: returns a view of `sealed` (its first
+   * `length - 16` bytes), whose content is undefined if authentication fails (it throws). Saves
+   * allocating and copying a plaintext buffer per payload. Optional: callers fall back to aesGcmOpen.
+   */
+  aesGcmOpenInPlace?(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array;
 }

@@ -57,7 +57,11 @@ export interface SealTarget {
 }
 
 /** K_obj = HKDF-SHA-256(ikm K_enc, salt object_salt, info "kloset/v1/object-key", 32). */
-export function deriveObjectKey(provider: CryptoProvider, keyRing: KeyRing, salt: Uint8Array): ObjectKey {
+export function deriveObjectKey(
+  provider: CryptoProvider,
+  keyRing: Pick<KeyRing, 'encKey' | 'plaintext'>,
+  salt: Uint8Array,
+): ObjectKey {
   if (salt.length !== OBJECT_SALT_LENGTH)
     throw new RangeError(`object salt must be ${OBJECT_SALT_LENGTH} bytes`);
   return {
@@ -164,6 +168,7 @@ export function openEncoded(
   target: SealTarget,
   sealed: Uint8Array,
   subject: string,
+  inPlace = false,
 ): { codec: number; body: Uint8Array } {
   if (sealed.length < SEAL_OVERHEAD) {
     throw new CorruptDataError(subject, `sealed payload too short (${sealed.length} bytes)`);
@@ -176,7 +181,11 @@ export function openEncoded(
     encoded = sealed.subarray(0, end);
   } else {
     try {
-      encoded = provider.aesGcmOpen(target.objectKey.key, target.nonce, sealed, target.aad);
+      const { key, plaintext } = target.objectKey;
+      encoded =
+        inPlace && !plaintext && provider.aesGcmOpenInPlace !== undefined
+          ? provider.aesGcmOpenInPlace(key, target.nonce, sealed, target.aad)
+          : provider.aesGcmOpen(key, target.nonce, sealed, target.aad);
     } catch (err) {
       throw new CorruptDataError(subject, 'authentication failed', { cause: err });
     }
@@ -196,15 +205,19 @@ export function openPayload(
   return decompressBody(codec, body, subject, maxLength);
 }
 
-/** openPayload with zstd in the thread pool. */
+/**
+ * openPayload with zstd in the thread pool (large payloads). With `inPlace`, the plaintext may be
+ * written over `sealed` (which the caller owns and no longer needs) and returned as a view of it.
+ */
 export async function openPayloadAsync(
   provider: CryptoProvider,
   target: SealTarget,
   sealed: Uint8Array,
   subject: string,
   maxLength: number = DEFAULT_MAX_PAYLOAD_LENGTH,
+  inPlace = false,
 ): Promise<Uint8Array> {
-  const { codec, body } = openEncoded(provider, target, sealed, subject);
+  const { codec, body } = openEncoded(provider, target, sealed, subject, inPlace);
   return decompressBodyAsync(codec, body, subject, maxLength);
 }
 
@@ -228,7 +241,8 @@ export function packFooterTarget(pack: ObjectKey): SealTarget {
   return { objectKey: pack, nonce: makeNonce(NonceDomain.PackFooter, 0), aad: packFooterAad(pack.salt) };
 }
 
-function blobSubject(pack: ObjectKey, id: Uint8Array): string {
+/** How errors name a blob of a packfile. */
+export function blobSubject(pack: ObjectKey, id: Uint8Array): string {
   return `blob ${toHex(id)} in packfile ${toHex(pack.salt)}`;
 }
 

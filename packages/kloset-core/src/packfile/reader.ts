@@ -142,13 +142,15 @@ export async function readPackIndex(
 /**
  * Opens one sealed blob read from `loc` and verifies it: the GCM tag (binding kind, id and
  * packfile), the plaintext length against `rawLength`, then the MAC over the plaintext. Throws
- * CorruptBlobError naming the blob and the packfile. zstd runs in the thread pool.
+ * CorruptBlobError naming the blob and the packfile. zstd runs in the thread pool. With `inPlace`
+ * (the caller owns `sealed` and needs nothing else from it) the plaintext is decrypted over it.
  */
 export async function openBlobAt(
   ctx: PackReadContext,
   key: ObjectKey,
   loc: BlobLocation,
   sealed: Uint8Array,
+  inPlace = false,
 ): Promise<Uint8Array> {
   if (sealed.length !== loc.length) {
     throw new CorruptBlobError(loc.id, loc.packfile, `read ${sealed.length} bytes, expected ${loc.length}`);
@@ -156,7 +158,7 @@ export async function openBlobAt(
   let plain: Uint8Array;
   try {
     const target = blobTarget(key, loc.offset, loc.kind, loc.id);
-    plain = await openPayloadAsync(ctx.provider, target, sealed, 'blob', Math.max(loc.rawLength, 1));
+    plain = await openPayloadAsync(ctx.provider, target, sealed, 'blob', Math.max(loc.rawLength, 1), inPlace);
   } catch (err) {
     throw new CorruptBlobError(loc.id, loc.packfile, reasonOf(err), { cause: err });
   }

@@ -6,13 +6,19 @@ import { isNotFound, type Storage } from '@kloset/connector-contract';
 import { toHex } from '../encoding/bytes.ts';
 import { openBlobAt, type PackReadContext, packfileKey } from '../packfile/reader.ts';
 import type { PackfileWriter } from '../packfile/writer.ts';
+import type { CryptoPool } from '../workers/crypto-pool.ts';
 import type { BlobId, BlobKind, BlobLocation } from './blob-store.ts';
-import { MissingBlobError, reasonOf } from './errors.ts';
+import { CorruptBlobError, MissingBlobError, reasonOf } from './errors.ts';
 
 /** Where to read sealed bytes from: the store, or memory for blobs of packfiles not yet uploaded. */
 export interface BlobSource {
   readonly storage: Storage;
   readonly ctx: PackReadContext;
+  /**
+   * Crypto workers that open the blobs of coalesced reads off this thread (node:crypto provider,
+   * encrypted stores); undefined: blobs are opened on this thread.
+   */
+  readonly workers?: CryptoPool | undefined;
   /** Where a blob is, or undefined. */
   locate(kind: BlobKind, id: BlobId): BlobLocation | undefined;
   /** The in-memory writer of a packfile that is not durable yet, or undefined. */
@@ -54,7 +60,9 @@ export async function readBlob(src: BlobSource, kind: BlobKind, id: BlobId): Pro
   const loc = src.locate(kind, id);
   if (!loc) throw new MissingBlobError(id, 'not in the index');
   const sealed = await readSealed(src, loc);
-  return openBlobAt(src.ctx, packfileKey(src.ctx, loc.packfile), loc, sealed);
+  // Bytes from storage are ours to decrypt in place; a pending packfile's are not.
+  const owned = src.pendingPackfile(loc.packfile) === undefined;
+  return openBlobAt(src.ctx, packfileKey(src.ctx, loc.packfile), loc, sealed, owned);
 }
 
 interface Wanted {
@@ -117,20 +125,62 @@ async function fetchGroup(src: BlobSource, group: ReadGroup): Promise<BlobReadRe
       fetchError = new Error('its packfile is not in the store');
     }
   }
+  if (bytes !== undefined && src.workers !== undefined) {
+    const opened = openInWorker(src, src.workers, group, bytes);
+    if (opened !== undefined) return opened;
+  }
   const key = packfileKey(src.ctx, group.packfile);
   const results: BlobReadResult[] = [];
+  // The fetched range is ours: blobs are decrypted in place, so a blob wanted twice is opened once.
+  const opened = new Map<number, Promise<Uint8Array>>();
   for (const { index, loc } of group.blobs) {
     try {
       if (fetchError) throw new MissingBlobError(loc.id, fetchError.message, loc.packfile);
-      const start = loc.offset - group.offset;
-      const sealed = bytes ? bytes.subarray(start, start + loc.length) : await readSealed(src, loc);
-      results.push({ index, id: loc.id, ok: true, data: await openBlobAt(src.ctx, key, loc, sealed) });
+      let data: Promise<Uint8Array> | undefined = opened.get(loc.offset);
+      if (data === undefined) {
+        const start = loc.offset - group.offset;
+        data = bytes
+          ? openBlobAt(src.ctx, key, loc, bytes.subarray(start, start + loc.length), true)
+          : readSealed(src, loc).then((sealed) => openBlobAt(src.ctx, key, loc, sealed));
+        opened.set(loc.offset, data);
+      }
+      results.push({ index, id: loc.id, ok: true, data: await data });
     } catch (err) {
       const error = err instanceof Error ? err : new Error(reasonOf(err));
       results.push({ index, id: loc.id, ok: false, error });
     }
   }
   return results;
+}
+
+/** Opens the blobs of a fetched range in a crypto worker; undefined if no worker is alive. */
+function openInWorker(
+  src: BlobSource,
+  workers: CryptoPool,
+  group: ReadGroup,
+  bytes: Uint8Array,
+): Promise<BlobReadResult[]> | undefined {
+  const outcomes = workers.openBlobs(bytes, {
+    macKey: src.ctx.keyRing.macKey,
+    encKey: src.ctx.keyRing.encKey,
+    packId: group.packfile,
+    blobs: group.blobs.map(({ loc }) => ({
+      kind: loc.kind,
+      id: loc.id,
+      start: loc.offset - group.offset,
+      length: loc.length,
+      packOffset: loc.offset,
+      rawLength: loc.rawLength,
+    })),
+  });
+  return outcomes?.then((list) =>
+    group.blobs.map(({ index, loc }, i): BlobReadResult => {
+      const o = list[i]!;
+      return o.ok
+        ? { index, id: loc.id, ok: true, data: o.data }
+        : { index, id: loc.id, ok: false, error: new CorruptBlobError(loc.id, loc.packfile, o.reason) };
+    }),
+  );
 }
 
 /**

@@ -19,7 +19,14 @@ import {
 } from '../format/config.ts';
 import type { PackIndexEntry } from '../packfile/index-codec.ts';
 import { type PackReadContext, readPackIndex } from '../packfile/reader.ts';
-import { type BlobReadResult, type ReadBlobsOptions, readBlob, readBlobs } from './blob-reader.ts';
+import { CryptoPool } from '../workers/crypto-pool.ts';
+import {
+  type BlobReadResult,
+  type BlobSource,
+  type ReadBlobsOptions,
+  readBlob,
+  readBlobs,
+} from './blob-reader.ts';
 import type { BlobId, BlobKind, BlobLocation, BlobStore, PutBlobResult } from './blob-store.ts';
 import { BlobWriter } from './blob-writer.ts';
 import { CorruptResourceError, RepositoryError, reasonOf } from './errors.ts';
@@ -262,12 +269,15 @@ export class Repository implements BlobStore, ResourceStore {
     return readBlobs(this.#source(), kind, ids, options);
   }
 
-  #source() {
+  #source(): BlobSource {
     const cache = this.#cache;
     const writer = this.#writer;
     return {
       storage: this.storage,
       ctx: this.#ctx,
+      // Workers run node:crypto; another provider (tests pin @noble) opens blobs on this thread.
+      workers:
+        this.provider === nodeCryptoProvider && !this.keyRing.plaintext ? CryptoPool.shared() : undefined,
       locate: (kind: BlobKind, id: BlobId) => cache.locate(kind, id),
       pendingPackfile: (packId: Uint8Array) => writer.pendingPackfile(packId),
     };

@@ -1,0 +1,104 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { compressIfPays } from '../src/crypto/compression.ts';
+import { blobId } from '../src/crypto/key-ring.ts';
+import { concatBytes, toHex } from '../src/encoding/bytes.ts';
+import { PackfileWriter } from '../src/packfile/writer.ts';
+import { BlobKind } from '../src/repository/blob-store.ts';
+import { CryptoPool, cryptoWorkerCount } from '../src/workers/crypto-pool.ts';
+import { type OpenBlobsRequest, openBlobsInPlace } from '../src/workers/open-blobs.ts';
+import { pseudoRandom, testKeys } from './repository-helpers.ts';
+
+/** A packfile's blob bytes (no index) and the request that opens them, listing blob 1 twice. */
+async function packedBlobs() {
+  const { provider, keyRing } = await testKeys();
+  const packId = provider.randomBytes(32);
+  const writer = new PackfileWriter({
+    provider,
+    keyRing,
+    id: packId,
+    targetSize: 1 << 24,
+    compression: 'zstd',
+  });
+  const text = new TextEncoder().encode('a compressible line of text\n'.repeat(3000));
+  const data = [pseudoRandom(1, 300_000), text, pseudoRandom(2, 10), new Uint8Array(0)];
+  const entries = data.map((d) =>
+    writer.add(BlobKind.Chunk, blobId(provider, keyRing, d), compressIfPays(d, 'zstd'), d.length),
+  );
+  const parts: Uint8Array[] = [];
+  for await (const p of writer.finish().body.open()) parts.push(p);
+  const bytes = concatBytes(...parts).slice(0, writer.dataSize);
+  const listed = [...entries, entries[1]!];
+  const req: OpenBlobsRequest = {
+    macKey: keyRing.macKey,
+    encKey: keyRing.encKey,
+    packId,
+    blobs: listed.map((e) => ({
+      kind: e.kind,
+      id: e.id,
+      start: e.offset,
+      length: e.length,
+      packOffset: e.offset,
+      rawLength: e.rawLength,
+    })),
+  };
+  return { data: [...data, data[1]!], bytes, req, entries };
+}
+
+describe('opening blobs in place', () => {
+  it('gives each plaintext (compressed or not, listed twice or not) and names what fails', async () => {
+    const { data, bytes, req, entries } = await packedBlobs();
+    const outcomes = openBlobsInPlace(bytes.slice(), req);
+    expect(outcomes.map((o) => (o.ok ? toHex(o.data) : o.reason))).toEqual(data.map(toHex));
+
+    const flipped = bytes.slice();
+    flipped[entries[0]!.offset + 5]! ^= 1;
+    const bad = openBlobsInPlace(flipped, req);
+    expect(bad[0]).toEqual({ ok: false, reason: 'authentication failed' });
+    expect(bad.slice(1).every((o) => o.ok)).toBe(true);
+
+    const wrongLength = { ...req, blobs: req.blobs.map((b, i) => (i === 2 ? { ...b, rawLength: 9 } : b)) };
+    expect(openBlobsInPlace(bytes.slice(), wrongLength)[2]).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/^(plaintext is 10 bytes, index says 9|zstd)/),
+    });
+  });
+});
+
+describe('crypto workers', () => {
+  const saved = process.env.KLOSET_CRYPTO_WORKERS;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.KLOSET_CRYPTO_WORKERS;
+    else process.env.KLOSET_CRYPTO_WORKERS = saved;
+  });
+
+  it('open the blobs of a transferred read like the calling thread does', async () => {
+    const pool = CryptoPool.shared();
+    expect(pool?.available).toBe(true);
+    const { data, bytes, req, entries } = await packedBlobs();
+    const flipped = bytes.slice();
+    flipped[entries[2]!.offset]! ^= 1;
+    const [good, bad] = await Promise.all(
+      [pool!.openBlobs(flipped, req), pool!.openBlobs(bytes, req)].reverse(),
+    );
+    expect(bytes.buffer.byteLength).toBe(0); // transferred, not copied
+    expect(good!.map((o) => (o.ok ? toHex(o.data) : o.reason))).toEqual(data.map(toHex));
+    expect(bad!.map((o) => o.ok)).toEqual([true, true, false, true, true]);
+    // A view of a larger buffer is copied first: the caller's buffer is left as it was.
+    const other = await packedBlobs();
+    const wider = new Uint8Array(other.bytes.length + 10);
+    wider.set(other.bytes, 5);
+    const outcomes = await pool!.openBlobs(wider.subarray(5, 5 + other.bytes.length), other.req);
+    expect(outcomes!.every((o) => o.ok)).toBe(true);
+    expect(toHex(wider.subarray(5, 5 + other.bytes.length))).toBe(toHex(other.bytes));
+  });
+
+  it('count: KLOSET_CRYPTO_WORKERS when valid, else one per core beyond the first (1 to 4)', () => {
+    process.env.KLOSET_CRYPTO_WORKERS = '0';
+    expect(cryptoWorkerCount()).toBe(0);
+    process.env.KLOSET_CRYPTO_WORKERS = '3';
+    expect(cryptoWorkerCount()).toBe(3);
+    process.env.KLOSET_CRYPTO_WORKERS = 'many';
+    const n = cryptoWorkerCount();
+    expect(n >= 1 && n <= 4).toBe(true);
+  });
+});
