@@ -1,0 +1,111 @@
+/**
+ * bin/kloset.js runs the data commands again in a child with glibc's allocator tuned: the child has
+ * GLIBC_TUNABLES, a SIGTERM to the launcher reaches it, and a SIGKILL of the launcher ends it too.
+ */
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { spawnCli } from './helpers/spawn.ts';
+import { makeBigTree } from './helpers/tree.ts';
+
+/** The pids of the children of `pid` (empty once it has none). */
+async function childrenOf(pid: number): Promise<number[]> {
+  const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+  return text.trim() === '' ? [] : text.trim().split(/\s+/).map(Number);
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function alive(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  return stat !== undefined && !/^\d+ \(.*\) Z/.test(stat);
+}
+
+/** A fresh HOME (config and cache in it) and the environment that points there. */
+async function tempHome(): Promise<{ home: string; env: Record<string, string> }> {
+  const home = await mkdtemp(join(tmpdir(), 'kloset-launcher-'));
+  const env = { HOME: home, XDG_CACHE_HOME: join(home, 'cache'), XDG_CONFIG_HOME: join(home, 'config') };
+  return { home, env: { ...env, KLOSET_PASSPHRASE: 'pass' } };
+}
+
+async function setup(): Promise<{ env: Record<string, string>; store: string; data: string }> {
+  const { home, env } = await tempHome();
+  const store = join(home, 'store');
+  const data = join(home, 'data');
+  await makeBigTree(data, 400, 1 << 20);
+  const created = await spawnCli(['at', store, 'create'], { bin: true, env, timeoutMs: 60_000 });
+  expect(created.code).toBe(0);
+  return { env, store, data };
+}
+
+/** Starts a backup through the launcher; resolves with its pid, its child's pid and the run. */
+async function startBackup(s: Awaited<ReturnType<typeof setup>>) {
+  let pid = 0;
+  const run = spawnCli(['at', s.store, 'backup', s.data], {
+    bin: true,
+    env: { ...s.env, GLIBC_TUNABLES: undefined },
+    timeoutMs: 120_000,
+    onSpawn: (p) => {
+      pid = p;
+    },
+  });
+  const child = await waitFor('the launcher child', async () => (await childrenOf(pid))[0]);
+  return { pid, child, run };
+}
+
+it('runs a backup in a child that has the tuned allocator, and passes SIGTERM on', {
+  timeout: 180_000,
+}, async () => {
+  if (process.platform !== 'linux') throw new Error('this test reads /proc: it needs Linux');
+  const s = await setup();
+  const { pid, child, run } = await startBackup(s);
+  // Read once the child has started node (before its exec, it shows the launcher's environment).
+  const environ = await waitFor('the child to start', async () => {
+    const vars = (await readFile(`/proc/${child}/environ`, 'utf8').catch(() => '')).split('\0');
+    return vars.some((v) => v.startsWith('KLOSET_PARENT_PID=')) ? vars : undefined;
+  });
+  // glibc rewrites the variable in the process's memory as it parses it; the first setting stays.
+  const tunables = environ.find((v) => v.startsWith('GLIBC_TUNABLES='));
+  expect(tunables).toMatch(/^GLIBC_TUNABLES=glibc\.malloc\.mmap_threshold=33554432\b/);
+  // Once the backup holds its lock (its command is running, with its signal handlers), the
+  // launcher passes a SIGTERM on.
+  await waitFor('the backup to take its lock', async () =>
+    (await readdir(join(s.store, 'locks')).catch(() => [])).length > 0 ? true : undefined,
+  );
+  process.kill(pid, 'SIGTERM');
+  const r = await run;
+  // The child stops cleanly on the signal (exit code 130, "interrupted"), and so does the launcher.
+  expect(r.code).toBe(130);
+  expect(r.stderr).toMatch(/^kloset: interrupted/);
+  expect(await alive(child)).toBe(false);
+});
+
+it('a SIGKILL of the launcher ends its child too', { timeout: 180_000 }, async () => {
+  if (process.platform !== 'linux') throw new Error('this test reads /proc: it needs Linux');
+  const s = await setup();
+  const { pid, child, run } = await startBackup(s);
+  process.kill(pid, 'SIGKILL');
+  const r = await run;
+  expect(r.signal).toBe('SIGKILL');
+  await waitFor('the child to end', async () => ((await alive(child)) ? undefined : true));
+});
+
+it('leaves commands that move no data in one process, and passes exit codes through', async () => {
+  const { home, env } = await tempHome();
+  const missing = join(home, 'nowhere');
+  const info = await spawnCli(['at', missing, 'info'], { bin: true, env });
+  const backup = await spawnCli(['at', missing, 'backup', home], { bin: true, env });
+  expect(info.code).toBe(1);
+  expect(backup.code).toBe(info.code);
+  expect(backup.stderr).toMatch(/^kloset: no kloset store at .*nowhere/);
+  expect(backup.stderr.trim().split('\n')).toHaveLength(1);
+});
