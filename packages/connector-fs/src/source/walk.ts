@@ -29,7 +29,7 @@ interface Stated {
  * followed) and yields one record per directory, file and symlink, the root as `/` first.
  * Symlinks are not followed. Sockets, fifos and devices are skipped. Entries that cannot be read
  * are yielded with `error`. At most one directory per level is open, and memory is bounded by the
- * depth of the tree times a batch of 32 entries.
+ * depth of the tree times two batches of 32 entries (the one being yielded, the next one read ahead).
  */
 export async function* walk(rootAbs: string, signal?: AbortSignal): AsyncGenerator<SourceRecord> {
   signal?.throwIfAborted();
@@ -82,11 +82,20 @@ async function* walkDir(
   signal?: AbortSignal,
 ): AsyncGenerator<SourceRecord> {
   const lossyNames = new Set<string>();
+  const nextBatch = async () => {
+    const batch = await readBatch(dir, absPath);
+    return Promise.all(batch.map((d) => statEntry(d, path, absPath, lossyNames)));
+  };
+  // The next batch is read and lstat'ed while the consumer works on this one (and on the
+  // subdirectories in it): the walk does not wait on the thread pool between batches.
+  let next: Promise<Awaited<ReturnType<typeof nextBatch>>> | undefined = nextBatch();
   try {
     for (;;) {
-      const batch = await readBatch(dir, absPath);
-      if (batch.length === 0) return;
-      const entries = await Promise.all(batch.map((d) => statEntry(d, path, absPath, lossyNames)));
+      const entries = await next;
+      next = undefined;
+      if (entries.length === 0) return;
+      next = nextBatch();
+      next.catch(() => {}); // awaited above on the next turn; not an unhandled rejection meanwhile
       for (const entry of entries) {
         if (!entry) continue;
         signal?.throwIfAborted();
@@ -116,6 +125,8 @@ async function* walkDir(
       }
     }
   } finally {
+    // A prefetch still running must end before its directory closes.
+    if (next) await next.catch(() => {});
     await dir.close().catch(() => {});
   }
 }

@@ -30,7 +30,8 @@ import {
 import type { BlobId, BlobKind, BlobLocation, BlobStore, PutBlobResult } from './blob-store.ts';
 import { BlobWriter } from './blob-writer.ts';
 import { CorruptResourceError, RepositoryError, reasonOf } from './errors.ts';
-import { IndexCache } from './index-cache.ts';
+import { INDEX_CACHE_FILE, IndexCache } from './index-cache.ts';
+import { warmFile } from './index-cache-warm.ts';
 import { type SyncResult, syncIndex } from './index-sync.ts';
 import { acquireLock, type LockHandle, type LockOptions } from './locks.ts';
 import type { ResourceStore, SealedKind } from './resource-store.ts';
@@ -148,6 +149,7 @@ export class Repository implements BlobStore, ResourceStore {
     options: RepositorySessionOptions,
   ): Promise<Repository> {
     const cachePath = join(options.cacheDir ?? defaultCacheDir(), toHex(config.storeId));
+    void warmFile(join(cachePath, INDEX_CACHE_FILE)); // beside the listing of states below
     const cache = IndexCache.open(cachePath, config.storeId);
     const repo = new Repository(storage, config, keyRing, options, cache, cachePath);
     try {

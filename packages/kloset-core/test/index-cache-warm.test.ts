@@ -1,0 +1,21 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { warmFile } from '../src/repository/index-cache-warm.ts';
+
+it('warmFile never fails: a missing file, a directory, an empty file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kloset-warm-'));
+  await writeFile(join(dir, 'empty'), '');
+  await expect(warmFile(join(dir, 'missing'))).resolves.toBeUndefined();
+  await expect(warmFile(dir)).resolves.toBeUndefined();
+  await expect(warmFile(join(dir, 'empty'))).resolves.toBeUndefined();
+});
+
+it('warmFile reads a file larger than its buffer, and stops at the limit', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kloset-warm-'));
+  const path = join(dir, 'index.sqlite');
+  await writeFile(path, Buffer.alloc(3 * 1024 * 1024 + 5, 7));
+  await expect(warmFile(path)).resolves.toBeUndefined();
+  await expect(warmFile(path, 1024 * 1024)).resolves.toBeUndefined();
+});
