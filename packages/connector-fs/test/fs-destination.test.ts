@@ -88,6 +88,24 @@ describe('FsDestination', () => {
     expect(await readFile(join(target, 'sub', 'f'), 'utf8')).toBe('new');
   });
 
+  it('an existing file whose new content fails keeps its old content, whole', async () => {
+    await mkdir(target, { recursive: true });
+    await writeFile(join(target, 'f'), 'old content');
+    const d = new FsDestination(target);
+    await d.write(dir('/'));
+    const { ConnectorError } = await import('@kloset/connector-contract');
+    async function* broken(): ContentStream {
+      yield new TextEncoder().encode('new');
+      throw new ConnectorError('corrupt', 'blob failed its check');
+    }
+    await expect(d.write(file('/f', 6), broken())).rejects.toThrow(/blob failed/);
+    const short = await d.write(file('/f', 10), bytes('abc'));
+    expect(short.ok).toBe(false);
+    await d.finish();
+    expect(await readFile(join(target, 'f'), 'utf8')).toBe('old content');
+    expect([...(await readTree(target)).keys()].sort()).toEqual(['/', '/f']);
+  });
+
   it('a content of the wrong length is an error result and leaves nothing', async () => {
     const d = new FsDestination(target);
     await d.write(dir('/'));

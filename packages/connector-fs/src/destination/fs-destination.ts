@@ -28,7 +28,7 @@ import {
   type WriteResult,
 } from '@kloset/connector-contract';
 import { closeQuietly } from '../fd-io.ts';
-import { fsError, reasonOf } from '../fs-errors.ts';
+import { errnoOf, fsError, reasonOf } from '../fs-errors.ts';
 import { utimesSeconds } from '../time.ts';
 
 /** Options of FsDestination. */
@@ -152,13 +152,24 @@ export class FsDestination implements Destination {
   }
 
   /**
-   * Three calls through the thread pool per small file (open, write, rename); the attribute calls
-   * on the open descriptor and its close are synchronous (no disk I/O: the data is in the page
-   * cache, and nothing is fsynced, like restic and tar).
+   * A file that does not exist yet is created under its final name (exclusively, 0600) and removed
+   * again if its content fails; a file that exists is written to a temporary name, then renamed
+   * over it, so it is replaced whole or not at all. Either way no partial file stays under the
+   * final name after a failure (a crash may leave one that was new, as with restic and tar).
+   * Two calls through the thread pool per new small file (open, write); the attribute calls on the
+   * open descriptor and its close are synchronous (no disk I/O: the data is in the page cache, and
+   * nothing is fsynced, like restic and tar).
    */
   async #file(entry: EntryAttributes, absPath: string, content: ContentStream): Promise<void> {
-    const temp = tempName(absPath);
-    const fd = await openNew(temp);
+    let temp: string | undefined;
+    let fd: number;
+    try {
+      fd = await openNew(absPath);
+    } catch (err) {
+      if (errnoOf(err) !== 'EEXIST') throw err;
+      temp = tempName(absPath);
+      fd = await openNew(temp);
+    }
     let committed = false;
     let closed = false;
     try {
@@ -195,12 +206,12 @@ export class FsDestination implements Destination {
       futimesSync(fd, utimesSeconds(entry.mtime), utimesSeconds(entry.mtime));
       closed = true;
       closeSync(fd);
-      await rename(temp, absPath);
+      if (temp !== undefined) await rename(temp, absPath);
       committed = true;
     } finally {
       if (!committed) {
         if (!closed) closeQuietly(fd);
-        await unlink(temp).catch(() => {});
+        await unlink(temp ?? absPath).catch(() => {});
       }
     }
   }
@@ -251,8 +262,12 @@ async function writeAllFd(fd: number, bytes: Uint8Array): Promise<void> {
   }
 }
 
+/** Temporary names: a random part drawn once per process, then a counter (creation is exclusive anyway). */
+const TEMP_PREFIX = `.kloset-${randomBytes(6).toString('hex')}-`;
+let tempCounter = 0;
+
 function tempName(absPath: string): string {
-  return join(dirname(absPath), `.kloset-${randomBytes(6).toString('hex')}.tmp`);
+  return join(dirname(absPath), `${TEMP_PREFIX}${(tempCounter++).toString(36)}.tmp`);
 }
 
 async function setLinkTime(path: string, mtime: Timestamp): Promise<void> {
