@@ -30,6 +30,25 @@ sourceConformance(
   { mtimePrecisionNs: 0 },
 );
 
+// A source whose files' metadata comes with their content (as S3's GetObject headers do).
+sourceConformance(
+  'MemorySource with metadataOnOpen and a concurrency',
+  async (fixture) => ({
+    source: new MemorySource(
+      fixture.files.map((f) => ({
+        path: f.path,
+        type: 'file' as const,
+        bytes: f.bytes,
+        metadata: { 'test.path': f.path },
+        openedMetadata: { 'test.path': f.path, 'test.header': `of ${f.path}` },
+      })),
+      { chunkSize: 1000, concurrency: 16 },
+    ),
+    cleanup: async () => {},
+  }),
+  { emptyDirectories: false },
+);
+
 destinationConformance(
   'MemoryDestination',
   async () => {

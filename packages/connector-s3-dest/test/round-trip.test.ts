@@ -1,7 +1,8 @@
 /**
  * Bucket -> S3 source -> S3 destination -> another bucket, compared object by object (key, body,
  * headers, user metadata, tags) with an independent client. The records are written as a restore
- * does: directories before their children, files concurrently.
+ * does: directories before their children, files concurrently, with the metadata their content
+ * brings (the source's records have `metadataOnOpen`).
  */
 import { type EntryAttributes, parentPath, type SourceRecord, splitPath } from '@kloset/connector-contract';
 import { S3_SOURCE_OPTIONS, S3Source } from '@kloset/connector-s3-source';
@@ -78,15 +79,17 @@ async function restore(records: SourceRecord[], dest: S3Destination, root = '/')
     const worker = async () => {
       while (next < level.length) {
         const r = level[next++]!;
+        // As the engine records it: with the metadata the content brings (`metadataOnOpen`).
+        const content = r.type === 'file' ? await r.open() : undefined;
         const attrs: EntryAttributes = {
           path: reroot(r.path),
           type: r.type,
           size: r.size,
           mtime: r.mtime,
-          metadata: r.metadata,
+          metadata: content?.metadata ?? r.metadata,
         };
         expect(parentPath(attrs.path)).toBeDefined();
-        const result = await dest.write(attrs, r.type === 'file' ? await r.open() : undefined);
+        const result = await dest.write(attrs, content);
         expect(result.ok, `${r.path}: ${result.error ?? ''}`).toBe(true);
       }
     };

@@ -10,12 +10,12 @@ export const REFRESH_METADATA_OPTION: OptionSpec = {
   required: false,
   default: 'false',
   description:
-    'Ask HeadObject (and GetObjectTagging) for every object. Default: an object whose listed ETag, size and LastModified equal those of the previous snapshot keeps its recorded headers, user metadata and tags, with no request; tags can change without changing those, so set this to pick up such tag changes.',
+    'Ask HeadObject (and GetObjectTagging) for every object. Default: an object whose listed ETag, size and LastModified equal those of the previous snapshot keeps its recorded headers, user metadata and tags, with no request, and any other object takes them from the GetObject that reads it (no HeadObject); tags can change without changing those, so set this to pick up such tag changes.',
 };
 
 /**
- * Options of the S3 source: the common S3 options (`concurrency` bounds the HeadObject calls) and
- * `refresh_metadata`.
+ * Options of the S3 source: the common S3 options (`concurrency`: objects read at once, and
+ * HeadObject calls at once with `refresh_metadata`) and `refresh_metadata`.
  */
 export const S3_SOURCE_OPTIONS: readonly OptionSpec[] = [...S3_COMMON_OPTIONS, REFRESH_METADATA_OPTION];
 

@@ -1,15 +1,17 @@
 /**
- * Reading one object's body for a backup: streamed, pinned to the ETag seen by HeadObject
- * (`If-Match`), resumed with a Range request after a broken connection, its length checked, and its
- * MD5 checked against a plain-MD5 ETag while it streams.
+ * Reading one object's body for a backup: streamed, pinned to the ETag seen (`If-Match`), resumed
+ * with a Range request after a broken connection, its length checked, and its MD5 checked against a
+ * plain-MD5 ETag while it streams. `openObject` hands back the first GetObject's answer (the same
+ * headers HeadObject gives) before the body is read.
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { ConnectorError, isConnectorError } from '@kloset/connector-contract';
 import {
   backoffDelay,
   describeTarget,
+  etagIsBodyMd5,
   nodeBody,
   type RetryPolicy,
   type S3Connection,
@@ -25,10 +27,19 @@ import {
 export interface ObjectToRead {
   readonly key: string;
   readonly size: number;
-  /** The ETag as HeadObject returned it (quoted). */
+  /** The ETag as listed or as HeadObject returned it (quoted): every GetObject is pinned to it. */
   readonly etag?: string;
-  /** Check the body's MD5 against the ETag. */
-  readonly checkMd5: boolean;
+  /** Check the body's MD5 against the ETag. Undefined: decided from the first GetObject's answer. */
+  readonly checkMd5?: boolean;
+}
+
+/** An opened object: the first GetObject's answer (headers only) and the whole body. */
+export interface OpenedObject {
+  readonly answer: Omit<GetObjectCommandOutput, 'Body'>;
+  /** Exactly `size` bytes, resumed after broken connections, checked; or a ConnectorError. */
+  readonly body: AsyncGenerator<Uint8Array>;
+  /** Frees the connection of a body that will not be read. */
+  discard(): void;
 }
 
 function changed(ctx: S3OpContext, etag: string, cause: unknown): ConnectorError {
@@ -49,66 +60,130 @@ function corrupt(ctx: S3OpContext, why: string): ConnectorError {
   });
 }
 
-/** Streams the body of `obj`: exactly `obj.size` bytes, or a ConnectorError. */
+/** GetObject requests of one object, from `offset` on, with retries of retryable failures. */
+class ObjectGetter {
+  readonly #conn: S3Connection;
+  readonly #obj: ObjectToRead;
+  readonly #retry: RetryPolicy;
+  readonly ctx: S3OpContext;
+  #failures = 0;
+
+  constructor(conn: S3Connection, obj: ObjectToRead, retry: RetryPolicy) {
+    const { bucket, endpoint } = conn.settings.location;
+    this.#conn = conn;
+    this.#obj = obj;
+    this.#retry = retry;
+    this.ctx = { op: 'GetObject', bucket, key: obj.key, endpoint };
+  }
+
+  /** Waits before the next attempt, or throws `err` when it is final. */
+  async again(err: ConnectorError): Promise<void> {
+    if (!err.retryable || this.#failures + 1 >= this.#retry.attempts) throw err;
+    await sleep(backoffDelay(this.#retry, this.#failures++));
+  }
+
+  /** The answer of a GetObject from `offset` (the whole object, with its checksums, from 0). */
+  async get(offset: number): Promise<GetObjectCommandOutput> {
+    const { bucket } = this.ctx;
+    const { key, etag } = this.#obj;
+    for (;;) {
+      try {
+        return await s3Call(this.ctx, () =>
+          this.#conn.client.send(
+            new GetObjectCommand({
+              Bucket: bucket,
+              Key: key,
+              ...(etag !== undefined ? { IfMatch: etag } : {}),
+              ...(offset > 0 ? { Range: `bytes=${offset}-` } : { ChecksumMode: 'ENABLED' }),
+            }),
+          ),
+        );
+      } catch (err) {
+        if (s3ErrorCode(err) === 'PreconditionFailed' && etag !== undefined)
+          throw changed(this.ctx, etag, err);
+        if (!isConnectorError(err)) throw err;
+        await this.again(err);
+      }
+    }
+  }
+}
+
+/**
+ * Sends the first GetObject of `obj` and resolves with its answer once the headers are in; the
+ * body then streams exactly `obj.size` bytes, or throws a ConnectorError. The caller reads the body
+ * (to its end, or stops early) or discards it: either frees the connection.
+ */
+export async function openObject(
+  conn: S3Connection,
+  obj: ObjectToRead,
+  retry: RetryPolicy,
+): Promise<OpenedObject> {
+  const getter = new ObjectGetter(conn, obj, retry);
+  const { Body, ...answer } = await getter.get(0);
+  const first = nodeBody(Body);
+  const checkMd5 = obj.checkMd5 ?? etagIsBodyMd5(answer);
+  const etag = obj.etag ?? answer.ETag;
+  return {
+    answer,
+    body: streamBody(getter, obj, first, checkMd5 ? etag : undefined),
+    discard: () => first.destroy(),
+  };
+}
+
+/** Streams the body of `obj`: exactly `obj.size` bytes, or a ConnectorError (opened when first read). */
 export async function* readObject(
   conn: S3Connection,
   obj: ObjectToRead,
   retry: RetryPolicy,
 ): AsyncGenerator<Uint8Array> {
-  const { bucket, endpoint } = conn.settings.location;
-  const ctx: S3OpContext = { op: 'GetObject', bucket, key: obj.key, endpoint };
-  const hash = obj.checkMd5 ? createHash('md5') : undefined;
+  yield* (await openObject(conn, obj, retry)).body;
+}
+
+/** The body of `first` (offset 0), resumed with ranged GetObjects; its MD5 checked against `md5Etag`. */
+async function* streamBody(
+  getter: ObjectGetter,
+  obj: ObjectToRead,
+  first: Readable,
+  md5Etag: string | undefined,
+): AsyncGenerator<Uint8Array> {
+  const { ctx } = getter;
+  const hash = md5Etag !== undefined ? createHash('md5') : undefined;
   let offset = 0;
-  let failures = 0;
-  const again = async (err: ConnectorError): Promise<void> => {
-    if (!err.retryable || failures + 1 >= retry.attempts) throw err;
-    await sleep(backoffDelay(retry, failures++));
-  };
-  while (offset < obj.size || (offset === 0 && obj.size === 0)) {
-    let body: Readable;
-    try {
-      const out = await s3Call(ctx, () =>
-        conn.client.send(
-          new GetObjectCommand({
-            Bucket: bucket,
-            Key: obj.key,
-            ...(obj.etag !== undefined ? { IfMatch: obj.etag } : {}),
-            ...(offset > 0 ? { Range: `bytes=${offset}-` } : {}),
-          }),
-        ),
-      );
-      body = nodeBody(out.Body);
-    } catch (err) {
-      if (s3ErrorCode(err) === 'PreconditionFailed' && obj.etag !== undefined)
-        throw changed(ctx, obj.etag, err);
-      if (!isConnectorError(err)) throw err;
-      await again(err);
-      continue;
-    }
-    try {
-      for await (const chunk of body) {
-        const bytes = chunk as Buffer;
-        if (offset + bytes.length > obj.size) {
-          throw corrupt(ctx, `body longer than its size ${obj.size} (the object changed while being read?)`);
+  let body: Readable | undefined = first;
+  try {
+    for (;;) {
+      body ??= nodeBody((await getter.get(offset)).Body);
+      try {
+        for await (const chunk of body) {
+          const bytes = chunk as Buffer;
+          if (offset + bytes.length > obj.size) {
+            throw corrupt(
+              ctx,
+              `body longer than its size ${obj.size} (the object changed while being read?)`,
+            );
+          }
+          hash?.update(bytes);
+          offset += bytes.length;
+          yield bytes;
         }
-        hash?.update(bytes);
-        offset += bytes.length;
-        yield bytes;
+        if (offset < obj.size)
+          throw toConnectorError(Object.assign(new Error('body ended early'), { code: 'ECONNRESET' }), ctx);
+        break;
+      } catch (err) {
+        if (isConnectorError(err, 'corrupt')) throw err;
+        await getter.again(toConnectorError(err, ctx));
+      } finally {
+        body.destroy();
+        body = undefined;
       }
-      if (offset < obj.size)
-        throw toConnectorError(Object.assign(new Error('body ended early'), { code: 'ECONNRESET' }), ctx);
-      break;
-    } catch (err) {
-      if (isConnectorError(err, 'corrupt')) throw err;
-      await again(toConnectorError(err, ctx));
-    } finally {
-      body.destroy();
     }
+  } finally {
+    body?.destroy();
   }
   if (offset !== obj.size) throw corrupt(ctx, `got ${offset} bytes, expected ${obj.size}`);
-  if (hash && obj.etag !== undefined) {
+  if (hash && md5Etag !== undefined) {
     const md5 = hash.digest('hex');
-    const expected = unquoteEtag(obj.etag).toLowerCase();
+    const expected = unquoteEtag(md5Etag).toLowerCase();
     if (md5 !== expected) throw corrupt(ctx, `MD5 of the body ${md5} does not match its ETag ${expected}`);
   }
 }

@@ -4,6 +4,7 @@ import {
   ConnectorError,
   type ContentStream,
   isConnectorError,
+  type OpenedContent,
   type PreviousEntry,
   type ScanContext,
   type Source,
@@ -14,9 +15,11 @@ import {
   createS3Connection,
   DEFAULT_RETRY,
   etagIsBodyMd5,
+  META_ETAG,
   META_KEY,
   META_PREFIX,
   META_SSE,
+  META_STORAGE_CLASS,
   objectMetadata,
   type RetryPolicy,
   type S3Connection,
@@ -26,7 +29,7 @@ import {
 import { type DirEvent, type FileEvent, KeyTree, type TreeEvent } from './key-tree.ts';
 import { type ListedObject, listObjects } from './listing.ts';
 import { headObject, objectTags } from './object-head.ts';
-import { readObject } from './object-reader.ts';
+import { openObject, readObject } from './object-reader.ts';
 import { reusableMetadata, timestamp } from './previous-entry.ts';
 
 /** How an S3Source is built. */
@@ -62,19 +65,22 @@ const noContent = (): Promise<ContentStream> =>
 
 /**
  * Source over BUCKET/PREFIX. `scan` streams ListObjectsV2 pages (the next one is fetched while the
- * current one is processed), turns keys into paths with KeyTree (see key-tree.ts and s3-common
- * names.ts), and asks HeadObject (and GetObjectTagging when the object has tags) for each object,
- * up to `concurrency` at once, yielding records as their answers arrive. An object whose listed
- * ETag, size and LastModified equal the previous snapshot's entry (ScanContext.previous) keeps
- * that entry's headers, metadata and tags without any request, unless `refreshMetadata`. A file's
- * mtime is its listed LastModified (milliseconds). `open` streams GetObject pinned to the ETag
- * seen, checking the MD5 when the ETag is one.
+ * current one is processed) and turns keys into paths with KeyTree (see key-tree.ts and s3-common
+ * names.ts). An object whose listed ETag, size and LastModified equal the previous snapshot's entry
+ * (ScanContext.previous) keeps that entry's headers, metadata and tags without any request. Any
+ * other object is yielded at once with `metadataOnOpen`: its headers and user metadata come with
+ * the GetObject that reads it (and GetObjectTagging when it has tags), no HeadObject. With
+ * `refreshMetadata` (or without a listed ETag) every object is asked HeadObject during the scan
+ * instead, up to `concurrency` at once. A file's mtime is its listed LastModified (milliseconds).
+ * `open` streams GetObject pinned to the ETag seen (`If-Match`), checking the MD5 when the ETag is
+ * one. The engine reads up to `concurrency` objects at once.
  */
 export class S3Source implements Source {
   readonly info: SourceInfo;
+  /** Objects read at once by the engine, and HeadObject calls at once: the `concurrency` option. */
+  readonly concurrency: number;
   readonly #conn: S3Connection;
   readonly #prefix: string;
-  readonly #concurrency: number;
   readonly #retry: RetryPolicy;
   readonly #refreshMetadata: boolean;
 
@@ -82,7 +88,7 @@ export class S3Source implements Source {
     const { location } = config.settings;
     this.#conn = createS3Connection(config.settings);
     this.#prefix = location.prefix;
-    this.#concurrency = config.settings.concurrency;
+    this.concurrency = config.settings.concurrency;
     this.#retry = config.retry ?? DEFAULT_RETRY;
     this.#refreshMetadata = config.refreshMetadata ?? false;
     // The root is the prefix as a path: `/` for the whole bucket, `/photos/` for `photos/`.
@@ -125,7 +131,7 @@ export class S3Source implements Source {
           yield this.#directory(ev);
           continue;
         }
-        while (inFlight.size >= this.#concurrency) yield await take();
+        while (inFlight.size >= this.concurrency) yield await take();
         const id = nextId++;
         inFlight.set(
           id,
@@ -177,6 +183,9 @@ export class S3Source implements Source {
         return { record: this.#fileRecord(ev, { key, size, mtimeMs, metadata, etag, checkMd5 }) };
       }
     }
+    if (!this.#refreshMetadata && ev.item.etag !== undefined) {
+      return { record: this.#recordReadWithMetadata(ev, key, ev.item.etag, signal) };
+    }
     let head: HeadObjectCommandOutput;
     let tags: Tag[] = [];
     try {
@@ -224,6 +233,46 @@ export class S3Source implements Source {
       metadata: f.metadata,
       ...(f.etag !== undefined ? { changeToken: unquoteEtag(f.etag) } : {}),
       open: async () => readObject(conn, toRead, retry),
+    };
+  }
+
+  /**
+   * The record of an object to be read, whose headers, user metadata and tags come with its content:
+   * `metadataOnOpen`, with the key, the listed ETag and storage class until then.
+   */
+  #recordReadWithMetadata(
+    ev: FileEvent<ListedObject>,
+    key: string,
+    etag: string,
+    signal: AbortSignal | undefined,
+  ): SourceRecord {
+    const { size, lastModifiedMs, storageClass } = ev.item;
+    const conn = this.#conn;
+    const retry = this.#retry;
+    return {
+      path: ev.path,
+      type: 'file',
+      size,
+      mtime: timestamp(lastModifiedMs),
+      metadata: {
+        [META_KEY]: key,
+        [META_ETAG]: unquoteEtag(etag),
+        ...(storageClass !== undefined ? { [META_STORAGE_CLASS]: storageClass } : {}),
+      },
+      changeToken: unquoteEtag(etag),
+      metadataOnOpen: true,
+      open: async (): Promise<OpenedContent> => {
+        // Pinned to the listed ETag: the headers and the body are those of the object listed.
+        const { answer, body, discard } = await openObject(conn, { key, size, etag }, retry);
+        let tags: Tag[] = [];
+        try {
+          if ((answer.TagCount ?? 0) > 0) tags = await objectTags(conn, key, answer.VersionId, retry, signal);
+        } catch (err) {
+          discard();
+          throw err;
+        }
+        return Object.assign(body, { metadata: objectMetadata(key, answer, tags, storageClass) });
+      },
     };
   }
 

@@ -1,6 +1,6 @@
 /**
  * Object attributes <-> entry metadata (keys of metadata-keys.ts), both ways: what the S3 source
- * records from HeadObject and GetObjectTagging, and the headers the S3 destination writes back.
+ * records from HeadObject or GetObject and GetObjectTagging, and the headers the S3 destination writes back.
  */
 import type { HeadObjectCommandOutput, Tag } from '@aws-sdk/client-s3';
 import { unquoteEtag } from './md5.ts';
@@ -24,10 +24,34 @@ import {
 } from './metadata-keys.ts';
 import type { ObjectHeaders } from './upload.ts';
 
-/** Builds the metadata of one object from its HeadObject answer and its tags. */
+/** The fields HeadObject and GetObject both answer with: what an object's metadata is built from. */
+export type ObjectHeaderFields = Pick<
+  HeadObjectCommandOutput,
+  | 'ETag'
+  | 'VersionId'
+  | 'StorageClass'
+  | 'ContentType'
+  | 'ContentEncoding'
+  | 'ContentDisposition'
+  | 'ContentLanguage'
+  | 'CacheControl'
+  | 'Expires'
+  | 'ExpiresString'
+  | 'WebsiteRedirectLocation'
+  | 'ServerSideEncryption'
+  | 'ChecksumCRC32'
+  | 'ChecksumCRC32C'
+  | 'ChecksumCRC64NVME'
+  | 'ChecksumSHA1'
+  | 'ChecksumSHA256'
+  | 'ChecksumType'
+  | 'Metadata'
+>;
+
+/** Builds the metadata of one object from its HeadObject (or GetObject) answer and its tags. */
 export function objectMetadata(
   key: string,
-  head: HeadObjectCommandOutput,
+  head: ObjectHeaderFields,
   tags: readonly Tag[],
   listedStorageClass?: string,
 ): Record<string, string> {

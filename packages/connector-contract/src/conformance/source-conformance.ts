@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isValidPath, parentPath } from '../source/path.ts';
 import type { EntryPath, SourceRecord, Timestamp } from '../source/record.ts';
 import type { Source } from '../source/source.ts';
-import { concatBytes, describeError, expectBytes, mapLimit } from './assertions.ts';
+import { describeError, expectBytes, mapLimit } from './assertions.ts';
+import { openFile } from './source-content.ts';
 import { sourceContextCases } from './source-context-cases.ts';
 import {
   type FixtureFile,
@@ -52,19 +53,11 @@ async function scanByPath(source: Source): Promise<Map<EntryPath, SourceRecord>>
   return byPath;
 }
 
-async function readAll(record: SourceRecord): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of await record.open()) {
-    expect(chunk, `content of ${record.path}: every chunk is a Uint8Array`).toBeInstanceOf(Uint8Array);
-    chunks.push(chunk);
-  }
-  return concatBytes(chunks);
-}
-
 /**
  * Registers a `describe` block of Vitest tests checking that a Source follows the contract of
  * `Source` (source/source.ts) over a fixture (see `sourceFixture`): the root record, every file
- * exactly once with the right type, size and content (through `open()`, after the scan ended),
+ * exactly once with the right type, size and content (through `open()`, after the scan ended; with
+ * complete metadata for records with `metadataOnOpen`), a valid `concurrency`,
  * every implied directory, valid and unique paths, valid timestamps and metadata, stable change
  * tokens, the same records from a scan with a ScanContext (matching or stale previous entries),
  * and prompt abort through an AbortSignal. Memory use is not checked here.
@@ -110,6 +103,19 @@ export function sourceConformance(name: string, setup: SourceSetup, caps: Source
       for (const key of ['protocol', 'origin', 'root'] as const) {
         expect(typeof info[key], `info.${key} is a string`).toBe('string');
         expect(info[key].length, `info.${key} is not empty`).toBeGreaterThan(0);
+      }
+    });
+
+    it('concurrency, when set, is an integer of at least 1', () => {
+      const { concurrency } = source();
+      if (concurrency !== undefined)
+        expect(Number.isInteger(concurrency) && concurrency >= 1, `concurrency (${concurrency})`).toBe(true);
+    });
+
+    it('metadataOnOpen is set only on files', () => {
+      for (const [path, r] of records) {
+        if (r.metadataOnOpen !== undefined && r.type !== 'file')
+          expect.fail(`${r.type} ${path} has metadataOnOpen: only files are opened`);
       }
     });
 
@@ -193,7 +199,7 @@ export function sourceConformance(name: string, setup: SourceSetup, caps: Source
         await mapLimit([...files.values()], 4, async (file) => {
           const record = records.get(file.path);
           expect(record, `record of ${file.path}`).toBeDefined();
-          expectBytes(await readAll(record!), file.bytes, `content of ${file.path}`);
+          expectBytes((await openFile(record!)).bytes, file.bytes, `content of ${file.path}`);
         });
       },
       timeout,
@@ -217,7 +223,7 @@ export function sourceConformance(name: string, setup: SourceSetup, caps: Source
       timeout,
     );
 
-    sourceContextCases(source, () => records, files, timeout);
+    sourceContextCases(source, files, timeout);
 
     it(
       'an abort stops the scan at the next record, with the abort reason',

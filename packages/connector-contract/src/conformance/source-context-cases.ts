@@ -3,87 +3,58 @@
  * previous entries say, the records are those of a scan without context, and they open.
  */
 import { expect, it } from 'vitest';
-import type { EntryPath, SourceRecord } from '../source/record.ts';
-import {
-  previousEntryOf as asPrevious,
-  type PreviousEntry,
-  type ScanContext,
-} from '../source/scan-context.ts';
+import type { EntryPath } from '../source/record.ts';
+import type { PreviousEntry, ScanContext } from '../source/scan-context.ts';
 import type { Source } from '../source/source.ts';
-import { concatBytes, expectBytes, mapLimit } from './assertions.ts';
+import { completeScan } from './source-content.ts';
 import type { FixtureFile } from './source-fixture.ts';
 
 /**
- * A previous entry that differs from the record in one of size, mtime or change token (cycling
- * with `i`), with metadata the source must not take.
+ * A previous entry that differs from the complete entry in one of size, mtime or change token
+ * (cycling with `i`), with metadata the source must not take.
  */
-function stalePrevious(r: SourceRecord, i: number): PreviousEntry {
-  const p = asPrevious(r);
-  const metadata = { ...r.metadata, 'conformance.stale': 'taken from a stale previous entry' };
-  if (i % 3 === 0) return { ...p, metadata, changeToken: `stale:${r.changeToken ?? ''}` };
-  if (i % 3 === 1) return { ...p, metadata, mtime: { sec: r.mtime.sec - 1, nsec: r.mtime.nsec } };
-  return { ...p, metadata, size: r.size + 1 };
+function stalePrevious(p: PreviousEntry, i: number): PreviousEntry {
+  const metadata = { ...p.metadata, 'conformance.stale': 'taken from a stale previous entry' };
+  if (i % 3 === 0) return { ...p, metadata, changeToken: `stale:${p.changeToken ?? ''}` };
+  if (i % 3 === 1) return { ...p, metadata, mtime: { sec: p.mtime.sec - 1, nsec: p.mtime.nsec } };
+  return { ...p, metadata, size: p.size + 1 };
 }
 
-/** Scans with `context`, failing on duplicates. */
-async function scanWith(source: Source, context: ScanContext): Promise<Map<EntryPath, SourceRecord>> {
-  const out = new Map<EntryPath, SourceRecord>();
-  for await (const r of source.scan(undefined, context)) {
-    expect(out.has(r.path), `scan(…, context) yielded ${JSON.stringify(r.path)} twice`).toBe(false);
-    out.set(r.path, r);
-  }
-  return out;
-}
-
-function expectSameRecords(
-  got: Map<EntryPath, SourceRecord>,
-  want: Map<EntryPath, SourceRecord>,
+function expectSameEntries(
+  got: Map<EntryPath, PreviousEntry>,
+  want: Map<EntryPath, PreviousEntry>,
   what: string,
 ): void {
   expect([...got.keys()].sort(), `paths of ${what}`).toEqual([...want.keys()].sort());
-  for (const [path, r] of got) {
-    const w = want.get(path)!;
-    expect(asPrevious(r), `attributes of ${path} in ${what}`).toEqual(asPrevious(w));
-    expect(r.error, `error of ${path} in ${what}`).toBeUndefined();
-  }
-}
-
-async function readAll(record: SourceRecord): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of await record.open()) chunks.push(chunk);
-  return concatBytes(chunks);
+  for (const [path, entry] of got) expect(entry, `attributes of ${path} in ${what}`).toEqual(want.get(path));
 }
 
 /**
- * Registers the context cases inside the suite's `describe`. `source` and `firstScan` give the
- * source under test and the records of its plain scan (both ready when the tests run).
+ * Registers the context cases inside the suite's `describe`. `source` gives the source under test
+ * (ready when the tests run). Records are compared complete: with the metadata their content
+ * brings (`metadataOnOpen`), so every file of every scan is opened and its content checked.
  */
 export function sourceContextCases(
   source: () => Source,
-  firstScan: () => Map<EntryPath, SourceRecord>,
   files: ReadonlyMap<EntryPath, FixtureFile>,
   timeout: number,
 ): void {
   it(
     'scan with a context whose previous entries match yields the same records, and they open',
     async () => {
-      const first = firstScan();
+      const want = await completeScan(source(), undefined, files, 'a scan without context');
       const asked: EntryPath[] = [];
-      const got = await scanWith(source(), {
+      const context: ScanContext = {
         previous: async (path) => {
           asked.push(path);
-          const r = first.get(path);
-          return r?.type === 'file' ? asPrevious(r) : undefined;
+          const p = want.get(path);
+          return p?.type === 'file' ? p : undefined;
         },
-      });
-      expectSameRecords(got, first, 'a scan whose previous entries match');
+      };
+      const what = 'a scan whose previous entries match';
+      expectSameEntries(await completeScan(source(), context, files, what), want, what);
       for (const path of asked)
-        expect(first.has(path), `previous() asked for ${path}: not an entry`).toBe(true);
-      await mapLimit([...files.values()], 4, async (file) => {
-        const record = got.get(file.path);
-        expect(record, `record of ${file.path}`).toBeDefined();
-        expectBytes(await readAll(record!), file.bytes, `content of ${file.path} (scan with context)`);
-      });
+        expect(want.has(path), `previous() asked for ${path}: not an entry`).toBe(true);
     },
     timeout,
   );
@@ -91,12 +62,13 @@ export function sourceContextCases(
   it(
     'scan with a context never takes attributes from a previous entry that differs in size, mtime or change token',
     async () => {
-      const first = firstScan();
+      const want = await completeScan(source(), undefined, files, 'a scan without context');
       const stale = new Map<EntryPath, PreviousEntry>();
       let i = 0;
-      for (const [path, r] of first) if (r.type === 'file') stale.set(path, stalePrevious(r, i++));
-      const got = await scanWith(source(), { previous: async (path) => stale.get(path) });
-      expectSameRecords(got, first, 'a scan whose previous entries are stale');
+      for (const [path, p] of want) if (p.type === 'file') stale.set(path, stalePrevious(p, i++));
+      const context: ScanContext = { previous: async (path) => stale.get(path) };
+      const what = 'a scan whose previous entries are stale';
+      expectSameEntries(await completeScan(source(), context, files, what), want, what);
     },
     timeout,
   );

@@ -48,6 +48,19 @@ export interface EntryAttributes {
 /** The body of a file, opened lazily. */
 export type ContentStream = AsyncIterable<Uint8Array>;
 
+/**
+ * What `SourceRecord.open` resolves to: the content, and, for a record with `metadataOnOpen`, the
+ * entry's complete metadata, learnt from the request that opened the content.
+ */
+export interface OpenedContent extends ContentStream {
+  /**
+   * The entry's complete metadata: it replaces the record's `metadata` in the snapshot. It
+   * completes the record's (every key of the record's `metadata` is there with the same value).
+   * Set exactly when the record has `metadataOnOpen`.
+   */
+  readonly metadata?: EntryMetadata;
+}
+
 export interface SourceRecord extends EntryAttributes {
   /**
    * A token that changes whenever the content changes, as far as the source can tell: an S3 ETag,
@@ -61,10 +74,22 @@ export interface SourceRecord extends EntryAttributes {
    */
   readonly error?: string;
   /**
+   * True when `metadata` is partial until the content is opened: the source learns the rest from
+   * the request that opens the content instead of one more request per file during the scan (S3:
+   * GetObject returns every header HeadObject would). `open` then resolves to content carrying the
+   * complete metadata (`OpenedContent.metadata`). The engine always opens such a record (it never
+   * reuses the previous snapshot's content for it) and records the opened content's metadata; the
+   * record's own `metadata` (which at least identifies the entry, e.g. its S3 key) only when the
+   * open fails. A source sets it only on files that are read anyway: never on a file its listing
+   * shows unchanged since the previous snapshot (ScanContext.previous).
+   */
+  readonly metadataOnOpen?: boolean;
+  /**
    * Opens the content of a file. Called at most once per record, and only for files without
    * `error`. The stream yields exactly `size` bytes; if the content turns out to have changed or
    * fails a check (S3 MD5 ETag), the stream throws a ConnectorError and the engine records an error
-   * for this entry. Never called for directories and symlinks.
+   * for this entry. Never called for directories and symlinks. With `metadataOnOpen`, the content
+   * carries the complete metadata; without, it carries none.
    */
-  open(): Promise<ContentStream>;
+  open(): Promise<OpenedContent>;
 }

@@ -18,7 +18,8 @@ export interface PreviousEntry extends EntryAttributes {
  * - It may build a file's record from the previous entry (its `metadata`, `mode`...) only when what
  *   it learnt cheaply proves the file unchanged: the same `size`, `mtime` and `changeToken` as the
  *   record it would yield. It never takes `size`, `mtime` or `changeToken` from the previous entry,
- *   and the record must be what a scan without context would have yielded, except for attributes
+ *   and the record must be what a scan without context would have yielded (complete: with the
+ *   metadata its content brings, for a record with `metadataOnOpen`), except for attributes
  *   that can change without changing those three, which the source documents (S3: tags), with an
  *   option to read them anyway (S3: `refresh_metadata`).
  * - `open` of such a record still works: the engine opens it when the previous content cannot be

@@ -24,13 +24,20 @@ export interface SourceInfo {
  *   walk cannot go on (root missing, credentials refused), with a ConnectorError.
  * - Memory must not grow with the number of entries: yield as you list (stream pages).
  * - `scan` honours `signal`: when aborted it stops promptly and throws the abort reason.
- * - `open` of different records may be called concurrently (the engine bounds the concurrency).
+ * - `open` of different records may be called concurrently: the engine reads up to `concurrency`
+ *   files at once.
  * - `context` (optional, see scan-context.ts) lets the source look up the previous snapshot's entry
  *   of a path, to skip reading attributes its listing proves unchanged. A source may ignore it.
  * - `close` releases connections; after it no method is called.
  */
 export interface Source {
   readonly info: SourceInfo;
+  /**
+   * How many files the engine should read (open and stream) at once, an integer >= 1. Optional: the
+   * engine's default (8) suits a local disk; a source whose reads are latency bound (S3) asks for
+   * more. Memory stays bounded whatever the value: the engine bounds the bytes in flight itself.
+   */
+  readonly concurrency?: number;
   scan(signal?: AbortSignal, context?: ScanContext): AsyncIterable<SourceRecord>;
   close(): Promise<void>;
 }

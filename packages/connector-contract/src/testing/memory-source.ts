@@ -1,10 +1,10 @@
 /** A Source over entries held in memory: for unit tests of the core and of the conformance suite. */
 import { isValidPath, parentPath } from '../source/path.ts';
 import type {
-  ContentStream,
   EntryMetadata,
   EntryPath,
   EntryType,
+  OpenedContent,
   SourceRecord,
   Timestamp,
 } from '../source/record.ts';
@@ -25,6 +25,11 @@ export interface MemoryEntry {
   readonly changeToken?: string;
   /** Yield the record with this error (and never open it). */
   readonly error?: string;
+  /**
+   * The complete metadata, known only once the file is opened: the record then has
+   * `metadataOnOpen` (its `metadata` is the partial `metadata` above) and `open()` brings this.
+   */
+  readonly openedMetadata?: EntryMetadata;
 }
 
 /** Options of a MemorySource. */
@@ -32,6 +37,8 @@ export interface MemorySourceOptions {
   readonly info?: SourceInfo;
   /** Size of the chunks `open()` yields. Default 64 KiB. */
   readonly chunkSize?: number;
+  /** The source's `concurrency` (files the engine should read at once). Default: none. */
+  readonly concurrency?: number;
 }
 
 const DEFAULT_MTIME: Timestamp = { sec: 1_577_836_800, nsec: 0 };
@@ -44,6 +51,7 @@ const DEFAULT_MODE: Record<EntryType, number> = { file: 0o644, directory: 0o755,
  */
 export class MemorySource implements Source {
   readonly info: SourceInfo;
+  readonly concurrency?: number;
   readonly #entries: Map<EntryPath, MemoryEntry>;
   readonly #chunkSize: number;
   /** How many times `open()` was called, per path. */
@@ -52,6 +60,7 @@ export class MemorySource implements Source {
   constructor(entries: readonly MemoryEntry[], options: MemorySourceOptions = {}) {
     this.info = options.info ?? { protocol: 'memory', origin: 'memory', root: '/' };
     this.#chunkSize = options.chunkSize ?? 64 * 1024;
+    if (options.concurrency !== undefined) this.concurrency = options.concurrency;
     this.#entries = new Map();
     const add = (entry: MemoryEntry) => {
       if (!isValidPath(entry.path))
@@ -90,12 +99,15 @@ export class MemorySource implements Source {
       ...(entry.linkTarget === undefined ? {} : { linkTarget: entry.linkTarget }),
       ...(entry.error === undefined ? {} : { error: entry.error }),
       changeToken: entry.changeToken ?? `memory:${bytes.length}`,
-      open: async (): Promise<ContentStream> => {
+      ...(entry.openedMetadata === undefined ? {} : { metadataOnOpen: true }),
+      open: async (): Promise<OpenedContent> => {
         if (entry.type !== 'file') throw new Error(`MemorySource: open() of ${entry.type} ${entry.path}`);
         this.opened.set(entry.path, (this.opened.get(entry.path) ?? 0) + 1);
-        return (async function* () {
+        const content = (async function* () {
           for (let off = 0; off < bytes.length; off += chunkSize) yield bytes.slice(off, off + chunkSize);
         })();
+        const metadata = entry.openedMetadata;
+        return metadata === undefined ? content : Object.assign(content, { metadata });
       },
     };
   }

@@ -19,7 +19,7 @@ export interface BackupOptions {
    * up the parent's file entries during the scan (`ScanContext.previous`).
    */
   readonly parent?: SnapshotHeader | null;
-  /** Files read at once (default 8). */
+  /** Files read at once (default: the source's `concurrency`, else 8). */
   readonly fileConcurrency?: number;
   /** Chunk bytes handed to the repository and not yet stored, at most (default 64 MiB). */
   readonly maxBytesInFlight?: number;

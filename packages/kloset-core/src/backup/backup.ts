@@ -3,7 +3,7 @@
  * B+tree -> flush -> snapshot header, under a shared lock.
  *
  * Memory is bounded whatever the number or size of entries: files in flight are bounded
- * (`fileConcurrency`), chunk bytes handed to the repository but not yet stored are bounded
+ * (`fileConcurrency`, else the source's `concurrency`), chunk bytes handed to the repository but not yet stored are bounded
  * (`maxBytesInFlight`), entries wait in the external sorter (spilled to disk beyond
  * `sortMemoryBytes`), and the tree builder holds one node per level.
  */
@@ -28,6 +28,8 @@ import { canReuse, previousEntry, recordEntry } from './record-entry.ts';
 import { Semaphore } from './semaphore.ts';
 
 const MAX_REPORTED_ERRORS = 1000;
+/** Files read at once when neither the options nor the source say. */
+const DEFAULT_FILE_CONCURRENCY = 8;
 
 function currentUser(): string {
   try {
@@ -82,7 +84,9 @@ export async function backup(
       : {};
     const chunker: ContentChunker =
       options.chunker ?? ((content) => chunkStream(content, repo.config.chunking, repo.keyRing.gear));
-    const fileSlots = new Semaphore(options.fileConcurrency ?? 8);
+    const fileSlots = new Semaphore(
+      options.fileConcurrency ?? source.concurrency ?? DEFAULT_FILE_CONCURRENCY,
+    );
     const budget = new Semaphore(options.maxBytesInFlight ?? 64 * 1024 * 1024);
     const jobs = new Set<Promise<void>>();
     let fatal: { error: unknown } | undefined;
@@ -144,7 +148,10 @@ export async function backup(
           await addEntry(recordEntry(record, undefined, undefined));
           continue;
         }
-        const previous = parentTree ? await parentTree.get(record.path, 'file') : undefined;
+        const previous =
+          parentTree && record.metadataOnOpen !== true
+            ? await parentTree.get(record.path, 'file')
+            : undefined;
         if (previous !== undefined && canReuse(record, previous, repo)) {
           counters.reusedFiles++;
           counters.bytes += previous.size;

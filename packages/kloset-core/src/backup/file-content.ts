@@ -3,7 +3,7 @@
  * repository without waiting for each to be stored (so reading, chunking, hashing, compression and
  * uploads overlap), bounded by a shared byte budget.
  */
-import type { SourceRecord } from '@kloset/connector-contract';
+import type { EntryMetadata, SourceRecord } from '@kloset/connector-contract';
 import { BlobKind, type BlobStore, type PutBlobResult } from '../repository/blob-store.ts';
 import type { ChunkRef } from '../snapshot/entry.ts';
 import { errorMessage } from '../snapshot/tree-reader.ts';
@@ -16,6 +16,8 @@ export type FileContentResult =
       readonly ok: true;
       readonly chunks: ChunkRef[];
       readonly size: number;
+      /** The complete metadata the opened content brought (records with `metadataOnOpen`). */
+      readonly metadata?: EntryMetadata;
       readonly storedBytes: number;
       readonly newBlobs: number;
     }
@@ -43,8 +45,13 @@ export async function storeFileContent(
   const lengths: number[] = [];
   let size = 0;
   let sourceError: string | undefined;
+  let metadata: EntryMetadata | undefined;
   try {
     const content = await record.open();
+    if (record.metadataOnOpen === true) {
+      metadata = content.metadata;
+      if (metadata === undefined) throw new Error('the source opened the content without its metadata');
+    }
     for await (const chunk of chunker(content)) {
       signal?.throwIfAborted(); // the backup is stopping: no need to read the rest
       const units = await budget.acquire(chunk.length);
@@ -78,5 +85,5 @@ export async function storeFileContent(
     chunks.push({ id: s.value.id, length: lengths[i]! });
   }
   if (sourceError !== undefined) return { ok: false, error: sourceError, storedBytes, newBlobs };
-  return { ok: true, chunks, size, storedBytes, newBlobs };
+  return { ok: true, chunks, size, ...(metadata !== undefined ? { metadata } : {}), storedBytes, newBlobs };
 }

@@ -1,15 +1,18 @@
 /** Turns a Source record into a snapshot entry, and decides whether a parent entry can be reused. */
-import type { PreviousEntry, SourceRecord } from '@kloset/connector-contract';
+import type { EntryMetadata, PreviousEntry, SourceRecord } from '@kloset/connector-contract';
 import { BlobKind, type BlobStore } from '../repository/blob-store.ts';
 import type { ChunkRef, SnapshotEntry } from '../snapshot/entry.ts';
 
 /**
  * The entry for `record` with the given content (files) and error. Copies the attributes, so the
- * record (and its `open` closure) is not kept.
+ * record (and its `open` closure) is not kept. The metadata the content brought (a record with
+ * `metadataOnOpen`) replaces the record's.
  */
 export function recordEntry(
   record: SourceRecord,
-  content: { readonly chunks: readonly ChunkRef[]; readonly size: number } | undefined,
+  content:
+    | { readonly chunks: readonly ChunkRef[]; readonly size: number; readonly metadata?: EntryMetadata }
+    | undefined,
   error: string | undefined,
 ): SnapshotEntry {
   const e: { -readonly [K in keyof SnapshotEntry]: SnapshotEntry[K] } = {
@@ -17,7 +20,7 @@ export function recordEntry(
     type: record.type,
     size: record.type === 'file' ? (content?.size ?? (error === undefined ? record.size : 0)) : 0,
     mtime: { sec: record.mtime.sec, nsec: record.mtime.nsec },
-    metadata: record.metadata,
+    metadata: content?.metadata ?? record.metadata,
     chunks: content?.chunks ?? [],
   };
   if (record.mode !== undefined) e.mode = record.mode;
@@ -31,8 +34,8 @@ export function recordEntry(
 
 /**
  * True when `previous` (the same path in the parent snapshot) holds the content of `record`
- * (FORMAT.md §8.3): both files, same size, mtime and change token, no error, and every chunk
- * still in the store.
+ * (FORMAT.md §8.3): both files, same size, mtime and change token, no error, every chunk still in
+ * the store, and the record's metadata complete (no `metadataOnOpen`).
  */
 export function canReuse(
   record: SourceRecord,
@@ -40,6 +43,7 @@ export function canReuse(
   store: BlobStore,
 ): boolean {
   if (previous === undefined || previous.type !== 'file' || record.type !== 'file') return false;
+  if (record.metadataOnOpen === true) return false; // its metadata comes with its content
   if (previous.error !== undefined) return false;
   if (previous.size !== record.size) return false;
   if (previous.mtime.sec !== record.mtime.sec || previous.mtime.nsec !== record.mtime.nsec) return false;
