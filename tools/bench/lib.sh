@@ -37,17 +37,19 @@ measure() {
   if ! /usr/bin/time -v -o "$tf" "$@" >"$WORK/last.out" 2>"$WORK/last.err"; then
     echo "[bench] FAILED: $label $tool: $*" >&2; tail -5 "$WORK/last.err" >&2; return 1
   fi
-  local wall rss
+  local wall rss cpu
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$tf")
   rss=$(awk -F': ' '/Maximum resident set size/ {print int($2/1024)}' "$tf")
+  # CPU time (user + system, all threads): steadier than wall time on a loaded machine.
+  cpu=$(awk -F': ' '/User time \(seconds\)|System time \(seconds\)/ {s+=$2} END {printf "%.2f", s}' "$tf")
   local mbs; mbs=$(awk -v b="$bytes" -v w="$wall" 'BEGIN { printf "%.0f", (w > 0 ? b / 1048576 / w : 0) }')
-  printf '%s\t%s\t%.2f\t%s\t%s\n' "$label" "$tool" "$wall" "$mbs" "$rss" | tee -a "$RESULTS"
+  printf '%s\t%s\t%.2f\t%s\t%s\t%s\n' "$label" "$tool" "$wall" "$mbs" "$rss" "$cpu" | tee -a "$RESULTS"
   rm -f "$tf"
 }
 
 # ratio LABEL A B: wall(A)/wall(B) and rss(A)/rss(B) for one label
 ratio() {
   awk -F'\t' -v l="$1" -v a="$2" -v b="$3" '
-    $1==l && $2==a {wa=$3; ra=$5} $1==l && $2==b {wb=$3; rb=$5}
-    END { if (wa && wb) printf "%-34s %s/%s  time x%.2f  peak RSS x%.2f\n", l, a, b, wa/wb, ra/rb }' "$RESULTS"
+    $1==l && $2==a {wa=$3; ra=$5; ca=$6} $1==l && $2==b {wb=$3; rb=$5; cb=$6}
+    END { if (wa && wb) printf "%-34s %s/%s  time x%.2f  peak RSS x%.2f  CPU x%.2f\n", l, a, b, wa/wb, ra/rb, (cb > 0 ? ca/cb : 0) }' "$RESULTS"
 }

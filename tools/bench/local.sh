@@ -6,7 +6,7 @@ need_apt restic restic
 DATA=$(dataset "$SCALE")
 BYTES=$(bytes_of "$DATA")
 : > "$RESULTS"
-printf 'label\ttool\twall_s\tMB/s\tpeak_rss_MB\n'
+printf 'label\ttool\twall_s\tMB/s\tpeak_rss_MB\tcpu_s\n'
 ( cd "$ROOT" && nx run-many -t build --output-style=static >/dev/null )
 
 rm -rf "$WORK/restic-store" "$WORK/kloset-store" "$WORK/restore-"*

@@ -20,7 +20,7 @@ export RCLONE_CONFIG_RGW_TYPE=s3 RCLONE_CONFIG_RGW_PROVIDER=Ceph RCLONE_CONFIG_R
 RC=(rclone --config /dev/null --transfers 32 --checkers 32 -q)
 
 SRC=bench-src-$$; DST_R=bench-rclone-$$; DST_K=bench-kloset-$$
-printf 'label\ttool\twall_s\tMB/s\tpeak_rss_MB\n'
+printf 'label\ttool\twall_s\tMB/s\tpeak_rss_MB\tcpu_s\n'
 echo "[bench] filling bucket $SRC" >&2
 "${RC[@]}" mkdir "rgw:$SRC"; "${RC[@]}" copy "$DATA" "rgw:$SRC"
 
