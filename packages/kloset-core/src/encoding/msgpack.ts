@@ -10,7 +10,10 @@
  * Every format (config, packfile index, state, lock, snapshot header, tree node, entry) uses this
  * codec; msgpack-readers.ts reads the decoded values.
  */
-import { Packr } from 'msgpackr';
+// 'msgpackr/pack' is msgpackr's pure JavaScript build: the main entry first loads a native
+// string-decoding addon (msgpackr-extract, with a libc probe), about 50 ms of every command's start,
+// for strings far shorter than the sizes where it pays.
+import { Packr } from 'msgpackr/pack';
 import { asUint8Array } from '../encoding/bytes.ts';
 
 /** Values that encode to standard MessagePack. */
