@@ -26,6 +26,8 @@ import {
 import { relativeKey } from './object-key.ts';
 
 const MiB = 1024 * 1024;
+/** Parts' worth of bodies held at most by default, however high the concurrency. */
+const MAX_BUFFERED_PARTS = 16;
 
 /** How an S3Destination is built. */
 export interface S3DestinationConfig {
@@ -38,7 +40,10 @@ export interface S3DestinationConfig {
   readonly partSize?: number;
   /** Parts of one object in flight at once. Default 4. */
   readonly partsInFlight?: number;
-  /** Bytes of bodies held in memory at once, all writes together. Default: max(4, concurrency) parts. */
+  /**
+   * Bytes of bodies held in memory at once, all writes together. Default: `concurrency` parts, at
+   * least 4 and at most 16 (128 MiB with 8 MiB parts).
+   */
   readonly memoryBytes?: number;
 }
 
@@ -88,7 +93,8 @@ export class S3Destination implements Destination {
     this.#partSize = config.partSize ?? 8 * MiB;
     this.#threshold = config.multipartThreshold ?? this.#partSize;
     this.#partsInFlight = config.partsInFlight ?? 4;
-    this.#memory = new Semaphore(config.memoryBytes ?? Math.max(4, settings.concurrency) * this.#partSize);
+    const parts = Math.min(MAX_BUFFERED_PARTS, Math.max(4, settings.concurrency));
+    this.#memory = new Semaphore(config.memoryBytes ?? parts * this.#partSize);
     this.#storageClass = settings.storageClass;
   }
 

@@ -41,7 +41,7 @@ describe('S3 options', () => {
       use_tls: true,
       tls_insecure_no_verify: false,
       virtual_host: false,
-      concurrency: 16,
+      concurrency: 32,
     });
   });
 
