@@ -92,6 +92,29 @@ describe('crypto workers', () => {
     expect(toHex(wider.subarray(5, 5 + other.bytes.length))).toBe(toHex(other.bytes));
   });
 
+  it('compress payloads like compressIfPays, leaving the caller its data', async () => {
+    const pool = CryptoPool.shared();
+    expect(pool?.available).toBe(true);
+    const text = new TextEncoder().encode('a compressible line of text\n'.repeat(2000));
+    const wider = new Uint8Array(text.length + 8);
+    wider.set(text, 4);
+    const view = wider.subarray(4, 4 + text.length);
+    const noise = pseudoRandom(3, 100_000);
+    const [zipped, raw, tiny] = await Promise.all([
+      pool!.compress(view, 3),
+      pool!.compress(noise, 3),
+      pool!.compress(new Uint8Array(10), 3),
+    ]);
+    const expected = compressIfPays(text, 'zstd');
+    expect(zipped!.codec).toBe(expected.codec);
+    expect(zipped!.codec).not.toBe(0);
+    expect(toHex(zipped!.body)).toBe(toHex(expected.body));
+    expect(toHex(view)).toBe(toHex(text)); // copied, not transferred
+    expect(raw!.codec).toBe(0);
+    expect(raw!.body).toBe(noise); // not worth it: the caller's own array
+    expect(tiny!.codec).toBe(0);
+  });
+
   it('count: KLOSET_CRYPTO_WORKERS when valid, else one per core beyond the first (1 to 4)', () => {
     process.env.KLOSET_CRYPTO_WORKERS = '0';
     expect(cryptoWorkerCount()).toBe(0);

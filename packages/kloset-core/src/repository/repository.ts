@@ -173,6 +173,7 @@ export class Repository implements BlobStore, ResourceStore {
         ? {}
         : { uploadConcurrency: this.#options.uploadConcurrency }),
       ...(this.#options.stateMaxBlobs === undefined ? {} : { stateMaxBlobs: this.#options.stateMaxBlobs }),
+      workers: () => CryptoPool.shared(),
     });
   }
 

@@ -1,7 +1,8 @@
 /**
  * Crypto worker threads, shared by every repository of the process: reads hand them the bytes of a
  * ranged read (transferred, not copied) and get the verified plaintexts back, so that decryption,
- * decompression and MAC checks run beside the main thread instead of on it.
+ * decompression and MAC checks run beside the main thread instead of on it; writes hand them
+ * small payloads to compress (a copy), as node:zlib's set-up per call costs more than the work.
  *
  * Workers start on first use, hold the process open only while they have work (unref'd when
  * idle), and requests sent in one tick go in one message per worker. A worker that dies fails its
@@ -11,11 +12,13 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { WorkerReply, WorkerRequest } from './messages.ts';
+import type { CompressionCodec, EncodedPayload } from '../crypto/compression.ts';
+import type { CompressReply, OpenReply, WorkerReply, WorkerRequest } from './messages.ts';
 import type { OpenBlobsRequest, OpenOutcome } from './open-blobs.ts';
 
 interface Pending {
-  readonly resolve: (outcomes: OpenOutcome[]) => void;
+  /** Takes the reply to this request (an error reply is turned into `reject` before). */
+  readonly settle: (reply: OpenReply | CompressReply) => void;
   readonly reject: (err: Error) => void;
 }
 
@@ -86,25 +89,84 @@ export class CryptoPool {
    * when `bytes` spans all of it, else copied first). Undefined when no worker is alive.
    */
   openBlobs(bytes: Uint8Array, req: OpenBlobsRequest): Promise<OpenOutcome[]> | undefined {
+    const own = transferable(bytes);
+    return this.#send(
+      (id) => ({
+        op: 'open',
+        id,
+        buffer: own.buffer,
+        byteOffset: own.byteOffset,
+        byteLength: own.byteLength,
+        open: req,
+      }),
+      [own.buffer],
+      (reply) => {
+        if (reply.op !== 'open') throw new Error(`crypto worker: ${reply.op} reply to an open request`);
+        return reply.results.map((r): OpenOutcome => {
+          if (!r.ok) return { ok: false, reason: r.reason };
+          return { ok: true, data: new Uint8Array(r.inBuffer ? reply.buffer : r.buffer, r.start, r.length) };
+        });
+      },
+    );
+  }
+
+  /**
+   * compressIfPays(data, 'zstd', { level }) in a worker, on a copy of `data` (the caller keeps
+   * `data`, which is the body when compression does not pay). Undefined when no worker is alive.
+   */
+  compress(data: Uint8Array, level: number): Promise<EncodedPayload> | undefined {
+    const copy = data.slice();
+    return this.#send(
+      (id) => ({
+        op: 'compress',
+        id,
+        buffer: copy.buffer,
+        byteOffset: 0,
+        byteLength: copy.byteLength,
+        level,
+      }),
+      [copy.buffer],
+      (reply): EncodedPayload => {
+        if (reply.op !== 'compress')
+          throw new Error(`crypto worker: ${reply.op} reply to a compress request`);
+        if (!('body' in reply)) return { codec: 0, body: data };
+        return { codec: reply.codec as CompressionCodec, body: new Uint8Array(reply.body) };
+      },
+    );
+  }
+
+  /** Queues the request `make(id)` to the least busy worker; `read` turns its reply into the result. */
+  #send<T>(
+    make: (id: number) => WorkerRequest,
+    transfer: ArrayBuffer[],
+    read: (reply: OpenReply | CompressReply) => T,
+  ): Promise<T> | undefined {
     const slot = this.#pick();
     if (slot === undefined) return undefined;
-    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-    const own = whole && bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice();
-    const buffer = own.buffer as ArrayBuffer;
     const id = this.#nextId++;
-    const request: WorkerRequest = {
-      id,
-      buffer,
-      byteOffset: own.byteOffset,
-      byteLength: own.byteLength,
-      open: req,
-    };
-    return new Promise<OpenOutcome[]>((resolve, reject) => {
+    const request = make(id);
+    return new Promise<T>((resolve, reject) => {
       if (slot.pending.size === 0) slot.worker.ref();
-      slot.pending.set(id, { resolve, reject });
-      slot.queue.push({ req: request, transfer: [buffer] });
+      const settle = (reply: OpenReply | CompressReply) => {
+        try {
+          resolve(read(reply));
+        } catch (err) {
+          reject(err instanceof Error ? err : new Error(String(err)));
+        }
+      };
+      slot.pending.set(id, { settle, reject });
+      slot.queue.push({ req: request, transfer });
       this.#scheduleFlush();
     });
+  }
+
+  /**
+   * True when every live worker already has `depth` requests in flight: a caller that would
+   * otherwise wait for them may do the work on its own thread (the main thread is often idle
+   * while a lone worker is the bottleneck, e.g. on 2 cores).
+   */
+  saturated(depth: number): boolean {
+    return !this.#slots.some((s) => !s.dead && s.pending.size < depth);
   }
 
   /** The live worker with the fewest requests in flight. */
@@ -138,16 +200,8 @@ export class CryptoPool {
     if (p === undefined) return;
     slot.pending.delete(reply.id);
     if (slot.pending.size === 0) slot.worker.unref();
-    if ('error' in reply) {
-      p.reject(new Error(`crypto worker: ${reply.error}`));
-      return;
-    }
-    p.resolve(
-      reply.results.map((r): OpenOutcome => {
-        if (!r.ok) return { ok: false, reason: r.reason };
-        return { ok: true, data: new Uint8Array(r.inBuffer ? reply.buffer : r.buffer, r.start, r.length) };
-      }),
-    );
+    if (reply.op === 'error') p.reject(new Error(`crypto worker: ${reply.error}`));
+    else p.settle(reply);
   }
 
   #fail(slot: Slot, err: Error): void {
@@ -158,4 +212,11 @@ export class CryptoPool {
     for (const q of slot.queue) q.transfer.length = 0;
     slot.queue = [];
   }
+}
+
+/** `bytes` as a whole ArrayBuffer that can be transferred: itself when it spans one, else a copy. */
+function transferable(bytes: Uint8Array): { buffer: ArrayBuffer; byteOffset: number; byteLength: number } {
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  const own = whole && bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice();
+  return { buffer: own.buffer as ArrayBuffer, byteOffset: own.byteOffset, byteLength: own.byteLength };
 }

@@ -1,13 +1,20 @@
 /**
- * The entry of a crypto worker thread: runs the CPU-heavy steps of reads (decrypt, decompress,
- * verify) off the main thread. Requests come in batches; each reply names the request it answers.
- * Buffers move between threads by transfer, never by copy.
+ * The entry of a crypto worker thread: runs CPU-heavy steps off the main thread: for reads,
+ * decrypt, decompress and verify; for writes, the compression of small payloads (whose zstd set-up
+ * costs the main thread more than the compression itself). Requests come in batches; each reply
+ * names the request it answers. Buffers move between threads by transfer, never by copy.
  */
 import { parentPort } from 'node:worker_threads';
-import type { WorkerReply, WorkerRequest } from './messages.ts';
+import { CompressionCodec, compressIfPays } from '../crypto/compression.ts';
+import type { CompressRequest, OpenRequest, WorkerReply, WorkerRequest } from './messages.ts';
 import { openBlobsInPlace } from './open-blobs.ts';
 
-function handle(req: WorkerRequest): { reply: WorkerReply; transfer: ArrayBuffer[] } {
+interface Out {
+  readonly reply: WorkerReply;
+  readonly transfer: ArrayBuffer[];
+}
+
+function open(req: OpenRequest): Out {
   const bytes = new Uint8Array(req.buffer, req.byteOffset, req.byteLength);
   const outcomes = openBlobsInPlace(bytes, req.open);
   const transfer: ArrayBuffer[] = [req.buffer];
@@ -16,26 +23,53 @@ function handle(req: WorkerRequest): { reply: WorkerReply; transfer: ArrayBuffer
     if (o.data.buffer === req.buffer) {
       return { ok: true as const, inBuffer: true as const, start: o.data.byteOffset, length: o.data.length };
     }
-    // A decompressed payload: its own array (a copy if it shares an ArrayBuffer, e.g. Node's pool).
-    const own =
-      o.data.byteOffset === 0 && o.data.byteLength === o.data.buffer.byteLength ? o.data : o.data.slice();
-    const buffer = own.buffer as ArrayBuffer;
-    if (!transfer.includes(buffer)) transfer.push(buffer);
-    return { ok: true as const, inBuffer: false as const, buffer, start: own.byteOffset, length: own.length };
+    const own = ownBuffer(o.data);
+    if (!transfer.includes(own.buffer)) transfer.push(own.buffer);
+    return {
+      ok: true as const,
+      inBuffer: false as const,
+      buffer: own.buffer,
+      start: own.start,
+      length: own.length,
+    };
   });
-  return { reply: { id: req.id, buffer: req.buffer, results }, transfer };
+  return { reply: { op: 'open', id: req.id, buffer: req.buffer, results }, transfer };
+}
+
+function compress(req: CompressRequest): Out {
+  const data = new Uint8Array(req.buffer, req.byteOffset, req.byteLength);
+  const encoded = compressIfPays(data, 'zstd', { level: req.level });
+  if (encoded.codec === CompressionCodec.None) {
+    return { reply: { op: 'compress', id: req.id, codec: CompressionCodec.None }, transfer: [] };
+  }
+  const own = ownBuffer(encoded.body);
+  const body =
+    own.start === 0 && own.length === own.buffer.byteLength
+      ? own.buffer
+      : own.buffer.slice(own.start, own.start + own.length);
+  return { reply: { op: 'compress', id: req.id, codec: encoded.codec, body }, transfer: [body] };
+}
+
+/** `data` in a buffer of its own (a copy if it shares one, e.g. Node's pool), to transfer. */
+function ownBuffer(data: Uint8Array): { buffer: ArrayBuffer; start: number; length: number } {
+  const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
+  return { buffer: own.buffer as ArrayBuffer, start: own.byteOffset, length: own.length };
+}
+
+function handle(req: WorkerRequest): Out {
+  return req.op === 'open' ? open(req) : compress(req);
 }
 
 const port = parentPort;
 if (port === null) throw new Error('crypto-worker.ts runs only as a worker thread');
 port.on('message', (batch: WorkerRequest[]) => {
   for (const req of batch) {
-    let out: { reply: WorkerReply; transfer: ArrayBuffer[] };
+    let out: Out;
     try {
       out = handle(req);
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      out = { reply: { id: req.id, buffer: req.buffer, error: reason }, transfer: [req.buffer] };
+      const error = err instanceof Error ? err.message : String(err);
+      out = { reply: { op: 'error', id: req.id, error }, transfer: [] };
     }
     port.postMessage(out.reply, out.transfer);
   }
