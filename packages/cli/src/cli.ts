@@ -92,17 +92,31 @@ export function formatError(err: unknown, debug: boolean): string {
   return line;
 }
 
+function errnoCode(err: unknown): string | undefined {
+  const code = err instanceof Error ? (err as NodeJS.ErrnoException).code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}
+
 export async function runCli(argv: readonly string[], io: Io, options: RunOptions = {}): Promise<ExitCode> {
   const commands = options.commands ?? COMMANDS;
+  let stdoutClosed = false;
+  const onStdoutError = (err: unknown) => {
+    if (errnoCode(err) === 'EPIPE') stdoutClosed = true;
+  };
+  io.stdout.on('error', onStdoutError);
   try {
     const line = parseCommandLine(argv, commands);
     if (line.kind === 'help') return await runHelp(io, commands, line.topic);
     return await dispatch(io, line, options);
   } catch (err) {
+    // The reader of our output went away (`| head`): nothing to say, and no one to say it to.
+    if (stdoutClosed && errnoCode(err) === 'EPIPE') return ExitCode.OutputClosed;
     const interrupted = io.signal.aborted && !(err instanceof CliError);
     const code = interrupted ? ExitCode.Interrupted : exitCodeOf(err);
     const shown = interrupted ? new CliError('interrupted') : err;
     await writeAll(io.stderr, formatError(shown, io.env.KLOSET_DEBUG === '1')).catch(() => {});
     return code;
+  } finally {
+    io.stdout.off('error', onStdoutError);
   }
 }

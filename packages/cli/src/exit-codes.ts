@@ -15,6 +15,8 @@ export const ExitCode = {
   Integrity: 4,
   /** Interrupted by SIGINT / SIGTERM. */
   Interrupted: 130,
+  /** Standard output was closed by its reader (`kloset cat ... | head`): stopped quietly, as on SIGPIPE. */
+  OutputClosed: 141,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -29,4 +31,5 @@ export const EXIT_CODE_DOCS: readonly { readonly code: ExitCode; readonly meanin
   { code: ExitCode.Partial, meaning: 'partial: done, but some entries failed (listed on stderr / in -json)' },
   { code: ExitCode.Integrity, meaning: 'integrity problem: missing or corrupt data found (check, restore)' },
   { code: ExitCode.Interrupted, meaning: 'interrupted (SIGINT/SIGTERM)' },
+  { code: ExitCode.OutputClosed, meaning: 'standard output closed by its reader (e.g. piped into head)' },
 ];

@@ -18,6 +18,8 @@ process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
 const code = await runCli(process.argv.slice(2), processIo(controller.signal));
+// A reader gone before the end (`| head`) is an exit code, not an uncaught 'error' event.
+process.stdout.on('error', () => {});
 // Exit explicitly: a lingering handle (a socket, a timer) must not keep a finished command alive.
 process.exitCode = code;
 process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));

@@ -3,12 +3,14 @@
  * stores: selection filters on ls/info/check/rm/restore, cat, diff, prune, maintenance, sync
  * between stores with different passphrases; their -json output and their bad inputs.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { appendFile, chmod, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type CliHome, failsInOneLine, klosetIn, makeCliHome, ok } from './helpers/cli-home.ts';
 import { jsonLines } from './helpers/run.ts';
-import type { SpawnResult } from './helpers/spawn.ts';
+import { CLI_BIN, type SpawnResult } from './helpers/spawn.ts';
 import { describeTree, flipByteOfLargestFile, makeSampleTree } from './helpers/tree.ts';
 
 const PASS_A = 'passphrase of store A';
@@ -120,6 +122,23 @@ describe('cat', () => {
       offset += Buffer.from(l.data as string, 'base64').length;
     }
     expect(summary).toEqual({ snapshot: ids[0], path: '/big.bin', bytes: 1 << 20 });
+  });
+
+  it('stops quietly with 141 when its reader goes away (| head)', async () => {
+    const env = { ...process.env, ...home.env, KLOSET_PASSPHRASE: PASS_A };
+    const child = spawn(process.execPath, [CLI_BIN, 'at', storeA, 'cat', `${ids[0]}:/big.bin`], {
+      cwd: home.work,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    // Read one piece, then close the pipe as `head -c` does.
+    await once(child.stdout, 'data');
+    child.stdout.destroy();
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(stderr).toBe('');
+    expect(code).toBe(141);
   });
 
   it('refuses directories and missing paths in one line', async () => {
