@@ -2,7 +2,9 @@
 
 /**
  * Pulls from `stream` and returns pieces of exactly the size asked (shorter only at the end of the
- * stream). Holds at most one incoming chunk besides the piece being filled.
+ * stream). Holds at most one incoming chunk besides the piece being filled. A piece that lies within
+ * one incoming chunk is a view of it, not a copy (a small object restored from one chunk costs no
+ * copy): the stream must not reuse the buffers it yields.
  */
 export class ExactReader {
   readonly #it: AsyncIterator<Uint8Array>;
@@ -26,8 +28,16 @@ export class ExactReader {
     return true;
   }
 
-  /** The next `n` bytes, in a new buffer; fewer if the stream ends first. */
+  /**
+   * The next `n` bytes: a view of the incoming chunk when it holds them all, else a new buffer;
+   * fewer if the stream ends first.
+   */
   async read(n: number): Promise<Uint8Array> {
+    if (n > 0 && (await this.#fill()) && this.#left.length >= n) {
+      const view = this.#left.subarray(0, n);
+      this.#left = this.#left.subarray(n);
+      return view;
+    }
     const out = Buffer.allocUnsafe(n);
     let off = 0;
     while (off < n && (await this.#fill())) {

@@ -33,6 +33,20 @@ describe('ExactReader', () => {
     expect((await r.read(4)).length).toBe(0);
   });
 
+  it('returns a piece within one incoming chunk as a view of it, without copying', async () => {
+    const whole = new Uint8Array([1, 2, 3, 4, 5, 6]);
+    const r = new ExactReader(
+      (async function* () {
+        yield whole;
+      })(),
+    );
+    const a = await r.read(4);
+    expect(a.buffer).toBe(whole.buffer);
+    expect([...a]).toEqual([1, 2, 3, 4]);
+    expect([...(await r.read(4))]).toEqual([5, 6]);
+    expect(await r.atEnd()).toBe(true);
+  });
+
   it('tells when bytes are left', async () => {
     const r = new ExactReader(chunks([4]));
     await r.read(3);
