@@ -31,6 +31,7 @@ import { type ListedObject, listObjects } from './listing.ts';
 import { headObject, objectTags } from './object-head.ts';
 import { openObject, readObject } from './object-reader.ts';
 import { reusableMetadata, timestamp } from './previous-entry.ts';
+import { SettleQueue } from './settle-queue.ts';
 
 /** How an S3Source is built. */
 export interface S3SourceConfig {
@@ -114,11 +115,9 @@ export class S3Source implements Source {
     previous: PreviousLookup | undefined,
   ): AsyncGenerator<SourceRecord> {
     const tree = new KeyTree<ListedObject>();
-    const inFlight = new Map<number, Promise<{ id: number; outcome: Outcome }>>();
-    let nextId = 0;
+    const inFlight = new SettleQueue<Outcome>();
     const take = async (): Promise<SourceRecord> => {
-      const { id, outcome } = await Promise.race(inFlight.values());
-      inFlight.delete(id);
+      const outcome = await inFlight.take();
       if ('fatal' in outcome) throw outcome.fatal;
       return outcome.record;
     };
@@ -132,24 +131,17 @@ export class S3Source implements Source {
           continue;
         }
         while (inFlight.size >= this.concurrency) yield await take();
-        const id = nextId++;
-        inFlight.set(
-          id,
-          this.#file(ev, signal, previous).then((outcome) => ({ id, outcome })),
-        );
+        inFlight.add(this.#file(ev, signal, previous));
       }
     }.bind(this);
-    try {
-      for await (const obj of listObjects(this.#conn, this.#prefix, this.#retry, signal)) {
-        signal?.throwIfAborted();
-        yield* handle(tree.push(obj.key.slice(this.#prefix.length), obj, obj.lastModifiedMs));
-      }
-      yield* handle(tree.end());
-      while (inFlight.size > 0) yield await take();
-    } finally {
-      // Stopped early: let the heads still running finish on their own.
-      for (const p of inFlight.values()) p.catch(() => {});
+    // Stopped early: the lookups and heads still running finish on their own (an Outcome never
+    // rejects, and the queue observes every promise it holds).
+    for await (const obj of listObjects(this.#conn, this.#prefix, this.#retry, signal)) {
+      signal?.throwIfAborted();
+      yield* handle(tree.push(obj.key.slice(this.#prefix.length), obj, obj.lastModifiedMs));
     }
+    yield* handle(tree.end());
+    while (inFlight.size > 0) yield await take();
   }
 
   #directory(ev: DirEvent): SourceRecord {
