@@ -41,6 +41,21 @@ describe('provider parity (node:crypto vs @noble)', () => {
     }
   });
 
+  it('AES-256-GCM sealed as parts: their concatenation is the sealed payload, byte for byte', () => {
+    expect(node.aesGcmSealParts).toBeTypeOf('function');
+    for (const size of sizes) {
+      const key = node.randomBytes(32);
+      const nonce = node.randomBytes(12);
+      const aad = node.randomBytes(size % 40);
+      const body = node.randomBytes(size);
+      const header = Uint8Array.of(size % 2);
+      const parts = node.aesGcmSealParts!(key, nonce, [header, body], aad);
+      const sealed = concatBytes(...parts);
+      expect(toHex(sealed)).toBe(toHex(noble.aesGcmSeal(key, nonce, [header, body], aad)));
+      expect(toHex(noble.aesGcmOpen(key, nonce, sealed, aad))).toBe(toHex(concatBytes(header, body)));
+    }
+  });
+
   it('HKDF-SHA-256 at several lengths', () => {
     for (const length of [1, 16, 32, 33, 64, 1024, 8160]) {
       const ikm = node.randomBytes(32);

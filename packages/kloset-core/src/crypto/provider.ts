@@ -30,6 +30,17 @@ export interface CryptoProvider {
     plaintext: Uint8Array | readonly Uint8Array[],
     aad: Uint8Array,
   ): Uint8Array;
+  /**
+   * aesGcmSeal giving its output as parts whose concatenation is exactly aesGcmSeal's output
+   * (`ciphertext || tag`), for callers that write parts anyway. Optional: callers fall back to
+   * aesGcmSeal.
+   */
+  aesGcmSealParts?(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    plaintext: readonly Uint8Array[],
+    aad: Uint8Array,
+  ): Uint8Array[];
   /** Inverse of aesGcmSeal; throws (any error) when authentication fails. */
   aesGcmOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array;
   /**

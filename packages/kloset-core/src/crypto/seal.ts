@@ -135,6 +135,27 @@ export function sealEncoded(
   return sealed;
 }
 
+/**
+ * sealEncoded as parts whose concatenation is sealEncoded's output: with a provider that has
+ * aesGcmSealParts, the ciphertext is not copied into one array.
+ */
+export function sealEncodedParts(
+  provider: CryptoProvider,
+  target: SealTarget,
+  codec: CompressionCodec,
+  body: Uint8Array,
+): Uint8Array[] {
+  if (target.objectKey.plaintext || provider.aesGcmSealParts === undefined) {
+    return [sealEncoded(provider, target, codec, body)];
+  }
+  return provider.aesGcmSealParts(
+    target.objectKey.key,
+    target.nonce,
+    [Uint8Array.of(codec), body],
+    target.aad,
+  );
+}
+
 /** Compresses `data` when `compression` allows and it pays, then seals it (zstd on this thread). */
 export function sealPayload(
   provider: CryptoProvider,

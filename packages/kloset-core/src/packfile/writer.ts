@@ -14,9 +14,10 @@ import {
   packFooterTarget,
   packIndexTarget,
   SEAL_OVERHEAD,
-  sealEncoded,
+  sealEncodedParts,
   sealPayload,
 } from '../crypto/seal.ts';
+import { concatBytes } from '../encoding/bytes.ts';
 import type { BlobId, BlobKind } from '../repository/blob-store.ts';
 import { encodeFooter, FOOTER_SEALED_LENGTH } from './footer.ts';
 import { arrayHeaderSize, encodedEntrySize, encodePackIndex, type PackIndexEntry } from './index-codec.ts';
@@ -51,7 +52,8 @@ export class PackfileWriter {
   readonly #provider: CryptoProvider;
   readonly #key: ObjectKey;
   readonly #compression: CompressionMode;
-  readonly #blobs: Uint8Array[] = [];
+  /** The sealed bytes of each blob, as parts (one entry per blob). */
+  readonly #blobs: Uint8Array[][] = [];
   readonly #entries: PackIndexEntry[] = [];
   #dataSize = 0;
   #indexEntriesSize = 0;
@@ -109,16 +111,18 @@ export class PackfileWriter {
   add(kind: BlobKind, id: BlobId, encoded: EncodedPayload, rawLength: number): PackIndexEntry {
     if (this.#finished) throw new Error('packfile writer: add after finish');
     const offset = this.#dataSize;
-    const sealed = sealEncoded(
+    const sealed = sealEncodedParts(
       this.#provider,
       blobTarget(this.#key, offset, kind, id),
       encoded.codec,
       encoded.body,
     );
-    const entry: PackIndexEntry = { kind, id, offset, length: sealed.length, rawLength };
+    let length = 0;
+    for (const part of sealed) length += part.length;
+    const entry: PackIndexEntry = { kind, id, offset, length, rawLength };
     this.#blobs.push(sealed);
     this.#entries.push(entry);
-    this.#dataSize += sealed.length;
+    this.#dataSize += length;
     this.#indexEntriesSize += encodedEntrySize(entry);
     return entry;
   }
@@ -133,7 +137,11 @@ export class PackfileWriter {
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
       const e = this.#entries[mid]!;
-      if (e.offset === offset) return e.length === length ? this.#blobs[mid] : undefined;
+      if (e.offset === offset) {
+        if (e.length !== length) return undefined;
+        const parts = this.#blobs[mid]!;
+        return parts.length === 1 ? parts[0] : concatBytes(...parts);
+      }
       if (e.offset < offset) lo = mid + 1;
       else hi = mid - 1;
     }
@@ -165,7 +173,7 @@ export class PackfileWriter {
         `packfile writer: sealed footer is ${footer.length} bytes, expected ${FOOTER_SEALED_LENGTH}`,
       );
     }
-    const parts = [...this.#blobs, index, footer];
+    const parts = [...this.#blobs.flat(), index, footer];
     const size = this.#dataSize + index.length + footer.length;
     this.#finished = {
       id: this.id,
