@@ -31,9 +31,14 @@ export function formatRate(bytesPerSecond: number): string {
   return `${formatBytes(bytesPerSecond)}/s`;
 }
 
-/** 1234567 -> "1,234,567". */
+/**
+ * 1234567 -> "1,234,567". Not toLocaleString: its first call loads ICU's number formatting, about
+ * 40 ms of a command's run time.
+ */
 export function formatCount(n: number): string {
-  return n.toLocaleString('en-US');
+  if (!Number.isInteger(n)) return String(n);
+  const sign = n < 0 ? '-' : '';
+  return sign + String(Math.abs(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 /** Local time as "2025-01-31 13:45:07". */
