@@ -11,16 +11,22 @@ if (major < 22 || (major === 22 && minor < 12)) {
 }
 
 /**
- * glibc's allocator, as tuned for a backup: buffers below 32 MiB come from the heap rather than
- * from mmap, and freed memory stays in the process (no trimming), so the read, compression and
- * cipher buffers of one chunk reuse pages the process already has. By default each such buffer is
- * fresh memory the kernel must fault in and zero; on a 2-core VM that was a third of a backup's
+ * glibc's allocator (and, below, V8's young generation), as tuned for a backup: buffers below
+ * 32 MiB come from the heap rather than from mmap, and freed memory stays in the process (no
+ * trimming), so the read, compression and cipher buffers of one chunk reuse pages the process
+ * already has. By default each such buffer is fresh memory the kernel must fault in and zero; on a 2-core VM that was a third of a backup's
  * CPU time (1.5 GiB data set: 190k page faults -> 105k, restore 6.3-7.0 s -> 5.7-5.8 s). The
  * variable is read when a process starts, so the commands that move data (and only those: it
  * costs one more process start) run again in a child that has it. An existing GLIBC_TUNABLES (or
  * KLOSET_MALLOC_TUNED=0) is left as it is. Other C libraries ignore it.
  */
 const MALLOC_TUNABLES = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296';
+/**
+ * V8's young generation, 4 MiB semi-spaces instead of 16: a backup's heap holds ~11 MiB of live
+ * objects (the data is in ArrayBuffers, outside it), so bigger semi-spaces only add resident
+ * pages. Scale-1 backup: peak RSS 543 -> 474 MB, 238k -> 203k page faults, ~0.7 s less CPU.
+ */
+const V8_FLAGS = ['--max-semi-space-size=4'];
 const DATA_COMMANDS = new Set(['backup', 'restore', 'check', 'sync', 'maintenance', 'cat', 'diff']);
 
 const dist = new URL('../dist/main.js', import.meta.url);
@@ -41,9 +47,11 @@ if (built && !retune) {
     process.stderr.write('kloset: the CLI is not built: run "npm run build -w @kloset/cli"\n');
     process.exit(1);
   }
+  const flags =
+    retune && !process.execArgv.some((a) => a.startsWith('--max-semi-space-size')) ? V8_FLAGS : [];
   const args = built
-    ? [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)]
-    : [...process.execArgv, '--conditions=kloset-source', src, ...process.argv.slice(2)];
+    ? [...process.execArgv, ...flags, fileURLToPath(import.meta.url), ...process.argv.slice(2)]
+    : [...process.execArgv, ...flags, '--conditions=kloset-source', src, ...process.argv.slice(2)];
   const env = { ...process.env, KLOSET_PARENT_PID: String(process.pid) };
   if (retune) env.GLIBC_TUNABLES = MALLOC_TUNABLES;
   await runChild(args, env);

@@ -76,6 +76,8 @@ it('runs a backup in a child that has the tuned allocator, and passes SIGTERM on
   // glibc rewrites the variable in the process's memory as it parses it; the first setting stays.
   const tunables = environ.find((v) => v.startsWith('GLIBC_TUNABLES='));
   expect(tunables).toMatch(/^GLIBC_TUNABLES=glibc\.malloc\.mmap_threshold=33554432\b/);
+  const cmdline = (await readFile(`/proc/${child}/cmdline`, 'utf8')).split('\0');
+  expect(cmdline).toContain('--max-semi-space-size=4');
   // Once the backup holds its lock (its command is running, with its signal handlers), the
   // launcher passes a SIGTERM on.
   await waitFor('the backup to take its lock', async () =>
