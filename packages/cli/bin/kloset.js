@@ -14,11 +14,12 @@ if (major < 22 || (major === 22 && minor < 12)) {
  * glibc's allocator (and, below, V8's young generation), as tuned for a backup: buffers below
  * 32 MiB come from the heap rather than from mmap, and freed memory stays in the process (no
  * trimming), so the read, compression and cipher buffers of one chunk reuse pages the process
- * already has. By default each such buffer is fresh memory the kernel must fault in and zero; on a 2-core VM that was a third of a backup's
- * CPU time (1.5 GiB data set: 190k page faults -> 105k, restore 6.3-7.0 s -> 5.7-5.8 s). The
- * variable is read when a process starts, so the commands that move data (and only those: it
- * costs one more process start) run again in a child that has it. An existing GLIBC_TUNABLES (or
- * KLOSET_MALLOC_TUNED=0) is left as it is. Other C libraries ignore it.
+ * already has. By default each such buffer is fresh memory the kernel must fault in and zero; on
+ * a 2-core VM that was a third of a backup's CPU time (1.5 GiB data set: 190k page faults -> 105k,
+ * restore 6.3-7.0 s -> 5.7-5.8 s). The variable is read when a process starts, so the commands
+ * that move data (and only those: it costs one more process start) run again in a child that has
+ * it. An existing GLIBC_TUNABLES (or KLOSET_MALLOC_TUNED=0) is left as it is. Other C libraries
+ * ignore it.
  */
 const MALLOC_TUNABLES = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296';
 /**
