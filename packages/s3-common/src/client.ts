@@ -10,6 +10,7 @@ import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { isAws, type S3Settings } from './settings.ts';
+import { signMd5CheckedBodiesUnhashed } from './unsigned-payload.ts';
 
 /** An S3 client and the pool it owns. */
 export interface S3Connection {
@@ -73,6 +74,7 @@ export function createS3Connection(settings: S3Settings, options: S3ConnectionOp
     useDualstackEndpoint: false,
   };
   const client = new S3Client(config);
+  signMd5CheckedBodiesUnhashed(client);
   return {
     client,
     settings,

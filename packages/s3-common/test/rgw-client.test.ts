@@ -253,6 +253,61 @@ describe('uploadObject', () => {
     }
   });
 
+  it('signs bodies checked by Content-MD5 without hashing them; the server still checks them', async () => {
+    const conn = createS3Connection(settings());
+    const sent: { method: string; payloadHash: string | undefined; md5: boolean }[] = [];
+    let corruptNext = false;
+    // After signing: what goes on the wire, and (once) a body altered in flight.
+    conn.client.middlewareStack.add(
+      (next) => async (args) => {
+        const request = args.request as { method: string; headers: Record<string, string>; body?: unknown };
+        const header = (name: string) =>
+          Object.entries(request.headers).find(([k]) => k.toLowerCase() === name)?.[1];
+        sent.push({
+          method: request.method,
+          payloadHash: header('x-amz-content-sha256'),
+          md5: header('content-md5') !== undefined,
+        });
+        if (corruptNext && request.body instanceof Uint8Array) {
+          corruptNext = false;
+          request.body = Uint8Array.from(request.body, (b, i) => (i === 0 ? b ^ 0xff : b));
+        }
+        return next(args);
+      },
+      { step: 'finalizeRequest', priority: 'low', name: 'testWire' },
+    );
+    const put = (key: string, data: Uint8Array) =>
+      uploadObject({
+        client: conn.client,
+        endpoint: env.endpoint,
+        bucket,
+        key,
+        size: data.length,
+        body: bytesOf(data, 300),
+        multipartThreshold: 8 * MiB,
+        partSize: 5 * MiB,
+        partsInFlight: 2,
+      });
+    try {
+      const data = pattern(1000, 3);
+      await put('unsigned/ok', data);
+      const got = await plain.send(new GetObjectCommand({ Bucket: bucket, Key: 'unsigned/ok' }));
+      expect(Buffer.from(await got.Body!.transformToByteArray()).equals(Buffer.from(data))).toBe(true);
+      await conn.client.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1 }));
+      expect(sent).toEqual([
+        { method: 'PUT', payloadHash: 'UNSIGNED-PAYLOAD', md5: true },
+        { method: 'GET', payloadHash: expect.stringMatching(/^[0-9a-f]{64}$/), md5: false },
+      ]);
+      corruptNext = true;
+      await expect(put('unsigned/corrupt', data)).rejects.toThrow(/BadDigest|Content-MD5/);
+      await expect(
+        plain.send(new HeadObjectCommand({ Bucket: bucket, Key: 'unsigned/corrupt' })),
+      ).rejects.toThrow();
+    } finally {
+      conn.destroy();
+    }
+  });
+
   it('uploads a large object in parts with bounded memory, through injected faults', async () => {
     const proxy = await startFaultProxy(env.endpoint, everyNth(3, ['slowdown', 'reset']));
     const conn = createS3Connection(settings({}, bucket, proxy.host));
