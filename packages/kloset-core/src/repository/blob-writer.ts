@@ -48,7 +48,7 @@ export interface BlobWriterOptions {
    * Worker threads to compress payloads shorter than ASYNC_MIN_LENGTH in (asked for on the first
    * such payload); without them, or if none is alive, they are compressed on this thread.
    */
-  readonly workers?: () => CryptoPool | undefined;
+  readonly workers?: () => Pick<CryptoPool, 'compress'> | undefined;
 }
 
 /** Writes blobs into packfiles and states. One per repository session. */
@@ -69,7 +69,7 @@ export class BlobWriter {
   #failed: unknown;
   #hasFailed = false;
   /** The workers (null: not asked for yet). */
-  #workers: CryptoPool | undefined | null = null;
+  #workers: Pick<CryptoPool, 'compress'> | undefined | null = null;
 
   constructor(options: BlobWriterOptions) {
     this.#o = options;
@@ -142,7 +142,8 @@ export class BlobWriter {
     ) {
       if (this.#workers === null) this.#workers = this.#o.workers?.();
       const inWorker = this.#workers?.compress(data, DEFAULT_ZSTD_LEVEL);
-      if (inWorker !== undefined) return inWorker;
+      // A worker that dies takes its requests with it: they are done here instead (same output).
+      if (inWorker !== undefined) return inWorker.catch(() => compressIfPaysAsync(data, this.#o.compression));
     }
     return compressIfPaysAsync(data, this.#o.compression);
   }

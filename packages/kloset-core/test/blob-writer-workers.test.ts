@@ -1,0 +1,58 @@
+/** BlobWriter hands small payloads to workers to compress, and does the work itself if they fail. */
+import { MemoryStorage } from '@kloset/connector-contract/testing';
+import { afterEach, expect, it } from 'vitest';
+import { compressIfPays, type EncodedPayload } from '../src/crypto/compression.ts';
+import { BlobKind } from '../src/repository/blob-store.ts';
+import { BlobWriter } from '../src/repository/blob-writer.ts';
+import { IndexCache } from '../src/repository/index-cache.ts';
+import { tempDir, testKeys } from './repository-helpers.ts';
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+async function writer(compress: (data: Uint8Array) => Promise<EncodedPayload> | undefined) {
+  const { provider, keyRing } = await testKeys();
+  const dir = tempDir();
+  const cache = IndexCache.open(dir.path, provider.randomBytes(32));
+  cleanups.push(() => cache.close(), dir.cleanup);
+  const asked: number[] = [];
+  const w = new BlobWriter({
+    storage: new MemoryStorage(),
+    provider,
+    keyRing,
+    cache,
+    packfileSize: 1 << 20,
+    compression: 'zstd',
+    workers: () => ({
+      compress: (data: Uint8Array) => {
+        asked.push(data.length);
+        return compress(data);
+      },
+    }),
+  });
+  return { w, asked };
+}
+
+const text = new TextEncoder().encode('a line of text that compresses well\n'.repeat(500));
+
+it('small payloads are compressed by the workers, large ones are not sent to them', async () => {
+  const { w, asked } = await writer(async (data) => compressIfPays(data, 'zstd'));
+  const small = await w.putBlob(BlobKind.Chunk, text);
+  const large = new Uint8Array(300 * 1024).fill(7);
+  await w.putBlob(BlobKind.Chunk, large);
+  expect(asked).toEqual([text.length]);
+  expect(small.stored).toBe(true);
+  expect(small.storedBytes).toBeLessThan(text.length / 4);
+  await w.flush();
+});
+
+it('a worker that fails (dies) leaves the work to the calling thread, with the same result', async () => {
+  const { w, asked } = await writer(() => Promise.reject(new Error('crypto worker exited with code 1')));
+  const r = await w.putBlob(BlobKind.Chunk, text);
+  expect(asked).toEqual([text.length]);
+  expect(r.stored).toBe(true);
+  expect(r.storedBytes).toBe(compressIfPays(text, 'zstd').body.length + 17);
+  await w.flush();
+});
