@@ -60,6 +60,22 @@ describe('backup: Source.concurrency', () => {
   });
 });
 
+describe('backup: files larger than a chunk', () => {
+  it('are read at most 8 at once whatever the concurrency, small ones alongside up to it', async () => {
+    const big = Array.from({ length: 20 }, (_, i) => ({
+      path: `/big${i}`,
+      type: 'file' as const,
+      bytes: Buffer.alloc(4096 + i, i),
+    }));
+    const bigOnly = new SlowSource(big, { concurrency: 32 });
+    await backup(new MemoryRepository(), bigOnly); // minimum chunk: 2 KiB
+    expect(bigOnly.maxInFlight).toBe(8);
+    const mixed = new SlowSource([...files(30), ...big.slice(0, 4)], { concurrency: 32 });
+    await backup(new MemoryRepository(), mixed);
+    expect(mixed.maxInFlight).toBe(32);
+  });
+});
+
 describe('backup: records with metadataOnOpen', () => {
   const partial = { 's3.key': 'k' };
   const complete = { 's3.key': 'k', 's3.content-type': 'text/plain', 's3.tag.t': 'v' };

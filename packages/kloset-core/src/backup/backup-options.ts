@@ -19,7 +19,10 @@ export interface BackupOptions {
    * up the parent's file entries during the scan (`ScanContext.previous`).
    */
   readonly parent?: SnapshotHeader | null;
-  /** Files read at once (default: the source's `concurrency`, else 8). */
+  /**
+   * Files read at once (default: the source's `concurrency`, else 8); of them, at most 8 larger than
+   * the minimum chunk.
+   */
   readonly fileConcurrency?: number;
   /** Chunk bytes handed to the repository and not yet stored, at most (default 64 MiB). */
   readonly maxBytesInFlight?: number;

@@ -3,7 +3,8 @@
  * B+tree -> flush -> snapshot header, under a shared lock.
  *
  * Memory is bounded whatever the number or size of entries: files in flight are bounded
- * (`fileConcurrency`, else the source's `concurrency`), chunk bytes handed to the repository but not yet stored are bounded
+ * (`fileConcurrency`, else the source's `concurrency`; of them, at most 8 files larger than the
+ * chunker's minimum chunk, each of which holds up to a maximum chunk while it is cut), chunk bytes handed to the repository but not yet stored are bounded
  * (`maxBytesInFlight`), entries wait in the external sorter (spilled to disk beyond
  * `sortMemoryBytes`), and the tree builder holds one node per level.
  */
@@ -87,6 +88,10 @@ export async function backup(
     const fileSlots = new Semaphore(
       options.fileConcurrency ?? source.concurrency ?? DEFAULT_FILE_CONCURRENCY,
     );
+    // A file larger than the minimum chunk holds up to a maximum chunk of content while the chunker
+    // looks for a cut: however many files the source asks to read at once, at most 8 such files.
+    const largeFileSlots = new Semaphore(Math.min(fileSlots.capacity, DEFAULT_FILE_CONCURRENCY));
+    const largeFile = (record: SourceRecord): boolean => record.size > repo.config.chunking.min;
     const budget = new Semaphore(options.maxBytesInFlight ?? 64 * 1024 * 1024);
     const jobs = new Set<Promise<void>>();
     let fatal: { error: unknown } | undefined;
@@ -124,6 +129,7 @@ export async function backup(
         }
       } finally {
         counters.filesInFlight--;
+        if (largeFile(record)) largeFileSlots.release();
         fileSlots.release();
       }
     };
@@ -160,7 +166,9 @@ export async function backup(
           continue;
         }
         await fileSlots.acquire();
+        if (largeFile(record)) await largeFileSlots.acquire();
         if (fatal !== undefined) {
+          if (largeFile(record)) largeFileSlots.release();
           fileSlots.release();
           break;
         }
