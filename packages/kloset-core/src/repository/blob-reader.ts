@@ -110,6 +110,9 @@ export function planReads(wanted: readonly Wanted[], maxGap: number, maxSpan: nu
   return groups;
 }
 
+/** Reads queued per crypto worker before further reads are opened on the calling thread. */
+const WORKER_DEPTH = 2;
+
 async function fetchGroup(src: BlobSource, group: ReadGroup): Promise<BlobReadResult[]> {
   const pending = src.pendingPackfile(group.packfile);
   let bytes: Uint8Array | undefined;
@@ -125,7 +128,8 @@ async function fetchGroup(src: BlobSource, group: ReadGroup): Promise<BlobReadRe
       fetchError = new Error('its packfile is not in the store');
     }
   }
-  if (bytes !== undefined && src.workers !== undefined) {
+  // With the workers busy (WORKER_DEPTH reads each), this read is opened here rather than queued.
+  if (bytes !== undefined && src.workers !== undefined && !src.workers.saturated(WORKER_DEPTH)) {
     const opened = openInWorker(src, src.workers, group, bytes);
     if (opened !== undefined) return opened;
   }
