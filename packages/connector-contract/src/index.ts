@@ -1,3 +1,4 @@
+export * from './concurrency/semaphore.ts';
 export * from './destination/destination.ts';
 export * from './errors/connector-error.ts';
 export * from './manifest/manifest.ts';

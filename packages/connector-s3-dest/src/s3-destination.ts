@@ -5,6 +5,7 @@ import {
   type Destination,
   type EntryAttributes,
   isConnectorError,
+  Semaphore,
   type WriteResult,
 } from '@kloset/connector-contract';
 import {
@@ -17,7 +18,6 @@ import {
   type RetryPolicy,
   type S3Connection,
   type S3Settings,
-  Semaphore,
   s3Call,
   s3ErrorCode,
   uploadObject,

@@ -15,6 +15,5 @@ export * from './names.ts';
 export * from './object-metadata.ts';
 export * from './options.ts';
 export * from './retry.ts';
-export * from './semaphore.ts';
 export * from './settings.ts';
 export * from './upload.ts';

@@ -14,12 +14,12 @@ import {
   type StorageClass,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import type { Semaphore } from '@kloset/connector-contract';
 import { ConnectorError } from '@kloset/connector-contract';
 import { describeTarget, type S3OpContext, s3Call } from './errors.ts';
 import { ExactReader } from './exact-reader.ts';
 import { contentMd5 } from './md5.ts';
 import { NO_RETRY, type RetryPolicy, withRetry } from './retry.ts';
-import type { Semaphore } from './semaphore.ts';
 
 const MiB = 1024 * 1024;
 /** S3 refuses parts under 5 MiB (but the last) and uploads of more than 10,000 parts. */

@@ -13,14 +13,13 @@ import {
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
 } from '@aws-sdk/client-s3';
-import { ConnectorError, type ErrorCode } from '@kloset/connector-contract';
+import { ConnectorError, type ErrorCode, Semaphore } from '@kloset/connector-contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createS3Connection,
   readS3Settings,
   S3_COMMON_OPTIONS,
   type S3Settings,
-  Semaphore,
   STORAGE_CLASS_OPTION,
   s3Call,
   uploadObject,

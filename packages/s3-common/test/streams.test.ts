@@ -6,7 +6,6 @@ import {
   encodeTagging,
   isMd5Etag,
   listingKeyDecoder,
-  Semaphore,
   unquoteEtag,
 } from '../src/index.ts';
 
@@ -53,31 +52,6 @@ describe('ExactReader', () => {
     expect(await r.atEnd()).toBe(false);
     await r.read(1);
     expect(await r.atEnd()).toBe(true);
-  });
-});
-
-describe('Semaphore', () => {
-  it('bounds units and serves waiters in order', async () => {
-    const s = new Semaphore(10);
-    const order: string[] = [];
-    await s.acquire(8);
-    const big = s.acquire(5).then(() => order.push('big'));
-    const small = s.acquire(1).then(() => order.push('small'));
-    await Promise.resolve();
-    expect(order).toEqual([]);
-    s.release(8);
-    await Promise.all([big, small]);
-    expect(order).toEqual(['big', 'small']);
-    expect(s.available).toBe(4);
-  });
-
-  it('clamps requests larger than the capacity', async () => {
-    const s = new Semaphore(4);
-    expect(await s.acquire(100)).toBe(4);
-    expect(s.available).toBe(0);
-    s.release(4);
-    expect(await s.use(async () => s.available, 2)).toBe(2);
-    expect(s.available).toBe(4);
   });
 });
 

@@ -1,4 +1,6 @@
 /** ConcurrencyLimitedStorage: bounds how many calls reach another Storage at once. */
+
+import { Semaphore } from '../concurrency/semaphore.ts';
 import type {
   ByteRange,
   PutData,
@@ -7,7 +9,6 @@ import type {
   Storage,
   StorageMode,
 } from '../storage/storage.ts';
-import { Semaphore } from './semaphore.ts';
 
 /** Options of ConcurrencyLimitedStorage. */
 export interface ConcurrencyLimitOptions {
@@ -27,12 +28,15 @@ export class ConcurrencyLimitedStorage implements Storage {
 
   constructor(inner: Storage, options: ConcurrencyLimitOptions) {
     this.#inner = inner;
+    if (!Number.isInteger(options.maxConcurrent) || options.maxConcurrent < 1) {
+      throw new RangeError(`maxConcurrent must be an integer >= 1, got ${options.maxConcurrent}`);
+    }
     this.#slots = new Semaphore(options.maxConcurrent);
   }
 
   /** Calls in flight in the inner storage right now. */
   get inFlight(): number {
-    return this.#slots.active;
+    return this.#slots.inUse;
   }
 
   get location(): string {
@@ -44,19 +48,19 @@ export class ConcurrencyLimitedStorage implements Storage {
   }
 
   create(config: Uint8Array): Promise<void> {
-    return this.#slots.run(() => this.#inner.create(config));
+    return this.#slots.use(() => this.#inner.create(config));
   }
 
   open(): Promise<Uint8Array> {
-    return this.#slots.run(() => this.#inner.open());
+    return this.#slots.use(() => this.#inner.open());
   }
 
   put(kind: ResourceKind, id: string, data: PutData): Promise<void> {
-    return this.#slots.run(() => this.#inner.put(kind, id, data));
+    return this.#slots.use(() => this.#inner.put(kind, id, data));
   }
 
   get(kind: ResourceKind, id: string, range?: ByteRange): Promise<Uint8Array> {
-    return this.#slots.run(() => this.#inner.get(kind, id, range));
+    return this.#slots.use(() => this.#inner.get(kind, id, range));
   }
 
   async *list(kind: ResourceKind): AsyncIterable<ResourceInfo> {
@@ -64,7 +68,7 @@ export class ConcurrencyLimitedStorage implements Storage {
     let done = false;
     try {
       for (;;) {
-        const next = await this.#slots.run(() => iterator.next());
+        const next = await this.#slots.use(() => iterator.next());
         if (next.done) {
           done = true;
           return;
@@ -77,7 +81,7 @@ export class ConcurrencyLimitedStorage implements Storage {
   }
 
   delete(kind: ResourceKind, id: string): Promise<void> {
-    return this.#slots.run(() => this.#inner.delete(kind, id));
+    return this.#slots.use(() => this.#inner.delete(kind, id));
   }
 
   close(): Promise<void> {

@@ -9,7 +9,13 @@
  * `sortMemoryBytes`), and the tree builder holds one node per level.
  */
 import { hostname as osHostname, userInfo } from 'node:os';
-import { isValidPath, type ScanContext, type Source, type SourceRecord } from '@kloset/connector-contract';
+import {
+  isValidPath,
+  type ScanContext,
+  Semaphore,
+  type Source,
+  type SourceRecord,
+} from '@kloset/connector-contract';
 import { chunkStream } from '../chunking/fastcdc.ts';
 import { toHex } from '../encoding/bytes.ts';
 import { acquireLock } from '../repository/locks.ts';
@@ -26,7 +32,6 @@ import type { BackupEntryError, BackupOptions, BackupResult, ContentChunker } fr
 import { storeFileContent } from './file-content.ts';
 import { BackupCounters, startProgress } from './progress.ts';
 import { canReuse, previousEntry, recordEntry } from './record-entry.ts';
-import { Semaphore } from './semaphore.ts';
 
 const MAX_REPORTED_ERRORS = 1000;
 /** Files read at once when neither the options nor the source say. */

@@ -3,12 +3,11 @@
  * repository without waiting for each to be stored (so reading, chunking, hashing, compression and
  * uploads overlap), bounded by a shared byte budget.
  */
-import type { EntryMetadata, SourceRecord } from '@kloset/connector-contract';
+import type { EntryMetadata, Semaphore, SourceRecord } from '@kloset/connector-contract';
 import { BlobKind, type BlobStore, type PutBlobResult } from '../repository/blob-store.ts';
 import type { ChunkRef } from '../snapshot/entry.ts';
 import { errorMessage } from '../snapshot/tree-reader.ts';
 import type { ContentChunker } from './backup-options.ts';
-import type { Semaphore } from './semaphore.ts';
 
 /** What storing a file gave. A source failure is per entry; a repository failure throws. */
 export type FileContentResult =

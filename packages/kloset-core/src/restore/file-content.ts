@@ -4,8 +4,7 @@
  * with one window of read-ahead, under a shared byte budget. Any missing or corrupt chunk makes the
  * stream throw, naming the file and the blob, so the destination keeps nothing of the file.
  */
-import type { ContentStream } from '@kloset/connector-contract';
-import type { Semaphore } from '../backup/semaphore.ts';
+import type { ContentStream, Semaphore } from '@kloset/connector-contract';
 import { toHex } from '../encoding/bytes.ts';
 import { BlobKind } from '../repository/blob-store.ts';
 import type { EngineRepository } from '../snapshot/engine-repository.ts';

@@ -5,7 +5,7 @@
  * fetched while the previous one is being written. Each file's share of the batch stays counted in
  * the byte budget until its content has been written or skipped.
  */
-import type { Semaphore } from '../backup/semaphore.ts';
+import type { Semaphore } from '@kloset/connector-contract';
 import { toHex } from '../encoding/bytes.ts';
 import { type BlobId, BlobKind } from '../repository/blob-store.ts';
 import type { EngineRepository } from '../snapshot/engine-repository.ts';

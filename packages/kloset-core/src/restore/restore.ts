@@ -10,8 +10,8 @@ import {
   type EntryAttributes,
   type EntryPath,
   parentPath,
+  Semaphore,
 } from '@kloset/connector-contract';
-import { Semaphore } from '../backup/semaphore.ts';
 import { toHex } from '../encoding/bytes.ts';
 import type { EngineRepository } from '../snapshot/engine-repository.ts';
 import type { SnapshotEntry } from '../snapshot/entry.ts';

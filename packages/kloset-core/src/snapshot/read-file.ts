@@ -8,7 +8,7 @@
  * verified prefix already handed out; the consumer learns it from the error.
  */
 import type { EntryPath } from '@kloset/connector-contract';
-import { Semaphore } from '../backup/semaphore.ts';
+import { Semaphore } from '@kloset/connector-contract';
 import { toHex } from '../encoding/bytes.ts';
 import { MissingBlobError } from '../repository/errors.ts';
 import { fileContent } from '../restore/file-content.ts';

@@ -13,8 +13,8 @@
  * the content map on disk (content-map.ts).
  */
 import type { SourceRecord } from '@kloset/connector-contract';
+import { Semaphore } from '@kloset/connector-contract';
 import { storeFileContent } from '../backup/file-content.ts';
-import { Semaphore } from '../backup/semaphore.ts';
 import { chunkStream } from '../chunking/fastcdc.ts';
 import { toHex } from '../encoding/bytes.ts';
 import { BlobKind } from '../repository/blob-store.ts';
