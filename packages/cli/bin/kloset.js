@@ -53,7 +53,9 @@ if (built && !retune) {
   const args = built
     ? [...process.execArgv, ...flags, fileURLToPath(import.meta.url), ...process.argv.slice(2)]
     : [...process.execArgv, ...flags, '--conditions=kloset-source', src, ...process.argv.slice(2)];
-  const env = { ...process.env, KLOSET_PARENT_PID: String(process.pid) };
+  // Only a child running this file watches its parent (and takes the variable out of its own
+  // environment); the sources' main.ts would pass it on to whatever it starts.
+  const env = built ? { ...process.env, KLOSET_PARENT_PID: String(process.pid) } : { ...process.env };
   if (retune) env.GLIBC_TUNABLES = MALLOC_TUNABLES;
   await runChild(args, env);
 }
@@ -92,8 +94,9 @@ async function runChild(args, env) {
  */
 function dieWithParent(parentPid) {
   delete process.env.KLOSET_PARENT_PID;
-  if (process.ppid !== parentPid) process.kill(process.pid, 'SIGKILL');
-  setInterval(() => {
+  const check = () => {
     if (process.ppid !== parentPid) process.kill(process.pid, 'SIGKILL');
-  }, 200).unref();
+  };
+  check();
+  setInterval(check, 200).unref();
 }

@@ -42,18 +42,18 @@ function compress(req: CompressRequest): Out {
   if (encoded.codec === CompressionCodec.None) {
     return { reply: { op: 'compress', id: req.id, codec: CompressionCodec.None }, transfer: [] };
   }
-  const own = ownBuffer(encoded.body);
-  const body =
-    own.start === 0 && own.length === own.buffer.byteLength
-      ? own.buffer
-      : own.buffer.slice(own.start, own.start + own.length);
+  const body = ownBuffer(encoded.body).buffer; // the whole buffer is the body
   return { reply: { op: 'compress', id: req.id, codec: encoded.codec, body }, transfer: [body] };
 }
 
-/** `data` in a buffer of its own (a copy if it shares one, e.g. Node's pool), to transfer. */
+/**
+ * `data` in a buffer of its own, spanning all of it (a copy if it shares one, e.g. Node's pool;
+ * Uint8Array's slice, which copies, also for a Buffer, whose slice is a view), to transfer.
+ */
 function ownBuffer(data: Uint8Array): { buffer: ArrayBuffer; start: number; length: number } {
-  const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
-  return { buffer: own.buffer as ArrayBuffer, start: own.byteOffset, length: own.length };
+  const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+  const own = whole ? data : Uint8Array.prototype.slice.call(data);
+  return { buffer: own.buffer as ArrayBuffer, start: 0, length: own.length };
 }
 
 function handle(req: WorkerRequest): Out {
