@@ -44,6 +44,19 @@ describe('compression', () => {
     }
   });
 
+  it('decompresses into one buffer of a known length, and still refuses longer output', async () => {
+    for (const n of [MIN_COMPRESS_LENGTH, 4096, 65536, 1 << 20]) {
+      const data = text(n);
+      const enc = compressIfPays(data, 'zstd');
+      const out = decompressBody(enc.codec, enc.body, 'x', n, true);
+      expect(toHex(out)).toBe(toHex(data));
+      if (n > 4096) expect(out.buffer.byteLength).toBe(n + 1); // one allocation, no concatenation
+      expect(toHex(await decompressBodyAsync(enc.codec, enc.body, 'x', n, true))).toBe(toHex(data));
+      expect(() => decompressBody(enc.codec, enc.body, 'x', n - 1, true)).toThrow(CorruptDataError);
+      expect(decompressBody(enc.codec, enc.body, 'x', n + 100, true).length).toBe(n);
+    }
+  });
+
   it('runs many large async (de)compressions at once, each round-tripping', async () => {
     const inputs = Array.from({ length: 7 }, (_, i) => text(ASYNC_MIN_LENGTH + i * 100_000));
     const encoded = await Promise.all(inputs.map((d) => compressIfPaysAsync(d, 'zstd')));

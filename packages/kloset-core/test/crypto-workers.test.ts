@@ -77,18 +77,22 @@ describe('crypto workers', () => {
     const { data, bytes, req, entries } = await packedBlobs();
     const flipped = bytes.slice();
     flipped[entries[2]!.offset]! ^= 1;
+    const readLength = bytes.length;
     const [good, bad] = await Promise.all(
       [pool!.openBlobs(flipped, req), pool!.openBlobs(bytes, req)].reverse(),
     );
     expect(bytes.buffer.byteLength).toBe(0); // transferred, not copied
-    expect(good!.map((o) => (o.ok ? toHex(o.data) : o.reason))).toEqual(data.map(toHex));
-    expect(bad!.map((o) => o.ok)).toEqual([true, true, false, true, true]);
+    expect(good!.outcomes.map((o) => (o.ok ? toHex(o.data) : o.reason))).toEqual(data.map(toHex));
+    expect(bad!.outcomes.map((o) => o.ok)).toEqual([true, true, false, true, true]);
+    // The read's buffer comes back, and plaintexts of uncompressed blobs are views of it.
+    expect(good!.buffer.byteLength).toBe(readLength);
+    expect(good!.outcomes.some((o) => o.ok && o.data.buffer === good!.buffer)).toBe(true);
     // A view of a larger buffer is copied first: the caller's buffer is left as it was.
     const other = await packedBlobs();
     const wider = new Uint8Array(other.bytes.length + 10);
     wider.set(other.bytes, 5);
     const outcomes = await pool!.openBlobs(wider.subarray(5, 5 + other.bytes.length), other.req);
-    expect(outcomes!.every((o) => o.ok)).toBe(true);
+    expect(outcomes!.outcomes.every((o) => o.ok)).toBe(true);
     expect(toHex(wider.subarray(5, 5 + other.bytes.length))).toBe(toHex(other.bytes));
   });
 

@@ -28,8 +28,31 @@ async function withDestination(setup: DestinationSetup, fn: (d: DestinationUnder
   }
 }
 
+/**
+ * Streams copies of `parts` and overwrites each copy once the consumer asks for the next chunk (or
+ * stops): what a destination that `releasesChunks` must tolerate.
+ */
+async function* reusedParts(parts: readonly Uint8Array[]): AsyncGenerator<Uint8Array> {
+  let current: Uint8Array | undefined;
+  try {
+    for (const part of parts) {
+      await Promise.resolve();
+      current = part.slice();
+      yield current;
+      current.fill(0xee);
+      current = undefined;
+    }
+  } finally {
+    current?.fill(0xee);
+  }
+}
+
 /** Writes entries parents first: one depth at a time, up to `destination.concurrency` at once. */
-async function writeTree(destination: Destination, tree: readonly TreeEntry[]): Promise<void> {
+async function writeTree(
+  destination: Destination,
+  tree: readonly TreeEntry[],
+  stream: (parts: readonly Uint8Array[]) => AsyncIterable<Uint8Array> = streamParts,
+): Promise<void> {
   const depth = (e: TreeEntry) => splitPath(e.attributes.path).length;
   const maxDepth = Math.max(...tree.map(depth));
   for (let d = 0; d <= maxDepth; d++) {
@@ -40,10 +63,7 @@ async function writeTree(destination: Destination, tree: readonly TreeEntry[]): 
         const { path } = entry.attributes;
         let result: WriteResult;
         try {
-          result = await destination.write(
-            entry.attributes,
-            entry.parts ? streamParts(entry.parts) : undefined,
-          );
+          result = await destination.write(entry.attributes, entry.parts ? stream(entry.parts) : undefined);
         } catch (err) {
           expect.fail(`write(${path}) threw: ${describeError(err)}`);
         }
@@ -136,6 +156,21 @@ export function destinationConformance(
         withDestination(setup, async ({ destination, readBack }) => {
           const tree = destinationTree(caps);
           await writeTree(destination, tree);
+          await destination.finish();
+          checkReadBack(caps, tree, await readBack());
+        }),
+      timeout,
+    );
+
+    it(
+      'with releasesChunks, chunks overwritten once the next is asked for still read back exactly',
+      () =>
+        withDestination(setup, async ({ destination, readBack }) => {
+          const declared = destination.releasesChunks;
+          expect([undefined, true, false], 'releasesChunks is a boolean or unset').toContain(declared);
+          if (declared !== true) return;
+          const tree = destinationTree(caps);
+          await writeTree(destination, tree, reusedParts);
           await destination.finish();
           checkReadBack(caps, tree, await readBack());
         }),

@@ -135,6 +135,38 @@ export function resourceCases(factory: StorageFactory, timeout: number): void {
   );
 
   it(
+    'ranged get() with `into` returns the bytes, in `into` or in a new array, and no byte beyond',
+    () =>
+      withStorage(factory, async (storage) => {
+        const id = testResourceId(8);
+        const size = 2 * MiB + 3;
+        const bytes = deterministicBytes(8, size);
+        await storage.put('packfile', id, bytes);
+        const into = new Uint8Array(MiB + 100).fill(0xa5);
+        for (const r of [
+          { offset: 0, length: MiB },
+          { offset: 777, length: 1000 },
+          { offset: size - MiB, length: MiB },
+        ]) {
+          const got = await storage.get('packfile', id, { ...r, into });
+          expectBytes(
+            got,
+            bytes.subarray(r.offset, r.offset + r.length),
+            `range ${r.offset}+${r.length} into`,
+          );
+          if (got.buffer === into.buffer) {
+            expect(got.byteOffset, 'a result in `into` starts at its first byte').toBe(into.byteOffset);
+          }
+        }
+        // Too short to hold the range: ignored, the result is still right.
+        const short = new Uint8Array(10);
+        const got = await storage.get('packfile', id, { offset: 5, length: 100, into: short });
+        expectBytes(got, bytes.subarray(5, 105), 'range 5+100 into a 10-byte buffer');
+        expectBytes(into.subarray(MiB), new Uint8Array(100).fill(0xa5), 'bytes of `into` past the range');
+      }),
+    timeout,
+  );
+  it(
     'a range past the end, or malformed, fails with invalid',
     () =>
       withStorage(factory, async (storage) => {

@@ -32,6 +32,14 @@ export interface Destination {
   readonly location: string;
   /** How many writes may run at once; the engine never exceeds it. */
   readonly concurrency: number;
+  /**
+   * True when the destination is done with each chunk of a content stream by the time it asks for
+   * the next one (or ends the stream), and with every chunk once `write` resolves, as a loop that
+   * awaits the write of each chunk before the next is: the engine may then read other data into
+   * that chunk's memory. Unset, chunks stay the destination's for as long as it holds them (for
+   * instance to gather the parts of an upload) and their memory is never reused.
+   */
+  readonly releasesChunks?: boolean;
   write(entry: EntryAttributes, content?: ContentStream): Promise<WriteResult>;
   finish(): Promise<void>;
   close(): Promise<void>;

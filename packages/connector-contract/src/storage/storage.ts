@@ -28,6 +28,12 @@ export interface ResourceInfo {
 export interface ByteRange {
   readonly offset: number;
   readonly length: number;
+  /**
+   * For `get`: a buffer of at least `length` bytes that the storage may read the range into, so
+   * that a reader can reuse its memory instead of getting a new array per read. Optional for the
+   * storage: it may ignore it and return a new array. Ignored when shorter than `length`.
+   */
+  readonly into?: Uint8Array;
 }
 
 /**
@@ -57,6 +63,9 @@ export type StorageMode = 'read-write' | 'read-only';
  *   stores nothing; an error thrown by the body propagates and stores nothing.
  * - `get(kind, id, range?)`: the whole resource or exactly `range.length` bytes from
  *   `range.offset`. Fails with `not_found` if absent, with `invalid` if the range goes past the end.
+ *   With `range.into`, the result is either `range.into.subarray(0, range.length)` (the bytes were
+ *   read into it) or a new array; the caller accepts both. `into`'s content after a failed get is
+ *   unspecified.
  * - `list(kind)`: every resource of that kind that was completely put before `list` was called
  *   and not deleted since. Resources put or deleted while listing may or may not appear; a listed
  *   resource may be gone by the time it is read (then `get` fails with `not_found`). Never lists a

@@ -19,6 +19,8 @@ export interface WrittenEntry {
 export class MemoryDestination implements Destination {
   readonly location: string;
   readonly concurrency: number;
+  /** Each chunk is copied as it comes. */
+  readonly releasesChunks = true;
   /** Written entries by path. */
   readonly entries = new Map<EntryPath, WrittenEntry>();
   /** One line per contract violation seen. */

@@ -105,7 +105,10 @@ export class MemoryStorage implements Storage {
     }
     if (!range) return bytes.slice();
     checkRange(range, bytes.length, { op: 'get', container: this.location, key: `${kind}/${id}` });
-    return bytes.slice(range.offset, range.offset + range.length);
+    const part = bytes.subarray(range.offset, range.offset + range.length);
+    if (range.into === undefined || range.into.length < range.length) return part.slice();
+    range.into.set(part);
+    return range.into.subarray(0, range.length);
   }
 
   async *list(kind: ResourceKind): AsyncIterable<ResourceInfo> {

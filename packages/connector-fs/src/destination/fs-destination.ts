@@ -58,6 +58,8 @@ interface DeferredDir {
 export class FsDestination implements Destination {
   readonly location: string;
   readonly concurrency: number;
+  /** Each chunk is written (and the write awaited) before the next is asked for. */
+  readonly releasesChunks = true;
   readonly #root: string;
   readonly #owners: boolean;
   /** Restored directories (memory grows with their count: their attributes wait for finish). */

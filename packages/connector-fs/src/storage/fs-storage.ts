@@ -143,7 +143,7 @@ export class FsStorage implements Storage {
     const readRange = async ({ fd, size }: ReadHandle): Promise<Uint8Array> => {
       const { offset, length } = range ?? { offset: 0, length: size };
       if (range) checkRange(range, size, context);
-      const out = await readAt(fd, offset, length);
+      const out = await readAt(fd, offset, length, range?.into);
       if (out.length < length) {
         throw new ConnectorError(
           'corrupt',

@@ -33,9 +33,18 @@ export async function openWithSize(path: string): Promise<ReadHandle> {
   }
 }
 
-/** Reads `length` bytes at `position` into a new buffer; fewer only at the end of the file. */
-export async function readAt(fd: number, position: number, length: number): Promise<Uint8Array> {
-  const out = Buffer.allocUnsafeSlow(length);
+/**
+ * Reads `length` bytes at `position` into `into` (when it has room) or a new buffer; fewer only
+ * at the end of the file.
+ */
+export async function readAt(
+  fd: number,
+  position: number,
+  length: number,
+  into?: Uint8Array,
+): Promise<Uint8Array> {
+  const out =
+    into !== undefined && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafeSlow(length);
   const n = await readInto(fd, out, position);
   return n === length ? out : out.subarray(0, n);
 }

@@ -159,20 +159,38 @@ function checkCodec(codec: number, subject: string): void {
   }
 }
 
+/** Largest output decompressed into one buffer of its known length (larger: zlib's default pieces). */
+const EXACT_OUTPUT_MAX = 64 * 1024 * 1024;
+
+/**
+ * zlib options for at most `maxLength` bytes of output. With `exact` (the output is known to be
+ * `maxLength` bytes), zlib writes it into one buffer of that size plus one byte (the byte of room
+ * left tells zlib it needs no further buffer) instead of 16 KiB pieces concatenated at the end:
+ * half the allocations and no copy.
+ */
+function decompressOptions(maxLength: number, exact: boolean): zlib.ZstdOptions {
+  const max = Math.max(1, maxLength);
+  return exact && max < EXACT_OUTPUT_MAX
+    ? { maxOutputLength: max, chunkSize: Math.max(64, max + 1) }
+    : { maxOutputLength: max };
+}
+
 /**
  * The plaintext of an encoded payload. `subject` names the object in errors; output longer than
- * `maxLength` is refused as corruption.
+ * `maxLength` is refused as corruption. `exact`: the plaintext should be `maxLength` bytes (the
+ * caller still checks), which lets the output be allocated once.
  */
 export function decompressBody(
   codec: number,
   body: Uint8Array,
   subject: string,
   maxLength: number = DEFAULT_MAX_PAYLOAD_LENGTH,
+  exact = false,
 ): Uint8Array {
   checkCodec(codec, subject);
   if (codec === CompressionCodec.None) return body;
   try {
-    return asUint8Array(zstd().zstdDecompressSync(body, { maxOutputLength: Math.max(1, maxLength) }));
+    return asUint8Array(zstd().zstdDecompressSync(body, decompressOptions(maxLength, exact)));
   } catch (err) {
     throw new CorruptDataError(subject, `zstd: ${(err as Error).message}`, { cause: err });
   }
@@ -184,12 +202,13 @@ export async function decompressBodyAsync(
   body: Uint8Array,
   subject: string,
   maxLength: number = DEFAULT_MAX_PAYLOAD_LENGTH,
+  exact = false,
 ): Promise<Uint8Array> {
-  if (maxLength < ASYNC_MIN_LENGTH) return decompressBody(codec, body, subject, maxLength);
+  if (maxLength < ASYNC_MIN_LENGTH) return decompressBody(codec, body, subject, maxLength, exact);
   checkCodec(codec, subject);
   if (codec === CompressionCodec.None) return body;
   try {
-    return asUint8Array(await zstdDecompressAsync(body, { maxOutputLength: Math.max(1, maxLength) }));
+    return asUint8Array(await zstdDecompressAsync(body, decompressOptions(maxLength, exact)));
   } catch (err) {
     throw new CorruptDataError(subject, `zstd: ${(err as Error).message}`, { cause: err });
   }

@@ -84,9 +84,10 @@ function nodeArgon2id(native: NodeArgon2) {
  * Cipher input per `update` call. Each call returns a new buffer as long as its input: feeding a
  * 1 MiB payload in one call allocates 1 MiB that is copied once more and dropped, which on small
  * VMs costs more than the encryption (page faults, GC of external memory: 1.7 s of CPU per GiB
- * against 0.6 s in 64 KiB slices). Slices this size come from malloc's heap and die young.
+ * against 0.6 s in 64 KiB slices). Slices this size come from malloc's heap and die young; 64 KiB
+ * rather than 16 KiB: a quarter of the calls (restore of 1.4 GB: ~0.4 s less CPU).
  */
-const CIPHER_SLICE = 16 * 1024;
+const CIPHER_SLICE = 64 * 1024;
 
 /** Runs `cipher` over `parts` in slices, writing its output into `out` from 0; returns the length. */
 function cipherInto(

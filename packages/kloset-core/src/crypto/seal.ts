@@ -229,6 +229,7 @@ export function openPayload(
 /**
  * openPayload with zstd in the thread pool (large payloads). With `inPlace`, the plaintext may be
  * written over `sealed` (which the caller owns and no longer needs) and returned as a view of it.
+ * `exact`: the plaintext should be `maxLength` bytes long (see decompressBody).
  */
 export async function openPayloadAsync(
   provider: CryptoProvider,
@@ -237,9 +238,10 @@ export async function openPayloadAsync(
   subject: string,
   maxLength: number = DEFAULT_MAX_PAYLOAD_LENGTH,
   inPlace = false,
+  exact = false,
 ): Promise<Uint8Array> {
   const { codec, body } = openEncoded(provider, target, sealed, subject, inPlace);
-  return decompressBodyAsync(codec, body, subject, maxLength);
+  return decompressBodyAsync(codec, body, subject, maxLength, exact);
 }
 
 // ---- Blobs in a packfile ------------------------------------------------------------------------

@@ -158,7 +158,15 @@ export async function openBlobAt(
   let plain: Uint8Array;
   try {
     const target = blobTarget(key, loc.offset, loc.kind, loc.id);
-    plain = await openPayloadAsync(ctx.provider, target, sealed, 'blob', Math.max(loc.rawLength, 1), inPlace);
+    plain = await openPayloadAsync(
+      ctx.provider,
+      target,
+      sealed,
+      'blob',
+      Math.max(loc.rawLength, 1),
+      inPlace,
+      true,
+    );
   } catch (err) {
     throw new CorruptBlobError(loc.id, loc.packfile, reasonOf(err), { cause: err });
   }

@@ -9,6 +9,7 @@ import type { PackfileWriter } from '../packfile/writer.ts';
 import type { CryptoPool } from '../workers/crypto-pool.ts';
 import type { BlobId, BlobKind, BlobLocation } from './blob-store.ts';
 import { CorruptBlobError, MissingBlobError, reasonOf } from './errors.ts';
+import type { ReadBufferPool } from './read-buffers.ts';
 
 /** Where to read sealed bytes from: the store, or memory for blobs of packfiles not yet uploaded. */
 export interface BlobSource {
@@ -19,6 +20,8 @@ export interface BlobSource {
    * encrypted stores); undefined: blobs are opened on this thread.
    */
   readonly workers?: CryptoPool | undefined;
+  /** Buffers that coalesced reads are read into, given back through the results' `release`. */
+  readonly buffers?: ReadBufferPool | undefined;
   /** Where a blob is, or undefined. */
   locate(kind: BlobKind, id: BlobId): BlobLocation | undefined;
   /** The in-memory writer of a packfile that is not durable yet, or undefined. */
@@ -35,10 +38,47 @@ export interface ReadBlobsOptions {
   readonly concurrency?: number;
 }
 
-/** One result of `readBlobs`: the blob, or why it could not be read (missing or corrupt). */
+/**
+ * One result of `readBlobs`: the blob, or why it could not be read (missing or corrupt). `release`,
+ * when present, says that nothing reads `data` any more: its memory may then be read into again.
+ * Calling it is optional (without the call the memory is left to the garbage collector); reading
+ * `data` after it is not allowed.
+ */
 export type BlobReadResult =
-  | { readonly index: number; readonly id: BlobId; readonly ok: true; readonly data: Uint8Array }
+  | {
+      readonly index: number;
+      readonly id: BlobId;
+      readonly ok: true;
+      readonly data: Uint8Array;
+      readonly release?: () => void;
+    }
   | { readonly index: number; readonly id: BlobId; readonly ok: false; readonly error: Error };
+
+/**
+ * Gives a pooled read buffer back once every result whose data lies in it has been released.
+ * Results outside it (decompressed plaintexts, errors) hold nothing.
+ */
+function lendBuffer(
+  pool: ReadBufferPool,
+  buffer: ArrayBufferLike,
+  results: readonly BlobReadResult[],
+): BlobReadResult[] {
+  let holders = 0;
+  const out = results.map((r) => {
+    if (!r.ok || r.data.buffer !== buffer) return r;
+    holders++;
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      holders--;
+      if (holders === 0) pool.give(new Uint8Array(buffer));
+    };
+    return { ...r, release };
+  });
+  if (holders === 0) pool.give(new Uint8Array(buffer));
+  return out;
+}
 
 /** Reads the sealed bytes of a located blob (memory first, then one ranged read). */
 async function readSealed(src: BlobSource, loc: BlobLocation): Promise<Uint8Array> {
@@ -117,21 +157,33 @@ async function fetchGroup(src: BlobSource, group: ReadGroup): Promise<BlobReadRe
   const pending = src.pendingPackfile(group.packfile);
   let bytes: Uint8Array | undefined;
   let fetchError: Error | undefined;
+  let pooled: Uint8Array | undefined;
   if (!pending) {
+    const into = src.buffers?.take(group.length);
     try {
       bytes = await src.storage.get('packfile', toHex(group.packfile), {
         offset: group.offset,
         length: group.length,
+        ...(into === undefined ? {} : { into }),
       });
     } catch (err) {
+      // `into` is dropped, not given back: a storage may still be writing into it.
       if (!isNotFound(err)) throw err;
       fetchError = new Error('its packfile is not in the store');
     }
+    if (into !== undefined && bytes !== undefined && bytes.buffer === into.buffer) pooled = into;
+    else if (into !== undefined && fetchError !== undefined) src.buffers?.give(into);
   }
   // With the workers busy (WORKER_DEPTH reads each), this read is opened here rather than queued.
   if (bytes !== undefined && src.workers !== undefined && !src.workers.saturated(WORKER_DEPTH)) {
-    const opened = openInWorker(src, src.workers, group, bytes);
-    if (opened !== undefined) return opened;
+    // A pooled buffer goes whole (it is transferred, not copied), the read being its start.
+    const opened = openInWorker(src, src.workers, group, pooled ?? bytes);
+    if (opened !== undefined) {
+      const pool = src.buffers;
+      return pooled === undefined || pool === undefined
+        ? opened.then((r) => r.results)
+        : opened.then((r) => lendBuffer(pool, r.buffer, r.results));
+    }
   }
   const key = packfileKey(src.ctx, group.packfile);
   const results: BlobReadResult[] = [];
@@ -154,16 +206,21 @@ async function fetchGroup(src: BlobSource, group: ReadGroup): Promise<BlobReadRe
       results.push({ index, id: loc.id, ok: false, error });
     }
   }
-  return results;
+  return pooled !== undefined && src.buffers !== undefined
+    ? lendBuffer(src.buffers, pooled.buffer, results)
+    : results;
 }
 
-/** Opens the blobs of a fetched range in a crypto worker; undefined if no worker is alive. */
+/**
+ * Opens the blobs of a fetched range (at the start of `bytes`) in a crypto worker; undefined if
+ * no worker is alive. Also resolves to the buffer of `bytes`, back from the worker.
+ */
 function openInWorker(
   src: BlobSource,
   workers: CryptoPool,
   group: ReadGroup,
   bytes: Uint8Array,
-): Promise<BlobReadResult[]> | undefined {
+): Promise<{ results: BlobReadResult[]; buffer: ArrayBuffer }> | undefined {
   const outcomes = workers.openBlobs(bytes, {
     macKey: src.ctx.keyRing.macKey,
     encKey: src.ctx.keyRing.encKey,
@@ -177,14 +234,15 @@ function openInWorker(
       rawLength: loc.rawLength,
     })),
   });
-  return outcomes?.then((list) =>
-    group.blobs.map(({ index, loc }, i): BlobReadResult => {
+  return outcomes?.then(({ outcomes: list, buffer }) => ({
+    buffer,
+    results: group.blobs.map(({ index, loc }, i): BlobReadResult => {
       const o = list[i]!;
       return o.ok
         ? { index, id: loc.id, ok: true, data: o.data }
         : { index, id: loc.id, ok: false, error: new CorruptBlobError(loc.id, loc.packfile, o.reason) };
     }),
-  );
+  }));
 }
 
 /**

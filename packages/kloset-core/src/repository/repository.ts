@@ -34,6 +34,7 @@ import { INDEX_CACHE_FILE, IndexCache } from './index-cache.ts';
 import { warmFile } from './index-cache-warm.ts';
 import { type SyncResult, syncIndex } from './index-sync.ts';
 import { acquireLock, type LockHandle, type LockOptions } from './locks.ts';
+import { ReadBufferPool } from './read-buffers.ts';
 import type { ResourceStore, SealedKind } from './resource-store.ts';
 import { STATE_MAX_BLOBS } from './state-codec.ts';
 import { putState } from './state-writer.ts';
@@ -100,6 +101,8 @@ export class Repository implements BlobStore, ResourceStore {
   #cache: IndexCache;
   #writer: BlobWriter;
   #closed = false;
+  /** Buffers of coalesced reads that restores give back (a few reads' worth wait in it). */
+  readonly #readBuffers = new ReadBufferPool(64 * 1024 * 1024);
 
   private constructor(
     storage: Storage,
@@ -281,6 +284,7 @@ export class Repository implements BlobStore, ResourceStore {
       // Workers run node:crypto; another provider (tests pin @noble) opens blobs on this thread.
       workers:
         this.provider === nodeCryptoProvider && !this.keyRing.plaintext ? CryptoPool.shared() : undefined,
+      buffers: this.#readBuffers,
       locate: (kind: BlobKind, id: BlobId) => cache.locate(kind, id),
       pendingPackfile: (packId: Uint8Array) => writer.pendingPackfile(packId),
     };

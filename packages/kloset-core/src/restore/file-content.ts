@@ -13,8 +13,14 @@ import { errorMessage } from '../snapshot/tree-reader.ts';
 
 interface Window {
   readonly data: Uint8Array[];
+  /** Per chunk: gives its memory back for reuse (see BlobReadResult.release), if it can be. */
+  readonly releases: ((() => void) | undefined)[];
   readonly units: number;
   readonly end: number;
+}
+
+function releaseAll(w: Window): void {
+  for (const r of w.releases) r?.();
 }
 
 /** The content of a file failed to read: names the file (and, in the message, the blob). */
@@ -27,9 +33,10 @@ async function fetchWindow(
   chunks: readonly ChunkRef[],
   start: number,
   end: number,
-): Promise<Uint8Array[]> {
+): Promise<Pick<Window, 'data' | 'releases'>> {
   const slice = chunks.slice(start, end);
   const out: (Uint8Array | undefined)[] = new Array(slice.length);
+  const releases: ((() => void) | undefined)[] = new Array(slice.length);
   if (repo.getBlobs !== undefined && slice.length > 1) {
     for await (const r of repo.getBlobs(
       BlobKind.Chunk,
@@ -37,6 +44,7 @@ async function fetchWindow(
     )) {
       if (!r.ok) throw r.error;
       out[r.index] = r.data;
+      releases[r.index] = r.release;
     }
   } else {
     const datas = await Promise.all(slice.map((c) => repo.getBlob(BlobKind.Chunk, c.id)));
@@ -44,7 +52,7 @@ async function fetchWindow(
       out[i] = d;
     });
   }
-  return out.map((d, i) => {
+  const data = out.map((d, i) => {
     const c = slice[i]!;
     if (d === undefined) throw new Error(`chunk ${toHex(c.id)} was not returned by the repository`);
     if (d.length !== c.length) {
@@ -52,15 +60,21 @@ async function fetchWindow(
     }
     return d;
   });
+  return { data, releases };
 }
 
-/** The content stream of `entry` (a file). */
+/**
+ * The content stream of `entry` (a file). With `reuse` (the consumer is done with a chunk when it
+ * asks for the next one: Destination.releasesChunks), each chunk's memory is given back for reuse
+ * then; without, it is left to the garbage collector.
+ */
 export function fileContent(
   repo: EngineRepository,
   entry: SnapshotEntry,
   budget: Semaphore,
   windowBytes: number,
   signal: AbortSignal | undefined,
+  reuse = false,
 ): ContentStream {
   const chunks = entry.chunks;
   const start = (from: number): Promise<Window> => {
@@ -72,7 +86,7 @@ export function fileContent(
     } while (end < chunks.length && bytes + chunks[end]!.length <= windowBytes);
     return budget.acquire(bytes).then(async (units) => {
       try {
-        return { data: await fetchWindow(repo, chunks, from, end), units, end };
+        return { ...(await fetchWindow(repo, chunks, from, end)), units, end };
       } catch (err) {
         budget.release(units);
         throw new RestoreContentError(`cannot restore ${entry.path}: ${errorMessage(err)}`, { cause: err });
@@ -92,12 +106,17 @@ export function fileContent(
             next = start(w.end);
             next.catch(() => undefined); // observed when awaited, or dropped in finally
           }
-          for (const d of w.data) {
+          for (let k = 0; k < w.data.length; k++) {
             signal?.throwIfAborted();
+            const d = w.data[k]!;
             total += d.length;
             yield d;
+            // The consumer asks for the next chunk: it is done with this one.
+            if (reuse) w.releases[k]?.();
           }
         } finally {
+          // Also when the consumer stopped early: it reads none of the window any more.
+          if (reuse) releaseAll(w);
           budget.release(w.units);
         }
       }
@@ -110,7 +129,10 @@ export function fileContent(
       // The consumer stopped early: give back the budget of the read-ahead window when it lands.
       if (next !== undefined)
         next.then(
-          (w) => budget.release(w.units),
+          (w) => {
+            releaseAll(w); // never handed out
+            budget.release(w.units);
+          },
           () => undefined,
         );
     }

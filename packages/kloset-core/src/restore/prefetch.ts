@@ -17,7 +17,10 @@ import { RestoreContentError } from './file-content.ts';
 export interface Prefetched {
   /** The file's chunks in order, verified; rejects with a RestoreContentError. */
   readonly data: Promise<Uint8Array[]>;
-  /** Gives the file's share of the batch back to the budget. Idempotent. */
+  /**
+   * Gives the file's share of the batch back to the budget (and, with `reuse`, its chunks' memory
+   * for reuse: nothing may read them afterwards). Idempotent.
+   */
   release(): void;
 }
 
@@ -28,6 +31,8 @@ export interface PrefetchLimits {
   readonly batchBytes: number;
   /** Entries per batch, at most. */
   readonly batchEntries: number;
+  /** Chunks' memory is given back for reuse when their file is released. */
+  readonly reuse: boolean;
 }
 
 interface Item<T> {
@@ -46,6 +51,7 @@ function fetchBatch(
   files: readonly SnapshotEntry[],
   budget: Semaphore,
   bytes: number,
+  reuse: boolean,
 ): Prefetched[] {
   if (files.length === 0) return [];
   let pending = files.length;
@@ -67,11 +73,14 @@ function fetchBatch(
       }
     });
     const data: (Uint8Array | undefined)[] = new Array(ids.length);
+    const releases: ((() => void) | undefined)[] = new Array(ids.length);
     const errors: (Error | undefined)[] = new Array(files.length);
     if (repo.getBlobs !== undefined) {
       for await (const r of repo.getBlobs(BlobKind.Chunk, ids)) {
-        if (r.ok) data[r.index] = r.data;
-        else errors[owner[r.index]!] ??= r.error;
+        if (r.ok) {
+          data[r.index] = r.data;
+          releases[r.index] = r.release;
+        } else errors[owner[r.index]!] ??= r.error;
       }
     } else {
       for (let i = 0; i < ids.length; i += 8) {
@@ -89,7 +98,7 @@ function fetchBatch(
         );
       }
     }
-    return { data, errors };
+    return { data, errors, releases };
   });
   let first = 0;
   return files.map((f, i) => {
@@ -131,6 +140,14 @@ function fetchBatch(
         if (released) return;
         released = true;
         releaseOne();
+        if (reuse) {
+          void fetched.then(
+            ({ releases }) => {
+              for (let k = start; k < start + f.chunks.length; k++) releases[k]?.();
+            },
+            () => undefined,
+          );
+        }
       },
     };
   });
@@ -171,6 +188,7 @@ export async function* prefetchSmallFiles<T>(
       small.map((i) => entryOf(raw[i]!)),
       budget,
       bytes,
+      limits.reuse,
     );
     const out: Item<T>[] = raw.map((item) => ({ item }));
     small.forEach((i, k) => {

@@ -125,6 +125,8 @@ export async function restore(
   // read), so that they never wait behind large files' windows, nor these behind them.
   const batchBudget = new Semaphore(2 * (batchBytes + Math.min(4 * 1024 * 1024, windowBytes)));
   const signal = options.signal;
+  // The destination is done with each chunk when it asks for the next: chunks' memory is reused.
+  const reuse = destination.releasesChunks === true;
 
   const counts = { entries: 0, files: 0, directories: 0, symlinks: 0, bytes: 0, failed: 0, corrupt: 0 };
   const totals = await restoreTotals(reader, header, path, label);
@@ -203,7 +205,7 @@ export async function restore(
       if (entry.type === 'file') {
         const inner =
           prefetched === undefined
-            ? fileContent(repo, entry, budget, windowBytes, signal)
+            ? fileContent(repo, entry, budget, windowBytes, signal, reuse)
             : (async function* () {
                 for (const d of await prefetched.data) {
                   signal?.throwIfAborted();
@@ -240,6 +242,7 @@ export async function restore(
       smallFileBytes: Math.min(4 * 1024 * 1024, windowBytes),
       batchBytes,
       batchEntries: 1024,
+      reuse,
     });
     for await (const { item: planned, prefetched } of items) {
       if (signal?.aborted) {

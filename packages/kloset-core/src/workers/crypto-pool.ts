@@ -16,6 +16,13 @@ import type { CompressionCodec, EncodedPayload } from '../crypto/compression.ts'
 import type { CompressReply, OpenReply, WorkerReply, WorkerRequest } from './messages.ts';
 import type { OpenBlobsRequest, OpenOutcome } from './open-blobs.ts';
 
+/** The outcome of `openBlobs`: one per blob, and the buffer of the read, back from the worker. */
+export interface OpenedRead {
+  readonly outcomes: OpenOutcome[];
+  /** The ArrayBuffer the caller gave up, transferred back (plaintexts in it are views of it). */
+  readonly buffer: ArrayBuffer;
+}
+
 interface Pending {
   /** Takes the reply to this request (an error reply is turned into `reject` before). */
   readonly settle: (reply: OpenReply | CompressReply) => void;
@@ -88,7 +95,7 @@ export class CryptoPool {
    * Opens the blobs of `req` in `bytes`, which the caller gives up (its ArrayBuffer is transferred
    * when `bytes` spans all of it, else copied first). Undefined when no worker is alive.
    */
-  openBlobs(bytes: Uint8Array, req: OpenBlobsRequest): Promise<OpenOutcome[]> | undefined {
+  openBlobs(bytes: Uint8Array, req: OpenBlobsRequest): Promise<OpenedRead> | undefined {
     const own = transferable(bytes);
     return this.#send(
       (id) => ({
@@ -102,10 +109,11 @@ export class CryptoPool {
       [own.buffer],
       (reply) => {
         if (reply.op !== 'open') throw new Error(`crypto worker: ${reply.op} reply to an open request`);
-        return reply.results.map((r): OpenOutcome => {
+        const outcomes = reply.results.map((r): OpenOutcome => {
           if (!r.ok) return { ok: false, reason: r.reason };
           return { ok: true, data: new Uint8Array(r.inBuffer ? reply.buffer : r.buffer, r.start, r.length) };
         });
+        return { outcomes, buffer: reply.buffer };
       },
     );
   }

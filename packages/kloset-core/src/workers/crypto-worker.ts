@@ -47,11 +47,13 @@ function compress(req: CompressRequest): Out {
 }
 
 /**
- * `data` in a buffer of its own, spanning all of it (a copy if it shares one, e.g. Node's pool;
- * Uint8Array's slice, which copies, also for a Buffer, whose slice is a view), to transfer.
+ * `data` in a buffer of its own, to transfer: its own buffer when `data` spans it (or all of it
+ * but the last byte: a plaintext decompressed into a buffer of its exact length plus one), else a
+ * copy (it shares one, e.g. Node's pool; Uint8Array's slice copies, also for a Buffer, whose
+ * slice is a view). A buffer of Node's pool is never at most one byte longer than what it holds.
  */
 function ownBuffer(data: Uint8Array): { buffer: ArrayBuffer; start: number; length: number } {
-  const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+  const whole = data.byteOffset === 0 && data.buffer.byteLength - data.byteLength <= 1;
   const own = whole ? data : Uint8Array.prototype.slice.call(data);
   return { buffer: own.buffer as ArrayBuffer, start: 0, length: own.length };
 }

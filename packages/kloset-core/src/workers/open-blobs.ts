@@ -67,7 +67,7 @@ function openOne(
     const subject = blobSubject(pack, b.id);
     const target = blobTarget(pack, b.packOffset, b.kind, b.id);
     const { codec, body } = openEncoded(nodeCryptoProvider, target, sealed, subject, true);
-    const data = decompressBody(codec, body, subject, Math.max(b.rawLength, 1));
+    const data = decompressBody(codec, body, subject, Math.max(b.rawLength, 1), true);
     if (data.length !== b.rawLength) {
       return { ok: false, reason: `plaintext is ${data.length} bytes, index says ${b.rawLength}` };
     }

@@ -1,0 +1,66 @@
+/**
+ * Reusable buffers for the ranged reads of packfiles. A restore reads every stored byte once: with
+ * a new array per read, each read is fresh memory for the allocator and new external memory for
+ * V8, which collects it with full garbage collections (about one per 64 MiB read). Buffers given
+ * back once their blobs have been written are read into again instead.
+ *
+ * Buffers are whole ArrayBuffers (they can be transferred to a worker and back). Capacities are
+ * rounded up to a size class: powers of two up to 1 MiB, then whole MiB, so that a buffer given
+ * back fits the next read of about the same size. At most `maxIdleBytes` wait in the pool; beyond
+ * that a buffer given back is left to the garbage collector.
+ */
+
+const MiB = 1024 * 1024;
+const MIN_CLASS = 64 * 1024;
+
+/** The capacity of the size class for `length` bytes. */
+export function sizeClass(length: number): number {
+  if (length <= MIN_CLASS) return MIN_CLASS;
+  if (length <= MiB) return 2 ** Math.ceil(Math.log2(length));
+  return Math.ceil(length / MiB) * MiB;
+}
+
+export class ReadBufferPool {
+  readonly #free = new Map<number, ArrayBuffer[]>();
+  readonly #maxIdleBytes: number;
+  #idleBytes = 0;
+
+  constructor(maxIdleBytes: number) {
+    this.#maxIdleBytes = maxIdleBytes;
+  }
+
+  /** Bytes waiting in the pool. */
+  get idleBytes(): number {
+    return this.#idleBytes;
+  }
+
+  /** A buffer of at least `length` bytes spanning a whole ArrayBuffer: from the pool, or new. */
+  take(length: number): Uint8Array {
+    const capacity = sizeClass(length);
+    const buffer = this.#free.get(capacity)?.pop();
+    if (buffer !== undefined) {
+      this.#idleBytes -= capacity;
+      return new Uint8Array(buffer);
+    }
+    // Not zero-filled: every byte is read into before it is used.
+    const fresh = Buffer.allocUnsafeSlow(capacity);
+    return new Uint8Array(fresh.buffer, fresh.byteOffset, fresh.byteLength);
+  }
+
+  /**
+   * Gives back a buffer from `take` (or its transferred twin) that nothing reads any more. Buffers
+   * that are not whole ArrayBuffers of a size class (or are detached) are ignored.
+   */
+  give(bytes: Uint8Array): void {
+    const buffer = bytes.buffer;
+    const capacity = buffer.byteLength;
+    if (!(buffer instanceof ArrayBuffer) || capacity === 0 || sizeClass(capacity) !== capacity) return;
+    if (this.#idleBytes + capacity > this.#maxIdleBytes) return;
+    const list = this.#free.get(capacity);
+    if (list === undefined) this.#free.set(capacity, [buffer]);
+    else if (list.includes(buffer))
+      return; // given back twice: it must be handed out once
+    else list.push(buffer);
+    this.#idleBytes += capacity;
+  }
+}
