@@ -1,19 +1,22 @@
 /**
- * Reading one object's body for a backup: streamed, pinned to the ETag seen (`If-Match`), resumed
- * with a Range request after a broken connection, its length checked, and its MD5 checked against a
- * plain-MD5 ETag while it streams. `openObject` hands back the first GetObject's answer (the same
- * headers HeadObject gives) before the body is read.
+ * Reading one object's body for a backup: streamed (plain-HTTP GetObject, s3-common get-object.ts),
+ * pinned to the ETag seen (`If-Match`), resumed with a Range request after a broken connection, its
+ * length checked, and its MD5 checked against a plain-MD5 ETag while it streams (else its
+ * full-object checksum, when it has one). `openObject` hands back the first GetObject's answer (the
+ * same headers HeadObject gives) before the body is read.
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, type GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { ConnectorError, isConnectorError } from '@kloset/connector-contract';
 import {
+  type BodyChecksum,
   backoffDelay,
   describeTarget,
   etagIsBodyMd5,
-  nodeBody,
+  type GetObjectResult,
+  type ObjectAnswer,
   type RetryPolicy,
+  responseChecksum,
   type S3Connection,
   type S3OpContext,
   s3Call,
@@ -35,7 +38,7 @@ export interface ObjectToRead {
 
 /** An opened object: the first GetObject's answer (headers only) and the whole body. */
 export interface OpenedObject {
-  readonly answer: Omit<GetObjectCommandOutput, 'Body'>;
+  readonly answer: ObjectAnswer;
   /** Exactly `size` bytes, resumed after broken connections, checked; or a ConnectorError. */
   readonly body: AsyncGenerator<Uint8Array>;
   /** Frees the connection of a body that will not be read. */
@@ -83,20 +86,16 @@ class ObjectGetter {
   }
 
   /** The answer of a GetObject from `offset` (the whole object, with its checksums, from 0). */
-  async get(offset: number): Promise<GetObjectCommandOutput> {
-    const { bucket } = this.ctx;
+  async get(offset: number): Promise<GetObjectResult> {
     const { key, etag } = this.#obj;
     for (;;) {
       try {
         return await s3Call(this.ctx, () =>
-          this.#conn.client.send(
-            new GetObjectCommand({
-              Bucket: bucket,
-              Key: key,
-              ...(etag !== undefined ? { IfMatch: etag } : {}),
-              ...(offset > 0 ? { Range: `bytes=${offset}-` } : { ChecksumMode: 'ENABLED' }),
-            }),
-          ),
+          this.#conn.getObject({
+            key,
+            ...(etag !== undefined ? { ifMatch: etag } : {}),
+            ...(offset > 0 ? { offset } : { checksums: true }),
+          }),
         );
       } catch (err) {
         if (s3ErrorCode(err) === 'PreconditionFailed' && etag !== undefined)
@@ -119,13 +118,15 @@ export async function openObject(
   retry: RetryPolicy,
 ): Promise<OpenedObject> {
   const getter = new ObjectGetter(conn, obj, retry);
-  const { Body, ...answer } = await getter.get(0);
-  const first = nodeBody(Body);
+  const { answer, body: first } = await getter.get(0);
   const checkMd5 = obj.checkMd5 ?? etagIsBodyMd5(answer);
   const etag = obj.etag ?? answer.ETag;
+  // One check of the body is enough: its MD5 when the ETag is one, else its full-object checksum.
+  const md5Etag = checkMd5 ? etag : undefined;
+  const checksum = md5Etag === undefined ? responseChecksum(answer) : undefined;
   return {
     answer,
-    body: streamBody(getter, obj, first, checkMd5 ? etag : undefined),
+    body: streamBody(getter, obj, first, md5Etag, checksum),
     discard: () => first.destroy(),
   };
 }
@@ -139,12 +140,16 @@ export async function* readObject(
   yield* (await openObject(conn, obj, retry)).body;
 }
 
-/** The body of `first` (offset 0), resumed with ranged GetObjects; its MD5 checked against `md5Etag`. */
+/**
+ * The body of `first` (offset 0), resumed with ranged GetObjects; its MD5 checked against
+ * `md5Etag`, or its `checksum` (of the first answer) checked.
+ */
 async function* streamBody(
   getter: ObjectGetter,
   obj: ObjectToRead,
   first: Readable,
   md5Etag: string | undefined,
+  checksum: BodyChecksum | undefined,
 ): AsyncGenerator<Uint8Array> {
   const { ctx } = getter;
   const hash = md5Etag !== undefined ? createHash('md5') : undefined;
@@ -152,7 +157,7 @@ async function* streamBody(
   let body: Readable | undefined = first;
   try {
     for (;;) {
-      body ??= nodeBody((await getter.get(offset)).Body);
+      body ??= (await getter.get(offset)).body;
       try {
         for await (const chunk of body) {
           const bytes = chunk as Buffer;
@@ -163,6 +168,7 @@ async function* streamBody(
             );
           }
           hash?.update(bytes);
+          checksum?.update(bytes);
           offset += bytes.length;
           yield bytes;
         }
@@ -185,5 +191,14 @@ async function* streamBody(
     const md5 = hash.digest('hex');
     const expected = unquoteEtag(md5Etag).toLowerCase();
     if (md5 !== expected) throw corrupt(ctx, `MD5 of the body ${md5} does not match its ETag ${expected}`);
+  }
+  if (checksum) {
+    const actual = await checksum.digest();
+    if (actual !== checksum.expected) {
+      throw corrupt(
+        ctx,
+        `${checksum.algorithm} of the body ${actual} does not match its checksum ${checksum.expected}`,
+      );
+    }
   }
 }

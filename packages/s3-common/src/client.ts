@@ -9,6 +9,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { type GetObjectRequest, type GetObjectResult, GetObjectSender } from './get-object.ts';
 import { isAws, type S3Settings } from './settings.ts';
 import { signMd5CheckedBodiesUnhashed } from './unsigned-payload.ts';
 
@@ -16,6 +17,11 @@ import { signMd5CheckedBodiesUnhashed } from './unsigned-payload.ts';
 export interface S3Connection {
   readonly client: S3Client;
   readonly settings: S3Settings;
+  /**
+   * A GetObject over plain node:http(s) on the same sockets, signed with the client's credentials
+   * (get-object.ts): for streaming object bodies, where the SDK's per-request work was most of the CPU.
+   */
+  getObject(request: GetObjectRequest): Promise<GetObjectResult>;
   /** Closes every socket. The client must not be used afterwards. */
   destroy(): void;
 }
@@ -75,9 +81,11 @@ export function createS3Connection(settings: S3Settings, options: S3ConnectionOp
   };
   const client = new S3Client(config);
   signMd5CheckedBodiesUnhashed(client);
+  const getter = new GetObjectSender(client, settings, { http: httpAgent, https: httpsAgent });
   return {
     client,
     settings,
+    getObject: (request) => getter.send(request),
     destroy() {
       client.destroy();
       httpAgent.destroy();

@@ -1,0 +1,80 @@
+/**
+ * AWS Signature Version 4 for requests without a query string (GetObject), `UNSIGNED-PAYLOAD` unless
+ * told the body's hash. The
+ * signing key (four HMACs) is derived once per secret, day, region and service; a request then
+ * costs one SHA-256 and one HMAC.
+ */
+import { createHash, createHmac } from 'node:crypto';
+
+/** The credentials a request is signed with (what the SDK's credential providers resolve to). */
+export interface SigningCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string | undefined;
+}
+
+/** A request to sign: its path and query as sent (already encoded), lower-case header names. */
+export interface RequestToSign {
+  readonly method: string;
+  /** The path as sent, percent-encoded once (S3 canonical URIs are not normalized). */
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  /** The hex SHA-256 of the body; default `UNSIGNED-PAYLOAD`. */
+  readonly payloadHash?: string;
+}
+
+export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
+
+/** `20260102T030405Z` */
+export function amzDate(ms: number): string {
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
+}
+
+const hmac = (key: string | Buffer, data: string): Buffer => createHmac('sha256', key).update(data).digest();
+
+/** Signs requests for one service in one region; keeps the last signing key. */
+export class SigV4Signer {
+  readonly #service: string;
+  #cached: { readonly id: string; readonly key: Buffer } | undefined;
+
+  constructor(service = 's3') {
+    this.#service = service;
+  }
+
+  /**
+   * Adds `x-amz-date`, `x-amz-content-sha256` (unsigned payload), `x-amz-security-token` when the
+   * credentials have one, and `authorization` to `req.headers`. `nowMs`: the (clock-corrected) time.
+   */
+  sign(req: RequestToSign, creds: SigningCredentials, region: string, nowMs: number): void {
+    const { headers } = req;
+    const date = amzDate(nowMs);
+    const day = date.slice(0, 8);
+    headers['x-amz-date'] = date;
+    const payload = req.payloadHash ?? UNSIGNED_PAYLOAD;
+    headers['x-amz-content-sha256'] = payload;
+    if (creds.sessionToken) headers['x-amz-security-token'] = creds.sessionToken;
+    const names = Object.keys(headers).sort();
+    let canonicalHeaders = '';
+    for (const n of names) canonicalHeaders += `${n}:${headers[n]!.trim().replace(/\s+/g, ' ')}\n`;
+    const signedHeaders = names.join(';');
+    const canonical = `${req.method}\n${req.path}\n\n${canonicalHeaders}\n${signedHeaders}\n${payload}`;
+    const scope = `${day}/${region}/${this.#service}/aws4_request`;
+    const toSign = `AWS4-HMAC-SHA256\n${date}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`;
+    const signature = createHmac('sha256', this.#key(creds.secretAccessKey, day, region))
+      .update(toSign)
+      .digest('hex');
+    headers.authorization = `AWS4-HMAC-SHA256 Credential=${creds.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
+  }
+
+  #key(secret: string, day: string, region: string): Buffer {
+    const id = `${day}\n${region}\n${secret}`;
+    if (this.#cached?.id !== id) {
+      const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, day), region), this.#service), 'aws4_request');
+      this.#cached = { id, key };
+    }
+    return this.#cached.key;
+  }
+}
