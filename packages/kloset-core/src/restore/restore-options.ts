@@ -11,14 +11,17 @@ export interface RestoreOptions {
   readonly path?: EntryPath;
   /** Writes in flight at most (default and maximum: the destination's `concurrency`). */
   readonly concurrency?: number;
-  /** Content bytes of large files read ahead of the destination, at most (default 64 MiB). */
+  /**
+   * Content bytes of large files read ahead of the destination, at most (default 4 MiB per write
+   * in flight, from 32 to 64 MiB).
+   */
   readonly maxBytesInFlight?: number;
   /** Bytes of consecutive chunks of a large file fetched together (coalesced reads, default 8 MiB). */
   readonly readWindowBytes?: number;
   /**
    * Small files (up to 4 MiB, or `readWindowBytes` if less) are fetched in batches of consecutive
-   * entries of about this many bytes with one coalesced read plan (default 16 MiB); two batches
-   * are in memory at most.
+   * entries of about this many bytes with one coalesced read plan (default 8 MiB, 16 MiB for
+   * destinations writing more than 8 entries at once); two batches are in memory at most.
    */
   readonly batchBytes?: number;
   /** Called for every entry once written (or failed). */

