@@ -23,6 +23,7 @@ export type {
   BackupResult,
   ContentChunker,
 } from './backup/backup-options.ts';
+export { type ScanAheadOptions, scanAhead } from './backup/scan-ahead.ts';
 // Check.
 export { check } from './check/check.ts';
 export type {

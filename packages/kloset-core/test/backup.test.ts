@@ -75,6 +75,26 @@ describe('backup', () => {
     expect([...repo.resources.keys()].filter((k) => k.startsWith('lock:'))).toEqual([]);
   });
 
+  it('reuses a parent entry without a lookup per chunk only when no packfile was ever deleted', async () => {
+    for (const noneDeleted of [true, false]) {
+      const repo = new MemoryRepository();
+      await backup(repo, new MemorySource(tree));
+      let lookups = 0;
+      const hasBlob = repo.hasBlob.bind(repo);
+      repo.hasBlob = (kind, id) => {
+        lookups++;
+        return hasBlob(kind, id);
+      };
+      repo.noPackfileDeleted = () => noneDeleted;
+      const source = new MemorySource(tree);
+      const second = await backup(repo, source);
+      expect(second.header.summary.reusedEntries).toBe(4);
+      expect([...source.opened.values()]).toEqual([]);
+      if (noneDeleted) expect(lookups).toBe(0);
+      else expect(lookups).toBeGreaterThan(5); // every chunk of the 300 kB file, and the others'
+    }
+  });
+
   it('reuses unchanged files on the next backup: nothing opened, nothing stored', async () => {
     const repo = new MemoryRepository();
     const first = await backup(repo, new MemorySource(tree));

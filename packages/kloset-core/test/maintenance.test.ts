@@ -84,8 +84,10 @@ describe('maintenance', () => {
     expect(soon.keptRecent).toBeGreaterThan(0);
     expect(storage.store.resources.packfile.size).toBe(before);
 
+    expect(repo.noPackfileDeleted()).toBe(true);
     const done = await maintenance(repo, { now: later });
     expect(done.deleted).toBeGreaterThan(0);
+    expect(repo.noPackfileDeleted()).toBe(false);
     expect(done.deleted).toBe(done.deletedIds.length);
     expect(done.states).toBe(1);
     expect(done.deletedBytes).toBeGreaterThan(0);
@@ -95,6 +97,7 @@ describe('maintenance', () => {
     // B is whole, for this cache and for a new one.
     expect((await check(repo)).ok).toBe(true);
     const fresh = track(await openTestRepository(storage, cache()));
+    expect(fresh.noPackfileDeleted()).toBe(false); // learnt from the deletion state
     expect((await check(fresh)).ok).toBe(true);
     expect((await content(fresh, b, '/shared')).equals(Buffer.from(pseudoRandom(2, 12_000)))).toBe(true);
     for (const c of onlyA) expect(fresh.hasBlob(BlobKind.Chunk, c.id)).toBe(false);

@@ -37,6 +37,8 @@ export class MemoryBlobStore implements BlobStore {
     return new Uint8Array(createHmac('sha256', KEY).update(data).digest());
   }
 
+  /** Unset by default (unknown): tests set it. */
+  noPackfileDeleted?: () => boolean;
   hasBlob(kind: BlobKind, id: BlobId): boolean {
     return this.blobs.has(`${kind}:${hexOf(id)}`);
   }

@@ -31,7 +31,9 @@ export const backupCommand: Command = {
   ],
   async run(ctx) {
     const target = ctx.args[0] ?? '.';
-    const { where, source } = await ctx.services.source(target);
+    const { where, source: raw } = await ctx.services.source(target);
+    // The walk starts now and runs while the store opens (the passphrase's key derivation).
+    const source = (await ctx.services.engine()).scanAhead(raw, ctx.io.signal);
     const failures = new FailureList();
     const snapshot = await (async () => {
       try {

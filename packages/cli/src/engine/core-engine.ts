@@ -321,8 +321,13 @@ function openStore(repo: Repo): OpenStore {
   return store;
 }
 
+/** Records scanned ahead while the store opens (a few hundred bytes each: ~8 MB at most). */
+const SCAN_AHEAD_RECORDS = 16_384;
+
 export async function createCoreEngine(): Promise<Engine> {
   return {
+    scanAhead: (source, signal) =>
+      core.scanAhead(source, { maxRecords: SCAN_AHEAD_RECORDS, ...(signal ? { signal } : {}) }),
     create: (storage, req) =>
       mapped(async () => {
         const options =

@@ -287,6 +287,12 @@ export interface OpenRequest {
 }
 
 export interface Engine {
+  /**
+   * Starts scanning `source` now, a bounded number of records ahead, so that the walk overlaps
+   * the opening of the store (key derivation); the backup takes the scan where it got to.
+   * `close()` of the result stops the scan and closes `source`.
+   */
+  scanAhead(source: Source, signal: AbortSignal | undefined): Source;
   /** Does not close `storage`: the caller does. */
   create(storage: Storage, request: CreateRequest): Promise<StoreView>;
   /** Takes ownership of `storage`: OpenStore.close() closes it (and so does a failed open). */

@@ -34,6 +34,10 @@ interface MemStore {
 }
 
 export class MemoryEngine implements Engine {
+  /** No early scan in tests: the source as it is. */
+  scanAhead(source: Source): Source {
+    return source;
+  }
   readonly stores = new Map<string, MemStore>();
 
   async create(storage: Storage, request: { passphrase: string | undefined }): Promise<StoreView> {

@@ -35,12 +35,15 @@ export function recordEntry(
 /**
  * True when `previous` (the same path in the parent snapshot) holds the content of `record`
  * (FORMAT.md §8.3): both files, same size, mtime and change token, no error, every chunk still in
- * the store, and the record's metadata complete (no `metadataOnOpen`).
+ * the store, and the record's metadata complete (no `metadataOnOpen`). With `chunksPresent` (no
+ * packfile was ever deleted: BlobStore.noPackfileDeleted) the chunks of a committed snapshot are
+ * known to be in the store without a lookup each.
  */
 export function canReuse(
   record: SourceRecord,
   previous: SnapshotEntry | undefined,
   store: BlobStore,
+  chunksPresent = false,
 ): boolean {
   if (previous === undefined || previous.type !== 'file' || record.type !== 'file') return false;
   if (record.metadataOnOpen === true) return false; // its metadata comes with its content
@@ -50,7 +53,7 @@ export function canReuse(
   if (previous.changeToken !== record.changeToken) return false;
   let total = 0;
   for (const c of previous.chunks) {
-    if (!store.hasBlob(BlobKind.Chunk, c.id)) return false;
+    if (!chunksPresent && !store.hasBlob(BlobKind.Chunk, c.id)) return false;
     total += c.length;
   }
   return total === record.size;

@@ -34,6 +34,12 @@ export interface BlobStore {
   /** True if the blob is in the store or pending in this session. */
   hasBlob(kind: BlobKind, id: BlobId): boolean;
   /**
+   * True when no packfile of the store was ever deleted, as far as the index knows (maintenance
+   * records every deletion in a state). A snapshot is committed only once all its blobs are, so
+   * every blob a snapshot references is then still in the store. Optional: absent means unknown.
+   */
+  noPackfileDeleted?(): boolean;
+  /**
    * Stores a blob unless already present: compresses when it pays, encrypts, appends to the open
    * packfile; full packfiles are uploaded in the background with bounded concurrency, so this may
    * wait (backpressure). The blob is durable only after `flush`.

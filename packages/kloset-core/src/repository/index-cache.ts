@@ -89,6 +89,7 @@ export class IndexCache {
     upsertPack: StatementSync;
     packSize: StatementSync;
     packStatus: StatementSync;
+    anyDeleted: StatementSync;
     listDeleted: StatementSync;
     pendingPackSize: StatementSync;
     packHandle: StatementSync;
@@ -136,6 +137,7 @@ export class IndexCache {
       ),
       packSize: p('SELECT size FROM packfiles WHERE id = ?'),
       packStatus: p('SELECT size, time, deleted FROM packfiles WHERE id = ?'),
+      anyDeleted: p('SELECT 1 AS x FROM packfiles WHERE deleted = 1 LIMIT 1'),
       listDeleted: p('SELECT pack, id FROM packfiles WHERE deleted = 1 AND pack > ? ORDER BY pack LIMIT ?'),
       pendingPackSize: p('SELECT size FROM pending_packs WHERE id = ?'),
       packHandle: p('SELECT pack FROM packfiles WHERE id = ?'),
@@ -278,6 +280,11 @@ export class IndexCache {
     return (
       this.#stmt.exists.get(id, kind) !== undefined || this.#stmt.existsPending.get(id, kind) !== undefined
     );
+  }
+
+  /** True if some state deleted a packfile (deletions are sticky: see index-schema.ts). */
+  anyPackfileDeleted(): boolean {
+    return this.#stmt.anyDeleted.get() !== undefined;
   }
 
   /** True if the state was already applied to this cache. */

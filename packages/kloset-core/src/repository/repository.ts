@@ -231,6 +231,12 @@ export class Repository implements BlobStore, ResourceStore {
     return this.#cache.has(kind, id);
   }
 
+  /** True when the index knows of no deleted packfile (see BlobStore.noPackfileDeleted). */
+  noPackfileDeleted(): boolean {
+    this.#assertOpen();
+    return !this.#cache.anyPackfileDeleted();
+  }
+
   /** Where a blob is (indexed, or pending in this session), or undefined. */
   locateBlob(kind: BlobKind, id: BlobId): BlobLocation | undefined {
     this.#assertOpen();

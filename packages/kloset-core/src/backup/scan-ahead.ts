@@ -1,0 +1,109 @@
+/**
+ * A Source whose scan starts now, before the backup asks for it: while the repository is being
+ * opened (the passphrase's key derivation alone is ~0.4 s of one core), the walk of the source
+ * runs and its first records wait in a bounded queue. The scan context the backup gives later
+ * (the previous snapshot's entries) is handed to the running scan when it comes: lookups made
+ * before wait for it.
+ */
+import type { EntryPath, ScanContext, Source, SourceRecord } from '@kloset/connector-contract';
+
+export interface ScanAheadOptions {
+  /** Records waiting at most (memory: a few hundred bytes each). */
+  readonly maxRecords: number;
+  /** The scan's signal; `scan()` of the returned source ignores its own. */
+  readonly signal?: AbortSignal;
+}
+
+type Item = { readonly record: SourceRecord } | { readonly error: unknown } | { readonly end: true };
+
+/**
+ * `inner`, its scan started now. Call `scan()` once (its signal is ignored: the one of `options`
+ * applies). `close()` stops the scan if it is still running, then closes `inner`.
+ */
+export function scanAhead(inner: Source, options: ScanAheadOptions): Source {
+  let setContext!: (ctx: ScanContext | undefined) => void;
+  const context = new Promise<ScanContext | undefined>((resolve) => {
+    setContext = resolve;
+  });
+  const deferred: ScanContext = {
+    previous: async (path: EntryPath) => (await context)?.previous?.(path),
+  };
+  const iterator = inner.scan(options.signal, deferred)[Symbol.asyncIterator]();
+  const queue: Item[] = [];
+  let wakeConsumer: (() => void) | undefined;
+  let wakeProducer: (() => void) | undefined;
+  let stopped = false;
+  let taken = false;
+
+  const push = (item: Item): void => {
+    queue.push(item);
+    wakeConsumer?.();
+    wakeConsumer = undefined;
+  };
+  const producer = (async () => {
+    try {
+      while (!stopped) {
+        while (queue.length >= options.maxRecords && !stopped) {
+          await new Promise<void>((resolve) => {
+            wakeProducer = resolve;
+          });
+        }
+        if (stopped) break;
+        const r = await iterator.next();
+        if (r.done === true) {
+          push({ end: true });
+          return;
+        }
+        push({ record: r.value });
+      }
+    } catch (error) {
+      push({ error });
+    }
+  })();
+
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    setContext(undefined);
+    wakeProducer?.();
+    await producer;
+    await iterator.return?.();
+  };
+
+  return {
+    info: inner.info,
+    ...(inner.concurrency !== undefined ? { concurrency: inner.concurrency } : {}),
+    scan(_signal?: AbortSignal, ctx?: ScanContext): AsyncIterable<SourceRecord> {
+      if (taken) throw new Error('scanAhead: the scan was already taken');
+      taken = true;
+      setContext(ctx);
+      return (async function* () {
+        try {
+          for (;;) {
+            if (queue.length === 0) {
+              await new Promise<void>((resolve) => {
+                wakeConsumer = resolve;
+              });
+              continue;
+            }
+            const item = queue.shift()!;
+            wakeProducer?.();
+            wakeProducer = undefined;
+            if ('end' in item) return;
+            if ('error' in item) throw item.error;
+            yield item.record;
+          }
+        } finally {
+          await stop();
+        }
+      })();
+    },
+    async close(): Promise<void> {
+      try {
+        await stop();
+      } finally {
+        await inner.close();
+      }
+    },
+  };
+}

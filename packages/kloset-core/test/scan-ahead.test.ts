@@ -1,0 +1,103 @@
+/** scanAhead: the scan runs before the backup asks for it, bounded, and hands over intact. */
+import type { ScanContext, Source, SourceRecord } from '@kloset/connector-contract';
+import { describe, expect, it } from 'vitest';
+import { scanAhead } from '../src/backup/scan-ahead.ts';
+
+/** A source of `count` files that asks the context for each file's previous entry. */
+class CountingSource implements Source {
+  readonly info = { protocol: 'test', origin: 'here', root: '/' };
+  yielded = 0;
+  finished = false;
+  closed = false;
+  readonly previousSeen: (number | undefined)[] = [];
+  readonly count: number;
+  readonly failAt: number | undefined;
+  readonly asksPrevious: boolean;
+  constructor(count: number, failAt?: number, asksPrevious = false) {
+    this.count = count;
+    this.failAt = failAt;
+    this.asksPrevious = asksPrevious;
+  }
+  async *scan(_signal?: AbortSignal, context?: ScanContext): AsyncGenerator<SourceRecord> {
+    try {
+      for (let i = 0; i < this.count; i++) {
+        if (i === this.failAt) throw new Error(`scan failed at ${i}`);
+        if (this.asksPrevious) this.previousSeen.push((await context?.previous?.(`/f${i}`))?.size);
+        this.yielded++;
+        yield {
+          path: `/f${i}`,
+          type: 'file',
+          size: i,
+          mtime: { sec: 0, nsec: 0 },
+          metadata: {},
+          open: async () => (async function* () {})(),
+        };
+      }
+    } finally {
+      this.finished = true;
+    }
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+describe('scanAhead', () => {
+  it('scans up to maxRecords before scan() is called, then hands every record over in order', async () => {
+    const inner = new CountingSource(100);
+    const ahead = scanAhead(inner, { maxRecords: 10 });
+    await tick();
+    expect(inner.yielded).toBeGreaterThanOrEqual(10);
+    expect(inner.yielded).toBeLessThanOrEqual(11); // the queue, and at most one record in hand
+    const paths: string[] = [];
+    for await (const r of ahead.scan()) paths.push(r.path);
+    expect(paths).toEqual(Array.from({ length: 100 }, (_, i) => `/f${i}`));
+    expect(() => ahead.scan()).toThrow(/already taken/);
+    await ahead.close();
+    expect(inner.closed).toBe(true);
+  });
+
+  it('lookups of the previous snapshot wait for the context scan() is given', async () => {
+    const inner = new CountingSource(20, undefined, true);
+    const ahead = scanAhead(inner, { maxRecords: 10 });
+    await tick();
+    expect(inner.yielded).toBe(0); // waiting for its first lookup
+    const previous = (path: string) =>
+      Promise.resolve({ path, type: 'file' as const, size: 7, mtime: { sec: 0, nsec: 0 }, metadata: {} });
+    let n = 0;
+    for await (const _ of ahead.scan(undefined, { previous })) n++;
+    expect(n).toBe(20);
+    expect(inner.previousSeen).toEqual(Array(20).fill(7));
+  });
+
+  it('close() before scan() stops the early scan and closes the source', async () => {
+    const inner = new CountingSource(1000);
+    const ahead = scanAhead(inner, { maxRecords: 5 });
+    await tick();
+    await ahead.close();
+    expect(inner.finished).toBe(true);
+    expect(inner.closed).toBe(true);
+    expect(inner.yielded).toBeLessThan(10);
+  });
+
+  it('an error of the scan reaches the consumer after the records before it', async () => {
+    const inner = new CountingSource(10, 4);
+    const ahead = scanAhead(inner, { maxRecords: 100 });
+    await tick();
+    const paths: string[] = [];
+    await expect(async () => {
+      for await (const r of ahead.scan()) paths.push(r.path);
+    }).rejects.toThrow('scan failed at 4');
+    expect(paths).toEqual(['/f0', '/f1', '/f2', '/f3']);
+  });
+
+  it('a consumer that stops early stops the scan', async () => {
+    const inner = new CountingSource(1000);
+    const ahead = scanAhead(inner, { maxRecords: 3 });
+    for await (const r of ahead.scan()) if (r.path === '/f5') break;
+    expect(inner.finished).toBe(true);
+    expect(inner.yielded).toBeLessThan(12);
+  });
+});
