@@ -78,6 +78,7 @@ it('runs a backup in a child that has the tuned allocator, and passes SIGTERM on
   expect(tunables).toMatch(/^GLIBC_TUNABLES=glibc\.malloc\.mmap_threshold=33554432\b/);
   const cmdline = (await readFile(`/proc/${child}/cmdline`, 'utf8')).split('\0');
   expect(cmdline).toContain('--max-semi-space-size=4');
+  expect(cmdline).toContain('--initial-old-space-size=64');
   // Once the backup holds its lock (its command is running, with its signal handlers), the
   // launcher passes a SIGTERM on.
   await waitFor('the backup to take its lock', async () =>
