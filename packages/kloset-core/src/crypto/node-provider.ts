@@ -216,7 +216,8 @@ export function createNodeCryptoProvider(options: NodeCryptoProviderOptions = {}
       return asUint8Array(mac.digest());
     },
     hkdfSha256: (ikm, salt, info, length) =>
-      new Uint8Array(nodeCrypto.hkdfSync('sha256', ikm, salt, info, length)),
+      // The input key as a cached KeyObject: node:crypto converts raw bytes on every call.
+      new Uint8Array(nodeCrypto.hkdfSync('sha256', secretKey(ikm), salt, info, length)),
     argon2id: native === undefined ? nobleArgon2id : nodeArgon2id(native),
     aesGcmSeal,
     aesGcmSealParts,

@@ -4,10 +4,10 @@
  */
 import type { Storage } from '@kloset/connector-contract';
 import type { KeyRing } from '../crypto/key-ring.ts';
+import { ObjectKeyCache } from '../crypto/object-key-cache.ts';
 import type { CryptoProvider } from '../crypto/provider.ts';
 import {
   blobTarget,
-  deriveObjectKey,
   type ObjectKey,
   openPayload,
   openPayloadAsync,
@@ -31,8 +31,11 @@ export interface PackReadContext {
 }
 
 /** The object key of packfile `packId` (the packfile id is its salt). */
+const packfileKeys = new ObjectKeyCache(256);
+
+/** The object key of a packfile (cached: see ObjectKeyCache). */
 export function packfileKey(ctx: PackReadContext, packId: Uint8Array): ObjectKey {
-  return deriveObjectKey(ctx.provider, ctx.keyRing, packId);
+  return packfileKeys.get(ctx.provider, ctx.keyRing, packId);
 }
 
 /** Opens a sealed footer (the last FOOTER_SEALED_LENGTH bytes of a packfile of `packSize` bytes). */

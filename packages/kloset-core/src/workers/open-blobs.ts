@@ -5,10 +5,13 @@
  */
 import { decompressBody } from '../crypto/compression.ts';
 import { nodeCryptoProvider } from '../crypto/node-provider.ts';
-import { blobSubject, blobTarget, deriveObjectKey, openEncoded } from '../crypto/seal.ts';
+import { ObjectKeyCache } from '../crypto/object-key-cache.ts';
+import { blobSubject, blobTarget, type ObjectKey, openEncoded } from '../crypto/seal.ts';
 import { equalBytes } from '../encoding/bytes.ts';
 import type { BlobKind } from '../repository/blob-store.ts';
 import { reasonOf } from '../repository/errors.ts';
+
+const packKeys = new ObjectKeyCache(256);
 
 /** One blob inside the bytes read. */
 export interface BlobInRead {
@@ -43,7 +46,7 @@ export type OpenOutcome =
  */
 export function openBlobsInPlace(bytes: Uint8Array, req: OpenBlobsRequest): OpenOutcome[] {
   const provider = nodeCryptoProvider;
-  const pack = deriveObjectKey(provider, { encKey: req.encKey, plaintext: false }, req.packId);
+  const pack = packKeys.get(provider, { encKey: req.encKey, plaintext: false }, req.packId);
   const byStart = new Map<number, OpenOutcome>();
   return req.blobs.map((b) => {
     const done = byStart.get(b.start);
@@ -54,12 +57,7 @@ export function openBlobsInPlace(bytes: Uint8Array, req: OpenBlobsRequest): Open
   });
 }
 
-function openOne(
-  bytes: Uint8Array,
-  b: BlobInRead,
-  macKey: Uint8Array,
-  pack: ReturnType<typeof deriveObjectKey>,
-): OpenOutcome {
+function openOne(bytes: Uint8Array, b: BlobInRead, macKey: Uint8Array, pack: ObjectKey): OpenOutcome {
   try {
     const sealed = bytes.subarray(b.start, b.start + b.length);
     if (sealed.length !== b.length)
