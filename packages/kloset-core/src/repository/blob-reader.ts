@@ -36,6 +36,11 @@ export interface ReadBlobsOptions {
   readonly maxSpan?: number;
   /** Ranged reads in flight at most (default 4). Memory is about `concurrency * maxSpan`. */
   readonly concurrency?: number;
+  /**
+   * Reads go into the repository's reusable buffers, and ok results carry `release` (default
+   * false: each read gets a new array of its exact size). For callers that release their results.
+   */
+  readonly pooled?: boolean;
 }
 
 /**
@@ -153,13 +158,13 @@ export function planReads(wanted: readonly Wanted[], maxGap: number, maxSpan: nu
 /** Reads queued per crypto worker before further reads are opened on the calling thread. */
 const WORKER_DEPTH = 2;
 
-async function fetchGroup(src: BlobSource, group: ReadGroup): Promise<BlobReadResult[]> {
+async function fetchGroup(src: BlobSource, group: ReadGroup, usePool: boolean): Promise<BlobReadResult[]> {
   const pending = src.pendingPackfile(group.packfile);
   let bytes: Uint8Array | undefined;
   let fetchError: Error | undefined;
   let pooled: Uint8Array | undefined;
   if (!pending) {
-    const into = src.buffers?.take(group.length);
+    const into = usePool ? src.buffers?.take(group.length) : undefined;
     try {
       bytes = await src.storage.get('packfile', toHex(group.packfile), {
         offset: group.offset,
@@ -272,7 +277,7 @@ export async function* readBlobs(
   let next = 0;
   const launch = (): void => {
     while (inFlight.length < concurrency && next < groups.length) {
-      const p = fetchGroup(src, groups[next++]!);
+      const p = fetchGroup(src, groups[next++]!, options.pooled === true);
       p.catch(() => undefined); // observed below, in order
       inFlight.push(p);
     }

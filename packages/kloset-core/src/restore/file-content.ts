@@ -33,6 +33,7 @@ async function fetchWindow(
   chunks: readonly ChunkRef[],
   start: number,
   end: number,
+  pooled: boolean,
 ): Promise<Pick<Window, 'data' | 'releases'>> {
   const slice = chunks.slice(start, end);
   const out: (Uint8Array | undefined)[] = new Array(slice.length);
@@ -41,6 +42,7 @@ async function fetchWindow(
     for await (const r of repo.getBlobs(
       BlobKind.Chunk,
       slice.map((c) => c.id),
+      { pooled },
     )) {
       if (!r.ok) throw r.error;
       out[r.index] = r.data;
@@ -86,7 +88,7 @@ export function fileContent(
     } while (end < chunks.length && bytes + chunks[end]!.length <= windowBytes);
     return budget.acquire(bytes).then(async (units) => {
       try {
-        return { ...(await fetchWindow(repo, chunks, from, end)), units, end };
+        return { ...(await fetchWindow(repo, chunks, from, end, reuse)), units, end };
       } catch (err) {
         budget.release(units);
         throw new RestoreContentError(`cannot restore ${entry.path}: ${errorMessage(err)}`, { cause: err });

@@ -76,7 +76,7 @@ function fetchBatch(
     const releases: ((() => void) | undefined)[] = new Array(ids.length);
     const errors: (Error | undefined)[] = new Array(files.length);
     if (repo.getBlobs !== undefined) {
-      for await (const r of repo.getBlobs(BlobKind.Chunk, ids)) {
+      for await (const r of repo.getBlobs(BlobKind.Chunk, ids, { pooled: reuse })) {
         if (r.ok) {
           data[r.index] = r.data;
           releases[r.index] = r.release;
