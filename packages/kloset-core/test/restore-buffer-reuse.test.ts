@@ -112,3 +112,33 @@ describe('restore with reused read buffers', () => {
     });
   }
 });
+
+/** Fails every file after taking its first chunk, without closing the content stream. */
+class AbandoningDestination implements Destination {
+  readonly location = 'memory://abandoning';
+  readonly concurrency = 2;
+  readonly releasesChunks = true;
+  async write(entry: EntryAttributes, content?: ContentStream): Promise<WriteResult> {
+    if (content === undefined) return { path: entry.path, ok: true };
+    await content[Symbol.asyncIterator]().next();
+    throw new Error(`disk full writing ${entry.path}`);
+  }
+  async finish(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+it('a destination that stops reading without closing the stream does not hold the read-ahead', async () => {
+  const dir = tempDir();
+  cleanups.push(dir.cleanup);
+  const { repo } = await createTestRepository(dir.path);
+  cleanups.push(() => void repo.close());
+  const res = await backup(repo, new MemorySource(tree));
+  // One window of read-ahead in all: a stream left suspended would hold it, and the next large
+  // file would wait for it forever.
+  const out = await restore(repo, res.header, new AbandoningDestination(), {
+    readWindowBytes: 2 * 1024 * 1024,
+    maxBytesInFlight: 2 * 1024 * 1024,
+  });
+  expect(out.summary.failed).toBe(tree.length);
+  expect(out.failures.every((f) => /disk full/.test(f.error ?? ''))).toBe(true);
+}, 30_000);

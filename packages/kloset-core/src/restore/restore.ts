@@ -11,6 +11,7 @@ import {
   type EntryPath,
   parentPath,
   Semaphore,
+  type WriteResult,
 } from '@kloset/connector-contract';
 import { toHex } from '../encoding/bytes.ts';
 import type { EngineRepository } from '../snapshot/engine-repository.ts';
@@ -205,7 +206,7 @@ export async function restore(
     let contentError: RestoreContentError | undefined;
     try {
       const attrs = attributesFor(entry, target);
-      let content: AsyncIterable<Uint8Array> | undefined;
+      let content: AsyncGenerator<Uint8Array> | undefined;
       if (entry.type === 'file') {
         const inner =
           prefetched === undefined
@@ -225,7 +226,14 @@ export async function restore(
           }
         })();
       }
-      const res = await destination.write(attrs, content);
+      let res: WriteResult;
+      try {
+        res = await destination.write(attrs, content);
+      } finally {
+        // A destination that stopped reading without closing the stream (a failed write) would
+        // leave it suspended, holding its read-ahead budget and buffers: close it here.
+        await content?.return(undefined).catch(() => undefined);
+      }
       if (contentError !== undefined) return result(false, contentError.message, 0, true);
       if (!res.ok) return result(false, res.error ?? 'the destination refused it');
       return result(true, undefined, entry.type === 'file' ? entry.size : 0);
