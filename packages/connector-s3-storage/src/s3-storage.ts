@@ -228,7 +228,12 @@ export class S3Storage implements Storage {
         const r = await this.#conn.client.send(
           new GetObjectCommand({ Bucket: this.#bucket, Key: key, Range: `bytes=${range.offset}-${last}` }),
         );
-        return { body: await readBody(r.Body), contentRange: r.ContentRange, contentLength: r.ContentLength };
+        const into = range.into !== undefined && range.into.length >= range.length ? range.into : undefined;
+        return {
+          body: await readBody(r.Body, into),
+          contentRange: r.ContentRange,
+          contentLength: r.ContentLength,
+        };
       });
     } catch (err) {
       if (s3ErrorCode(err) === 'InvalidRange') {

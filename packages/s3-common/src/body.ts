@@ -11,10 +11,26 @@ export function nodeBody(body: unknown): Readable {
   throw new TypeError('S3 response body is not a Node stream (these connectors need the Node runtime)');
 }
 
-/** Reads a whole body into one buffer. */
-export async function readBody(body: unknown): Promise<Uint8Array> {
+/**
+ * Reads a whole body into one buffer: the start of `into` when the body fits in it (a reader's
+ * reusable buffer, see ByteRange.into), else a new one.
+ */
+export async function readBody(body: unknown, into?: Uint8Array): Promise<Uint8Array> {
   const stream = nodeBody(body);
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  let filled = 0;
+  for await (const chunk of stream) {
+    const c = chunk as Buffer;
+    if (into !== undefined && chunks.length === 0 && filled + c.length <= into.length) {
+      into.set(c, filled);
+      filled += c.length;
+    } else chunks.push(c);
+  }
+  if (into !== undefined && filled > 0) {
+    // Longer than `into`: what did not fit follows in a new buffer with the start.
+    return chunks.length === 0
+      ? into.subarray(0, filled)
+      : Buffer.concat([into.subarray(0, filled), ...chunks]);
+  }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import {
   contentMd5,
@@ -6,6 +7,7 @@ import {
   encodeTagging,
   isMd5Etag,
   listingKeyDecoder,
+  readBody,
   unquoteEtag,
 } from '../src/index.ts';
 
@@ -80,5 +82,24 @@ describe('small helpers', () => {
     expect(effectivePartSize(100 * MiB, 8 * MiB)).toBe(8 * MiB);
     expect(effectivePartSize(100 * MiB, 1 * MiB)).toBe(5 * MiB);
     expect(effectivePartSize(200_000 * MiB, 8 * MiB)).toBe(20 * MiB);
+  });
+});
+
+describe('readBody', () => {
+  const body = (sizes: number[]) => Readable.from(chunks(sizes), { objectMode: true });
+  const expected = (n: number) => Array.from({ length: n }, (_, i) => i & 0xff);
+
+  it('reads into the given buffer when the body fits, else into a new one', async () => {
+    const into = new Uint8Array(100).fill(0xee);
+    const fits = await readBody(body([30, 20, 10]), into);
+    expect(fits.buffer).toBe(into.buffer);
+    expect(fits.byteOffset).toBe(into.byteOffset);
+    expect([...fits]).toEqual(expected(60));
+    expect(into[60]).toBe(0xee); // nothing written past the body
+    const longer = await readBody(body([60, 30, 20]), new Uint8Array(100));
+    expect([...longer]).toEqual(expected(110));
+    const plain = await readBody(body([5, 6]));
+    expect([...plain]).toEqual(expected(11));
+    expect((await readBody(body([]), into)).length).toBe(0);
   });
 });

@@ -65,7 +65,7 @@ export type StorageMode = 'read-write' | 'read-only';
  *   `range.offset`. Fails with `not_found` if absent, with `invalid` if the range goes past the end.
  *   With `range.into`, the result is either `range.into.subarray(0, range.length)` (the bytes were
  *   read into it) or a new array; the caller accepts both. `into`'s content after a failed get is
- *   unspecified.
+ *   unspecified; once get settles, the storage no longer writes into it.
  * - `list(kind)`: every resource of that kind that was completely put before `list` was called
  *   and not deleted since. Resources put or deleted while listing may or may not appear; a listed
  *   resource may be gone by the time it is read (then `get` fails with `not_found`). Never lists a

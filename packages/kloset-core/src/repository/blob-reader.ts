@@ -176,8 +176,9 @@ async function fetchGroup(src: BlobSource, group: ReadGroup, usePool: boolean): 
       if (!isNotFound(err)) throw err;
       fetchError = new Error('its packfile is not in the store');
     }
+    // Unused (the storage returned a new array, or the packfile is gone): straight back to the pool.
     if (into !== undefined && bytes !== undefined && bytes.buffer === into.buffer) pooled = into;
-    else if (into !== undefined && fetchError !== undefined) src.buffers?.give(into);
+    else if (into !== undefined) src.buffers?.give(into);
   }
   // With the workers busy (WORKER_DEPTH reads each), this read is opened here rather than queued.
   if (bytes !== undefined && src.workers !== undefined && !src.workers.saturated(WORKER_DEPTH)) {
