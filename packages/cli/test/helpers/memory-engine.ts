@@ -107,7 +107,8 @@ function openMemStore(s: MemStore): OpenStore {
       entries.sort((a, b) => (a.path < b.path ? -1 : 1));
       const snap: SnapshotView = {
         id: randomBytes(32).toString('hex'),
-        time: Date.now(),
+        // Strictly increasing: two backups in one millisecond would make "latest" a coin toss.
+        time: Math.max(Date.now(), (s.snapshots.at(-1)?.time ?? 0) + 1),
         durationMs: 5,
         name: req.name ?? source.info.root,
         tags: [...req.tags],
