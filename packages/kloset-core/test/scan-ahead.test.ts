@@ -101,3 +101,51 @@ describe('scanAhead', () => {
     expect(inner.yielded).toBeLessThan(12);
   });
 });
+
+it('close() does not wait for a scan that is stuck reaching its server: it aborts it', async () => {
+  let aborted = false;
+  const stuck: Source = {
+    info: { protocol: 'test', origin: 'here', root: '/' },
+    async *scan(signal?: AbortSignal): AsyncGenerator<SourceRecord> {
+      // Like a listing retrying an unreachable endpoint: nothing until its signal aborts.
+      await new Promise((_, reject) =>
+        signal?.addEventListener('abort', () => {
+          aborted = true;
+          reject(signal.reason);
+        }),
+      );
+    },
+    close: async () => {},
+  };
+  const ahead = scanAhead(stuck, { maxRecords: 10 });
+  await tick();
+  const started = Date.now();
+  await ahead.close();
+  expect(aborted).toBe(true);
+  expect(Date.now() - started).toBeLessThan(1000);
+});
+
+it('a scan that ran to its end is not aborted: its records may still be opened with its signal', async () => {
+  let scanSignal: AbortSignal | undefined;
+  const source: Source = {
+    info: { protocol: 'test', origin: 'here', root: '/' },
+    async *scan(signal?: AbortSignal): AsyncGenerator<SourceRecord> {
+      scanSignal = signal;
+      yield {
+        path: '/f',
+        type: 'file',
+        size: 0,
+        mtime: { sec: 0, nsec: 0 },
+        metadata: {},
+        open: async () => (async function* () {})(),
+      };
+    },
+    close: async () => {},
+  };
+  const ahead = scanAhead(source, { maxRecords: 10 });
+  for await (const _ of ahead.scan()) {
+    // consumed to the end
+  }
+  await ahead.close();
+  expect(scanSignal?.aborted).toBe(false);
+});

@@ -18,7 +18,8 @@ type Item = { readonly record: SourceRecord } | { readonly error: unknown } | { 
 
 /**
  * `inner`, its scan started now. Call `scan()` once (its signal is ignored: the one of `options`
- * applies). `close()` stops the scan if it is still running, then closes `inner`.
+ * applies). `close()` stops the scan if it is still running (aborting a call in progress: a source
+ * honours its scan signal), then closes `inner`.
  */
 export function scanAhead(inner: Source, options: ScanAheadOptions): Source {
   let setContext!: (ctx: ScanContext | undefined) => void;
@@ -28,11 +29,16 @@ export function scanAhead(inner: Source, options: ScanAheadOptions): Source {
   const deferred: ScanContext = {
     previous: async (path: EntryPath) => (await context)?.previous?.(path),
   };
-  const iterator = inner.scan(options.signal, deferred)[Symbol.asyncIterator]();
+  // Ours to abort: stopping must not wait for a listing that is still trying to reach its server.
+  // Only an unfinished scan is aborted: a source may tie its records' `open` to the scan signal.
+  const abort = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, abort.signal]) : abort.signal;
+  const iterator = inner.scan(signal, deferred)[Symbol.asyncIterator]();
   const queue: Item[] = [];
   let wakeConsumer: (() => void) | undefined;
   let wakeProducer: (() => void) | undefined;
   let stopped = false;
+  let finished = false;
   let taken = false;
 
   const push = (item: Item): void => {
@@ -51,12 +57,14 @@ export function scanAhead(inner: Source, options: ScanAheadOptions): Source {
         if (stopped) break;
         const r = await iterator.next();
         if (r.done === true) {
+          finished = true;
           push({ end: true });
           return;
         }
         push({ record: r.value });
       }
     } catch (error) {
+      finished = true;
       push({ error });
     }
   })();
@@ -66,6 +74,7 @@ export function scanAhead(inner: Source, options: ScanAheadOptions): Source {
     stopped = true;
     setContext(undefined);
     wakeProducer?.();
+    if (!finished) abort.abort(new Error('the scan was stopped'));
     await producer;
     await iterator.return?.();
   };
