@@ -8,6 +8,7 @@
  * match it (BadDigest), so the body stays checked end to end, as `rclone` does it.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import { UNSIGNED_PAYLOAD } from './sigv4.ts';
 
 const PAYLOAD_HASH_HEADER = 'x-amz-content-sha256';
 
@@ -41,7 +42,7 @@ export function signMd5CheckedBodiesUnhashed(client: S3Client): void {
         hasHeader(request.headers, 'content-md5') &&
         !hasHeader(request.headers, PAYLOAD_HASH_HEADER)
       ) {
-        request.headers[PAYLOAD_HASH_HEADER] = 'UNSIGNED-PAYLOAD';
+        request.headers[PAYLOAD_HASH_HEADER] = UNSIGNED_PAYLOAD;
       }
       return next(args);
     },

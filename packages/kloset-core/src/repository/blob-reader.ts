@@ -172,7 +172,8 @@ async function fetchGroup(src: BlobSource, group: ReadGroup, usePool: boolean): 
         ...(into === undefined ? {} : { into }),
       });
     } catch (err) {
-      // `into` is dropped, not given back: a storage may still be writing into it.
+      // `into` is dropped rather than given back (ByteRange.into: a storage no longer writes into
+      // it once get settles, but a failed read is rare enough not to bet a buffer on it).
       if (!isNotFound(err)) throw err;
       fetchError = new Error('its packfile is not in the store');
     }
