@@ -84,10 +84,28 @@ describe('restore with reused read buffers', () => {
     expect(b.buffer).toBe(a.buffer);
     expect(pool.take(1_200_000).buffer).not.toBe(a.buffer);
     pool.give(b);
-    pool.give(pool.take(2_000_000)); // over the limit: dropped
+    pool.give(pool.take(2_500_000)); // a new 3 MiB buffer, over the limit: dropped
     expect(pool.idleBytes).toBe(2 * 1024 * 1024);
     pool.give(b.subarray(1)); // not a whole buffer: ignored
     expect(pool.idleBytes).toBe(2 * 1024 * 1024);
+  });
+
+  it('a waiting buffer serves a smaller read, up to twice the size class of the read', () => {
+    const MiB = 1024 * 1024;
+    const pool = new ReadBufferPool(64 * MiB);
+    const six = pool.take(6 * MiB);
+    const eight = pool.take(8 * MiB);
+    pool.give(eight);
+    pool.give(six);
+    const a = pool.take(3_500_000); // class 4 MiB: the 6 MiB buffer, the smallest that holds it
+    expect(a.buffer).toBe(six.buffer);
+    const b = pool.take(3_500_000); // then the 8 MiB one (twice 4 MiB)
+    expect(b.buffer).toBe(eight.buffer);
+    pool.give(a);
+    const c = pool.take(2_000_000); // class 2 MiB: 6 MiB would waste more than twice it
+    expect(c.buffer).not.toBe(six.buffer);
+    expect(c.byteLength).toBe(2 * MiB);
+    expect(pool.idleBytes).toBe(6 * MiB);
   });
 
   for (const releasesChunks of [true, false]) {
