@@ -84,6 +84,15 @@ it('runs a backup in a child that has the tuned allocator, and passes SIGTERM on
   await waitFor('the backup to take its lock', async () =>
     (await readdir(join(s.store, 'locks')).catch(() => [])).length > 0 ? true : undefined,
   );
+  // glibc >= 2.35 reads glibc.malloc.hugetlb=1 and marks its heap for transparent huge pages.
+  const report = process.report.getReport() as { header?: { glibcVersionRuntime?: string } };
+  const [major = 0, minor = 0] = (report.header?.glibcVersionRuntime ?? '0.0').split('.').map(Number);
+  if (major > 2 || (major === 2 && minor >= 35)) {
+    const smaps = await readFile(`/proc/${child}/smaps`, 'utf8');
+    const heap = smaps.slice(smaps.indexOf('[heap]'));
+    const flags = /^VmFlags:(.*)$/m.exec(heap)?.[1]?.trim().split(/\s+/) ?? [];
+    expect(flags, "VmFlags of the child's [heap] (hg: MADV_HUGEPAGE)").toContain('hg');
+  }
   process.kill(pid, 'SIGTERM');
   const r = await run;
   // The child stops cleanly on the signal (exit code 130, "interrupted"), and so does the launcher.
