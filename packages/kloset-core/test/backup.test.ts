@@ -311,4 +311,48 @@ describe('backup', () => {
     expect((await contentOf(repo, res.header.root, '/d29/sub0/file-1435')).toString()).toBe('content 35');
     expect(repo.count(BlobKind.Chunk)).toBe(100);
   });
+
+  it('starts a large file while small ones listed before it still wait (two lanes)', async () => {
+    const repo = new MemoryRepository();
+    const large = repo.config.chunking.min + 1;
+    const entries: MemoryEntry[] = [
+      ...Array.from({ length: 40 }, (_, i) => ({
+        path: `/a-small/f${String(i).padStart(2, '0')}`,
+        type: 'file' as const,
+        bytes: Buffer.from(`small ${i}`),
+      })),
+      ...Array.from({ length: 2 }, (_, i) => ({
+        path: `/b-large/f${i}`,
+        type: 'file' as const,
+        bytes: deterministicBytes(10 + i, large),
+      })),
+    ];
+    // Small objects that take a while each (a request to a server), like a bucket's.
+    class SlowSmall extends MemorySource {
+      override async *scan(signal?: AbortSignal): AsyncIterable<SourceRecord> {
+        for await (const r of super.scan(signal)) {
+          yield r.type === 'file' && r.size < large
+            ? {
+                ...r,
+                open: async () => {
+                  await new Promise((resolve) => setTimeout(resolve, 5));
+                  return r.open();
+                },
+              }
+            : r;
+        }
+      }
+    }
+    const source = new SlowSmall(entries, { concurrency: 4 });
+    const res = await backup(repo, source);
+    expect(res.header.summary.files).toBe(42);
+    const order = [...source.opened.keys()];
+    expect(order).toHaveLength(42);
+    // In listing order the large files would be opened last; their lane starts them early.
+    expect(order.indexOf('/b-large/f0'), `open order: ${order.join(' ')}`).toBeLessThan(10);
+    expect(order.indexOf('/b-large/f1')).toBeLessThan(10);
+    expect(
+      (await contentOf(repo, res.header.root, '/b-large/f1')).equals(deterministicBytes(11, large)),
+    ).toBe(true);
+  });
 });

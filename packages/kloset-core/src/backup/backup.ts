@@ -31,12 +31,15 @@ import { TreeBuilder } from '../snapshot/tree-builder.ts';
 import { errorMessage, TreeReader } from '../snapshot/tree-reader.ts';
 import type { BackupEntryError, BackupOptions, BackupResult, ContentChunker } from './backup-options.ts';
 import { storeFileContent } from './file-content.ts';
+import { FileLanes } from './file-lanes.ts';
 import { BackupCounters, startProgress } from './progress.ts';
 import { canReuse, previousEntry, recordEntry } from './record-entry.ts';
 
 const MAX_REPORTED_ERRORS = 1000;
 /** Files read at once when neither the options nor the source say. */
 const DEFAULT_FILE_CONCURRENCY = 8;
+/** Files waiting for a slot at most (file-lanes.ts): a few MB of records. */
+const LANE_CAPACITY = 8192;
 
 function currentUser(): string {
   try {
@@ -140,6 +143,31 @@ export async function backup(
         counters.filesInFlight--;
         if (largeFile(record)) largeFileSlots.release();
         fileSlots.release();
+        const w = wake;
+        wake = undefined;
+        w?.();
+      }
+    };
+
+    // Files wait in two lanes (small, large) so that runs of each kind overlap (file-lanes.ts).
+    const lanes = new FileLanes(LANE_CAPACITY);
+    /** Resolves the wait of the loop below when a job gives its slots back. */
+    let wake: (() => void) | undefined;
+    const slotFreed = (): Promise<void> =>
+      new Promise((resolve) => {
+        wake = resolve;
+      });
+    /** Starts queued files while slots are free (acquired at once: nobody else waits on them). */
+    const startReady = (): void => {
+      while (fatal === undefined && fileSlots.available > 0) {
+        const next = lanes.take(largeFileSlots.available > 0);
+        if (next === undefined) return;
+        void fileSlots.acquire();
+        if (next.large) void largeFileSlots.acquire();
+        counters.filesInFlight++;
+        const job = storeFile(next.record);
+        jobs.add(job);
+        void job.then(() => jobs.delete(job));
       }
     };
 
@@ -174,17 +202,19 @@ export async function backup(
           await addEntry(recordEntry(record, { chunks: previous.chunks, size: previous.size }, undefined));
           continue;
         }
-        await fileSlots.acquire();
-        if (largeFile(record)) await largeFileSlots.acquire();
-        if (fatal !== undefined) {
-          if (largeFile(record)) largeFileSlots.release();
-          fileSlots.release();
-          break;
+        lanes.push(record, largeFile(record));
+        startReady();
+        while (lanes.full && fatal === undefined) {
+          const freed = slotFreed();
+          await freed;
+          startReady();
         }
-        counters.filesInFlight++;
-        const job = storeFile(record);
-        jobs.add(job);
-        void job.then(() => jobs.delete(job));
+        if (fatal !== undefined) break;
+      }
+      while (lanes.size > 0 && fatal === undefined) {
+        const freed = slotFreed();
+        await freed;
+        startReady();
       }
     } catch (err) {
       await Promise.all(jobs);
