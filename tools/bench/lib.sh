@@ -53,3 +53,13 @@ ratio() {
     $1==l && $2==a {wa=$3; ra=$5; ca=$6} $1==l && $2==b {wb=$3; rb=$5; cb=$6}
     END { if (wa && wb) printf "%-34s %s/%s  time x%.2f  peak RSS x%.2f  CPU x%.2f\n", l, a, b, wa/wb, ra/rb, (cb > 0 ? ca/cb : 0) }' "$RESULTS"
 }
+
+# cpu_of_processes NAME...: summed user+system CPU seconds of the running processes with these names
+cpu_of_processes() {
+  local total=0 pid t
+  for pid in $(pgrep -x "$(IFS='|'; echo "$*")" || true); do
+    t=$(awk '{ print ($14 + $15) }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+    total=$((total + t))
+  done
+  awk -v t="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
+}

@@ -32,13 +32,32 @@ S3OPTS=(access_key="$AWS_ACCESS_KEY_ID" secret_access_key="$AWS_SECRET_ACCESS_KE
 "${K[@]}" destination add bdst "location=s3://$HOSTPORT/$DST_K" "${S3OPTS[@]}" >/dev/null
 "${K[@]}" at "$WORK/kloset-store" create >/dev/null
 
-measure "bucket -> local" rclone "$BYTES" -- "${RC[@]}" copy "rgw:$SRC" "$WORK/rclone-dir"
-measure "bucket -> local" kloset "$BYTES" -- "${K[@]}" at "$WORK/kloset-store" backup -quiet @bsrc
+# The S3 server runs on the same cores: its CPU time per job is printed too.
+SERVER=(radosgw ceph-osd ceph-mon)
+served() { # served LABEL TOOL -- command...: measure, plus the server's CPU seconds during it
+  local label=$1 tool=$2 before after; shift 3
+  before=$(cpu_of_processes "${SERVER[@]}")
+  measure "$label" "$tool" "$BYTES" -- "$@"
+  after=$(cpu_of_processes "${SERVER[@]}")
+  SERVER_CPU=$(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.2f", a - b }')
+  printf '[server] %s, %s: the S3 server used %s s of CPU\n' "$label" "$tool" "$SERVER_CPU"
+}
+served "bucket -> local" rclone -- "${RC[@]}" copy "rgw:$SRC" "$WORK/rclone-dir"
+RCLONE_SERVER_CPU=$SERVER_CPU
+served "bucket -> local" kloset -- "${K[@]}" at "$WORK/kloset-store" backup -quiet @bsrc
 measure "bucket -> local, unchanged" rclone "$BYTES" -- "${RC[@]}" copy "rgw:$SRC" "$WORK/rclone-dir"
 measure "bucket -> local, unchanged" kloset "$BYTES" -- "${K[@]}" at "$WORK/kloset-store" backup -quiet @bsrc
 measure "local -> bucket" rclone "$BYTES" -- "${RC[@]}" copy "$WORK/rclone-dir" "rgw:$DST_R"
 measure "local -> bucket" kloset "$BYTES" -- "${K[@]}" at "$WORK/kloset-store" restore -quiet -to @bdst latest
 
+# What the engine alone costs for these bytes (chunk, MAC, compress, encrypt, pack: no S3 client),
+# from the same files on disk: with the server's CPU for the same GETs, a floor for the first job.
+rm -rf "$WORK/floor-store"; "${K[@]}" at "$WORK/floor-store" create >/dev/null
+measure "engine only: dir -> local" kloset "$BYTES" -- "${K[@]}" at "$WORK/floor-store" backup -quiet "$DATA"
+rm -rf "$WORK/floor-store"
+awk -F'\t' -v srv="$RCLONE_SERVER_CPU" -v cores="$(nproc)" '
+  $1=="engine only: dir -> local" {engine=$6} $1=="bucket -> local" && $2=="rclone" {rw=$3}
+  END { if (engine && rw) printf "floor of bucket -> local store on %d cores: (server %.2f s + engine %.2f s) / %d = %.2f s of wall, before any S3 client work; rclone copy: %.2f s (floor/rclone x%.2f)\n", cores, srv, engine, cores, (srv + engine) / cores, rw, (srv + engine) / cores / rw }' "$RESULTS"
 echo "ratios (kloset / rclone; below 1 is better):"
 ratio "bucket -> local" kloset rclone
 ratio "bucket -> local, unchanged" kloset rclone
