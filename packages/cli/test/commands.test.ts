@@ -2,8 +2,9 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ExitCode } from '../src/exit-codes.ts';
+import { removeDir } from './helpers/cli-home.ts';
 import { MemoryEngine, memDestinations, memManifest, memSources, record } from './helpers/memory-engine.ts';
 import { jsonLines, run } from './helpers/run.ts';
 
@@ -44,6 +45,7 @@ beforeEach(async () => {
     record('/top', 'file', { size: 1 }),
   ]);
 });
+afterEach(() => removeDir(home));
 
 async function backup(extra: string[] = []): Promise<string> {
   const r = await k(['at', STORE, 'backup', '-json', ...extra, 'mem://data']);

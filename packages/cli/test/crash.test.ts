@@ -1,8 +1,8 @@
 /** `kill -9` during a backup leaves a store that checks clean and takes the next backup. */
-import { mkdtemp, readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { testDir } from './helpers/cli-home.ts';
 import { jsonLines } from './helpers/run.ts';
 import { spawnCli } from './helpers/spawn.ts';
 import { makeBigTree, makeSampleTree } from './helpers/tree.ts';
@@ -14,7 +14,7 @@ async function countFiles(dir: string): Promise<number> {
 }
 
 it('kill -9 during a backup, then check and a new backup succeed', { timeout: 300_000 }, async () => {
-  const home = await mkdtemp(join(tmpdir(), 'kloset-crash-'));
+  const home = await testDir('crash');
   const env = {
     HOME: home,
     XDG_CACHE_HOME: join(home, 'cache'),

@@ -7,8 +7,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { appendFile, chmod, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { type CliHome, failsInOneLine, klosetIn, makeCliHome, ok } from './helpers/cli-home.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliHome, failsInOneLine, klosetIn, makeCliHome, ok, removeDir } from './helpers/cli-home.ts';
 import { jsonLines } from './helpers/run.ts';
 import { CLI_BIN, type SpawnResult } from './helpers/spawn.ts';
 import { describeTree, flipByteOfLargestFile, makeSampleTree } from './helpers/tree.ts';
@@ -49,6 +49,7 @@ beforeAll(async () => {
   await backup('weekly', data);
   await backup('daily', other);
 }, 180_000);
+afterAll(() => removeDir(home?.dir));
 
 describe('selection filters', () => {
   it('ls filters by tag, name and time; an empty result says so and exits 0', async () => {

@@ -5,7 +5,8 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { removeDir } from './helpers/cli-home.ts';
 import { jsonLines } from './helpers/run.ts';
 import { type SpawnResult, spawnCli } from './helpers/spawn.ts';
 import { describeTree, fingerprint, flipByteOfLargestFile, makeSampleTree } from './helpers/tree.ts';
@@ -32,6 +33,7 @@ beforeAll(async () => {
     KLOSET_PASSPHRASE: 'correct horse battery staple',
   };
 });
+afterAll(() => removeDir(home));
 
 describe('a local store, end to end', () => {
   let store: string;

@@ -2,10 +2,10 @@
  * bin/kloset.js runs the data commands again in a child with glibc's allocator tuned: the child has
  * GLIBC_TUNABLES, a SIGTERM to the launcher reaches it, and a SIGKILL of the launcher ends it too.
  */
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { testDir } from './helpers/cli-home.ts';
 import { spawnCli } from './helpers/spawn.ts';
 import { makeBigTree } from './helpers/tree.ts';
 
@@ -30,9 +30,9 @@ async function alive(pid: number): Promise<boolean> {
   return stat !== undefined && !/^\d+ \(.*\) Z/.test(stat);
 }
 
-/** A fresh HOME (config and cache in it) and the environment that points there. */
+/** A fresh HOME (config and cache in it; removed after the test) and the environment that points there. */
 async function tempHome(): Promise<{ home: string; env: Record<string, string> }> {
-  const home = await mkdtemp(join(tmpdir(), 'kloset-launcher-'));
+  const home = await testDir('launcher');
   const env = { HOME: home, XDG_CACHE_HOME: join(home, 'cache'), XDG_CONFIG_HOME: join(home, 'config') };
   return { home, env: { ...env, KLOSET_PASSPHRASE: 'pass' } };
 }

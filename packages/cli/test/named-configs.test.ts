@@ -2,8 +2,9 @@
 import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ExitCode } from '../src/exit-codes.ts';
+import { removeDir } from './helpers/cli-home.ts';
 import { MemoryEngine, memManifest, memSources, record } from './helpers/memory-engine.ts';
 import { jsonLines, run } from './helpers/run.ts';
 
@@ -17,6 +18,7 @@ beforeEach(async () => {
   home = await mkdtemp(join(tmpdir(), 'kloset-named-'));
   engine = new MemoryEngine();
 });
+afterEach(() => removeDir(home));
 
 describe('named configurations', () => {
   it('add in both forms (the seed documentation), show masked, ls', async () => {

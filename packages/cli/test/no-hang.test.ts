@@ -6,13 +6,15 @@
 import { cp, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { removeDir } from './helpers/cli-home.ts';
 import { spawnCli } from './helpers/spawn.ts';
 
+let home: string | undefined;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  const home = await mkdtemp(join(tmpdir(), 'kloset-nohang-'));
+  home = await mkdtemp(join(tmpdir(), 'kloset-nohang-'));
   await cp(
     new URL('./fixtures/mem-connector', import.meta.url),
     join(home, 'data', 'kloset', 'packages', 'memfix'),
@@ -22,6 +24,7 @@ beforeAll(async () => {
   );
   env = { HOME: home, XDG_DATA_HOME: join(home, 'data'), XDG_CONFIG_HOME: join(home, 'config') };
 });
+afterAll(() => removeDir(home));
 
 const MISSING =
   'kloset: a passphrase is needed: set KLOSET_PASSPHRASE, pass -keyfile FILE, or run from a terminal to be asked\n';

@@ -1,6 +1,5 @@
 /** The pieces of package archives: tar, file names and versions, manifest.json, the packages directory. */
-import { mkdir, mkdtemp, readdir, readlink, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -20,6 +19,7 @@ import {
 } from '../src/pkg/layout.ts';
 import { isPackageFilePath, parsePackageManifest } from '../src/pkg/package-manifest.ts';
 import { readTar, tarStream } from '../src/pkg/tar.ts';
+import { testDir } from './helpers/cli-home.ts';
 
 async function collect(chunks: AsyncIterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -49,7 +49,7 @@ const MANIFEST = {
 
 describe('tar', () => {
   it('reads back what it writes, whatever the chunking; unread bodies are skipped', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'kloset-tar-'));
+    const dir = await testDir('tar');
     const files = [
       { name: 'manifest.json', body: Buffer.from('{"x":1}') },
       { name: 'index.js', body: Buffer.alloc(5000, 7) },
@@ -72,7 +72,7 @@ describe('tar', () => {
   });
 
   it('refuses a bad header checksum, a truncated archive, a missing end marker', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'kloset-tar-'));
+    const dir = await testDir('tar');
     await writeFile(join(dir, 'f'), 'hello');
     const tar = await collect(tarStream([{ name: 'f', path: join(dir, 'f'), size: 5 }]));
     const read = async (b: Buffer) => {
@@ -159,7 +159,7 @@ describe('the packages directory', () => {
   }
 
   it('activate swaps a symlink; the replaced version is removed; rm removes; orphans are swept', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'kloset-pkgs-'));
+    const root = await testDir('pkgs');
     const v1 = await makePackage(root, '0.1.0');
     expect(await readInstalled(root)).toEqual({ packages: [], failures: [] });
     expect(await activate(root, 's3', v1)).toBeUndefined();
@@ -185,7 +185,7 @@ describe('the packages directory', () => {
   });
 
   it('a plain directory copied in by hand is read, replaced and removed too; a broken one is a failure', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'kloset-pkgs-'));
+    const root = await testDir('pkgs');
     await mkdir(join(root, 's3'), { recursive: true });
     await writeFile(join(root, 's3', 'manifest.json'), JSON.stringify(MANIFEST));
     await mkdir(join(root, 'broken'));

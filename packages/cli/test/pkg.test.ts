@@ -6,7 +6,7 @@
 import { cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { readInstalled } from '../src/pkg/layout.ts';
 import {
   type ArchiveEntry,
@@ -16,7 +16,7 @@ import {
   withManifest,
   writeArchive,
 } from './helpers/archives.ts';
-import { type CliHome, failsInOneLine, klosetIn, makeCliHome, ok } from './helpers/cli-home.ts';
+import { type CliHome, failsInOneLine, klosetIn, makeCliHome, ok, removeDir } from './helpers/cli-home.ts';
 import { jsonLines } from './helpers/run.ts';
 
 const S3_PKG = JSON.parse(
@@ -37,6 +37,7 @@ beforeAll(async () => {
   built = jsonLines(ok(await k(['pkg', 'build', 's3', '-json'])).stdout)[0]!;
   entries = await readArchive(join(home.work, ARCHIVE));
 });
+afterAll(() => removeDir(home?.dir));
 
 describe('pkg build s3', () => {
   it('writes NAME_vVERSION_PLATFORM.tgz into the current directory', async () => {
@@ -210,6 +211,7 @@ describe('pkg add, list, rm', () => {
 describe('offline', () => {
   it('the whole pkg round trip works with the network cut off', async () => {
     const off = await makeCliHome('pkg-offline');
+    onTestFinished(() => removeDir(off.dir));
     const run = klosetIn(off, { NODE_OPTIONS: `--import=${NO_NETWORK}` });
     ok(await run(['pkg', 'build', 's3']));
     ok(await run(['pkg', 'add', `./${ARCHIVE}`]));
@@ -237,6 +239,7 @@ describe('bad archives are refused in one line and install nothing', () => {
     bad = await makeCliHome('pkg-bad');
     kb = klosetIn(bad);
   });
+  afterAll(() => removeDir(bad?.dir));
 
   async function refused(archive: string, message: RegExp): Promise<void> {
     const line = failsInOneLine(await kb(['pkg', 'add', archive]));

@@ -23,7 +23,7 @@ import {
   viewObjects,
 } from '@kloset/s3-common/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliHome, failsInOneLine, klosetIn, makeCliHome, ok } from './helpers/cli-home.ts';
+import { type CliHome, failsInOneLine, klosetIn, makeCliHome, ok, removeDir } from './helpers/cli-home.ts';
 import { jsonLines } from './helpers/run.ts';
 import { describeTree, makeSampleTree } from './helpers/tree.ts';
 
@@ -65,6 +65,7 @@ afterAll(async () => {
   for (const b of Object.values(buckets)) await deleteTestBucket(s3, b);
   s3.destroy();
 });
+afterAll(() => removeDir(home?.dir));
 
 describe('the S3 integration documentation, line by line', () => {
   it('kloset pkg build s3; pkg add ./ARCHIVE; pkg list; pkg rm s3; pkg add s3; pkg list', async () => {

@@ -1,11 +1,18 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { expect, it, onTestFinished } from 'vitest';
 import { warmFile } from '../src/repository/index-cache-warm.ts';
+import { tempDir } from './repository-helpers.ts';
+
+/** A fresh directory, removed when the test ends. */
+function testDir(): string {
+  const dir = tempDir('kloset-warm-');
+  onTestFinished(dir.cleanup);
+  return dir.path;
+}
 
 it('warmFile never fails: a missing file, a directory, an empty file', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'kloset-warm-'));
+  const dir = testDir();
   await writeFile(join(dir, 'empty'), '');
   await expect(warmFile(join(dir, 'missing'))).resolves.toBeUndefined();
   await expect(warmFile(dir)).resolves.toBeUndefined();
@@ -13,7 +20,7 @@ it('warmFile never fails: a missing file, a directory, an empty file', async () 
 });
 
 it('warmFile reads a file larger than its buffer, and stops at the limit', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'kloset-warm-'));
+  const dir = testDir();
   const path = join(dir, 'index.sqlite');
   await writeFile(path, Buffer.alloc(3 * 1024 * 1024 + 5, 7));
   await expect(warmFile(path)).resolves.toBeUndefined();

@@ -1,11 +1,12 @@
 /**
  * A throw-away kloset home for tests of the binary: HOME and the XDG directories in a new temporary
- * directory, a work directory to run in, and helpers to run bin/kloset.js there.
+ * directory, a work directory to run in, and helpers to run bin/kloset.js there. Temporary
+ * directories are the test's to remove: `testDir` does it, else `removeDir` in afterAll/afterEach.
  */
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { expect, onTestFinished } from 'vitest';
 import { type SpawnResult, spawnCli } from './spawn.ts';
 
 export interface CliHome {
@@ -19,6 +20,19 @@ export interface CliHome {
   readonly env: Readonly<Record<string, string>>;
 }
 
+/** Removes `dir` and all it holds (nothing if it is gone, or was never made). */
+export async function removeDir(dir: string | undefined): Promise<void> {
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+}
+
+/** A new temporary directory kloset-PREFIX-XXXXXX, removed when the current test ends, pass or fail. */
+export async function testDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `kloset-${prefix}-`));
+  onTestFinished(() => removeDir(dir));
+  return dir;
+}
+
+/** A new home in kloset-PREFIX-XXXXXX; remove it with `removeDir(home.dir)`. */
 export async function makeCliHome(prefix: string): Promise<CliHome> {
   const dir = await mkdtemp(join(tmpdir(), `kloset-${prefix}-`));
   const work = join(dir, 'work');
