@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { compressIfPays } from '../src/crypto/compression.ts';
 import { blobId } from '../src/crypto/key-ring.ts';
 import { concatBytes, toHex } from '../src/encoding/bytes.ts';
@@ -6,7 +6,7 @@ import { PackfileWriter } from '../src/packfile/writer.ts';
 import { BlobKind } from '../src/repository/blob-store.ts';
 import { CryptoPool, cryptoWorkerCount } from '../src/workers/crypto-pool.ts';
 import { type OpenBlobsRequest, openBlobsInPlace } from '../src/workers/open-blobs.ts';
-import { pseudoRandom, testKeys } from './repository-helpers.ts';
+import { createTestRepository, pseudoRandom, tempDir, testKeys } from './repository-helpers.ts';
 
 /** A packfile's blob bytes (no index) and the request that opens them, listing blob 1 twice. */
 async function packedBlobs() {
@@ -127,5 +127,30 @@ describe('crypto workers', () => {
     process.env.KLOSET_CRYPTO_WORKERS = 'many';
     const n = cryptoWorkerCount();
     expect(n >= 1 && n <= 4).toBe(true);
+  });
+});
+
+describe('a repository starts its crypto workers', () => {
+  it('for coalesced reads only, not for single blob reads', async () => {
+    const dir = tempDir();
+    const shared = vi.spyOn(CryptoPool, 'shared');
+    try {
+      const { repo } = await createTestRepository(dir.path);
+      const a = pseudoRandom(3, 100_000);
+      const b = pseudoRandom(4, 100_000);
+      const ids = [(await repo.putBlob(BlobKind.Chunk, a)).id, (await repo.putBlob(BlobKind.Chunk, b)).id];
+      await repo.flush();
+      shared.mockClear();
+      expect(await repo.getBlob(BlobKind.Chunk, ids[0]!)).toEqual(a);
+      expect(shared, 'CryptoPool.shared() after a single read').not.toHaveBeenCalled();
+      const got = [];
+      for await (const r of repo.getBlobs(BlobKind.Chunk, ids)) got.push(r.ok);
+      expect(got).toEqual([true, true]);
+      expect(shared, 'CryptoPool.shared() after a coalesced read').toHaveBeenCalled();
+      await repo.close();
+    } finally {
+      shared.mockRestore();
+      dir.cleanup();
+    }
   });
 });

@@ -284,12 +284,17 @@ export class Repository implements BlobStore, ResourceStore {
   #source(): BlobSource {
     const cache = this.#cache;
     const writer = this.#writer;
+    const provider = this.provider;
+    const plaintext = this.keyRing.plaintext;
     return {
       storage: this.storage,
       ctx: this.#ctx,
       // Workers run node:crypto; another provider (tests pin @noble) opens blobs on this thread.
-      workers:
-        this.provider === nodeCryptoProvider && !this.keyRing.plaintext ? CryptoPool.shared() : undefined,
+      // Started by the first coalesced read only: single reads (tree nodes of an unchanged
+      // re-backup, ls, cat) open their blob on this thread, and a worker costs ~0.1 s of CPU.
+      get workers() {
+        return provider === nodeCryptoProvider && !plaintext ? CryptoPool.shared() : undefined;
+      },
       buffers: this.#readBuffers,
       locate: (kind: BlobKind, id: BlobId) => cache.locate(kind, id),
       pendingPackfile: (packId: Uint8Array) => writer.pendingPackfile(packId),
