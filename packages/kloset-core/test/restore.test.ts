@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EntryAttributes } from '@kloset/connector-contract';
 import { MemoryDestination, type MemoryEntry, MemorySource } from '@kloset/connector-contract/testing';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { backup } from '../src/backup/backup.ts';
 import { toHex } from '../src/encoding/bytes.ts';
 import { BlobKind } from '../src/repository/blob-store.ts';
@@ -203,4 +203,53 @@ describe('restore', () => {
       'stop',
     );
   });
+});
+
+describe('restore reads back chunks that files restored before hold', () => {
+  const chunking = {
+    algorithm: 'fastcdc-v1',
+    min: 65_536,
+    avg: 131_072,
+    max: 262_144,
+    normalization: 2,
+  } as const;
+  const original = randomBytes(1_500_000);
+  const edited = Buffer.concat([
+    original.subarray(0, 700_000),
+    Buffer.from('EDIT'),
+    original.subarray(700_004),
+  ]);
+  const entries: MemoryEntry[] = [
+    { path: '/f/1-original.bin', type: 'file', bytes: original },
+    { path: '/f/2-copy.bin', type: 'file', bytes: original },
+    { path: '/f/3-edited.bin', type: 'file', bytes: edited },
+  ];
+  for (const refuse of [false, true]) {
+    it(refuse ? 'from the store when the destination cannot give them' : 'from the destination', async () => {
+      const repo = new MemoryRepository({ chunking });
+      const res = await backup(repo, new MemorySource(entries));
+      const refs = (await collect(new TreeReader(repo, res.header.root).entries()))
+        .filter((e) => e.type === 'file')
+        .reduce((n, e) => n + e.chunks.length, 0);
+      const reads = vi.spyOn(repo, 'getBlob');
+      class Refusing extends MemoryDestination {
+        override async readWritten(): Promise<Uint8Array | undefined> {
+          this.readWrittenCalls++;
+          return undefined;
+        }
+      }
+      const dest = refuse ? new Refusing({ concurrency: 1 }) : new MemoryDestination({ concurrency: 1 });
+      // Files larger than the read window stream one after the other (one write at a time).
+      const out = await restore(repo, res.header, dest, { readWindowBytes: 256 * 1024 });
+      expect(out.summary.failed).toBe(0);
+      expect(dest.violations).toEqual([]);
+      expect(Buffer.from(dest.entries.get('/f/2-copy.bin')!.bytes!).equals(original)).toBe(true);
+      expect(Buffer.from(dest.entries.get('/f/3-edited.bin')!.bytes!).equals(edited)).toBe(true);
+      expect(dest.readWrittenCalls, 'readWritten calls').toBeGreaterThan(0);
+      const storeReads = reads.mock.calls.filter(([kind]) => kind === BlobKind.Chunk).length;
+      if (refuse) expect(storeReads, 'chunks read from the store').toBe(refs);
+      // The copy reads nothing from the store, the edited file only the chunks around the edit.
+      else expect(storeReads, `chunks read from the store, of ${refs}`).toBeLessThan(refs / 2);
+    });
+  }
 });

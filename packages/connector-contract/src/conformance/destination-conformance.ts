@@ -178,6 +178,37 @@ export function destinationConformance(
     );
 
     it(
+      'readWritten, when offered, gives back the bytes of written files and undefined past them',
+      () =>
+        withDestination(setup, async ({ destination }) => {
+          if (destination.readWritten === undefined) return;
+          const tree = destinationTree(caps);
+          await writeTree(destination, tree);
+          const files = tree.filter((e) => e.parts !== undefined);
+          expect(files.length, 'files in the conformance tree').toBeGreaterThan(0);
+          for (const file of files) {
+            const { path, size } = file.attributes;
+            const whole = concatBytes(file.parts!);
+            const all = await destination.readWritten(path, 0, new Uint8Array(size));
+            expectBytes(all ?? new Uint8Array(0), whole, `readWritten of all of ${path}`);
+            if (size >= 3) {
+              const from = Math.floor(size / 3);
+              const length = Math.floor(size / 3);
+              const part = await destination.readWritten(path, from, new Uint8Array(length));
+              expect(part === undefined, `readWritten of a range of ${path} resolved`).toBe(false);
+              expectBytes(part!, whole.subarray(from, from + length), `readWritten of a range of ${path}`);
+            }
+            const past = await destination.readWritten(path, size, new Uint8Array(1));
+            expect(past, `readWritten past the end of ${path}`).toBeUndefined();
+          }
+          const missing = await destination.readWritten('/never-written.bin', 0, new Uint8Array(1));
+          expect(missing, 'readWritten of a path never written').toBeUndefined();
+          await destination.finish();
+        }),
+      timeout,
+    );
+
+    it(
       'a content stream that throws midway: write rejects, no file and no temporary is left',
       () =>
         withDestination(setup, async ({ destination, readBack }) => {

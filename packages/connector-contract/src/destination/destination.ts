@@ -1,4 +1,4 @@
-import type { ContentStream, EntryAttributes } from '../source/record.ts';
+import type { ContentStream, EntryAttributes, EntryPath } from '../source/record.ts';
 
 /** The outcome of writing one entry. */
 export interface WriteResult {
@@ -40,6 +40,17 @@ export interface Destination {
    * instance to gather the parts of an upload) and their memory is never reused.
    */
   readonly releasesChunks?: boolean;
+  /**
+   * Optional: reads back bytes of a file that this destination wrote earlier in this session (its
+   * `write` resolved ok): `into.length` bytes from `offset` of the file at `path` (the path `write`
+   * was given), into `into`. Resolves to `into` filled, or to undefined when it cannot give every
+   * byte (the file is gone or unreadable, the range passes its end); it never rejects. The bytes
+   * must be those the file was written with. The engine uses it to restore content that a file of
+   * the same restore already holds (a duplicate file, a shared chunk) without fetching, decrypting
+   * and verifying it again; on undefined it fetches the bytes from the store. A destination for
+   * which reading back costs more than a fetch from the store (a remote one) leaves it unset.
+   */
+  readWritten?(path: EntryPath, offset: number, into: Uint8Array): Promise<Uint8Array | undefined>;
   write(entry: EntryAttributes, content?: ContentStream): Promise<WriteResult>;
   finish(): Promise<void>;
   close(): Promise<void>;

@@ -27,6 +27,8 @@ export class MemoryDestination implements Destination {
   readonly violations: string[] = [];
   /** Most writes seen in flight at once. */
   maxInFlight = 0;
+  /** Calls of readWritten so far. */
+  readWrittenCalls = 0;
   finished = false;
   closed = false;
   #inFlight = 0;
@@ -70,6 +72,15 @@ export class MemoryDestination implements Destination {
     } finally {
       this.#inFlight--;
     }
+  }
+
+  /** Bytes of a written file (undefined for anything else); counts the calls. */
+  async readWritten(path: EntryPath, offset: number, into: Uint8Array): Promise<Uint8Array | undefined> {
+    this.readWrittenCalls++;
+    const bytes = this.entries.get(path)?.bytes;
+    if (bytes === undefined || offset < 0 || offset + into.length > bytes.length) return undefined;
+    into.set(bytes.subarray(offset, offset + into.length));
+    return into;
   }
 
   async finish(): Promise<void> {

@@ -27,7 +27,7 @@ import {
   type Timestamp,
   type WriteResult,
 } from '@kloset/connector-contract';
-import { closeQuietly } from '../fd-io.ts';
+import { closeQuietly, readInto } from '../fd-io.ts';
 import { errnoOf, fsError, reasonOf } from '../fs-errors.ts';
 import { utimesSeconds } from '../time.ts';
 
@@ -134,6 +134,27 @@ export class FsDestination implements Destination {
   }
 
   async close(): Promise<void> {}
+
+  /**
+   * Reads back a file restored in this session (Destination.readWritten): one open (refusing a
+   * symlink in place of the file), reads, close. Undefined on any failure or a short read.
+   */
+  async readWritten(path: EntryPath, offset: number, into: Uint8Array): Promise<Uint8Array | undefined> {
+    if (!isValidPath(path) || path === '/' || !Number.isSafeInteger(offset) || offset < 0) return undefined;
+    let fd: number;
+    try {
+      fd = await openToReadNoFollow(join(this.#root, ...splitPath(path)));
+    } catch {
+      return undefined;
+    }
+    try {
+      return (await readInto(fd, into, offset)) === into.length ? into : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      closeQuietly(fd);
+    }
+  }
 
   async #directory(entry: EntryAttributes, absPath: string): Promise<void> {
     if (entry.path === '/') {
@@ -251,6 +272,13 @@ function openNew(path: string): Promise<number> {
     openCb(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600, (err, fd) =>
       err ? reject(err) : resolve(fd),
     ),
+  );
+}
+
+/** Opens an existing file to read, refusing a symlink in place of it. */
+function openToReadNoFollow(path: string): Promise<number> {
+  return new Promise((resolve, reject) =>
+    openCb(path, constants.O_RDONLY | constants.O_NOFOLLOW, (err, fd) => (err ? reject(err) : resolve(fd))),
   );
 }
 

@@ -104,6 +104,11 @@ export class Repository implements BlobStore, ResourceStore {
   /** Buffers of coalesced reads that restores give back (a few reads' worth wait in it). */
   readonly #readBuffers = new ReadBufferPool(64 * 1024 * 1024);
 
+  /** The pool of read buffers (EngineRepository.readBuffers). */
+  get readBuffers(): ReadBufferPool {
+    return this.#readBuffers;
+  }
+
   private constructor(
     storage: Storage,
     config: StoreConfig,

@@ -6,10 +6,10 @@
  */
 import type { ContentStream, Semaphore } from '@kloset/connector-contract';
 import { toHex } from '../encoding/bytes.ts';
-import { BlobKind } from '../repository/blob-store.ts';
 import type { EngineRepository } from '../snapshot/engine-repository.ts';
 import type { ChunkRef, SnapshotEntry } from '../snapshot/entry.ts';
 import { errorMessage } from '../snapshot/tree-reader.ts';
+import { fetchChunks, type ReadBack } from './fetch-chunks.ts';
 
 interface Window {
   readonly data: Uint8Array[];
@@ -34,27 +34,16 @@ async function fetchWindow(
   start: number,
   end: number,
   pooled: boolean,
+  readBack: ReadBack | undefined,
 ): Promise<Pick<Window, 'data' | 'releases'>> {
   const slice = chunks.slice(start, end);
-  const out: (Uint8Array | undefined)[] = new Array(slice.length);
-  const releases: ((() => void) | undefined)[] = new Array(slice.length);
-  if (repo.getBlobs !== undefined && slice.length > 1) {
-    for await (const r of repo.getBlobs(
-      BlobKind.Chunk,
-      slice.map((c) => c.id),
-      { pooled },
-    )) {
-      if (!r.ok) throw r.error;
-      out[r.index] = r.data;
-      releases[r.index] = r.release;
-    }
-  } else {
-    const datas = await Promise.all(slice.map((c) => repo.getBlob(BlobKind.Chunk, c.id)));
-    datas.forEach((d, i) => {
-      out[i] = d;
-    });
+  const got = await fetchChunks(repo, slice, pooled, readBack);
+  const failure = got.errors.find((e) => e !== undefined);
+  if (failure !== undefined) {
+    for (const r of got.releases) r?.();
+    throw failure;
   }
-  const data = out.map((d, i) => {
+  const data = got.data.map((d, i) => {
     const c = slice[i]!;
     if (d === undefined) throw new Error(`chunk ${toHex(c.id)} was not returned by the repository`);
     if (d.length !== c.length) {
@@ -62,13 +51,14 @@ async function fetchWindow(
     }
     return d;
   });
-  return { data, releases };
+  return { data, releases: got.releases };
 }
 
 /**
  * The content stream of `entry` (a file). With `reuse` (the consumer is done with a chunk when it
  * asks for the next one: Destination.releasesChunks), each chunk's memory is given back for reuse
- * then; without, it is left to the garbage collector.
+ * then; without, it is left to the garbage collector. With `readBack`, chunks that files restored
+ * before hold are read back from them.
  */
 export function fileContent(
   repo: EngineRepository,
@@ -77,6 +67,7 @@ export function fileContent(
   windowBytes: number,
   signal: AbortSignal | undefined,
   reuse = false,
+  readBack?: ReadBack,
 ): ContentStream {
   const chunks = entry.chunks;
   const start = (from: number): Promise<Window> => {
@@ -88,7 +79,7 @@ export function fileContent(
     } while (end < chunks.length && bytes + chunks[end]!.length <= windowBytes);
     return budget.acquire(bytes).then(async (units) => {
       try {
-        return { ...(await fetchWindow(repo, chunks, from, end, reuse)), units, end };
+        return { ...(await fetchWindow(repo, chunks, from, end, reuse, readBack)), units, end };
       } catch (err) {
         budget.release(units);
         throw new RestoreContentError(`cannot restore ${entry.path}: ${errorMessage(err)}`, { cause: err });

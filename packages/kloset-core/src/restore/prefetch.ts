@@ -7,10 +7,10 @@
  */
 import type { Semaphore } from '@kloset/connector-contract';
 import { toHex } from '../encoding/bytes.ts';
-import { type BlobId, BlobKind } from '../repository/blob-store.ts';
 import type { EngineRepository } from '../snapshot/engine-repository.ts';
-import type { SnapshotEntry } from '../snapshot/entry.ts';
+import type { ChunkRef, SnapshotEntry } from '../snapshot/entry.ts';
 import { errorMessage } from '../snapshot/tree-reader.ts';
+import { fetchChunks, type ReadBack } from './fetch-chunks.ts';
 import { RestoreContentError } from './file-content.ts';
 
 /** The content of one small file, fetched with its batch. */
@@ -33,6 +33,8 @@ export interface PrefetchLimits {
   readonly batchEntries: number;
   /** Chunks' memory is given back for reuse when their file is released. */
   readonly reuse: boolean;
+  /** Chunks that files restored before hold are read back from them. */
+  readonly readBack?: ReadBack | undefined;
 }
 
 interface Item<T> {
@@ -52,6 +54,7 @@ function fetchBatch(
   budget: Semaphore,
   bytes: number,
   reuse: boolean,
+  readBack: ReadBack | undefined,
 ): Prefetched[] {
   if (files.length === 0) return [];
   let pending = files.length;
@@ -64,41 +67,20 @@ function fetchBatch(
     if (pending === 0) void acquired.then(() => budget.release(units));
   };
   const fetched = acquired.then(async () => {
-    const ids: BlobId[] = [];
+    const chunks: ChunkRef[] = [];
     const owner: number[] = [];
     files.forEach((f, i) => {
       for (const c of f.chunks) {
-        ids.push(c.id);
+        chunks.push(c);
         owner.push(i);
       }
     });
-    const data: (Uint8Array | undefined)[] = new Array(ids.length);
-    const releases: ((() => void) | undefined)[] = new Array(ids.length);
+    const got = await fetchChunks(repo, chunks, reuse, readBack);
     const errors: (Error | undefined)[] = new Array(files.length);
-    if (repo.getBlobs !== undefined) {
-      for await (const r of repo.getBlobs(BlobKind.Chunk, ids, { pooled: reuse })) {
-        if (r.ok) {
-          data[r.index] = r.data;
-          releases[r.index] = r.release;
-        } else errors[owner[r.index]!] ??= r.error;
-      }
-    } else {
-      for (let i = 0; i < ids.length; i += 8) {
-        await Promise.all(
-          ids.slice(i, i + 8).map((id, k) =>
-            repo.getBlob(BlobKind.Chunk, id).then(
-              (d) => {
-                data[i + k] = d;
-              },
-              (err: unknown) => {
-                errors[owner[i + k]!] ??= err instanceof Error ? err : new Error(errorMessage(err));
-              },
-            ),
-          ),
-        );
-      }
-    }
-    return { data, errors, releases };
+    got.errors.forEach((err, k) => {
+      if (err !== undefined) errors[owner[k]!] ??= err;
+    });
+    return { data: got.data, errors, releases: got.releases };
   });
   let first = 0;
   return files.map((f, i) => {
@@ -189,6 +171,7 @@ export async function* prefetchSmallFiles<T>(
       budget,
       bytes,
       limits.reuse,
+      limits.readBack,
     );
     const out: Item<T>[] = raw.map((item) => ({ item }));
     small.forEach((i, k) => {

@@ -20,6 +20,7 @@ import type { SnapshotHeader } from '../snapshot/header.ts';
 import { SnapshotPathNotFoundError } from '../snapshot/list-path.ts';
 import { resolveSnapshot, type SnapshotRef } from '../snapshot/snapshots.ts';
 import { errorMessage, TreeReader } from '../snapshot/tree-reader.ts';
+import type { ReadBack } from './fetch-chunks.ts';
 import { fileContent, RestoreContentError } from './file-content.ts';
 import { type Prefetched, prefetchSmallFiles } from './prefetch.ts';
 import type {
@@ -29,6 +30,7 @@ import type {
   RestoreResult,
   RestoreSummary,
 } from './restore-options.ts';
+import { WrittenChunks } from './written-chunks.ts';
 
 const MAX_REPORTED_FAILURES = 1000;
 
@@ -132,6 +134,10 @@ export async function restore(
   const signal = options.signal;
   // The destination is done with each chunk when it asks for the next: chunks' memory is reused.
   const reuse = destination.releasesChunks === true;
+  // Chunks met again are read back from the file restored before that holds them.
+  const readWritten = destination.readWritten?.bind(destination);
+  const readBack: ReadBack | undefined =
+    readWritten === undefined ? undefined : { chunks: new WrittenChunks(), read: readWritten };
 
   const counts = { entries: 0, files: 0, directories: 0, symlinks: 0, bytes: 0, failed: 0, corrupt: 0 };
   const totals = await restoreTotals(reader, header, path, label);
@@ -210,7 +216,7 @@ export async function restore(
       if (entry.type === 'file') {
         const inner =
           prefetched === undefined
-            ? fileContent(repo, entry, budget, windowBytes, signal, reuse)
+            ? fileContent(repo, entry, budget, windowBytes, signal, reuse, readBack)
             : (async function* () {
                 for (const d of await prefetched.data) {
                   signal?.throwIfAborted();
@@ -236,6 +242,7 @@ export async function restore(
       }
       if (contentError !== undefined) return result(false, contentError.message, 0, true);
       if (!res.ok) return result(false, res.error ?? 'the destination refused it');
+      if (entry.type === 'file') readBack?.chunks.record(target, entry.chunks);
       return result(true, undefined, entry.type === 'file' ? entry.size : 0);
     } catch (err) {
       if (contentError !== undefined) return result(false, contentError.message, 0, true);
@@ -255,6 +262,7 @@ export async function restore(
       batchBytes,
       batchEntries: 1024,
       reuse,
+      readBack,
     });
     for await (const { item: planned, prefetched } of items) {
       if (signal?.aborted) {

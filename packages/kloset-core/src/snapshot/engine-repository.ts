@@ -26,6 +26,15 @@ export interface EngineRepository extends BlobStore, ResourceStore {
     ids: readonly BlobId[],
     options?: ReadBlobsOptions,
   ): AsyncIterable<BlobReadResult>;
+  /**
+   * Reusable read buffers (those `getBlobs` reads into with `pooled`) for other reads whose data
+   * is given back once written: `take` a buffer of at least `length` bytes, `give` it back when
+   * nothing reads it any more.
+   */
+  readonly readBuffers?: {
+    take(length: number): Uint8Array;
+    give(bytes: Uint8Array): void;
+  };
   /** The packfiles present in storage, whether indexed or not (for check). */
   listPackfiles(): AsyncIterable<{ readonly id: Uint8Array; readonly size: number }>;
 }
