@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { SourceRecord } from '@kloset/connector-contract';
 import { deterministicBytes, type MemoryEntry, MemorySource } from '@kloset/connector-contract/testing';
 import { describe, expect, it } from 'vitest';
 import { backup } from '../src/backup/backup.ts';
