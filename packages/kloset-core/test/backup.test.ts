@@ -292,6 +292,37 @@ describe('backup', () => {
     expect([...repo.resources.keys()].filter((k) => k.startsWith('lock:'))).toEqual([]);
   });
 
+  it('starts none of the files still waiting for a slot once aborted', async () => {
+    const repo = new MemoryRepository();
+    const entries: MemoryEntry[] = Array.from({ length: 200 }, (_, i) => ({
+      path: `/f${String(i).padStart(3, '0')}`,
+      type: 'file' as const,
+      bytes: Buffer.from(`file ${i}`),
+    }));
+    const ac = new AbortController();
+    class SlowOpen extends MemorySource {
+      override async *scan(signal?: AbortSignal): AsyncIterable<SourceRecord> {
+        for await (const r of super.scan(signal)) {
+          yield r.type === 'file'
+            ? {
+                ...r,
+                open: async () => {
+                  if (this.opened.size === 10) ac.abort(new Error('user interrupt'));
+                  await new Promise((resolve) => setTimeout(resolve, 5));
+                  return r.open();
+                },
+              }
+            : r;
+        }
+      }
+    }
+    const source = new SlowOpen(entries, { concurrency: 4 });
+    await expect(backup(repo, source, { signal: ac.signal })).rejects.toThrow('user interrupt');
+    // The scan was done long before: the rest waited in the lanes and were never opened.
+    expect(source.opened.size, 'files opened').toBeLessThan(20);
+    expect(await listSnapshots(repo)).toEqual([]);
+  });
+
   it('handles many entries with a tiny sort budget and small tree nodes', async () => {
     const repo = new MemoryRepository();
     const entries: MemoryEntry[] = [];

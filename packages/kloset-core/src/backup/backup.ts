@@ -159,7 +159,7 @@ export async function backup(
       });
     /** Starts queued files while slots are free (acquired at once: nobody else waits on them). */
     const startReady = (): void => {
-      while (fatal === undefined && fileSlots.available > 0) {
+      while (fatal === undefined && !signal.aborted && fileSlots.available > 0) {
         const next = lanes.take(largeFileSlots.available > 0);
         if (next === undefined) return;
         void fileSlots.acquire();
@@ -207,6 +207,7 @@ export async function backup(
         while (lanes.full && fatal === undefined) {
           const freed = slotFreed();
           await freed;
+          signal.throwIfAborted();
           startReady();
         }
         if (fatal !== undefined) break;
@@ -214,6 +215,8 @@ export async function backup(
       while (lanes.size > 0 && fatal === undefined) {
         const freed = slotFreed();
         await freed;
+        // Files still queued are not started once the backup is aborted.
+        signal.throwIfAborted();
         startReady();
       }
     } catch (err) {
