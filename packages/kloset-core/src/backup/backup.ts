@@ -4,7 +4,8 @@
  *
  * Memory is bounded whatever the number or size of entries: files in flight are bounded
  * (`fileConcurrency`, else the source's `concurrency`; of them, at most 8 files larger than the
- * chunker's minimum chunk, each of which holds up to a maximum chunk while it is cut), chunk bytes
+ * chunker's minimum chunk, each of which holds up to a maximum chunk while it is cut), files waiting
+ * for a slot are bounded (LANE_CAPACITY records in two lanes, small and large), chunk bytes
  * handed to the repository but not yet stored are bounded (`maxBytesInFlight`), entries wait in
  * the external sorter (spilled to disk beyond `sortMemoryBytes`), and the tree builder holds one
  * node per level.
