@@ -14,10 +14,30 @@ export const REFRESH_METADATA_OPTION: OptionSpec = {
 };
 
 /**
- * Options of the S3 source: the common S3 options (`concurrency`: objects read at once, and
- * HeadObject calls at once with `refresh_metadata`) and `refresh_metadata`.
+ * Objects read at once by default: 128, not the common 32. Reading a bucket of many small objects
+ * is bound by the server's latency per request, not by bandwidth (gen-dataset scale 0.5 on RGW,
+ * 4,182 objects, 5 interleaved pairs: 12.5-14.8 s at 32, 10.2-11.8 s at 128; 16: 18.7-19.3 s).
+ * Large objects stay bounded by the engine (at most 8 larger than a chunk at once) and the bytes
+ * in flight by its budget.
  */
-export const S3_SOURCE_OPTIONS: readonly OptionSpec[] = [...S3_COMMON_OPTIONS, REFRESH_METADATA_OPTION];
+export const SOURCE_DEFAULT_CONCURRENCY = 128;
+
+/**
+ * Options of the S3 source: the common S3 options (`concurrency`: objects read at once, and
+ * HeadObject calls at once with `refresh_metadata`; default 128) and `refresh_metadata`.
+ */
+export const S3_SOURCE_OPTIONS: readonly OptionSpec[] = [
+  ...S3_COMMON_OPTIONS.map((o) =>
+    o.name === 'concurrency'
+      ? {
+          ...o,
+          default: String(SOURCE_DEFAULT_CONCURRENCY),
+          description: 'Objects read at once (also the size of the connection pool).',
+        }
+      : o,
+  ),
+  REFRESH_METADATA_OPTION,
+];
 
 /** Creates an S3Source from a location and options (no network access until `scan`). */
 export async function createS3Source(params: ConnectorParams): Promise<Source> {
