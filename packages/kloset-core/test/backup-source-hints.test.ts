@@ -7,7 +7,7 @@ import { type MemoryEntry, MemorySource } from '@kloset/connector-contract/testi
 import { describe, expect, it } from 'vitest';
 import { backup } from '../src/backup/backup.ts';
 import { TreeReader } from '../src/snapshot/tree-reader.ts';
-import { MemoryRepository } from './snapshot-fixtures.ts';
+import { MemoryRepository, OpenHookSource } from './snapshot-fixtures.ts';
 
 const files = (n: number, extra: Partial<MemoryEntry> = {}): MemoryEntry[] =>
   Array.from({ length: n }, (_, i) => ({
@@ -113,19 +113,12 @@ describe('backup: records with metadataOnOpen', () => {
   });
 
   it('keep their partial metadata, with the error, when the content cannot be opened', async () => {
-    class FailingOpen extends MemorySource {
-      override async *scan(signal?: AbortSignal): AsyncIterable<SourceRecord> {
-        for await (const r of super.scan(signal)) {
-          yield r.type === 'file'
-            ? { ...r, open: () => Promise.reject(new Error(`GetObject ${r.path}: access denied`)) }
-            : r;
-        }
-      }
-    }
     const repo = new MemoryRepository();
     const res = await backup(
       repo,
-      new FailingOpen(files(1, { metadata: partial, openedMetadata: complete })),
+      new OpenHookSource(files(1, { metadata: partial, openedMetadata: complete }), {}, (r) =>
+        Promise.reject(new Error(`GetObject ${r.path}: access denied`)),
+      ),
     );
     expect(res.errors).toEqual([{ path: '/f0', error: 'GetObject /f0: access denied' }]);
     const entry = await new TreeReader(repo, res.header.root).get('/f0', 'file');
@@ -133,24 +126,14 @@ describe('backup: records with metadataOnOpen', () => {
   });
 
   it('a source that opens such a record without its metadata records an error for it', async () => {
-    class NoMetadata extends MemorySource {
-      override async *scan(signal?: AbortSignal): AsyncIterable<SourceRecord> {
-        for await (const r of super.scan(signal)) {
-          yield r.type === 'file'
-            ? {
-                ...r,
-                open: async () => {
-                  const content = await r.open();
-                  return (async function* () {
-                    yield* content;
-                  })();
-                },
-              }
-            : r;
-        }
-      }
-    }
-    const res = await backup(new MemoryRepository(), new NoMetadata(files(1, { openedMetadata: complete })));
+    // Opens the content but drops the metadata that came with it.
+    const noMetadata = new OpenHookSource(files(1, { openedMetadata: complete }), {}, async (r) => {
+      const content = await r.open();
+      return (async function* () {
+        yield* content;
+      })();
+    });
+    const res = await backup(new MemoryRepository(), noMetadata);
     expect(res.errors).toEqual([
       { path: '/f0', error: 'the source opened the content without its metadata' },
     ]);

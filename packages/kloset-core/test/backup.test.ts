@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { SourceRecord } from '@kloset/connector-contract';
 import { deterministicBytes, type MemoryEntry, MemorySource } from '@kloset/connector-contract/testing';
 import { describe, expect, it } from 'vitest';
 import { backup } from '../src/backup/backup.ts';
@@ -8,7 +7,7 @@ import { BlobKind } from '../src/repository/blob-store.ts';
 import { acquireLock } from '../src/repository/locks.ts';
 import { listSnapshots } from '../src/snapshot/snapshots.ts';
 import { TreeReader } from '../src/snapshot/tree-reader.ts';
-import { collect, fixedChunker, MemoryRepository } from './snapshot-fixtures.ts';
+import { collect, fixedChunker, MemoryRepository, OpenHookSource, sleep } from './snapshot-fixtures.ts';
 
 async function contentOf(repo: MemoryRepository, root: Uint8Array, path: string): Promise<Buffer> {
   const e = await new TreeReader(repo, root).get(path, 'file');
@@ -300,23 +299,11 @@ describe('backup', () => {
       bytes: Buffer.from(`file ${i}`),
     }));
     const ac = new AbortController();
-    class SlowOpen extends MemorySource {
-      override async *scan(signal?: AbortSignal): AsyncIterable<SourceRecord> {
-        for await (const r of super.scan(signal)) {
-          yield r.type === 'file'
-            ? {
-                ...r,
-                open: async () => {
-                  if (this.opened.size === 10) ac.abort(new Error('user interrupt'));
-                  await new Promise((resolve) => setTimeout(resolve, 5));
-                  return r.open();
-                },
-              }
-            : r;
-        }
-      }
-    }
-    const source = new SlowOpen(entries, { concurrency: 4 });
+    const source = new OpenHookSource(entries, { concurrency: 4 }, async (r, self) => {
+      if (self.opened.size === 10) ac.abort(new Error('user interrupt'));
+      await sleep(5);
+      return r.open();
+    });
     await expect(backup(repo, source, { signal: ac.signal })).rejects.toThrow('user interrupt');
     // The scan was done long before: the rest waited in the lanes and were never opened.
     expect(source.opened.size, 'files opened').toBeLessThan(20);
@@ -360,22 +347,10 @@ describe('backup', () => {
       })),
     ];
     // Small objects that take a while each (a request to a server), like a bucket's.
-    class SlowSmall extends MemorySource {
-      override async *scan(signal?: AbortSignal): AsyncIterable<SourceRecord> {
-        for await (const r of super.scan(signal)) {
-          yield r.type === 'file' && r.size < large
-            ? {
-                ...r,
-                open: async () => {
-                  await new Promise((resolve) => setTimeout(resolve, 5));
-                  return r.open();
-                },
-              }
-            : r;
-        }
-      }
-    }
-    const source = new SlowSmall(entries, { concurrency: 4 });
+    const source = new OpenHookSource(entries, { concurrency: 4 }, async (r) => {
+      if (r.size < large) await sleep(5);
+      return r.open();
+    });
     const res = await backup(repo, source);
     expect(res.header.summary.files).toBe(42);
     const order = [...source.opened.keys()];

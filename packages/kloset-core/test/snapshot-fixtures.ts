@@ -3,7 +3,14 @@
  * does (a corrupted blob fails to read), and a fixed-size chunker stub.
  */
 import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
-import { ConnectorError, type EntryAttributes, type EntryType } from '@kloset/connector-contract';
+import {
+  ConnectorError,
+  type EntryAttributes,
+  type EntryType,
+  type OpenedContent,
+  type SourceRecord,
+} from '@kloset/connector-contract';
+import { type MemoryEntry, MemorySource, type MemorySourceOptions } from '@kloset/connector-contract/testing';
 import type { ChunkingParams } from '../src/chunking/fastcdc.ts';
 import type { BlobReadResult } from '../src/repository/blob-reader.ts';
 import type {
@@ -220,3 +227,29 @@ export class MemoryRepository extends MemoryBlobStore implements EngineRepositor
     return super.getBlob(kind, id);
   }
 }
+
+/**
+ * A MemorySource whose file records open through `open(record)` instead (a slow server, a failing
+ * GetObject, ...); `record.open()` is the plain MemorySource open (counted in `opened`).
+ */
+export class OpenHookSource extends MemorySource {
+  readonly #hook: (record: SourceRecord, source: OpenHookSource) => Promise<OpenedContent>;
+
+  constructor(
+    entries: readonly MemoryEntry[],
+    options: MemorySourceOptions,
+    open: (record: SourceRecord, source: OpenHookSource) => Promise<OpenedContent>,
+  ) {
+    super(entries, options);
+    this.#hook = open;
+  }
+
+  override async *scan(signal?: AbortSignal): AsyncIterable<SourceRecord> {
+    for await (const r of super.scan(signal)) {
+      yield r.type === 'file' ? { ...r, open: () => this.#hook(r, this) } : r;
+    }
+  }
+}
+
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
