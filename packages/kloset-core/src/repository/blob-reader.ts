@@ -9,7 +9,7 @@ import type { PackfileWriter } from '../packfile/writer.ts';
 import type { CryptoPool } from '../workers/crypto-pool.ts';
 import type { BlobId, BlobKind, BlobLocation } from './blob-store.ts';
 import { CorruptBlobError, MissingBlobError, reasonOf } from './errors.ts';
-import type { ReadBufferPool } from './read-buffers.ts';
+import { type ReadBufferPool, shareBuffer } from './read-buffers.ts';
 
 /** Where to read sealed bytes from: the store, or memory for blobs of packfiles not yet uploaded. */
 export interface BlobSource {
@@ -68,21 +68,10 @@ function lendBuffer(
   buffer: ArrayBufferLike,
   results: readonly BlobReadResult[],
 ): BlobReadResult[] {
-  let holders = 0;
-  const out = results.map((r) => {
-    if (!r.ok || r.data.buffer !== buffer) return r;
-    holders++;
-    let released = false;
-    const release = (): void => {
-      if (released) return;
-      released = true;
-      holders--;
-      if (holders === 0) pool.give(new Uint8Array(buffer));
-    };
-    return { ...r, release };
-  });
-  if (holders === 0) pool.give(new Uint8Array(buffer));
-  return out;
+  const holds = (r: BlobReadResult): boolean => r.ok && r.data.buffer === buffer;
+  const releases = shareBuffer(pool, new Uint8Array(buffer), results.filter(holds).length);
+  let k = 0;
+  return results.map((r) => (holds(r) ? { ...r, release: releases[k++]! } : r));
 }
 
 /** Reads the sealed bytes of a located blob (memory first, then one ranged read). */

@@ -79,3 +79,26 @@ export class ReadBufferPool {
     this.#idleBytes += capacity;
   }
 }
+
+/**
+ * Release functions for `count` holders of a pooled buffer (views of it handed out): the buffer
+ * goes back to `pool` when every one of them has been called (each counts once). With no holder
+ * it goes back at once.
+ */
+export function shareBuffer(
+  pool: { give(bytes: Uint8Array): void },
+  buffer: Uint8Array,
+  count: number,
+): (() => void)[] {
+  let holders = count;
+  if (holders === 0) pool.give(buffer);
+  return Array.from({ length: count }, () => {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      holders--;
+      if (holders === 0) pool.give(buffer);
+    };
+  });
+}

@@ -5,6 +5,7 @@
  */
 import type { Destination } from '@kloset/connector-contract';
 import { type BlobId, BlobKind } from '../repository/blob-store.ts';
+import { shareBuffer } from '../repository/read-buffers.ts';
 import type { EngineRepository } from '../snapshot/engine-repository.ts';
 import type { ChunkRef } from '../snapshot/entry.ts';
 import { errorMessage } from '../snapshot/tree-reader.ts';
@@ -56,20 +57,6 @@ function planRuns(chunks: readonly ChunkRef[], readBack: ReadBack, fromStore: nu
   return runs;
 }
 
-/** Release functions for `count` chunks sharing a pooled buffer: the last one gives it back. */
-function lend(pool: Buffers, buffer: Uint8Array, count: number): (() => void)[] {
-  let holders = count;
-  return Array.from({ length: count }, () => {
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      holders--;
-      if (holders === 0) pool.give(buffer);
-    };
-  });
-}
-
 /** Reads `runs` back; resolves with the positions of the chunks that could not be. */
 async function readRuns(
   runs: readonly Run[],
@@ -95,7 +82,7 @@ async function readRuns(
         continue;
       }
       const releases =
-        pool !== undefined && buffer !== undefined ? lend(pool, buffer, run.indexes.length) : [];
+        pool !== undefined && buffer !== undefined ? shareBuffer(pool, buffer, run.indexes.length) : [];
       let at = 0;
       run.indexes.forEach((i, k) => {
         const length = chunks[i]!.length;
