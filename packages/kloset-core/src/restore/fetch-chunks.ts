@@ -148,13 +148,20 @@ export async function fetchChunks(
     releases: new Array(chunks.length),
     errors: new Array(chunks.length),
   };
+  if (readBack === undefined) {
+    await fetchFromStore(
+      repo,
+      chunks,
+      chunks.map((_, i) => i),
+      pooled,
+      out,
+    );
+    return out;
+  }
   const fromStore: number[] = [];
-  const runs = readBack === undefined ? [] : planRuns(chunks, readBack, fromStore);
-  if (readBack === undefined) for (let i = 0; i < chunks.length; i++) fromStore.push(i);
+  const runs = planRuns(chunks, readBack, fromStore);
   const [failed] = await Promise.all([
-    readBack === undefined
-      ? Promise.resolve([])
-      : readRuns(runs, chunks, readBack, pooled ? repo.readBuffers : undefined, out),
+    readRuns(runs, chunks, readBack, pooled ? repo.readBuffers : undefined, out),
     fetchFromStore(repo, chunks, fromStore, pooled, out),
   ]);
   await fetchFromStore(repo, chunks, failed, pooled, out);
