@@ -35,7 +35,7 @@ measure() {
   local tf; tf=$(mktemp)
   sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
   if ! /usr/bin/time -v -o "$tf" "$@" >"$WORK/last.out" 2>"$WORK/last.err"; then
-    echo "[bench] FAILED: $label $tool: $*" >&2; tail -5 "$WORK/last.err" >&2; return 1
+    echo "[bench] FAILED: $label $tool: $*" >&2; tail -5 "$WORK/last.err" >&2; rm -f "$tf"; return 1
   fi
   local wall rss cpu
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$tf")
