@@ -1,4 +1,5 @@
 export * from './destination/fs-destination.ts';
+export * from './inline-calls.ts';
 export * from './location.ts';
 export * from './manifest.ts';
 export * from './source/fs-source.ts';

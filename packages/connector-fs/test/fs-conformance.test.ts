@@ -36,3 +36,26 @@ destinationConformance(
   },
   { symlinks: true, mode: true, mtimePrecisionNs: 1000 },
 );
+
+// The same suites with every lstat, file creation and write in the thread pool (the path taken
+// after a slow inline call).
+sourceConformance(
+  'FsSource, thread pool only',
+  async (fixture) => {
+    const tmp = await tempDir();
+    await materialize(tmp.dir, fixture);
+    return { source: new FsSource(tmp.dir, { inlineCalls: { poolOnly: true } }), cleanup: tmp.remove };
+  },
+  { mtimePrecisionNs: 1000 },
+);
+
+destinationConformance(
+  'FsDestination, thread pool only',
+  async () => {
+    const tmp = await tempDir();
+    const root = join(tmp.dir, 'restore');
+    const destination = new FsDestination(root, { inlineCalls: { poolOnly: true } });
+    return { destination, readBack: () => readTree(root), cleanup: tmp.remove };
+  },
+  { symlinks: true, mode: true, mtimePrecisionNs: 1000 },
+);

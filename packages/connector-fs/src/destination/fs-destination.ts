@@ -1,6 +1,16 @@
 /** FsDestination: restores entries into a local directory. */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fchmodSync, fchownSync, futimesSync, open as openCb, write } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  open as openCb,
+  openSync,
+  write,
+  writeSync,
+} from 'node:fs';
 import {
   chmod,
   chown,
@@ -29,6 +39,7 @@ import {
 } from '@kloset/connector-contract';
 import { closeQuietly, readInto } from '../fd-io.ts';
 import { errnoOf, fsError, reasonOf } from '../fs-errors.ts';
+import { InlineCalls, type InlineCallsOptions } from '../inline-calls.ts';
 import { utimesSeconds } from '../time.ts';
 
 /** Options of FsDestination. */
@@ -37,7 +48,12 @@ export interface FsDestinationOptions {
   readonly concurrency?: number;
   /** Restore uid/gid. Default: only when running as root (others cannot chown). */
   readonly owners?: boolean;
+  /** When file creation and small writes run on the calling thread (see InlineCalls). */
+  readonly inlineCalls?: InlineCallsOptions;
 }
+
+/** Writes up to this length may run on the calling thread; longer ones always go to the thread pool. */
+export const INLINE_WRITE_MAX = 64 * 1024;
 
 /** Attributes of a directory, applied by finish(). */
 interface DeferredDir {
@@ -62,6 +78,7 @@ export class FsDestination implements Destination {
   readonly releasesChunks = true;
   readonly #root: string;
   readonly #owners: boolean;
+  readonly #calls: InlineCalls;
   /** Restored directories (memory grows with their count: their attributes wait for finish). */
   readonly #dirs = new Map<EntryPath, DeferredDir>();
 
@@ -71,6 +88,7 @@ export class FsDestination implements Destination {
     this.location = this.#root;
     this.concurrency = options.concurrency ?? 8;
     this.#owners = options.owners ?? process.getuid?.() === 0;
+    this.#calls = new InlineCalls(options.inlineCalls);
   }
 
   async write(entry: EntryAttributes, content?: ContentStream): Promise<WriteResult> {
@@ -179,19 +197,20 @@ export class FsDestination implements Destination {
    * again if its content fails; a file that exists is written to a temporary name, then renamed
    * over it, so it is replaced whole or not at all. Either way no partial file stays under the
    * final name after a failure (a crash may leave one that was new, as with restic and tar).
-   * Two calls through the thread pool per new small file (open, write); the attribute calls on the
-   * open descriptor and its close are synchronous (no disk I/O: the data is in the page cache, and
-   * nothing is fsynced, like restic and tar).
+   * The creation and writes of up to INLINE_WRITE_MAX bytes run on this thread while they are fast
+   * (InlineCalls), larger writes in the thread pool; the attribute calls on the open descriptor and
+   * its close are synchronous (no disk I/O: the data is in the page cache, and nothing is fsynced,
+   * like restic and tar).
    */
   async #file(entry: EntryAttributes, absPath: string, content: ContentStream): Promise<void> {
     let temp: string | undefined;
     let fd: number;
     try {
-      fd = await openNew(absPath);
+      fd = await this.#openNew(absPath);
     } catch (err) {
       if (errnoOf(err) !== 'EEXIST') throw err;
       temp = tempName(absPath);
-      fd = await openNew(temp);
+      fd = await this.#openNew(temp);
     }
     let committed = false;
     let closed = false;
@@ -211,7 +230,7 @@ export class FsDestination implements Destination {
           await chunks.return?.();
           break;
         }
-        await writeAllFd(fd, next.value);
+        await this.#writeAll(fd, next.value);
       }
       if (written !== entry.size) {
         throw new ConnectorError(
@@ -237,6 +256,23 @@ export class FsDestination implements Destination {
         await unlink(temp ?? absPath).catch(() => {});
       }
     }
+  }
+
+  /** Creates `path`, which must not exist, to write (owner-only until its mode is applied). */
+  #openNew(path: string): Promise<number> {
+    return this.#calls.run(
+      () => openSync(path, NEW_FILE_FLAGS, 0o600),
+      () => openNew(path),
+    );
+  }
+
+  /** Writes all of `bytes` at the descriptor's current position. */
+  #writeAll(fd: number, bytes: Uint8Array): Promise<void> {
+    if (bytes.length > INLINE_WRITE_MAX) return writeAllFd(fd, bytes);
+    return this.#calls.run(
+      () => writeAllFdSync(fd, bytes),
+      () => writeAllFd(fd, bytes),
+    );
   }
 
   async #symlink(entry: EntryAttributes, absPath: string): Promise<void> {
@@ -266,12 +302,12 @@ class ContentFailure {
   }
 }
 
-/** Creates `path`, which must not exist, to write (owner-only until its mode is applied). */
+const NEW_FILE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
+
+/** openNew in the thread pool. */
 function openNew(path: string): Promise<number> {
   return new Promise((resolve, reject) =>
-    openCb(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600, (err, fd) =>
-      err ? reject(err) : resolve(fd),
-    ),
+    openCb(path, NEW_FILE_FLAGS, 0o600, (err, fd) => (err ? reject(err) : resolve(fd))),
   );
 }
 
@@ -282,7 +318,7 @@ function openToReadNoFollow(path: string): Promise<number> {
   );
 }
 
-/** Writes all of `bytes` at the descriptor's current position. */
+/** writeAll in the thread pool. */
 async function writeAllFd(fd: number, bytes: Uint8Array): Promise<void> {
   let off = 0;
   while (off < bytes.length) {
@@ -290,6 +326,12 @@ async function writeAllFd(fd: number, bytes: Uint8Array): Promise<void> {
       write(fd, bytes, off, bytes.length - off, null, (err, n) => (err ? reject(err) : resolve(n))),
     );
   }
+}
+
+/** writeAll on this thread. */
+function writeAllFdSync(fd: number, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
 }
 
 /** Temporary names: a random part drawn once per process, then a counter (creation is exclusive anyway). */

@@ -2,7 +2,14 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Source, SourceInfo, SourceRecord } from '@kloset/connector-contract';
+import { InlineCalls, type InlineCallsOptions } from '../inline-calls.ts';
 import { walk } from './walk.ts';
+
+/** Options of FsSource. */
+export interface FsSourceOptions {
+  /** When lstat runs on the calling thread and when in the thread pool (see InlineCalls). */
+  readonly inlineCalls?: InlineCallsOptions;
+}
 
 /**
  * A Source over a local directory tree. `scan` walks it depth first with `opendir` (streaming:
@@ -15,6 +22,7 @@ import { walk } from './walk.ts';
 export class FsSource implements Source {
   readonly info: SourceInfo;
   readonly #root: string;
+  readonly #inline: InlineCallsOptions | undefined;
   /**
    * Files the engine reads at once. 16 rather than the engine's 8: most files of a tree are small
    * (one chunk, compressed in a worker), so more in flight hide the round trips; the engine still
@@ -24,13 +32,14 @@ export class FsSource implements Source {
   readonly concurrency = 16;
 
   /** `root` is resolved against the current directory. */
-  constructor(root: string) {
+  constructor(root: string, options: FsSourceOptions = {}) {
     this.#root = resolve(root);
+    this.#inline = options.inlineCalls;
     this.info = { protocol: 'fs', origin: hostname(), root: this.#root };
   }
 
   scan(signal?: AbortSignal): AsyncIterable<SourceRecord> {
-    return walk(this.#root, signal);
+    return walk(this.#root, signal, new InlineCalls(this.#inline));
   }
 
   async close(): Promise<void> {}

@@ -1,5 +1,5 @@
 /** The directory walk of FsSource: depth first, streaming, one open directory per level. */
-import type { BigIntStats, Dir, Dirent } from 'node:fs';
+import { type BigIntStats, type Dir, type Dirent, lstatSync } from 'node:fs';
 import { lstat, opendir, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -11,6 +11,7 @@ import {
   type SourceRecord,
 } from '@kloset/connector-contract';
 import { errnoOf, fsError, reasonOf } from '../fs-errors.ts';
+import { InlineCalls } from '../inline-calls.ts';
 import { entryTypeOf, errorRecord, recordFromStat } from './entry-record.ts';
 
 /** How many entries of one directory are read and lstat'ed at once. */
@@ -30,8 +31,13 @@ interface Stated {
  * Symlinks are not followed. Sockets, fifos and devices are skipped. Entries that cannot be read
  * are yielded with `error`. At most one directory per level is open, and memory is bounded by the
  * depth of the tree times two batches of 32 entries (the one being yielded, the next one read ahead).
+ * The lstat of each entry runs through `calls`: inline while lstat is fast, else in the thread pool.
  */
-export async function* walk(rootAbs: string, signal?: AbortSignal): AsyncGenerator<SourceRecord> {
+export async function* walk(
+  rootAbs: string,
+  signal?: AbortSignal,
+  calls: InlineCalls = new InlineCalls(),
+): AsyncGenerator<SourceRecord> {
   signal?.throwIfAborted();
   let rootStat: BigIntStats;
   let dir: Dir;
@@ -53,7 +59,7 @@ export async function* walk(rootAbs: string, signal?: AbortSignal): AsyncGenerat
     }
     throw fsError(err, 'scan', rootAbs);
   }
-  yield* yieldThenWalk(recordFromStat('/', rootAbs, 'directory', rootStat), dir, rootAbs, signal);
+  yield* yieldThenWalk(recordFromStat('/', rootAbs, 'directory', rootStat), dir, rootAbs, calls, signal);
 }
 
 /** Yields the record of a directory, then walks it; closes `dir` even if the walk never starts. */
@@ -61,6 +67,7 @@ async function* yieldThenWalk(
   record: SourceRecord,
   dir: Dir,
   absPath: string,
+  calls: InlineCalls,
   signal?: AbortSignal,
 ): AsyncGenerator<SourceRecord> {
   let handedOver = false;
@@ -71,7 +78,7 @@ async function* yieldThenWalk(
   } finally {
     if (!handedOver) await dir.close().catch(() => {});
   }
-  yield* walkDir(dir, record.path, absPath, signal);
+  yield* walkDir(dir, record.path, absPath, calls, signal);
 }
 
 /** Yields the entries of an opened directory (closing it at the end), descending into subdirectories. */
@@ -79,12 +86,13 @@ async function* walkDir(
   dir: Dir,
   path: EntryPath,
   absPath: string,
+  calls: InlineCalls,
   signal?: AbortSignal,
 ): AsyncGenerator<SourceRecord> {
   const lossyNames = new Set<string>();
   const nextBatch = async () => {
     const batch = await readBatch(dir, absPath);
-    return Promise.all(batch.map((d) => statEntry(d, path, absPath, lossyNames)));
+    return Promise.all(batch.map((d) => statEntry(d, path, absPath, lossyNames, calls)));
   };
   // The next batch is read and lstat'ed while the consumer works on this one (and on the
   // subdirectories in it): the walk does not wait on the thread pool between batches.
@@ -115,6 +123,7 @@ async function* walkDir(
             recordFromStat(entry.path, entry.absPath, 'directory', entry.stat),
             sub,
             entry.absPath,
+            calls,
             signal,
           );
         } else if (entry.type === 'symlink') {
@@ -165,13 +174,17 @@ async function statEntry(
   parent: EntryPath,
   parentAbs: string,
   lossyNames: Set<string>,
+  calls: InlineCalls,
 ): Promise<Stated | SourceRecord | undefined> {
   if (!isValidComponent(d.name)) return undefined;
   const absPath = join(parentAbs, d.name);
   const path = joinPath(parent, d.name);
   const guess: EntryType = d.isDirectory() ? 'directory' : d.isSymbolicLink() ? 'symlink' : 'file';
   try {
-    const st = await lstat(absPath, { bigint: true });
+    const st = await calls.run(
+      () => lstatSync(absPath, { bigint: true }),
+      () => lstat(absPath, { bigint: true }),
+    );
     const type = entryTypeOf(st);
     return type ? { path, absPath, type, stat: st } : undefined;
   } catch (err) {
