@@ -9,6 +9,9 @@ export KLOSET_PASSPHRASE=${KLOSET_PASSPHRASE:-bench-passphrase}
 export RESTIC_PASSWORD=$KLOSET_PASSPHRASE
 mkdir -p "$WORK"
 RESULTS="$WORK/results.tsv"
+# Rounds of each comparison: this machine class is noisy (+-5-15% run to run), so the ratios are
+# of medians; the tools take turns going first.
+ROUNDS=${KLOSET_BENCH_ROUNDS:-3}
 
 need_apt() { # need_apt BINARY PACKAGE
   command -v "$1" >/dev/null 2>&1 && return 0
@@ -47,11 +50,24 @@ measure() {
   rm -f "$tf"
 }
 
-# ratio LABEL A B: wall(A)/wall(B) and rss(A)/rss(B) for one label
+# ratio LABEL A B: wall(A)/wall(B), rss(A)/rss(B) and cpu(A)/cpu(B) for one label; with several
+# rounds (rows) per tool, the medians of each, then the wall ratio of each round
 ratio() {
   awk -F'\t' -v l="$1" -v a="$2" -v b="$3" '
-    $1==l && $2==a {wa=$3; ra=$5; ca=$6} $1==l && $2==b {wb=$3; rb=$5; cb=$6}
-    END { if (wa && wb) printf "%-34s %s/%s  time x%.2f  peak RSS x%.2f  CPU x%.2f\n", l, a, b, wa/wb, ra/rb, (cb > 0 ? ca/cb : 0) }' "$RESULTS"
+    function median(arr, n,   i, j, t, c) {
+      for (i = 1; i <= n; i++) c[i] = arr[i]
+      for (i = 2; i <= n; i++) for (j = i; j > 1 && c[j-1] > c[j]; j--) { t = c[j]; c[j] = c[j-1]; c[j-1] = t }
+      return n % 2 ? c[(n+1)/2] : (c[n/2] + c[n/2+1]) / 2
+    }
+    $1==l && $2==a {na++; wa[na]=$3; ra[na]=$5; ca[na]=$6}
+    $1==l && $2==b {nb++; wb[nb]=$3; rb[nb]=$5; cb[nb]=$6}
+    END {
+      if (!na || !nb) exit
+      mcb = median(cb, nb)
+      printf "%-34s %s/%s  time x%.2f  peak RSS x%.2f  CPU x%.2f", l, a, b, median(wa, na) / median(wb, nb), median(ra, na) / median(rb, nb), (mcb > 0 ? median(ca, na) / mcb : 0)
+      if (na > 1 && na == nb) { printf "  (medians of %d rounds; time by round:", na; for (i = 1; i <= na; i++) printf " x%.2f", wa[i] / wb[i]; printf ")" }
+      printf "\n"
+    }' "$RESULTS"
 }
 
 # cpu_of_processes NAME...: summed user+system CPU seconds of the running processes with these names
