@@ -50,8 +50,9 @@ measure() {
   rm -f "$tf"
 }
 
-# ratio LABEL A B: wall(A)/wall(B), rss(A)/rss(B) and cpu(A)/cpu(B) for one label; with several
-# rounds (rows) per tool, the medians of each, then the wall ratio of each round
+# ratio LABEL A B: time(A)/time(B), peak RSS and CPU likewise, for one label. With several rounds
+# (the tools taking turns), each round's ratio and their median (the rounds are pairs: a slow
+# minute slows both tools of a round), and the ratio of the medians as well.
 ratio() {
   awk -F'\t' -v l="$1" -v a="$2" -v b="$3" '
     function median(arr, n,   i, j, t, c) {
@@ -63,10 +64,12 @@ ratio() {
     $1==l && $2==b {nb++; wb[nb]=$3; rb[nb]=$5; cb[nb]=$6}
     END {
       if (!na || !nb) exit
-      mcb = median(cb, nb)
-      printf "%-34s %s/%s  time x%.2f  peak RSS x%.2f  CPU x%.2f", l, a, b, median(wa, na) / median(wb, nb), median(ra, na) / median(rb, nb), (mcb > 0 ? median(ca, na) / mcb : 0)
-      if (na > 1 && na == nb) { printf "  (medians of %d rounds; time by round:", na; for (i = 1; i <= na; i++) printf " x%.2f", wa[i] / wb[i]; printf ")" }
-      printf "\n"
+      if (na == 1 || na != nb) {
+        printf "%-34s %s/%s  time x%.2f  peak RSS x%.2f  CPU x%.2f\n", l, a, b, median(wa, na) / median(wb, nb), median(ra, na) / median(rb, nb), median(ca, na) / median(cb, nb)
+        exit
+      }
+      for (i = 1; i <= na; i++) { tw[i] = wa[i] / wb[i]; tr[i] = ra[i] / rb[i]; tc[i] = ca[i] / cb[i]; rounds = rounds sprintf(" x%.2f", tw[i]) }
+      printf "%-34s %s/%s  time x%.2f  peak RSS x%.2f  CPU x%.2f  (median of %d rounds:%s; ratio of the medians x%.2f)\n", l, a, b, median(tw, na), median(tr, na), median(tc, na), na, rounds, median(wa, na) / median(wb, nb)
     }' "$RESULTS"
 }
 
