@@ -5,7 +5,6 @@
  * full-object checksum, when it has one). `openObject` hands back the first GetObject's answer (the
  * same headers HeadObject gives) before the body is read.
  */
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ConnectorError, isConnectorError } from '@kloset/connector-contract';
 import {
@@ -14,6 +13,7 @@ import {
   describeTarget,
   etagIsBodyMd5,
   type GetObjectResult,
+  Md5Offload,
   type ObjectAnswer,
   type RetryPolicy,
   responseChecksum,
@@ -152,7 +152,8 @@ async function* streamBody(
   checksum: BodyChecksum | undefined,
 ): AsyncGenerator<Uint8Array> {
   const { ctx } = getter;
-  const hash = md5Etag !== undefined ? createHash('md5') : undefined;
+  // The MD5 is computed in a worker thread (Md5Offload): this thread goes on to chunk the bytes.
+  const hash = md5Etag !== undefined ? Md5Offload.body() : undefined;
   let offset = 0;
   let body: Readable | undefined = first;
   try {
@@ -167,7 +168,8 @@ async function* streamBody(
               `body longer than its size ${obj.size} (the object changed while being read?)`,
             );
           }
-          hash?.update(bytes);
+          const room = hash?.update(bytes);
+          if (room !== undefined) await room;
           checksum?.update(bytes);
           offset += bytes.length;
           yield bytes;
@@ -185,10 +187,12 @@ async function* streamBody(
     }
   } finally {
     body?.destroy();
+    // Not read to its end: the digest is not wanted.
+    if (offset !== obj.size) hash?.drop();
   }
   if (offset !== obj.size) throw corrupt(ctx, `got ${offset} bytes, expected ${obj.size}`);
   if (hash && md5Etag !== undefined) {
-    const md5 = hash.digest('hex');
+    const md5 = await hash.digest();
     const expected = unquoteEtag(md5Etag).toLowerCase();
     if (md5 !== expected) throw corrupt(ctx, `MD5 of the body ${md5} does not match its ETag ${expected}`);
   }
