@@ -54,6 +54,16 @@ function changed(ctx: S3OpContext, etag: string, cause: unknown): ConnectorError
   );
 }
 
+/** The MD5 check itself failed (its worker died): not a network error, so not retried here. */
+function md5Failure(ctx: S3OpContext, err: unknown): ConnectorError {
+  return new ConnectorError(
+    'transient',
+    `S3 GetObject on ${describeTarget(ctx.bucket, ctx.key)}: the MD5 check of the body failed: ${(err as Error).message}`,
+    { op: ctx.op, container: ctx.bucket, key: ctx.key, endpoint: ctx.endpoint },
+    { cause: err },
+  );
+}
+
 function corrupt(ctx: S3OpContext, why: string): ConnectorError {
   return new ConnectorError('corrupt', `S3 GetObject on ${describeTarget(ctx.bucket, ctx.key)}: ${why}`, {
     op: ctx.op,
@@ -154,47 +164,61 @@ async function* streamBody(
   const { ctx } = getter;
   // The MD5 is computed in a worker thread (Md5Offload): this thread goes on to chunk the bytes.
   const hash = md5Etag !== undefined ? Md5Offload.body() : undefined;
+  let hashFailure: ConnectorError | undefined;
   let offset = 0;
   let body: Readable | undefined = first;
   try {
-    for (;;) {
-      body ??= (await getter.get(offset)).body;
-      try {
-        for await (const chunk of body) {
-          const bytes = chunk as Buffer;
-          if (offset + bytes.length > obj.size) {
-            throw corrupt(
-              ctx,
-              `body longer than its size ${obj.size} (the object changed while being read?)`,
-            );
+    try {
+      for (;;) {
+        body ??= (await getter.get(offset)).body;
+        try {
+          for await (const chunk of body) {
+            const bytes = chunk as Buffer;
+            if (offset + bytes.length > obj.size) {
+              throw corrupt(
+                ctx,
+                `body longer than its size ${obj.size} (the object changed while being read?)`,
+              );
+            }
+            if (hash !== undefined) {
+              try {
+                const room = hash.update(bytes);
+                if (room !== undefined) await room;
+              } catch (err) {
+                hashFailure = md5Failure(ctx, err);
+                throw hashFailure;
+              }
+            }
+            checksum?.update(bytes);
+            offset += bytes.length;
+            yield bytes;
           }
-          const room = hash?.update(bytes);
-          if (room !== undefined) await room;
-          checksum?.update(bytes);
-          offset += bytes.length;
-          yield bytes;
+          if (offset < obj.size)
+            throw toConnectorError(Object.assign(new Error('body ended early'), { code: 'ECONNRESET' }), ctx);
+          break;
+        } catch (err) {
+          if (err === hashFailure || isConnectorError(err, 'corrupt')) throw err;
+          await getter.again(toConnectorError(err, ctx));
+        } finally {
+          body.destroy();
+          body = undefined;
         }
-        if (offset < obj.size)
-          throw toConnectorError(Object.assign(new Error('body ended early'), { code: 'ECONNRESET' }), ctx);
-        break;
-      } catch (err) {
-        if (isConnectorError(err, 'corrupt')) throw err;
-        await getter.again(toConnectorError(err, ctx));
-      } finally {
-        body.destroy();
-        body = undefined;
       }
+    } finally {
+      body?.destroy();
+    }
+    if (offset !== obj.size) throw corrupt(ctx, `got ${offset} bytes, expected ${obj.size}`);
+    if (hash && md5Etag !== undefined) {
+      const md5 = await hash.digest().catch((err: unknown) => {
+        throw md5Failure(ctx, err);
+      });
+      const expected = unquoteEtag(md5Etag).toLowerCase();
+      if (md5 !== expected) throw corrupt(ctx, `MD5 of the body ${md5} does not match its ETag ${expected}`);
     }
   } finally {
-    body?.destroy();
-    // Not read to its end: the digest is not wanted.
-    if (offset !== obj.size) hash?.drop();
-  }
-  if (offset !== obj.size) throw corrupt(ctx, `got ${offset} bytes, expected ${obj.size}`);
-  if (hash && md5Etag !== undefined) {
-    const md5 = await hash.digest();
-    const expected = unquoteEtag(md5Etag).toLowerCase();
-    if (md5 !== expected) throw corrupt(ctx, `MD5 of the body ${md5} does not match its ETag ${expected}`);
+    // Stopped before its digest (an error, or the consumer stopped early, even after the last
+    // byte): the worker forgets the body. A no-op once the digest was asked for.
+    hash?.drop();
   }
   if (checksum) {
     const actual = await checksum.digest();

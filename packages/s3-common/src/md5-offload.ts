@@ -11,9 +11,10 @@
  * every body's bytes in order. At most MAX_BATCHES batches are out at once: a body that would need
  * another waits for one to come back (`update` returns a promise then).
  *
- * The worker is started on first use and does not hold the process open (unref'd). If it cannot
- * start, or has died, new bodies are hashed on the calling thread; the bodies it held fail their
- * digest with an error naming the cause.
+ * The worker is started on first use and holds the process open only while it has work (it is
+ * unref'd when idle). If it cannot start, or has died, new bodies are hashed on the calling thread;
+ * the bodies it held fail (update throws, digest rejects) with an error naming the cause: their
+ * bytes are gone, the caller must read them again.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
@@ -58,7 +59,10 @@ interface Reply {
 
 /** One body's MD5. */
 export interface BodyMd5 {
-  /** Adds `bytes` (copied before it returns or resolves); a promise when it must wait for room. */
+  /**
+   * Adds `bytes` (copied before it returns or resolves); a promise when it must wait for room, to
+   * be awaited before the next update. Throws once the worker has died.
+   */
   update(bytes: Uint8Array): Promise<void> | undefined;
   /** The MD5 (hex) of everything added. The body is done with afterwards. */
   digest(): Promise<string>;
@@ -134,23 +138,44 @@ export class Md5Offload {
     if (this.#dead !== undefined) return new InlineMd5();
     const id = this.#nextId++;
     let done = false;
+    /** An update waiting for room: the body's next segment or mark must come after its bytes. */
+    let waiting: Promise<void> | undefined;
+    const afterWaiting = (then: () => void): void => {
+      if (waiting === undefined) then();
+      else waiting.then(then, then);
+    };
     return {
       update: (bytes) => {
         if (done) throw new Error('MD5: update after digest');
-        return this.#add(id, bytes, 0);
+        if (waiting !== undefined) throw new Error('MD5: update before the previous one got room');
+        const room = this.#add(id, bytes, 0);
+        if (room === undefined) return undefined;
+        const settled = room.finally(() => {
+          if (waiting === settled) waiting = undefined;
+        });
+        waiting = settled;
+        return settled;
       },
       digest: () => {
         if (done) return Promise.reject(new Error('MD5: digest asked twice'));
         done = true;
-        if (this.#dead !== undefined) return Promise.reject(this.#deadError());
-        const result = new Promise<string>((resolve, reject) => this.#digests.set(id, { resolve, reject }));
-        this.#mark(id, FINAL);
-        return result;
+        return new Promise<string>((resolve, reject) =>
+          afterWaiting(() => {
+            if (this.#dead !== undefined) {
+              reject(this.#deadError());
+              return;
+            }
+            this.#digests.set(id, { resolve, reject });
+            this.#mark(id, FINAL);
+          }),
+        );
       },
       drop: () => {
         if (done) return;
         done = true;
-        if (this.#dead === undefined) this.#mark(id, DROP);
+        afterWaiting(() => {
+          if (this.#dead === undefined) this.#mark(id, DROP);
+        });
       },
     };
   }

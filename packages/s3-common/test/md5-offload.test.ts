@@ -70,6 +70,27 @@ describe('Md5Offload', () => {
     expect(waited).toBeGreaterThan(0);
   });
 
+  it('a digest or drop asked while an update waits for room comes after that update', async () => {
+    const offload = start();
+    const filler = offload.body();
+    expect(filler.update(randomBytes(BATCH_BYTES * MAX_BATCHES))).toBeUndefined(); // every batch out
+    const waiting = offload.body();
+    const bytes = Buffer.from('waits for room');
+    const room = waiting.update(bytes);
+    expect(room).toBeInstanceOf(Promise);
+    expect(() => waiting.update(Buffer.from('too soon'))).toThrow(/previous one/);
+    const digest = waiting.digest(); // not awaiting the room first
+    const dropped = offload.body();
+    dropped.update(Buffer.from('x'));
+    filler.drop();
+    await room;
+    expect(await digest).toBe(md5([bytes]));
+    dropped.drop();
+    const after = offload.body();
+    after.update(Buffer.from('after'));
+    expect(await after.digest()).toBe(md5([Buffer.from('after')]));
+  });
+
   it('keeps the copy: the caller may reuse its buffer as soon as update returns', async () => {
     const offload = start();
     const body = offload.body();
