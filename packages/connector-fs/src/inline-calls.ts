@@ -9,41 +9,52 @@
  * open and write in the pool, 14k and 5.7-6.5 s with them inline (restic: 12-20k); scanning the
  * same tree unchanged, 17-21k -> 3.5k context switches, CPU -12%.
  *
- * But a call that does reach a slow device (a cold inode on a spinning disk, a network file
- * system, writeback throttling) would stall everything else on the thread. So each inline call is
- * timed, and after one that took longer than `slowMs` the next `poolCalls` calls go to the thread
- * pool again (where several run at once and the calling thread keeps working); then inline calls
- * are tried again.
+ * But calls that reach a slow device would stall everything else on the thread: a cold inode on a
+ * spinning disk, writeback throttling (one call of milliseconds), a network file system (every
+ * call a round trip of 0.2-1.5 ms). So each inline call is timed; after one that took longer than
+ * `slowMs`, or a window of WINDOW_CALLS calls that averaged more than `averageSlowMs` each, the
+ * next `poolCalls` calls go to the thread pool again (where several run at once and the calling
+ * thread keeps working); then inline calls are tried again. `KLOSET_FS_INLINE=0` keeps every call
+ * in the thread pool (a file system that can hang, such as a hard-mounted NFS).
  */
 import { performance } from 'node:perf_hooks';
 
-/** Defaults: an inline call of over 2 ms sends the next 256 to the thread pool. */
+/** Defaults: an inline call of over 2 ms, or 32 in a row averaging over 0.2 ms, send the next 256 to the thread pool. */
 export const INLINE_SLOW_MS = 2;
+export const INLINE_AVERAGE_SLOW_MS = 0.2;
+export const WINDOW_CALLS = 32;
 export const POOL_CALLS_AFTER_SLOW = 256;
 
 /** Tuning of an InlineCalls. */
 export interface InlineCallsOptions {
   /** An inline call that takes longer than this (milliseconds) is slow. Default INLINE_SLOW_MS. */
   readonly slowMs?: number;
+  /** WINDOW_CALLS inline calls averaging more than this (milliseconds) are slow too. Default INLINE_AVERAGE_SLOW_MS. */
+  readonly averageSlowMs?: number;
   /** Calls sent to the thread pool after a slow one. Default POOL_CALLS_AFTER_SLOW. */
   readonly poolCalls?: number;
-  /** Never run inline (every call in the thread pool). */
+  /** Never run inline (every call in the thread pool). Default: KLOSET_FS_INLINE is `0`. */
   readonly poolOnly?: boolean;
 }
 
 /** Chooses, call by call, between the synchronous and the thread-pool form of an fs call. */
 export class InlineCalls {
   readonly #slowMs: number;
+  readonly #windowSlowMs: number;
   readonly #poolCalls: number;
   readonly #poolOnly: boolean;
   #poolLeft = 0;
+  /** Inline calls in the current window, and their time. */
+  #windowCalls = 0;
+  #windowMs = 0;
   #inline = 0;
   #pooled = 0;
 
   constructor(options: InlineCallsOptions = {}) {
     this.#slowMs = options.slowMs ?? INLINE_SLOW_MS;
+    this.#windowSlowMs = WINDOW_CALLS * (options.averageSlowMs ?? INLINE_AVERAGE_SLOW_MS);
     this.#poolCalls = options.poolCalls ?? POOL_CALLS_AFTER_SLOW;
-    this.#poolOnly = options.poolOnly ?? false;
+    this.#poolOnly = options.poolOnly ?? process.env.KLOSET_FS_INLINE === '0';
   }
 
   /**
@@ -63,7 +74,20 @@ export class InlineCalls {
     } catch (err) {
       return Promise.reject(err);
     } finally {
-      if (performance.now() - start > this.#slowMs) this.#poolLeft = this.#poolCalls;
+      this.#took(performance.now() - start);
+    }
+  }
+
+  #took(ms: number): void {
+    this.#windowCalls++;
+    this.#windowMs += ms;
+    const windowDone = this.#windowCalls === WINDOW_CALLS;
+    if (ms > this.#slowMs || (windowDone && this.#windowMs > this.#windowSlowMs)) {
+      this.#poolLeft = this.#poolCalls;
+    }
+    if (ms > this.#slowMs || windowDone) {
+      this.#windowCalls = 0;
+      this.#windowMs = 0;
     }
   }
 

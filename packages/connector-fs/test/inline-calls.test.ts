@@ -51,6 +51,48 @@ describe('InlineCalls', () => {
     expect(calls.counts).toEqual({ inline: 3, pooled: 3 });
   });
 
+  it('sends calls to the pool after a window of 32 that are each fast but slow on average', async () => {
+    const calls = new InlineCalls({ slowMs: 50, averageSlowMs: 0.5, poolCalls: 4 });
+    const pooled = async () => 'pooled';
+    // 31 calls of 0.7 ms: none slow alone, the window not yet complete.
+    for (let i = 0; i < 31; i++) {
+      expect(
+        await calls.run(() => {
+          spin(0.7);
+          return 'inline';
+        }, pooled),
+      ).toBe('inline');
+    }
+    expect(await calls.run(() => 'inline', pooled)).toBe('inline'); // the 32nd closes the window
+    for (let i = 0; i < 4; i++) expect(await calls.run(() => 'inline', pooled)).toBe('pooled');
+    // A window of fast calls keeps them inline.
+    for (let i = 0; i < 40; i++) expect(await calls.run(() => 'inline', pooled)).toBe('inline');
+    expect(calls.counts).toEqual({ inline: 72, pooled: 4 });
+  });
+
+  it('KLOSET_FS_INLINE=0 keeps every call in the pool by default', async () => {
+    const before = process.env.KLOSET_FS_INLINE;
+    process.env.KLOSET_FS_INLINE = '0';
+    try {
+      const calls = new InlineCalls();
+      expect(
+        await calls.run(
+          () => 'inline',
+          async () => 'pooled',
+        ),
+      ).toBe('pooled');
+      expect(
+        await new InlineCalls({ poolOnly: false }).run(
+          () => 'inline',
+          async () => 'pooled',
+        ),
+      ).toBe('inline');
+    } finally {
+      if (before === undefined) delete process.env.KLOSET_FS_INLINE;
+      else process.env.KLOSET_FS_INLINE = before;
+    }
+  });
+
   it('turns an inline error into a rejection and keeps going inline', async () => {
     const calls = new InlineCalls({ slowMs: 50 });
     const failing = calls.run(

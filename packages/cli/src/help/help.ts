@@ -28,6 +28,13 @@ export const ENVIRONMENT: readonly (readonly [string, string])[] = [
   ['KLOSET_REPOSITORY', 'the store used when no "at" is given (default ~/.kloset)'],
   ['KLOSET_DEBUG=1', 'print the stack trace of an error; log storage retries (as -verbose)'],
   ['KLOSET_PKG_PATH', 'directories (:-separated) of package archives that "pkg add NAME" looks in first'],
+  ['KLOSET_CRYPTO_WORKERS', 'crypto worker threads (default one per core beyond the first, 1 to 4; 0: none)'],
+  ['KLOSET_MD5_WORKER=0', 'S3 source: check body MD5s on the main thread instead of in a worker thread'],
+  [
+    'KLOSET_FS_INLINE=0',
+    'local directories: lstat, create and write always in the thread pool (file systems that can hang)',
+  ],
+  ['KLOSET_MALLOC_TUNED=0', 'do not rerun data commands in a child with the tuned glibc allocator (Linux)'],
   ['XDG_CONFIG_HOME', 'named sources/stores/destinations: $XDG_CONFIG_HOME/kloset/config.json'],
   ['XDG_DATA_HOME', 'connector packages: $XDG_DATA_HOME/kloset/packages/'],
   ['XDG_CACHE_HOME', 'index caches: $XDG_CACHE_HOME/kloset/'],

@@ -322,16 +322,24 @@ function openToReadNoFollow(path: string): Promise<number> {
 async function writeAllFd(fd: number, bytes: Uint8Array): Promise<void> {
   let off = 0;
   while (off < bytes.length) {
-    off += await new Promise<number>((resolve, reject) =>
-      write(fd, bytes, off, bytes.length - off, null, (err, n) => (err ? reject(err) : resolve(n))),
+    const n = await new Promise<number>((resolve, reject) =>
+      write(fd, bytes, off, bytes.length - off, null, (err, written) =>
+        err ? reject(err) : resolve(written),
+      ),
     );
+    if (n <= 0) throw Object.assign(new Error('write wrote nothing'), { code: 'EIO' });
+    off += n;
   }
 }
 
 /** writeAll on this thread. */
 function writeAllFdSync(fd: number, bytes: Uint8Array): void {
   let off = 0;
-  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+  while (off < bytes.length) {
+    const n = writeSync(fd, bytes, off, bytes.length - off);
+    if (n <= 0) throw Object.assign(new Error('write wrote nothing'), { code: 'EIO' });
+    off += n;
+  }
 }
 
 /** Temporary names: a random part drawn once per process, then a counter (creation is exclusive anyway). */

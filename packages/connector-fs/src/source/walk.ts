@@ -94,8 +94,9 @@ async function* walkDir(
     const batch = await readBatch(dir, absPath);
     return Promise.all(batch.map((d) => statEntry(d, path, absPath, lossyNames, calls)));
   };
-  // The next batch is read and lstat'ed while the consumer works on this one (and on the
-  // subdirectories in it): the walk does not wait on the thread pool between batches.
+  // The next batch is read (and, when lstat goes to the thread pool, lstat'ed) while the consumer
+  // works on this one and on the subdirectories in it: the walk does not wait on the pool between
+  // batches. Inline lstats of the next batch run when its directory read completes.
   let next: Promise<Awaited<ReturnType<typeof nextBatch>>> | undefined = nextBatch();
   try {
     for (;;) {
