@@ -171,6 +171,15 @@ export async function backup(
         void job.then(() => jobs.delete(job));
       }
     };
+    /** Starts queued files as slots free up, as long as `waiting()` holds and nothing failed. */
+    const startWhile = async (waiting: () => boolean): Promise<void> => {
+      while (waiting() && fatal === undefined) {
+        await slotFreed();
+        // Files still queued are not started once the backup is aborted.
+        signal.throwIfAborted();
+        startReady();
+      }
+    };
 
     try {
       for await (const record of source.scan(signal, scanContext)) {
@@ -205,21 +214,10 @@ export async function backup(
         }
         lanes.push(record, largeFile(record));
         startReady();
-        while (lanes.full && fatal === undefined) {
-          const freed = slotFreed();
-          await freed;
-          signal.throwIfAborted();
-          startReady();
-        }
+        await startWhile(() => lanes.full);
         if (fatal !== undefined) break;
       }
-      while (lanes.size > 0 && fatal === undefined) {
-        const freed = slotFreed();
-        await freed;
-        // Files still queued are not started once the backup is aborted.
-        signal.throwIfAborted();
-        startReady();
-      }
+      await startWhile(() => lanes.size > 0);
     } catch (err) {
       await Promise.all(jobs);
       throw fatal !== undefined ? fatal.error : err;

@@ -12,13 +12,34 @@
  */
 import type { SourceRecord } from '@kloset/connector-contract';
 
+/** A first-in first-out list; taken records are dropped from the front in batches, not one shift each. */
+class Lane {
+  readonly #items: SourceRecord[] = [];
+  #at = 0;
+
+  get size(): number {
+    return this.#items.length - this.#at;
+  }
+
+  push(record: SourceRecord): void {
+    this.#items.push(record);
+  }
+
+  take(): SourceRecord | undefined {
+    if (this.#at >= this.#items.length) return undefined;
+    const record = this.#items[this.#at++]!;
+    if (this.#at >= 1024 && this.#at * 2 >= this.#items.length) {
+      this.#items.splice(0, this.#at);
+      this.#at = 0;
+    }
+    return record;
+  }
+}
+
 export class FileLanes {
   readonly capacity: number;
-  readonly #small: SourceRecord[] = [];
-  readonly #large: SourceRecord[] = [];
-  /** Read positions: taken records are dropped from the front in batches, not one shift each. */
-  #smallAt = 0;
-  #largeAt = 0;
+  readonly #small = new Lane();
+  readonly #large = new Lane();
 
   constructor(capacity: number) {
     this.capacity = Math.max(1, capacity);
@@ -26,7 +47,7 @@ export class FileLanes {
 
   /** Records waiting. */
   get size(): number {
-    return this.#small.length - this.#smallAt + this.#large.length - this.#largeAt;
+    return this.#small.size + this.#large.size;
   }
 
   get full(): boolean {
@@ -43,22 +64,9 @@ export class FileLanes {
    * can start.
    */
   take(largeSlotFree: boolean): { record: SourceRecord; large: boolean } | undefined {
-    if (largeSlotFree && this.#largeAt < this.#large.length) {
-      const record = this.#large[this.#largeAt++]!;
-      if (this.#largeAt >= 1024 && this.#largeAt * 2 >= this.#large.length) {
-        this.#large.splice(0, this.#largeAt);
-        this.#largeAt = 0;
-      }
-      return { record, large: true };
-    }
-    if (this.#smallAt < this.#small.length) {
-      const record = this.#small[this.#smallAt++]!;
-      if (this.#smallAt >= 1024 && this.#smallAt * 2 >= this.#small.length) {
-        this.#small.splice(0, this.#smallAt);
-        this.#smallAt = 0;
-      }
-      return { record, large: false };
-    }
-    return undefined;
+    const large = largeSlotFree ? this.#large.take() : undefined;
+    if (large !== undefined) return { record: large, large: true };
+    const small = this.#small.take();
+    return small === undefined ? undefined : { record: small, large: false };
   }
 }
