@@ -151,7 +151,7 @@ export class S3Destination implements Destination {
     const failed: { err?: unknown } = {};
     try {
       await uploadObject({
-        client: this.#conn.client,
+        connection: this.#conn,
         endpoint: this.#endpoint,
         bucket: this.#bucket,
         key,

@@ -195,7 +195,7 @@ export class S3Storage implements Storage {
       ? { size: data.size, stream: data.open() }
       : { size: data.length, stream: once(data.slice()) };
     await uploadObject({
-      client: this.#conn.client,
+      connection: this.#conn,
       endpoint: this.#endpoint,
       bucket: this.#bucket,
       key,

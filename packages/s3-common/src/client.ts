@@ -10,6 +10,8 @@ import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { type GetObjectRequest, type GetObjectResult, GetObjectSender } from './get-object.ts';
+import { PlainS3Requests } from './plain-request.ts';
+import { ObjectPutter, type PutObjectRequest, type UploadPartRequest } from './put-object.ts';
 import { isAws, type S3Settings } from './settings.ts';
 import { signMd5CheckedBodiesUnhashed } from './unsigned-payload.ts';
 
@@ -22,6 +24,10 @@ export interface S3Connection {
    * (get-object.ts): for streaming object bodies, where the SDK's per-request work was most of the CPU.
    */
   getObject(request: GetObjectRequest): Promise<GetObjectResult>;
+  /** A PutObject of a body in memory, over plain node:http(s) likewise (put-object.ts). */
+  putObject(request: PutObjectRequest): Promise<void>;
+  /** An UploadPart likewise; resolves with the part's ETag. */
+  uploadPart(request: UploadPartRequest): Promise<string | undefined>;
   /** Closes every socket. The client must not be used afterwards. */
   destroy(): void;
 }
@@ -81,11 +87,15 @@ export function createS3Connection(settings: S3Settings, options: S3ConnectionOp
   };
   const client = new S3Client(config);
   signMd5CheckedBodiesUnhashed(client);
-  const getter = new GetObjectSender(client, settings, { http: httpAgent, https: httpsAgent });
+  const plain = new PlainS3Requests(client, settings, { http: httpAgent, https: httpsAgent });
+  const getter = new GetObjectSender(client, settings, plain);
+  const putter = new ObjectPutter(client, settings, plain);
   return {
     client,
     settings,
     getObject: (request) => getter.send(request),
+    putObject: (request) => putter.putObject(request),
+    uploadPart: (request) => putter.uploadPart(request),
     destroy() {
       client.destroy();
       httpAgent.destroy();

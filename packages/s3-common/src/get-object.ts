@@ -1,25 +1,13 @@
 /**
- * GetObject over plain node:http(s), on the connection's own keep-alive agent, for the S3 source's
- * object bodies: the SDK's per-request middleware (serialization, endpoint rules, signing with a
- * fresh HMAC chain, header parsing, stream mixins) was two thirds of the CPU a GetObject cost
- * (bucket -> store bench, 4,182 objects: 7.7-8.9 s -> 4.1-4.3 s of CPU for the GETs alone).
- *
- * What is kept from the SDK: the client resolves the credentials (its provider chain, session
- * tokens, refreshes), the endpoint and signing region (its endpoint rules: path-style or
- * virtual-host, AWS regional endpoints) and the clock skew it measured. What it did per request is
- * done here: SigV4 (UNSIGNED-PAYLOAD, the signing key kept per day), the connect, request and idle
- * timeouts of the connection's settings, the redirect to the bucket's region on AWS, and S3 error
- * bodies turned into errors with the S3 error code and HTTP status that toConnectorError maps.
- * A bucket whose endpoint needs another auth scheme (S3 Express) is read through the SDK.
+ * GetObject over plain node:http(s) (plain-request.ts) for the S3 source's object bodies, with the
+ * answer's headers as the SDK's fields; through the SDK when the endpoint is not plain SigV4.
  */
-import { type Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { type Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { nodeBody } from './body.ts';
 import { type ObjectAnswer, objectAnswer } from './object-answer.ts';
+import type { PlainS3Requests } from './plain-request.ts';
 import type { S3Settings } from './settings.ts';
-import { SigV4Signer } from './sigv4.ts';
 
 /** One GetObject. */
 export interface GetObjectRequest {
@@ -38,185 +26,27 @@ export interface GetObjectResult {
   readonly body: Readable;
 }
 
-/** An S3 error answer: `Code` and `$metadata.httpStatusCode` as the SDK's errors carry them. */
-export class S3ResponseError extends Error {
-  readonly Code?: string;
-  readonly $metadata: { readonly httpStatusCode: number };
-
-  constructor(status: number, code: string | undefined, message: string) {
-    super(message);
-    if (code !== undefined) {
-      this.name = code;
-      this.Code = code;
-    }
-    this.$metadata = { httpStatusCode: status };
-  }
-}
-
-/** Where requests go and how they are signed, as the SDK's endpoint rules resolved it for the bucket. */
-interface Target {
-  readonly https: boolean;
-  readonly hostname: string;
-  readonly port: number | undefined;
-  /** `host[:port]`, the signed Host header. */
-  readonly host: string;
-  /** `/bucket` (path-style) or `` (virtual host). */
-  readonly basePath: string;
-  readonly region: string;
-  /** False when the endpoint wants another auth scheme than SigV4: the SDK sends those. */
-  readonly sigv4: boolean;
-}
-
-const ERROR_BODY_MAX = 64 * 1024;
-const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-
-/** S3's URI encoding of a key, `/` kept (every byte but A-Z a-z 0-9 - _ . ~ escaped). */
-export function encodeKeyPath(key: string): string {
-  return encodeURIComponent(key)
-    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-    .replace(/%2F/g, '/');
-}
-
-function xmlText(xml: string, tag: string): string | undefined {
-  const m = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml);
-  return m?.[1]?.replace(/&(amp|lt|gt|quot|apos);/g, (_, e: string) => XML_ENTITIES[e] ?? '');
-}
-
-/** The error of a non-2xx answer, from its XML body (`<Code>`, `<Message>`). */
-async function responseError(res: IncomingMessage): Promise<S3ResponseError> {
-  let xml = '';
-  for await (const chunk of res) if (xml.length < ERROR_BODY_MAX) xml += (chunk as Buffer).toString('utf8');
-  const status = res.statusCode ?? 0;
-  const code = xmlText(xml, 'Code');
-  return new S3ResponseError(status, code, xmlText(xml, 'Message') ?? code ?? `HTTP ${status}`);
-}
-
-function timeoutError(what: string): Error {
-  return Object.assign(new Error(what), { name: 'TimeoutError' });
-}
-
 /** Sends the GetObjects of one connection. */
 export class GetObjectSender {
   readonly #client: S3Client;
   readonly #settings: S3Settings;
-  readonly #agents: { readonly http: HttpAgent; readonly https: HttpsAgent };
-  readonly #signer = new SigV4Signer();
-  #target: Promise<Target> | undefined;
-  /** The bucket's region, once AWS redirected us there. */
-  #redirectedRegion: string | undefined;
+  readonly #plain: PlainS3Requests;
 
-  constructor(
-    client: S3Client,
-    settings: S3Settings,
-    agents: { readonly http: HttpAgent; readonly https: HttpsAgent },
-  ) {
+  constructor(client: S3Client, settings: S3Settings, plain: PlainS3Requests) {
     this.#client = client;
     this.#settings = settings;
-    this.#agents = agents;
+    this.#plain = plain;
   }
 
   /** Sends `req`; resolves once the headers of a 2xx answer are in, else throws (S3ResponseError, network). */
   async send(req: GetObjectRequest): Promise<GetObjectResult> {
-    this.#target ??= this.#resolveTarget();
-    const target = await this.#target;
-    if (!target.sigv4) return this.#sendWithSdk(req);
-    const credentials = await this.#client.config.credentials();
-    for (let redirected = false; ; redirected = true) {
-      const region = this.#redirectedRegion ?? target.region;
-      const res = await this.#request(target, req, credentials, region);
-      const status = res.statusCode ?? 0;
-      if (status >= 200 && status < 300) return { answer: objectAnswer(res.headers), body: res };
-      const bucketRegion = res.headers['x-amz-bucket-region'];
-      const err = await responseError(res);
-      if (
-        !redirected &&
-        this.#client.config.followRegionRedirects === true &&
-        (status === 301 || status === 400) &&
-        typeof bucketRegion === 'string' &&
-        bucketRegion !== region
-      ) {
-        this.#redirectedRegion = bucketRegion;
-        continue;
-      }
-      throw err;
-    }
-  }
-
-  async #resolveTarget(): Promise<Target> {
-    const config = this.#client.config;
-    const { location } = this.#settings;
-    const endpoint = config.endpointProvider({
-      Bucket: location.bucket,
-      Region: await config.region(),
-      Endpoint: location.endpoint,
-      ForcePathStyle: config.forcePathStyle === true,
-      UseFIPS: false,
-      UseDualStack: false,
-      Accelerate: false,
-    });
-    const url = endpoint.url;
-    const schemes = endpoint.properties?.authSchemes;
-    const scheme = Array.isArray(schemes) ? (schemes[0] as Record<string, unknown> | undefined) : undefined;
-    const signingRegion = scheme?.signingRegion;
-    return {
-      https: url.protocol === 'https:',
-      hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-      port: url.port === '' ? undefined : Number(url.port),
-      host: url.host,
-      basePath: url.pathname.replace(/\/+$/, ''),
-      region: typeof signingRegion === 'string' ? signingRegion : this.#settings.region,
-      sigv4: scheme === undefined || (scheme.name === 'sigv4' && scheme.signingName === 's3'),
-    };
-  }
-
-  #request(
-    target: Target,
-    req: GetObjectRequest,
-    credentials: Awaited<ReturnType<S3Client['config']['credentials']>>,
-    region: string,
-  ): Promise<IncomingMessage> {
-    const headers: Record<string, string> = { host: target.host };
+    if (!(await this.#plain.usable())) return this.#sendWithSdk(req);
+    const headers: Record<string, string> = {};
     if (req.ifMatch !== undefined) headers['if-match'] = req.ifMatch;
     if (req.offset !== undefined && req.offset > 0) headers.range = `bytes=${req.offset}-`;
     if (req.checksums === true) headers['x-amz-checksum-mode'] = 'ENABLED';
-    const path = `${target.basePath}/${encodeKeyPath(req.key)}`;
-    const now = Date.now() + (this.#client.config.systemClockOffset ?? 0);
-    this.#signer.sign({ method: 'GET', path, headers }, credentials, region, now);
-    const { connectMs, requestMs, idleMs } = this.#settings.timeouts;
-    return new Promise((resolve, reject) => {
-      const r = (target.https ? httpsRequest : httpRequest)({
-        agent: target.https ? this.#agents.https : this.#agents.http,
-        hostname: target.hostname,
-        ...(target.port !== undefined ? { port: target.port } : {}),
-        method: 'GET',
-        path,
-        headers,
-      });
-      const answerTimer = setTimeout(
-        () => r.destroy(timeoutError(`no answer within ${requestMs} ms`)),
-        requestMs,
-      );
-      r.on('socket', (socket) => {
-        if (!socket.connecting) return;
-        const connectTimer = setTimeout(
-          () => r.destroy(timeoutError(`no connection within ${connectMs} ms`)),
-          connectMs,
-        );
-        socket.once('connect', () => clearTimeout(connectTimer));
-        socket.once('close', () => clearTimeout(connectTimer));
-      });
-      r.setTimeout(idleMs, () => r.destroy(timeoutError(`no data for ${idleMs} ms`)));
-      r.on('response', (res) => {
-        clearTimeout(answerTimer);
-        resolve(res);
-      });
-      // Stays for the life of the request: a failure while the body streams reaches the body.
-      r.on('error', (err) => {
-        clearTimeout(answerTimer);
-        reject(err);
-      });
-      r.end();
-    });
+    const res = await this.#plain.send({ method: 'GET', key: req.key, headers });
+    return { answer: objectAnswer(res.headers), body: res };
   }
 
   async #sendWithSdk(req: GetObjectRequest): Promise<GetObjectResult> {

@@ -22,7 +22,7 @@ import {
   META_VERSION_ID,
   META_WEBSITE_REDIRECT,
 } from './metadata-keys.ts';
-import type { ObjectHeaders } from './upload.ts';
+import type { ObjectHeaders } from './object-headers.ts';
 
 /** The fields HeadObject and GetObject both answer with: what an object's metadata is built from. */
 export type ObjectHeaderFields = Pick<

@@ -1,7 +1,6 @@
 /**
- * AWS Signature Version 4 for requests without a query string (GetObject), `UNSIGNED-PAYLOAD` unless
- * told the body's hash. The
- * signing key (four HMACs) is derived once per secret, day, region and service; a request then
+ * AWS Signature Version 4 for object requests (GetObject, PutObject, UploadPart), `UNSIGNED-PAYLOAD`
+ * unless told the body's hash. The signing key (four HMACs) is derived once per secret, day, region and service; a request then
  * costs one SHA-256 and one HMAC.
  */
 import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
@@ -18,6 +17,8 @@ export interface RequestToSign {
   readonly method: string;
   /** The path as sent, percent-encoded once (S3 canonical URIs are not normalized). */
   readonly path: string;
+  /** The canonical query string (names and values encoded, sorted by name); default none. */
+  readonly query?: string;
   readonly headers: Record<string, string>;
   /** The hex SHA-256 of the body; default `UNSIGNED-PAYLOAD`. */
   readonly payloadHash?: string;
@@ -61,7 +62,7 @@ export class SigV4Signer {
     let canonicalHeaders = '';
     for (const n of names) canonicalHeaders += `${n}:${headers[n]!.trim().replace(/\s+/g, ' ')}\n`;
     const signedHeaders = names.join(';');
-    const canonical = `${req.method}\n${req.path}\n\n${canonicalHeaders}\n${signedHeaders}\n${payload}`;
+    const canonical = `${req.method}\n${req.path}\n${req.query ?? ''}\n${canonicalHeaders}\n${signedHeaders}\n${payload}`;
     const scope = `${day}/${region}/${this.#service}/aws4_request`;
     const toSign = `AWS4-HMAC-SHA256\n${date}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`;
     const signature = createHmac('sha256', this.#key(creds.secretAccessKey, day, region))

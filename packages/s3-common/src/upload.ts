@@ -8,17 +8,15 @@ import {
   type CompletedPart,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
-  PutObjectCommand,
   PutObjectTaggingCommand,
-  type S3Client,
-  type StorageClass,
-  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import type { Semaphore } from '@kloset/connector-contract';
 import { ConnectorError } from '@kloset/connector-contract';
+import type { S3Connection } from './client.ts';
 import { describeTarget, type S3OpContext, s3Call } from './errors.ts';
 import { ExactReader } from './exact-reader.ts';
 import { contentMd5 } from './md5.ts';
+import { type ObjectHeaders, sdkHeaderParams } from './object-headers.ts';
 import { NO_RETRY, type RetryPolicy, withRetry } from './retry.ts';
 
 const MiB = 1024 * 1024;
@@ -26,25 +24,10 @@ const MiB = 1024 * 1024;
 export const MIN_PART_SIZE = 5 * MiB;
 export const MAX_PARTS = 10_000;
 
-/** The headers and attributes an object is written with. */
-export interface ObjectHeaders {
-  readonly contentType?: string;
-  readonly contentEncoding?: string;
-  readonly contentDisposition?: string;
-  readonly contentLanguage?: string;
-  readonly cacheControl?: string;
-  readonly expires?: Date;
-  readonly websiteRedirectLocation?: string;
-  /** User metadata (x-amz-meta-*), names without the prefix. */
-  readonly metadata?: Readonly<Record<string, string>>;
-  /** Tags, sent as the x-amz-tagging header. */
-  readonly tags?: Readonly<Record<string, string>>;
-  readonly storageClass?: string;
-}
-
 /** One object to upload. */
 export interface UploadRequest {
-  readonly client: S3Client;
+  /** The connection to the bucket (its PutObject and UploadPart; the SDK client for the rest). */
+  readonly connection: Pick<S3Connection, 'client' | 'putObject' | 'uploadPart'>;
   readonly endpoint: string;
   readonly bucket: string;
   readonly key: string;
@@ -65,33 +48,6 @@ export interface UploadRequest {
   /** Retries of each request (the buffered body is sent again). Default: none. */
   readonly retry?: RetryPolicy;
   readonly signal?: AbortSignal;
-}
-
-/** URL-query form of tags for the x-amz-tagging header. */
-export function encodeTagging(tags: Readonly<Record<string, string>>): string | undefined {
-  const entries = Object.entries(tags);
-  if (entries.length === 0) return undefined;
-  return entries.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
-}
-
-function headerParams(h: ObjectHeaders = {}) {
-  const tagging = h.tags ? encodeTagging(h.tags) : undefined;
-  return {
-    ...(h.contentType !== undefined ? { ContentType: h.contentType } : {}),
-    ...(h.contentEncoding !== undefined ? { ContentEncoding: h.contentEncoding } : {}),
-    ...(h.contentDisposition !== undefined ? { ContentDisposition: h.contentDisposition } : {}),
-    ...(h.contentLanguage !== undefined ? { ContentLanguage: h.contentLanguage } : {}),
-    ...(h.cacheControl !== undefined ? { CacheControl: h.cacheControl } : {}),
-    ...(h.expires !== undefined ? { Expires: h.expires } : {}),
-    ...(h.websiteRedirectLocation !== undefined
-      ? { WebsiteRedirectLocation: h.websiteRedirectLocation }
-      : {}),
-    ...(h.metadata !== undefined && Object.keys(h.metadata).length > 0
-      ? { Metadata: { ...h.metadata } }
-      : {}),
-    ...(tagging !== undefined ? { Tagging: tagging } : {}),
-    ...(h.storageClass !== undefined ? { StorageClass: h.storageClass as StorageClass } : {}),
-  };
 }
 
 function sizeError(req: UploadRequest, got: number, longer: boolean): ConnectorError {
@@ -131,18 +87,14 @@ async function putSingle(req: UploadRequest): Promise<void> {
         s3Call(
           ctx,
           () =>
-            req.client.send(
-              new PutObjectCommand({
-                Bucket: req.bucket,
-                Key: req.key,
-                Body: data,
-                ContentLength: data.length,
-                ContentMD5: md5,
-                ...(req.ifNoneMatch ? { IfNoneMatch: '*' } : {}),
-                ...headerParams(req.headers),
-              }),
-              { abortSignal: req.signal },
-            ),
+            req.connection.putObject({
+              key: req.key,
+              body: data,
+              md5,
+              ...(req.headers !== undefined ? { headers: req.headers } : {}),
+              ...(req.ifNoneMatch ? { ifNoneMatch: true } : {}),
+              signal: req.signal,
+            }),
           req.signal,
         ),
       req.retry ?? NO_RETRY,
@@ -155,7 +107,8 @@ async function putSingle(req: UploadRequest): Promise<void> {
 }
 
 async function putMultipart(req: UploadRequest): Promise<void> {
-  const { client, bucket, key, endpoint, signal } = req;
+  const { bucket, key, endpoint, signal } = req;
+  const { client } = req.connection;
   const retry = req.retry ?? NO_RETRY;
   const ctx = (op: string): S3OpContext => ({ op, bucket, key, endpoint });
   const created = await withRetry(
@@ -164,7 +117,7 @@ async function putMultipart(req: UploadRequest): Promise<void> {
         ctx('CreateMultipartUpload'),
         () =>
           client.send(
-            new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ...headerParams(req.headers) }),
+            new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ...sdkHeaderParams(req.headers) }),
             {
               abortSignal: signal,
             },
@@ -196,29 +149,17 @@ async function putMultipart(req: UploadRequest): Promise<void> {
   const uploadPart = async (partNumber: number, data: Uint8Array, units: number): Promise<void> => {
     try {
       const md5 = contentMd5(data);
-      const out = await withRetry(
+      const etag = await withRetry(
         () =>
           s3Call(
             ctx(`UploadPart ${partNumber}`),
-            () =>
-              client.send(
-                new UploadPartCommand({
-                  Bucket: bucket,
-                  Key: key,
-                  UploadId: uploadId,
-                  PartNumber: partNumber,
-                  Body: data,
-                  ContentLength: data.length,
-                  ContentMD5: md5,
-                }),
-                { abortSignal: signal },
-              ),
+            () => req.connection.uploadPart({ key, uploadId, partNumber, body: data, md5, signal }),
             signal,
           ),
         retry,
         signal,
       );
-      parts.push({ PartNumber: partNumber, ETag: out.ETag });
+      parts.push({ PartNumber: partNumber, ETag: etag });
     } catch (err) {
       failure ??= { err };
     } finally {
@@ -306,7 +247,7 @@ async function abortUpload(req: UploadRequest, uploadId: string): Promise<void> 
     await withRetry(
       () =>
         s3Call({ op: 'AbortMultipartUpload', bucket: req.bucket, key: req.key, endpoint: req.endpoint }, () =>
-          req.client.send(
+          req.connection.client.send(
             new AbortMultipartUploadCommand({ Bucket: req.bucket, Key: req.key, UploadId: uploadId }),
           ),
         ),

@@ -212,7 +212,7 @@ describe('uploadObject', () => {
     try {
       const data = pattern(1000, 1);
       await uploadObject({
-        client: conn.client,
+        connection: conn,
         endpoint: env.endpoint,
         bucket,
         key: 'small/one',
@@ -253,37 +253,21 @@ describe('uploadObject', () => {
   });
 
   it('signs bodies checked by Content-MD5 without hashing them; the server still checks them', async () => {
-    const conn = createS3Connection(settings());
-    const sent: { method: string; payloadHash: string | undefined; md5: boolean }[] = [];
-    let corruptNext = false;
-    // After signing: what goes on the wire, and (once) a body altered in flight.
-    conn.client.middlewareStack.add(
-      (next) => async (args) => {
-        const request = args.request as { method: string; headers: Record<string, string>; body?: unknown };
-        const header = (name: string) =>
-          Object.entries(request.headers).find(([k]) => k.toLowerCase() === name)?.[1];
-        sent.push({
-          method: request.method,
-          payloadHash: header('x-amz-content-sha256'),
-          md5: header('content-md5') !== undefined,
-        });
-        if (corruptNext && request.body instanceof Uint8Array) {
-          corruptNext = false;
-          request.body = Uint8Array.from(request.body, (b, i) => (i === 0 ? b ^ 0xff : b));
-        }
-        return next(args);
-      },
-      { step: 'finalizeRequest', priority: 'low', name: 'testWire' },
+    // Through a proxy that shows what goes on the wire and, for the 'corrupt/' keys, alters the
+    // first byte of the body on its way to the server.
+    const proxy = await startFaultProxy(env.endpoint, (_n, method, path) =>
+      method === 'PUT' && path.includes('/corrupt') ? 'flip-request-byte' : 'pass',
     );
-    const put = (key: string, data: Uint8Array) =>
+    const conn = createS3Connection(settings({}, bucket, proxy.host));
+    const put = (key: string, data: Uint8Array, threshold = 8 * MiB) =>
       uploadObject({
-        client: conn.client,
-        endpoint: env.endpoint,
+        connection: conn,
+        endpoint: proxy.endpoint,
         bucket,
         key,
         size: data.length,
-        body: bytesOf(data, 300),
-        multipartThreshold: 8 * MiB,
+        body: bytesOf(data, 300 * 1024),
+        multipartThreshold: threshold,
         partSize: 5 * MiB,
         partsInFlight: 2,
       });
@@ -293,17 +277,37 @@ describe('uploadObject', () => {
       const got = await plain.send(new GetObjectCommand({ Bucket: bucket, Key: 'unsigned/ok' }));
       expect(Buffer.from(await got.Body!.transformToByteArray()).equals(Buffer.from(data))).toBe(true);
       await conn.client.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1 }));
-      expect(sent).toEqual([
+      const wire = proxy.requests.map((r) => ({
+        method: r.method,
+        payloadHash: r.headers['x-amz-content-sha256'],
+        md5: r.headers['content-md5'] !== undefined,
+      }));
+      expect(wire).toEqual([
         { method: 'PUT', payloadHash: 'UNSIGNED-PAYLOAD', md5: true },
         { method: 'GET', payloadHash: expect.stringMatching(/^[0-9a-f]{64}$/), md5: false },
       ]);
-      corruptNext = true;
       await expect(put('unsigned/corrupt', data)).rejects.toThrow(/BadDigest|Content-MD5/);
       await expect(
         plain.send(new HeadObjectCommand({ Bucket: bucket, Key: 'unsigned/corrupt' })),
       ).rejects.toThrow();
+      // The parts of a multipart upload likewise.
+      const big = pattern(6 * MiB, 5);
+      await put('unsigned/parts', big, 5 * MiB);
+      const parts = proxy.requests.filter((r) => r.method === 'PUT' && r.path.includes('unsigned/parts?'));
+      expect(parts.map((r) => [r.method, r.headers['x-amz-content-sha256']])).toEqual([
+        ['PUT', 'UNSIGNED-PAYLOAD'],
+        ['PUT', 'UNSIGNED-PAYLOAD'],
+      ]);
+      const gotBig = await plain.send(new GetObjectCommand({ Bucket: bucket, Key: 'unsigned/parts' }));
+      expect(Buffer.compare(await gotBig.Body!.transformToByteArray(), big)).toBe(0);
+      await expect(put('unsigned/corrupt-parts', big, 5 * MiB)).rejects.toThrow(/BadDigest|Content-MD5/);
+      const uploads = await plain.send(
+        new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'unsigned/corrupt-parts' }),
+      );
+      expect(uploads.Uploads ?? []).toEqual([]);
     } finally {
       conn.destroy();
+      await proxy.close();
     }
   });
 
@@ -316,7 +320,7 @@ describe('uploadObject', () => {
       let low = memory.capacity;
       const watch = setInterval(() => (low = Math.min(low, memory.available)), 1);
       await uploadObject({
-        client: conn.client,
+        connection: conn,
         endpoint: proxy.endpoint,
         bucket,
         key: 'big/one',
@@ -352,7 +356,7 @@ describe('uploadObject', () => {
     }
     try {
       const err = await uploadObject({
-        client: conn.client,
+        connection: conn,
         endpoint: env.endpoint,
         bucket,
         key: 'big/failed',
@@ -384,7 +388,7 @@ describe('uploadObject', () => {
         ['long/multi', 12 * MiB, 12 * MiB + 1, 8 * MiB],
       ] as const) {
         const err = await uploadObject({
-          client: conn.client,
+          connection: conn,
           endpoint: env.endpoint,
           bucket,
           key,

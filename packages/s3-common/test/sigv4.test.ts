@@ -1,6 +1,6 @@
 /** SigV4 of GetObject requests, checked against AWS's published example. */
 import { describe, expect, it } from 'vitest';
-import { amzDate, encodeKeyPath, SigV4Signer } from '../src/index.ts';
+import { amzDate, canonicalQuery, encodeKeyPath, SigV4Signer } from '../src/index.ts';
 
 // "Example: GET Object" of the S3 SigV4 documentation (sig-v4-header-based-auth).
 const EXAMPLE_CREDS = {
@@ -25,6 +25,34 @@ describe('SigV4Signer', () => {
         'SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, ' +
         'Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41',
     );
+  });
+
+  it('signs the AWS documentation GET Bucket example: a query string', () => {
+    const headers: Record<string, string> = { host: 'examplebucket.s3.amazonaws.com' };
+    new SigV4Signer().sign(
+      {
+        method: 'GET',
+        path: '/',
+        query: canonicalQuery({ prefix: 'J', 'max-keys': '2' }),
+        headers,
+        payloadHash: EMPTY_SHA256,
+      },
+      EXAMPLE_CREDS,
+      'us-east-1',
+      Date.UTC(2013, 4, 24),
+    );
+    expect(headers.authorization).toBe(
+      'AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, ' +
+        'SignedHeaders=host;x-amz-content-sha256;x-amz-date, ' +
+        'Signature=34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7',
+    );
+  });
+
+  it('encodes and sorts query parameters', () => {
+    expect(canonicalQuery({ uploadId: 'a b/c~d*', partNumber: '12' })).toBe(
+      'partNumber=12&uploadId=a%20b%2Fc~d%2A',
+    );
+    expect(canonicalQuery({})).toBe('');
   });
 
   it('signs UNSIGNED-PAYLOAD by default, with the session token, and a new key for a new day', () => {

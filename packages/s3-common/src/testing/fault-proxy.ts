@@ -1,8 +1,8 @@
 /**
  * A fault-injecting HTTP proxy in front of the S3 test server: it forwards requests unchanged
  * (SigV4 signatures stay valid: the Host header is passed through) and, on a schedule, answers
- * 503 SlowDown, resets the connection before answering, cuts a response body midway or flips a
- * byte of it. For
+ * 503 SlowDown, resets the connection before answering, cuts a response body midway, flips a
+ * byte of it or flips a byte of the request body on its way to the server. For
  * testing retries of the S3 connectors against the real server.
  */
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
@@ -10,9 +10,17 @@ import type { AddressInfo, Socket } from 'node:net';
 
 /**
  * What happens to one request: forwarded (`pass`), answered 503 SlowDown, connection reset before
- * any answer, response body cut in the middle, or one byte of the response body flipped.
+ * any answer, response body cut in the middle, one byte of the response body flipped, or the
+ * first byte of the request body flipped (`flip-request-byte`).
  */
-export type ProxyFault = 'pass' | 'slowdown' | 'reset' | 'cut-body' | 'flip-byte';
+export type ProxyFault = 'pass' | 'slowdown' | 'reset' | 'cut-body' | 'flip-byte' | 'flip-request-byte';
+
+/** A request as the proxy received it. */
+export interface SeenRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
 
 /** Decides the fault of the n-th request (0-based) given its method and path. */
 export type FaultPlan = (n: number, method: string, path: string) => ProxyFault;
@@ -25,6 +33,8 @@ export interface FaultProxy {
   readonly host: string;
   /** How many requests got each fault so far. */
   readonly counts: Record<ProxyFault, number>;
+  /** Every request received, in order. */
+  readonly requests: readonly SeenRequest[];
   close(): Promise<void>;
 }
 
@@ -45,12 +55,15 @@ export async function startFaultProxy(target: string, plan: FaultPlan): Promise<
     reset: 0,
     'cut-body': 0,
     'flip-byte': 0,
+    'flip-request-byte': 0,
   };
+  const requests: SeenRequest[] = [];
   const sockets = new Set<Socket>();
   let n = 0;
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const fault = plan(n++, req.method ?? 'GET', req.url ?? '/');
     counts[fault]++;
+    requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', headers: { ...req.headers } });
     if (fault === 'reset') {
       req.socket.destroy();
       return;
@@ -101,6 +114,18 @@ export async function startFaultProxy(target: string, plan: FaultPlan): Promise<
       },
     );
     up.on('error', () => res.socket?.destroy());
+    if (fault === 'flip-request-byte') {
+      let flipped = false;
+      req.on('data', (chunk: Buffer) => {
+        if (!flipped && chunk.length > 0) {
+          chunk[0] = chunk[0]! ^ 0xff;
+          flipped = true;
+        }
+        up.write(chunk);
+      });
+      req.on('end', () => up.end());
+      return;
+    }
     req.pipe(up);
   });
   server.on('connection', (s: Socket) => {
@@ -113,6 +138,7 @@ export async function startFaultProxy(target: string, plan: FaultPlan): Promise<
     endpoint: `http://127.0.0.1:${port}`,
     host: `127.0.0.1:${port}`,
     counts,
+    requests,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
