@@ -108,12 +108,31 @@ export class Services {
 
   async source(raw: string): Promise<{ where: ResolvedLocation; source: Source }> {
     const where = await this.resolve(raw, 'source');
-    return { where, source: await connect(await this.connectors(), 'source', where) };
+    return { where, source: await this.sourceAt(where) };
+  }
+
+  /** The source of a resolved location (loads its connector package if needed). */
+  async sourceAt(where: ResolvedLocation): Promise<Source> {
+    return connect(await this.connectors(), 'source', where);
   }
 
   async destination(raw: string): Promise<{ where: ResolvedLocation; destination: Destination }> {
     const where = await this.resolve(raw, 'destination');
     return { where, destination: await connect(await this.connectors(), 'destination', where) };
+  }
+
+  /**
+   * True when opening a store cannot stop at a passphrase prompt (no terminal to prompt on, or a
+   * passphrase from the environment, a keyfile or the named source): such a store may be opened
+   * while other work goes on, and abandoned if that work fails.
+   */
+  opensWithoutPrompt(opts: StoreOptions): boolean {
+    return (
+      !this.io.stdinIsTTY ||
+      Boolean(this.io.env.KLOSET_PASSPHRASE) ||
+      opts.keyfile !== undefined ||
+      Boolean(opts.sourcePassphrase)
+    );
   }
 
   #keyfile(opts: StoreOptions): string | undefined {

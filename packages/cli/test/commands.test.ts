@@ -260,6 +260,22 @@ describe('a store with snapshots', () => {
     expect(engine.stores.get(STORE)!.snapshots).toHaveLength(0);
   });
 
+  it('backup opens the store while the source connects; a source that fails closes it, its error alone', async () => {
+    await backup([]);
+    expect(engine.opens).toEqual({ total: 1, open: 0 });
+    const r = await k(['at', STORE, 'backup', 'gcs://bucket/x']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'kloset: no source connector for gcs:// locations is installed: add it with "kloset pkg add gcs"\n',
+    );
+    // Opened early (a passphrase from the environment: no prompt could come), then closed.
+    expect(engine.opens).toEqual({ total: 2, open: 0 });
+    // With a wrong passphrase too, the source's error is the one reported.
+    const both = await k(['at', STORE, 'backup', 'gcs://bucket/x'], { KLOSET_PASSPHRASE: 'wrong' });
+    expect(both.stderr).toMatch(/^kloset: no source connector for gcs:\/\//);
+    expect(engine.opens.open).toBe(0);
+  });
+
   it('a wrong passphrase fails in one line', async () => {
     const r = await k(['at', STORE, 'ls'], { KLOSET_PASSPHRASE: 'wrong' });
     expect(r.code).toBe(1);

@@ -39,6 +39,8 @@ export class MemoryEngine implements Engine {
     return source;
   }
   readonly stores = new Map<string, MemStore>();
+  /** Stores opened, and opened but not closed yet. */
+  readonly opens = { total: 0, open: 0 };
 
   async create(storage: Storage, request: { passphrase: string | undefined }): Promise<StoreView> {
     if (this.stores.has(storage.location))
@@ -69,7 +71,9 @@ export class MemoryEngine implements Engine {
     if (s.passphrase !== undefined && (await request.passphrase()) !== s.passphrase) {
       throw new CliError('wrong passphrase');
     }
-    return openMemStore(s);
+    this.opens.total++;
+    this.opens.open++;
+    return openMemStore(s, () => this.opens.open--);
   }
 }
 
@@ -77,7 +81,7 @@ function unsupported(): never {
   throw new CliError('not supported by the memory engine');
 }
 
-function openMemStore(s: MemStore): OpenStore {
+function openMemStore(s: MemStore, onClose: () => void): OpenStore {
   const find = (id: string) => {
     const snap = s.snapshots.find((x) => x.id === id);
     if (!snap) throw new CliError(`no snapshot ${id}`);
@@ -188,7 +192,9 @@ function openMemStore(s: MemStore): OpenStore {
     prune: unsupported,
     maintenance: unsupported,
     syncTo: unsupported,
-    async close() {},
+    async close() {
+      onClose();
+    },
   };
 }
 
