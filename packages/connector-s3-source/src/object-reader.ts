@@ -5,9 +5,9 @@
  * full-object checksum, when it has one). `openObject` hands back the first GetObject's answer (the
  * same headers HeadObject gives) before the body is read.
  */
-import type { Readable } from 'node:stream';
 import { ConnectorError, isConnectorError } from '@kloset/connector-contract';
 import {
+  type AnswerBody,
   type BodyChecksum,
   backoffDelay,
   describeTarget,
@@ -157,7 +157,7 @@ export async function* readObject(
 async function* streamBody(
   getter: ObjectGetter,
   obj: ObjectToRead,
-  first: Readable,
+  first: AnswerBody,
   md5Etag: string | undefined,
   checksum: BodyChecksum | undefined,
 ): AsyncGenerator<Uint8Array> {
@@ -166,14 +166,14 @@ async function* streamBody(
   const hash = md5Etag !== undefined ? Md5Offload.body() : undefined;
   let hashFailure: ConnectorError | undefined;
   let offset = 0;
-  let body: Readable | undefined = first;
+  let body: AnswerBody | undefined = first;
   try {
     try {
       for (;;) {
         body ??= (await getter.get(offset)).body;
         try {
           for await (const chunk of body) {
-            const bytes = chunk as Buffer;
+            const bytes = chunk;
             if (offset + bytes.length > obj.size) {
               throw corrupt(
                 ctx,

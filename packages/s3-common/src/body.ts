@@ -11,16 +11,20 @@ export function nodeBody(body: unknown): Readable {
   throw new TypeError('S3 response body is not a Node stream (these connectors need the Node runtime)');
 }
 
+function isAsyncIterable(body: unknown): body is AsyncIterable<unknown> {
+  return typeof body === 'object' && body !== null && Symbol.asyncIterator in body;
+}
+
 /**
  * Reads a whole body into one buffer: the start of `into` when the body fits in it (a reader's
  * reusable buffer, see ByteRange.into), else a new one.
  */
 export async function readBody(body: unknown, into?: Uint8Array): Promise<Uint8Array> {
-  const stream = nodeBody(body);
-  const chunks: Buffer[] = [];
+  const stream: AsyncIterable<unknown> = isAsyncIterable(body) ? body : nodeBody(body);
+  const chunks: Uint8Array[] = [];
   let filled = 0;
   for await (const chunk of stream) {
-    const c = chunk as Buffer;
+    const c = chunk as Uint8Array;
     if (into !== undefined && chunks.length === 0 && filled + c.length <= into.length) {
       into.set(c, filled);
       filled += c.length;

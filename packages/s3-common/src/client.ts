@@ -97,6 +97,7 @@ export function createS3Connection(settings: S3Settings, options: S3ConnectionOp
     putObject: (request) => putter.putObject(request),
     uploadPart: (request) => putter.uploadPart(request),
     destroy() {
+      plain.close();
       client.destroy();
       httpAgent.destroy();
       httpsAgent.destroy();

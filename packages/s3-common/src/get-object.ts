@@ -2,11 +2,10 @@
  * GetObject over plain node:http(s) (plain-request.ts) for the S3 source's object bodies, with the
  * answer's headers as the SDK's fields; through the SDK when the endpoint is not plain SigV4.
  */
-import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { nodeBody } from './body.ts';
 import { type ObjectAnswer, objectAnswer } from './object-answer.ts';
-import type { PlainS3Requests } from './plain-request.ts';
+import type { AnswerBody, PlainS3Requests } from './plain-request.ts';
 import type { S3Settings } from './settings.ts';
 
 /** One GetObject. */
@@ -23,7 +22,7 @@ export interface GetObjectRequest {
 /** Its answer: the headers as SDK fields, and the body (to be read to its end or destroyed). */
 export interface GetObjectResult {
   readonly answer: ObjectAnswer;
-  readonly body: Readable;
+  readonly body: AnswerBody;
 }
 
 /** Sends the GetObjects of one connection. */
@@ -46,7 +45,7 @@ export class GetObjectSender {
     if (req.offset !== undefined && req.offset > 0) headers.range = `bytes=${req.offset}-`;
     if (req.checksums === true) headers['x-amz-checksum-mode'] = 'ENABLED';
     const res = await this.#plain.send({ method: 'GET', key: req.key, headers });
-    return { answer: objectAnswer(res.headers), body: res };
+    return { answer: objectAnswer(res.headers), body: res.body };
   }
 
   async #sendWithSdk(req: GetObjectRequest): Promise<GetObjectResult> {

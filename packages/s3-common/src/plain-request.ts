@@ -11,12 +11,27 @@
  * timeouts of the connection's settings, the redirect to the bucket's region on AWS, and S3 error
  * bodies turned into errors with the S3 error code and HTTP status that toConnectorError maps.
  * A bucket whose endpoint needs another auth scheme (S3 Express) is left to the SDK: `usable()`.
+ * GETs go over raw-http.ts (its own keep-alive connections, bodies in slabs); requests with a body
+ * or an abort signal over node:http on the connection's agent.
  */
 import { type Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { type Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { RawHttpPool } from './raw-http.ts';
 import type { S3Settings } from './settings.ts';
 import { SigV4Signer } from './sigv4.ts';
+
+/** An answer's body: read it to its end, or destroy it. */
+export interface AnswerBody extends AsyncIterable<Uint8Array> {
+  destroy(): void;
+}
+
+/** A 2xx answer: status, headers (names in lower case), body. */
+export interface PlainAnswer {
+  readonly statusCode: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: AnswerBody;
+}
 
 /** One request on an object of the connection's bucket. */
 export interface PlainRequest {
@@ -87,10 +102,12 @@ function xmlText(xml: string, tag: string): string | undefined {
 }
 
 /** The error of a non-2xx answer, from its XML body (`<Code>`, `<Message>`). */
-async function responseError(res: IncomingMessage): Promise<S3ResponseError> {
+async function responseError(res: PlainAnswer): Promise<S3ResponseError> {
   let xml = '';
-  for await (const chunk of res) if (xml.length < ERROR_BODY_MAX) xml += (chunk as Buffer).toString('utf8');
-  const status = res.statusCode ?? 0;
+  const decoder = new TextDecoder();
+  for await (const chunk of res.body)
+    if (xml.length < ERROR_BODY_MAX) xml += decoder.decode(chunk, { stream: true });
+  const status = res.statusCode;
   const code = xmlText(xml, 'Code');
   return new S3ResponseError(status, code, xmlText(xml, 'Message') ?? code ?? `HTTP ${status}`);
 }
@@ -115,6 +132,8 @@ export class PlainS3Requests {
   #target: Promise<Target> | undefined;
   /** The bucket's region, once AWS redirected us there. */
   #redirectedRegion: string | undefined;
+  /** GETs go through raw-http.ts (one pool for the endpoint, made on first use). */
+  #raw: RawHttpPool | undefined;
 
   constructor(
     client: S3Client,
@@ -136,16 +155,22 @@ export class PlainS3Requests {
    * Sends `req`; resolves once the headers of a 2xx answer are in (its body is the caller's to
    * read or destroy), else throws (S3ResponseError, network, timeout, abort).
    */
-  async send(req: PlainRequest): Promise<IncomingMessage> {
+  async send(req: PlainRequest): Promise<PlainAnswer> {
     this.#target ??= this.#resolveTarget();
     const target = await this.#target;
     const credentials = await this.#client.config.credentials();
     for (let redirected = false; ; redirected = true) {
       const region = this.#redirectedRegion ?? target.region;
-      const res = await this.#request(target, req, credentials, region);
-      const status = res.statusCode ?? 0;
+      const res =
+        req.method === 'GET' && req.body === undefined && req.signal === undefined
+          ? await this.#get(target, req, credentials, region)
+          : await this.#request(target, req, credentials, region).then(
+              (m): PlainAnswer => ({ statusCode: m.statusCode ?? 0, headers: m.headers, body: m }),
+            );
+      const status = res.statusCode;
       if (status >= 200 && status < 300) return res;
       const bucketRegion = res.headers['x-amz-bucket-region'];
+      // (the error body is read below: the connection is free afterwards)
       const err = await responseError(res);
       if (
         !redirected &&
@@ -159,6 +184,49 @@ export class PlainS3Requests {
       }
       throw err;
     }
+  }
+
+  /** Closes the connections of GETs (as an Agent's destroy: a later GET opens new ones). */
+  close(): void {
+    this.#raw?.close();
+    this.#raw = undefined;
+  }
+
+  #signed(
+    target: Target,
+    req: PlainRequest,
+    credentials: Awaited<ReturnType<S3Client['config']['credentials']>>,
+    region: string,
+  ): { path: string; headers: Record<string, string> } {
+    const headers: Record<string, string> = { ...req.headers, host: target.host };
+    if (req.body !== undefined) headers['content-length'] = String(req.body.length);
+    const path = `${target.basePath}/${encodeKeyPath(req.key)}`;
+    const query = req.query === undefined ? '' : canonicalQuery(req.query);
+    const now = Date.now() + (this.#client.config.systemClockOffset ?? 0);
+    this.#signer.sign({ method: req.method, path, query, headers }, credentials, region, now);
+    return { path: query === '' ? path : `${path}?${query}`, headers };
+  }
+
+  #get(
+    target: Target,
+    req: PlainRequest,
+    credentials: Awaited<ReturnType<S3Client['config']['credentials']>>,
+    region: string,
+  ): Promise<PlainAnswer> {
+    if (this.#raw === undefined) {
+      this.#raw = new RawHttpPool(
+        {
+          https: target.https,
+          hostname: target.hostname,
+          port: target.port ?? (target.https ? 443 : 80),
+          rejectUnauthorized: !this.#settings.tlsInsecureNoVerify,
+        },
+        this.#settings.timeouts,
+        this.#settings.concurrency + 4,
+      );
+    }
+    const { path, headers } = this.#signed(target, req, credentials, region);
+    return this.#raw.get(path, headers);
   }
 
   async #resolveTarget(): Promise<Target> {
@@ -196,12 +264,7 @@ export class PlainS3Requests {
   ): Promise<IncomingMessage> {
     const { signal, body } = req;
     if (signal?.aborted) return Promise.reject(abortError(signal));
-    const headers: Record<string, string> = { ...req.headers, host: target.host };
-    if (body !== undefined) headers['content-length'] = String(body.length);
-    const path = `${target.basePath}/${encodeKeyPath(req.key)}`;
-    const query = req.query === undefined ? '' : canonicalQuery(req.query);
-    const now = Date.now() + (this.#client.config.systemClockOffset ?? 0);
-    this.#signer.sign({ method: req.method, path, query, headers }, credentials, region, now);
+    const { path, headers } = this.#signed(target, req, credentials, region);
     const { connectMs, requestMs, idleMs } = this.#settings.timeouts;
     return new Promise((resolve, reject) => {
       const r = (target.https ? httpsRequest : httpRequest)({
@@ -209,7 +272,7 @@ export class PlainS3Requests {
         hostname: target.hostname,
         ...(target.port !== undefined ? { port: target.port } : {}),
         method: req.method,
-        path: query === '' ? path : `${path}?${query}`,
+        path,
         headers,
       });
       const answerTimer = setTimeout(

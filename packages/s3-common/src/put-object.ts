@@ -5,10 +5,9 @@
  * its CPU in the SDK's per-request work (middleware, signing, serialization).
  */
 
-import type { IncomingMessage } from 'node:http';
 import { PutObjectCommand, type S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { type ObjectHeaders, sdkHeaderParams, wireHeaders } from './object-headers.ts';
-import type { PlainS3Requests } from './plain-request.ts';
+import type { AnswerBody, PlainS3Requests } from './plain-request.ts';
 import type { S3Settings } from './settings.ts';
 
 /** One PutObject of a body in memory. */
@@ -35,12 +34,8 @@ export interface UploadPartRequest {
 }
 
 /** Reads an answer's body to its end (so that its socket goes back to the pool). */
-function drain(res: IncomingMessage): Promise<void> {
-  return new Promise((resolve, reject) => {
-    res.on('end', resolve);
-    res.on('error', reject);
-    res.resume();
-  });
+async function drain(body: AnswerBody): Promise<void> {
+  for await (const _ of body);
 }
 
 /** Sends the PutObjects and UploadParts of one connection. */
@@ -82,7 +77,7 @@ export class ObjectPutter {
       body: req.body,
       signal: req.signal,
     });
-    await drain(res);
+    await drain(res.body);
   }
 
   /** Resolves with the part's ETag once the server has it. */
@@ -110,7 +105,7 @@ export class ObjectPutter {
       body: req.body,
       signal: req.signal,
     });
-    await drain(res);
+    await drain(res.body);
     const etag = res.headers.etag;
     return typeof etag === 'string' ? etag : undefined;
   }

@@ -12,11 +12,13 @@ import {
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { ConnectorError, type ErrorCode, Semaphore } from '@kloset/connector-contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createS3Connection,
+  readBody,
   readS3Settings,
   S3_COMMON_OPTIONS,
   type S3Settings,
@@ -200,6 +202,25 @@ describe('TLS', () => {
     try {
       const out = await conn.client.send(new ListObjectsV2Command({ Bucket: bucket }));
       expect(out.$metadata.httpStatusCode).toBe(200);
+      // Object bodies come over the same TLS endpoint through raw-http.ts: whole, and twice.
+      const data = pattern(3 * MiB + 7, 9);
+      await plain.send(new PutObjectCommand({ Bucket: bucket, Key: 'tls/body', Body: data }));
+      for (let i = 0; i < 2; i++) {
+        const got = await conn.getObject({ key: 'tls/body' });
+        expect(got.answer.ContentLength).toBe(data.length);
+        expect(Buffer.compare(await readBody(got.body), data)).toBe(0);
+      }
+      const refused = createS3Connection(settings({ use_tls: true }, bucket, host));
+      try {
+        const err = await s3Call(
+          { op: 'GetObject', bucket, key: 'tls/body', endpoint: `https://${host}` },
+          () => refused.getObject({ key: 'tls/body' }),
+        ).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(ConnectorError);
+        expectOneLine(err as ConnectorError, 'invalid', 'TLS failure', 'tls_insecure_no_verify');
+      } finally {
+        refused.destroy();
+      }
     } finally {
       conn.destroy();
     }
