@@ -49,6 +49,11 @@ function netError(message: string, code: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
+/** A garbled answer (retried: a proxy or a cut connection does this). */
+function framingError(message: string): Error {
+  return netError(message, 'HPE_INVALID_FRAMING');
+}
+
 function timeoutError(what: string): Error {
   return Object.assign(new Error(what), { name: 'TimeoutError' });
 }
@@ -207,7 +212,9 @@ class Connection {
 
   /** Sends a request; resolves with the answer once its head is in. */
   send(head: string, requestMs: number): Promise<RawAnswer> {
+    if (this.#dead) return Promise.reject(netError('the connection is closed', 'ECONNRESET'));
     clearTimeout(this.#idleTimer);
+    this.socket.ref();
     this.#phase = 'head';
     this.#head = '';
     this.#keepAlive = true;
@@ -277,7 +284,9 @@ class Connection {
     const body = this.#body;
     if (body?.waiting) this.#flush();
     if (body !== undefined && body.queued + this.#slabPos - this.#slabFlushed > HIGH_WATER) {
+      // Paused by the reader, not by the server: no idle timeout meanwhile.
       this.#paused = true;
+      this.socket.setTimeout(0);
       return false;
     }
     return true;
@@ -288,7 +297,7 @@ class Connection {
     this.#head += Buffer.from(buf.buffer, buf.byteOffset + at, end - at).toString('latin1');
     const stop = this.#head.indexOf('\r\n\r\n');
     if (stop < 0) {
-      if (this.#head.length > HEAD_MAX) this.#close(netError('answer head too large', 'EPROTO'));
+      if (this.#head.length > HEAD_MAX) this.#close(framingError('answer head too large'));
       return end;
     }
     const used = stop + 4 - before;
@@ -315,7 +324,9 @@ class Connection {
       this.#keepAlive = false;
     const body = new RawBody();
     body.bind(
-      () => this.#resume(),
+      () => {
+        if (this.#body === body) this.#resume();
+      },
       () => {
         if (this.#body === body) this.#flush();
       },
@@ -325,13 +336,17 @@ class Connection {
     );
     this.#body = body;
     const te = headers['transfer-encoding'];
-    if (te !== undefined && /chunked/i.test(te)) {
+    if (statusCode === 204 || statusCode === 304) {
+      this.#left = 0;
+      this.#phase = 'length';
+    } else if (te !== undefined && /chunked/i.test(te)) {
       this.#phase = 'chunk-size';
       this.#line = '';
     } else if (headers['content-length'] !== undefined) {
-      const n = Number(headers['content-length']);
-      if (!Number.isSafeInteger(n) || n < 0) {
-        this.#close(netError('bad Content-Length', 'EPROTO'));
+      const raw = headers['content-length'];
+      const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+      if (!Number.isSafeInteger(n)) {
+        this.#close(framingError('bad Content-Length'));
         return end;
       }
       this.#left = n;
@@ -353,15 +368,16 @@ class Connection {
     while (i < end && buf[i] !== 0x0a) i++;
     this.#line += Buffer.from(buf.buffer, buf.byteOffset + at, i - at).toString('latin1');
     if (i === end) {
-      if (this.#line.length > 4096) this.#close(netError('bad chunked framing', 'EPROTO'));
+      if (this.#line.length > 4096) this.#close(framingError('bad chunked framing'));
       return end;
     }
     const line = this.#line.replace(/\r$/, '');
     this.#line = '';
     if (this.#phase === 'chunk-size') {
-      const size = Number.parseInt(line.split(';')[0]!.trim(), 16);
-      if (!Number.isSafeInteger(size) || size < 0) {
-        this.#close(netError('bad chunk size', 'EPROTO'));
+      const hex = line.split(';')[0]!.trim();
+      const size = /^[0-9a-fA-F]{1,12}$/.test(hex) ? Number.parseInt(hex, 16) : Number.NaN;
+      if (!Number.isSafeInteger(size)) {
+        this.#close(framingError('bad chunk size'));
         return end;
       }
       if (size === 0) this.#phase = 'trailer';
@@ -370,6 +386,10 @@ class Connection {
         this.#phase = 'chunk-data';
       }
     } else if (this.#phase === 'chunk-end') {
+      if (line !== '') {
+        this.#close(framingError('bad chunked framing'));
+        return end;
+      }
       this.#phase = 'chunk-size';
     } else if (line === '') {
       this.#finishBody();
@@ -417,12 +437,15 @@ class Connection {
     this.#resume();
     this.#idleTimer = setTimeout(() => this.#close(netError('idle', 'ECONNRESET')), POOL_IDLE_MS);
     this.#idleTimer.unref();
+    // An idle socket does not keep the process alive.
+    this.socket.unref();
     this.#pool.release(this);
   }
 
   #resume(): void {
     if (!this.#paused || this.#dead) return;
     this.#paused = false;
+    if (this.#phase !== 'done') this.socket.setTimeout(this.#pool.timeouts.idleMs);
     this.socket.resume();
   }
 
@@ -473,13 +496,22 @@ export class RawHttpPool {
       head += `host: ${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}\r\n`;
     }
     for (const [name, value] of Object.entries(headers)) {
-      if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) throw new Error(`header ${name}: line breaks refused`);
+      if (/[\r\n]/.test(name) || /[\r\n]/.test(value))
+        throw netError(`header ${name}: line breaks refused`, 'ERR_INVALID_CHAR');
       head += `${name}: ${value}\r\n`;
     }
     head += '\r\n';
     const reused = this.#takeIdle();
-    const conn = reused ?? (await this.#connect());
-    return conn.send(head, this.timeouts.requestMs);
+    if (reused !== undefined) {
+      try {
+        return await reused.send(head, this.timeouts.requestMs);
+      } catch (err) {
+        // A kept-alive socket the server closed as we sent: once more on a new one (a GET is
+        // safe to repeat; no answer had begun).
+        if ((err as { code?: string }).code !== 'ECONNRESET' || !reused.dead) throw err;
+      }
+    }
+    return (await this.#connect()).send(head, this.timeouts.requestMs);
   }
 
   #takeIdle(): Connection | undefined {
