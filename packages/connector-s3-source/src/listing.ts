@@ -1,6 +1,12 @@
 /** ListObjectsV2 pages, streamed, with the next page requested while the current one is used. */
-import { ListObjectsV2Command, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
-import { listingKeyDecoder, type RetryPolicy, type S3Connection, s3Call, withRetry } from '@kloset/s3-common';
+import {
+  type ListPage,
+  listingKeyDecoder,
+  type RetryPolicy,
+  type S3Connection,
+  s3Call,
+  withRetry,
+} from '@kloset/s3-common';
 
 /** One object as listed. */
 export interface ListedObject {
@@ -23,40 +29,30 @@ export async function* listObjects(
   signal?: AbortSignal,
 ): AsyncGenerator<ListedObject> {
   const { bucket, endpoint } = conn.settings.location;
-  const fetchPage = (token: string | undefined): Promise<ListObjectsV2CommandOutput> =>
+  const fetchPage = (token: string | undefined): Promise<ListPage> =>
     withRetry(
       () =>
         s3Call(
           { op: 'ListObjectsV2', bucket, endpoint, ...(prefix ? { key: prefix } : {}) },
-          () =>
-            conn.client.send(
-              new ListObjectsV2Command({
-                Bucket: bucket,
-                Prefix: prefix,
-                EncodingType: 'url',
-                ...(token ? { ContinuationToken: token } : {}),
-              }),
-              { abortSignal: signal },
-            ),
+          () => conn.listObjects({ prefix, ...(token ? { continuationToken: token } : {}) }),
           signal,
         ),
       retry,
       signal,
     );
-  const prefetch = (token: string | undefined): Promise<ListObjectsV2CommandOutput> => {
+  const prefetch = (token: string | undefined): Promise<ListPage> => {
     const p = fetchPage(token);
     // Awaited later; until then a failure must not count as an unhandled rejection.
     p.catch(() => {});
     return p;
   };
-  let next: Promise<ListObjectsV2CommandOutput> | undefined = prefetch(undefined);
+  let next: Promise<ListPage> | undefined = prefetch(undefined);
   while (next) {
-    const page: ListObjectsV2CommandOutput = await next;
+    const page: ListPage = await next;
     const token = page.IsTruncated ? page.NextContinuationToken : undefined;
     next = token ? prefetch(token) : undefined;
     const decode = listingKeyDecoder(page.EncodingType);
-    for (const o of page.Contents ?? []) {
-      if (o.Key === undefined) continue;
+    for (const o of page.Contents) {
       yield {
         key: decode(o.Key),
         size: o.Size ?? 0,

@@ -10,6 +10,7 @@ import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { type GetObjectRequest, type GetObjectResult, GetObjectSender } from './get-object.ts';
+import { type ListObjectsRequest, type ListPage, ObjectLister } from './list-objects.ts';
 import { PlainS3Requests } from './plain-request.ts';
 import { ObjectPutter, type PutObjectRequest, type UploadPartRequest } from './put-object.ts';
 import { isAws, type S3Settings } from './settings.ts';
@@ -28,6 +29,8 @@ export interface S3Connection {
   putObject(request: PutObjectRequest): Promise<void>;
   /** An UploadPart likewise; resolves with the part's ETag. */
   uploadPart(request: UploadPartRequest): Promise<string | undefined>;
+  /** One ListObjectsV2 page (keys URL-encoded), parsed without the SDK (list-objects.ts). */
+  listObjects(request: ListObjectsRequest): Promise<ListPage>;
   /** Closes every socket. The client must not be used afterwards. */
   destroy(): void;
 }
@@ -90,12 +93,14 @@ export function createS3Connection(settings: S3Settings, options: S3ConnectionOp
   const plain = new PlainS3Requests(client, settings, { http: httpAgent, https: httpsAgent });
   const getter = new GetObjectSender(client, settings, plain);
   const putter = new ObjectPutter(client, settings, plain);
+  const lister = new ObjectLister(client, settings, plain);
   return {
     client,
     settings,
     getObject: (request) => getter.send(request),
     putObject: (request) => putter.putObject(request),
     uploadPart: (request) => putter.uploadPart(request),
+    listObjects: (request) => lister.page(request),
     destroy() {
       plain.close();
       client.destroy();
