@@ -172,8 +172,7 @@ async function* streamBody(
       for (;;) {
         body ??= (await getter.get(offset)).body;
         try {
-          for await (const chunk of body) {
-            const bytes = chunk;
+          for await (const bytes of body) {
             if (offset + bytes.length > obj.size) {
               throw corrupt(
                 ctx,

@@ -6,7 +6,7 @@
  * NextContinuationToken and EncodingType.
  */
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import type { PlainS3Requests } from './plain-request.ts';
+import { type PlainS3Requests, readText } from './plain-request.ts';
 import type { S3Settings } from './settings.ts';
 
 /** One page request. */
@@ -117,11 +117,7 @@ export class ObjectLister {
     if (req.continuationToken) query['continuation-token'] = req.continuationToken;
     if (req.maxKeys !== undefined) query['max-keys'] = String(req.maxKeys);
     const res = await this.#plain.send({ method: 'GET', key: '', query });
-    const decoder = new TextDecoder();
-    let xml = '';
-    for await (const chunk of res.body) xml += decoder.decode(chunk, { stream: true });
-    xml += decoder.decode();
-    return parseListPage(xml);
+    return parseListPage(await readText(res.body));
   }
 
   async #pageWithSdk(req: ListObjectsRequest): Promise<ListPage> {

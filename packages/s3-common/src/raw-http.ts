@@ -54,7 +54,8 @@ function framingError(message: string): Error {
   return netError(message, 'HPE_INVALID_FRAMING');
 }
 
-function timeoutError(what: string): Error {
+/** A timeout, named TimeoutError as the SDK's are. */
+export function timeoutError(what: string): Error {
   return Object.assign(new Error(what), { name: 'TimeoutError' });
 }
 
@@ -246,29 +247,21 @@ class Connection {
         case 'head':
           at = this.#feedHead(buf, at, end);
           break;
-        case 'length': {
-          const n = Math.min(this.#left, end - at);
-          this.#copy(buf, at, n);
-          at += n;
-          this.#left -= n;
+        case 'length':
+          at = this.#copyCounted(buf, at, end);
           if (this.#left === 0) this.#finishBody();
           break;
-        }
         case 'until-close':
           this.#copy(buf, at, end - at);
           at = end;
           break;
-        case 'chunk-data': {
-          const n = Math.min(this.#left, end - at);
-          this.#copy(buf, at, n);
-          at += n;
-          this.#left -= n;
+        case 'chunk-data':
+          at = this.#copyCounted(buf, at, end);
           if (this.#left === 0) {
             this.#phase = 'chunk-end';
             this.#line = '';
           }
           break;
-        }
         case 'chunk-size':
         case 'chunk-end':
         case 'trailer':
@@ -395,6 +388,14 @@ class Connection {
       this.#finishBody();
     }
     return i + 1;
+  }
+
+  /** Copies up to the `#left` bytes still due from `buf[at..end)`; returns where it stopped. */
+  #copyCounted(buf: Uint8Array, at: number, end: number): number {
+    const n = Math.min(this.#left, end - at);
+    this.#copy(buf, at, n);
+    this.#left -= n;
+    return at + n;
   }
 
   /** Copies body bytes into the slab (handed out at the end of this read, or when full). */

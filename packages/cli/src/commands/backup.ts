@@ -1,4 +1,5 @@
 import type { Source } from '@kloset/connector-contract';
+import type { Engine } from '../engine/engine.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { formatBytes, formatCount, formatDuration } from '../output/format.ts';
 import type { Command } from './command.ts';
@@ -42,17 +43,18 @@ export const backupCommand: Command = {
       // Awaited by withStore, or abandoned below: never an unhandled rejection meanwhile.
       opening.catch(() => undefined);
     }
+    let engine: Engine;
     let raw: Source;
     try {
       // The engine first: the store's opening needs it to read the config and start the derivation.
-      await ctx.services.engine();
+      engine = await ctx.services.engine();
       raw = await ctx.services.sourceAt(where);
     } catch (err) {
       if (opening !== undefined) await abandonStore(opening);
       throw err;
     }
     // The walk starts now and runs while the store opens (the passphrase's key derivation).
-    const source = (await ctx.services.engine()).scanAhead(raw, ctx.io.signal);
+    const source = engine.scanAhead(raw, ctx.io.signal);
     const failures = new FailureList();
     const snapshot = await (async () => {
       try {
