@@ -20,8 +20,8 @@ export class Connectors {
   readonly registry = new ConnectorRegistry();
   readonly #packagesDir: string;
   readonly #builtins: readonly string[];
-  #installedLoaded = false;
-  #failures: LoadFailure[] = [];
+  /** The one load of the installed packages, shared by every caller, concurrent ones included. */
+  #installed: Promise<readonly LoadFailure[]> | undefined;
 
   constructor(packagesDir: string, builtins: readonly ConnectorManifest[]) {
     this.#packagesDir = packagesDir;
@@ -39,15 +39,17 @@ export class Connectors {
     return this.registry.manifests().filter((m) => this.#builtins.includes(m.name));
   }
 
-  /** Loads installed packages (once). Built-ins keep precedence for the protocols they handle. */
-  async loadInstalled(): Promise<readonly LoadFailure[]> {
-    if (this.#installedLoaded) return this.#failures;
-    this.#installedLoaded = true;
-    const { packages, failures } = await loadInstalled(this.#packagesDir);
-    for (const p of packages)
-      if (!this.#builtins.includes(p.manifest.name)) this.registry.register(p.manifest);
-    this.#failures = failures;
-    return failures;
+  /**
+   * Loads installed packages once: every caller, also one that asks while the first load is still
+   * under way, waits for that same load. Built-ins keep precedence for the protocols they handle.
+   */
+  loadInstalled(): Promise<readonly LoadFailure[]> {
+    this.#installed ??= loadInstalled(this.#packagesDir).then(({ packages, failures }) => {
+      for (const p of packages)
+        if (!this.#builtins.includes(p.manifest.name)) this.registry.register(p.manifest);
+      return failures;
+    });
+    return this.#installed;
   }
 
   /** The connector for `location` in `role`, or one line saying which package to add. */
