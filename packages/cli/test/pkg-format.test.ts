@@ -1,6 +1,10 @@
 /** The pieces of package archives: tar, file names and versions, manifest.json, the packages directory. */
-import { mkdir, readdir, readlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { Header, type types } from 'tar';
 import { describe, expect, it } from 'vitest';
 import {
   archiveFileName,
@@ -9,6 +13,7 @@ import {
   nodeSatisfies,
   parseArchiveFileName,
 } from '../src/pkg/compat.ts';
+import { installArchive } from '../src/pkg/install.ts';
 import {
   activate,
   installedDir,
@@ -18,7 +23,7 @@ import {
   sweepOrphans,
 } from '../src/pkg/layout.ts';
 import { isPackageFilePath, parsePackageManifest } from '../src/pkg/package-manifest.ts';
-import { readTar, tarStream } from '../src/pkg/tar.ts';
+import { readTar, TarError, writeTarGz } from '../src/pkg/tar.ts';
 import { testDir } from './helpers/cli-home.ts';
 
 async function collect(chunks: AsyncIterable<Buffer>): Promise<Buffer> {
@@ -27,8 +32,24 @@ async function collect(chunks: AsyncIterable<Buffer>): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-async function* pieces(b: Buffer, size: number): AsyncIterable<Buffer> {
-  for (let i = 0; i < b.length; i += size) yield b.subarray(i, i + size);
+function pieces(b: Buffer, size: number): Readable {
+  const out: Buffer[] = [];
+  for (let i = 0; i < b.length; i += size) out.push(b.subarray(i, i + size));
+  return Readable.from(out);
+}
+
+/** The entries of a tar, names and bodies. */
+async function entriesOf(tar: Readable): Promise<[string, Buffer][]> {
+  const got: [string, Buffer][] = [];
+  for await (const e of readTar(tar)) got.push([e.name, await collect(e.body)]);
+  return got;
+}
+
+/** One 512-byte ustar header (tar's encoder), for archives tar.create would not write. */
+function rawHeader(path: string, size: number, type: types.EntryTypeName = 'File'): Buffer {
+  const h = Buffer.alloc(512);
+  new Header({ path, mode: 0o644, uid: 0, gid: 0, size, mtime: new Date(0), type }).encode(h);
+  return h;
 }
 
 const MANIFEST = {
@@ -48,43 +69,95 @@ const MANIFEST = {
 };
 
 describe('tar', () => {
-  it('reads back what it writes, whatever the chunking; unread bodies are skipped', async () => {
+  const files = [
+    { name: 'manifest.json', body: Buffer.from('{"x":1}') },
+    { name: 'index.js', body: Buffer.alloc(5000, 7) },
+    { name: 'empty', body: Buffer.alloc(0) },
+    { name: 'exact', body: Buffer.alloc(1024, 1) },
+  ];
+
+  async function written(): Promise<{ dir: string; tgz: Buffer }> {
     const dir = await testDir('tar');
-    const files = [
-      { name: 'manifest.json', body: Buffer.from('{"x":1}') },
-      { name: 'index.js', body: Buffer.alloc(5000, 7) },
-      { name: 'empty', body: Buffer.alloc(0) },
-      { name: 'exact', body: Buffer.alloc(1024, 1) },
-    ];
-    for (const f of files) await writeFile(join(dir, f.name), f.body);
-    const tar = await collect(
-      tarStream(files.map((f) => ({ name: f.name, path: join(dir, f.name), size: f.body.length }))),
+    for (const f of files) await writeFile(join(dir, f.name), f.body, { mode: 0o644 });
+    await writeTarGz(
+      join(dir, 'out.tgz'),
+      dir,
+      files.map((f) => f.name),
     );
+    return { dir, tgz: await readFile(join(dir, 'out.tgz')) };
+  }
+
+  it('reads back what it writes, in order, whatever the chunking; unread bodies are skipped', async () => {
+    const { tgz } = await written();
+    const tar = gunzipSync(tgz);
     expect(tar.length % 512).toBe(0);
     for (const chunk of [1, 511, 512, 4096, tar.length]) {
-      const got: [string, Buffer][] = [];
-      for await (const e of readTar(pieces(tar, chunk))) got.push([e.name, await collect(e.body)]);
-      expect(got).toEqual(files.map((f) => [f.name, f.body]));
+      expect(await entriesOf(pieces(tar, chunk))).toEqual(files.map((f) => [f.name, f.body]));
       const names: string[] = [];
       for await (const e of readTar(pieces(tar, chunk))) names.push(e.name);
       expect(names).toEqual(files.map((f) => f.name));
     }
+    // Plain ustar headers: regular files, mode 0644, mtime 0, no owner.
+    const h = new Header(tar.subarray(0, 512));
+    expect([h.path, h.type, h.mode, h.mtime?.getTime(), h.uid ?? 0, h.uname ?? '']).toEqual([
+      'manifest.json',
+      'File',
+      0o644,
+      0,
+      0,
+      '',
+    ]);
+  });
+
+  it('writes the same bytes for the same files, whatever their times', async () => {
+    const { dir, tgz } = await written();
+    for (const f of files) await utimes(join(dir, f.name), new Date(2e12), new Date(2e12));
+    await writeTarGz(
+      join(dir, 'again.tgz'),
+      dir,
+      files.map((f) => f.name),
+    );
+    expect(await readFile(join(dir, 'again.tgz'))).toEqual(tgz);
   });
 
   it('refuses a bad header checksum, a truncated archive, a missing end marker', async () => {
-    const dir = await testDir('tar');
-    await writeFile(join(dir, 'f'), 'hello');
-    const tar = await collect(tarStream([{ name: 'f', path: join(dir, 'f'), size: 5 }]));
-    const read = async (b: Buffer) => {
-      for await (const e of readTar(pieces(b, 100))) await collect(e.body);
-    };
+    const tar = gunzipSync((await written()).tgz);
+    const read = (b: Buffer, chunk = 100) => entriesOf(pieces(b, chunk));
     const bad = Buffer.from(tar);
     bad[0] = 'g'.charCodeAt(0);
-    await expect(read(bad)).rejects.toThrow('header checksum mismatch');
-    await expect(read(tar.subarray(0, 515))).rejects.toThrow('truncated body of "f"');
-    await expect(read(tar.subarray(0, 1024))).rejects.toThrow('no end-of-archive marker');
-    await expect(read(tar.subarray(0, 1100))).rejects.toThrow('truncated header');
-    await expect(read(tar)).resolves.toBeUndefined();
+    await expect(read(bad)).rejects.toThrow(new TarError('checksum failure'));
+    const body2 = 512 + 512 + 512; // manifest.json, its body, the header of index.js
+    await expect(read(tar.subarray(0, body2 + 100))).rejects.toThrow(/^Truncated input \(needed \d+ more/);
+    const end = tar.length - 1024;
+    // (cut in 100-byte pieces, tar reports the last body truncated: it consumes whole blocks only)
+    await expect(read(tar.subarray(0, end), end)).rejects.toThrow(new TarError('no end-of-archive marker'));
+    await expect(read(tar.subarray(0, end + 100))).rejects.toThrow('no end-of-archive marker');
+    await expect(read(tar)).resolves.toHaveLength(files.length);
+  });
+
+  it('hands out links and directories with their type; refuses types tar would skip', async () => {
+    const link = Buffer.alloc(512);
+    new Header({ path: 'l', size: 0, type: 'SymbolicLink', linkpath: '/etc/passwd', mode: 0o777 }).encode(
+      link,
+    );
+    const types: string[] = [];
+    for await (const e of readTar(Readable.from([link, rawHeader('d/', 0, 'Directory'), Buffer.alloc(1024)])))
+      types.push(`${e.name} ${e.type}`);
+    expect(types).toEqual(['l SymbolicLink', 'd/ Directory']);
+    const sparse = Buffer.concat([rawHeader('f', 0, 'SparseFile'), Buffer.alloc(1024)]);
+    await expect(entriesOf(Readable.from([sparse]))).rejects.toThrow(
+      new TarError('entry "f" of type SparseFile is not a regular file'),
+    );
+  });
+
+  it('installs an archive written by the hand-made ustar writer kloset had before (format 1)', async () => {
+    const root = await testDir('pkgs');
+    const fixture = fileURLToPath(new URL('./fixtures/memfix_v1.0.0_linux_x64.tgz', import.meta.url));
+    const r = await installArchive(fixture, root);
+    expect([r.manifest.name, r.manifest.version]).toEqual(['memfix', '1.0.0']);
+    const original = new URL('./fixtures/mem-connector/index.js', import.meta.url);
+    expect(await readFile(join(r.dir, 'index.js'))).toEqual(await readFile(original));
+    expect((await readInstalled(root)).packages.map((p) => p.name)).toEqual(['memfix']);
   });
 });
 

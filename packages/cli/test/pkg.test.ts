@@ -6,6 +6,7 @@
 import { cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { readInstalled } from '../src/pkg/layout.ts';
 import {
@@ -267,6 +268,14 @@ describe('bad archives are refused in one line and install nothing', () => {
     );
     await writeFile(name('truncated.tgz'), good.subarray(0, good.length >> 1));
     await refused('./truncated.tgz', /: corrupt archive: gzip: unexpected end of file$/);
+    // Good gzip, cut tar: the body of index.js ends early, or the end-of-archive blocks are missing.
+    const tar = gunzipSync(good);
+    for (const cut of [1000, tar.length - 2048]) {
+      await writeFile(name('cut.tgz'), gzipSync(tar.subarray(0, cut)));
+      await refused('./cut.tgz', /: corrupt archive: tar: Truncated input \(needed \d+ more bytes, only \d+/);
+    }
+    await writeFile(name('noend.tgz'), gzipSync(tar.subarray(0, tar.length - 1024)));
+    await refused('./noend.tgz', /: corrupt archive: tar: no end-of-archive marker$/);
     const flipped = Buffer.from(good);
     flipped[flipped.length >> 1]! ^= 0xff;
     await writeFile(name('flipped.tgz'), flipped);
@@ -282,6 +291,12 @@ describe('bad archives are refused in one line and install nothing', () => {
     changed[100]! ^= 0x01;
     await writeArchive(name('changed.tgz'), [entries[0]!, { name: 'index.js', body: changed }]);
     await refused('./changed.tgz', /: index\.js: SHA-256 differs from manifest\.json$/);
+    const longer = Buffer.concat([index().body, Buffer.from('x')]);
+    await writeArchive(name('longer.tgz'), [entries[0]!, { name: 'index.js', body: longer }]);
+    await refused(
+      './longer.tgz',
+      new RegExp(`: index\\.js: ${longer.length} bytes, manifest\\.json says ${longer.length - 1}$`),
+    );
     await writeArchive(name('short.tgz'), [entries[0]!]);
     await refused('./short.tgz', /: index\.js is listed in manifest\.json but missing$/);
     await writeArchive(name('extra.tgz'), [...entries, { name: 'extra.js', body: Buffer.from('x') }]);
@@ -295,11 +310,21 @@ describe('bad archives are refused in one line and install nothing', () => {
     await refused('./escape.tgz', /: entry name "\.\.\/evil\.js" is not allowed$/);
     await writeArchive(name('absolute.tgz'), [...entries, { name: '/etc/evil', body: Buffer.from('x') }]);
     await refused('./absolute.tgz', /: entry name "\/etc\/evil" is not allowed$/);
-    await writeArchive(name('link.tgz'), [
-      entries[0]!,
-      { name: 'index.js', body: Buffer.alloc(0), type: '2' },
+    const notFiles: ArchiveEntry[] = [
+      { name: 'index.js', body: Buffer.alloc(0), type: 'SymbolicLink', linkpath: '/etc/passwd' },
+      { name: 'index.js', body: Buffer.alloc(0), type: 'Link', linkpath: 'manifest.json' },
+      { name: 'index.js', body: Buffer.alloc(0), type: 'CharacterDevice' },
+      { name: 'index.js', body: Buffer.alloc(0), type: 'Directory' },
+    ];
+    for (const e of notFiles) {
+      await writeArchive(name('link.tgz'), [entries[0]!, e]);
+      await refused('./link.tgz', /: entry "index\.js" is not a regular file$/);
+    }
+    await writeArchive(name('link-manifest.tgz'), [
+      { name: 'manifest.json', body: Buffer.alloc(0), type: 'SymbolicLink', linkpath: '/etc/passwd' },
+      index(),
     ]);
-    await refused('./link.tgz', /: entry "index\.js" is not a regular file$/);
+    await refused('./link-manifest.tgz', /: entry "manifest\.json" is not a regular file$/);
   });
 
   it('a manifest that is missing, not first, malformed, or for another platform or contract', async () => {

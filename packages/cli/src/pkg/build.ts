@@ -12,19 +12,17 @@
  * what its code exports. Entries carry mtime 0, so the same source gives the same bytes.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream, existsSync } from 'node:fs';
+import { chmod, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
-import { createGzip } from 'node:zlib';
 import { archiveFileName, currentPlatform } from './compat.ts';
 import { HOST_PROVIDED } from './host-modules.ts';
 import { importConnectorManifest } from './load.ts';
 import { MANIFEST_FILE, PACKAGE_FORMAT, type PackageManifest } from './package-manifest.ts';
-import { tarStream } from './tar.ts';
+import { writeTarGz } from './tar.ts';
 import type { PackageSource } from './workspace.ts';
 
 const ENTRY = 'index.js';
@@ -150,16 +148,12 @@ export async function buildPackage(src: PackageSource, outDir: string): Promise<
     await bundle(src, workDir);
     const manifest = await describe(src, workDir);
     await writeFile(join(workDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
-    const inputs = await Promise.all(
-      [MANIFEST_FILE, ENTRY].map(async (name) => {
-        const path = join(workDir, name);
-        return { name, path, size: (await stat(path)).size };
-      }),
-    );
+    // The mode goes into the archive: the same whatever the umask.
+    for (const name of [MANIFEST_FILE, ENTRY]) await chmod(join(workDir, name), 0o644);
     const archive = join(outDir, archiveFileName(src.name, src.version, manifest.platform));
     const tmp = `${archive}.${process.pid}.tmp`;
     try {
-      await pipeline(tarStream(inputs), createGzip({ level: 9 }), createWriteStream(tmp, { mode: 0o644 }));
+      await writeTarGz(tmp, workDir, [MANIFEST_FILE, ENTRY]);
       await rename(tmp, archive);
     } catch (err) {
       await rm(tmp, { force: true });

@@ -35,6 +35,9 @@ export interface InstallResult {
   readonly replaced?: string;
 }
 
+/** Regular files, as tar names their type flags ('0', and NUL in old archives). */
+const REGULAR_FILE: readonly string[] = ['File', 'OldFile'];
+
 async function bodyBytes(entry: TarEntry): Promise<Buffer> {
   if (entry.size > MAX_MANIFEST_BYTES) throw new Error(`${MANIFEST_FILE} is larger than 1 MiB`);
   const parts: Buffer[] = [];
@@ -46,9 +49,11 @@ async function readFirstManifest(entry: TarEntry | undefined): Promise<PackageMa
   if (!entry || entry.name !== MANIFEST_FILE) {
     throw new Error(`not a kloset package: ${MANIFEST_FILE} is not its first entry`);
   }
+  if (!REGULAR_FILE.includes(entry.type)) throw new Error(`entry "${MANIFEST_FILE}" is not a regular file`);
+  const bytes = await bodyBytes(entry);
   let raw: unknown;
   try {
-    raw = JSON.parse((await bodyBytes(entry)).toString('utf8'));
+    raw = JSON.parse(bytes.toString('utf8'));
   } catch (err) {
     throw new Error(`${MANIFEST_FILE} is not valid JSON (${(err as Error).message})`);
   }
@@ -58,6 +63,8 @@ async function readFirstManifest(entry: TarEntry | undefined): Promise<PackageMa
 }
 
 async function extractFile(entry: TarEntry, listed: PackageFile, dir: string): Promise<void> {
+  if (entry.size !== listed.size)
+    throw new Error(`${listed.path}: ${entry.size} bytes, manifest.json says ${listed.size}`);
   const target = join(dir, ...listed.path.split('/'));
   await mkdir(dirname(target), { recursive: true });
   const hash = createHash('sha256');
@@ -88,7 +95,8 @@ async function extract(
   const entries = readTar(input.pipe(gunzip))[Symbol.asyncIterator]();
   let dir: string | undefined;
   try {
-    const manifest = await readFirstManifest((await entries.next()).value);
+    const first = await entries.next();
+    const manifest = await readFirstManifest(first.done ? undefined : first.value);
     if (reserved.includes(manifest.name))
       throw new Error(`${manifest.name} is built in: no package replaces it`);
     dir = await newPackageDir(packagesDir, manifest.name, manifest.version);
@@ -96,13 +104,14 @@ async function extract(
     const seen = new Set<string>();
     for (let next = await entries.next(); !next.done; next = await entries.next()) {
       const entry = next.value;
-      if (entry.type !== '0') throw new Error(`entry ${JSON.stringify(entry.name)} is not a regular file`);
-      if (!isPackageFilePath(entry.name))
-        throw new Error(`entry name ${JSON.stringify(entry.name)} is not allowed`);
-      const file = listed.get(entry.name);
-      if (!file) throw new Error(`${entry.name} is not listed in ${MANIFEST_FILE}`);
-      if (seen.has(entry.name)) throw new Error(`${entry.name} appears twice`);
-      seen.add(entry.name);
+      const name = entry.name;
+      if (!REGULAR_FILE.includes(entry.type))
+        throw new Error(`entry ${JSON.stringify(name)} is not a regular file`);
+      if (!isPackageFilePath(name)) throw new Error(`entry name ${JSON.stringify(name)} is not allowed`);
+      const file = listed.get(name);
+      if (!file) throw new Error(`${name} is not listed in ${MANIFEST_FILE}`);
+      if (seen.has(name)) throw new Error(`${name} appears twice`);
+      seen.add(name);
       await extractFile(entry, file, dir);
     }
     const missing = manifest.files.find((f) => !seen.has(f.path));
@@ -110,6 +119,7 @@ async function extract(
     await writeFile(join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o644 });
     return { dir, manifest };
   } catch (err) {
+    await entries.return();
     input.destroy();
     gunzip.destroy();
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });

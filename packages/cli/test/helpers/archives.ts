@@ -1,24 +1,25 @@
 /** Reads package archives, and writes altered ones, to test what `pkg add` accepts and refuses. */
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { END_OF_ARCHIVE, fileHeader, padding, readTar } from '../../src/pkg/tar.ts';
+import { Header, type types } from 'tar';
+import { readTar } from '../../src/pkg/tar.ts';
 
 export interface ArchiveEntry {
   readonly name: string;
   readonly body: Buffer;
-  /** Tar type flag: '0' file (default), '2' symlink, '5' directory. */
-  readonly type?: string;
+  /** Tar type: File (default), Link, SymbolicLink, CharacterDevice, Directory... */
+  readonly type?: types.EntryTypeName;
+  /** The target of a link. */
+  readonly linkpath?: string;
 }
 
 /** The entries of a .tgz, in order. */
 export async function readArchive(path: string): Promise<ArchiveEntry[]> {
   const out: ArchiveEntry[] = [];
   const tar = gunzipSync(await readFile(path));
-  const chunks = (async function* () {
-    yield tar;
-  })();
-  for await (const e of readTar(chunks)) {
+  for await (const e of readTar(Readable.from([tar]))) {
     const parts: Buffer[] = [];
     for await (const p of e.body) parts.push(p);
     out.push({ name: e.name, body: Buffer.concat(parts), type: e.type });
@@ -26,20 +27,26 @@ export async function readArchive(path: string): Promise<ArchiveEntry[]> {
   return out;
 }
 
-function header(e: ArchiveEntry): Buffer {
-  const h = fileHeader(e.name, e.body.length);
-  h.write(e.type ?? '0', 156, 'ascii');
-  h.write('        ', 148, 'ascii');
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
-  return h;
-}
-
-/** Writes `entries` as a .tgz. */
+/**
+ * Writes `entries` as a .tgz, header by header, whatever their names and types (tar.create would
+ * refuse or rewrite the bad ones these tests need).
+ */
 export async function writeArchive(path: string, entries: readonly ArchiveEntry[]): Promise<void> {
-  const parts = entries.flatMap((e) => [header(e), e.body, padding(e.body.length)]);
-  await writeFile(path, gzipSync(Buffer.concat([...parts, END_OF_ARCHIVE])));
+  const parts = entries.flatMap((e) => {
+    const h = Buffer.alloc(512);
+    new Header({
+      path: e.name,
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      size: e.body.length,
+      mtime: new Date(0),
+      type: e.type ?? 'File',
+      linkpath: e.linkpath,
+    }).encode(h);
+    return [h, e.body, Buffer.alloc((512 - (e.body.length % 512)) % 512)];
+  });
+  await writeFile(path, gzipSync(Buffer.concat([...parts, Buffer.alloc(1024)])));
 }
 
 /** manifest.json of `entries`, parsed. */
