@@ -4,14 +4,15 @@
  * decompression and MAC checks run beside the main thread instead of on it; writes hand them
  * small payloads to compress (a copy), as node:zlib's set-up per call costs more than the work.
  *
- * Workers start on first use, hold the process open only while they have work (unref'd when
- * idle), and requests sent in one tick go in one message per worker. A worker that dies fails its
- * requests and is not used again; when none is left, `openBlobs` returns undefined and callers do
- * the work themselves. `KLOSET_CRYPTO_WORKERS` sets how many workers run (0: none); the default is
- * one per core beyond the first, at most 4 (one on a 2-core machine).
+ * The threads are a piscina pool (crypto-worker.ts is the task), started on first use; idle
+ * workers do not hold the process open. A worker that dies fails its tasks and piscina starts
+ * another; a pool that reports an error of its own is not used again, and then `openBlobs`
+ * returns undefined and callers do the work themselves. `KLOSET_CRYPTO_WORKERS` sets how many
+ * workers run (0: none); the default is one per core beyond the first, at most 4 (one on a
+ * 2-core machine).
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { Piscina } from 'piscina';
 import type { CompressionCodec, EncodedPayload } from '../crypto/compression.ts';
 import type { CompressReply, OpenReply, WorkerReply, WorkerRequest } from './messages.ts';
 import type { OpenBlobsRequest, OpenOutcome } from './open-blobs.ts';
@@ -23,18 +24,11 @@ export interface OpenedRead {
   readonly buffer: ArrayBuffer;
 }
 
-interface Pending {
-  /** Takes the reply to this request (an error reply is turned into `reject` before). */
-  readonly settle: (reply: OpenReply | CompressReply) => void;
-  readonly reject: (err: Error) => void;
-}
-
-interface Slot {
-  readonly worker: Worker;
-  readonly pending: Map<number, Pending>;
-  queue: { req: WorkerRequest; transfer: ArrayBuffer[] }[];
-  dead: boolean;
-}
+/**
+ * Tasks sent ahead to one worker: it runs them one after the other, so the next one is there when
+ * one ends (piscina's default, one at a time, waits a round trip between tasks).
+ */
+const TASKS_PER_WORKER = 16;
 
 /** Workers to start: KLOSET_CRYPTO_WORKERS, else one per core beyond the first (1 to 4). */
 export function cryptoWorkerCount(): number {
@@ -55,40 +49,43 @@ function workerUrl(): URL {
 /** A pool of crypto workers. */
 export class CryptoPool {
   static #shared: CryptoPool | undefined | null = null;
-  readonly #slots: Slot[] = [];
-  #nextId = 0;
-  #flushScheduled = false;
+  readonly #pool: Piscina<WorkerRequest, WorkerReply>;
+  readonly #threads: number;
+  #inFlight = 0;
+  #broken = false;
 
   /** The process-wide pool, started on first call; undefined if workers are off or cannot start. */
   static shared(): CryptoPool | undefined {
     if (CryptoPool.#shared === null) {
       const n = cryptoWorkerCount();
-      const pool = n === 0 ? undefined : new CryptoPool(n);
-      CryptoPool.#shared = pool?.available ? pool : undefined;
+      let pool: CryptoPool | undefined;
+      try {
+        pool = n === 0 ? undefined : new CryptoPool(n);
+      } catch {
+        pool = undefined;
+      }
+      CryptoPool.#shared = pool;
     }
     return CryptoPool.#shared;
   }
 
   private constructor(count: number) {
-    for (let i = 0; i < count; i++) {
-      let worker: Worker;
-      try {
-        worker = new Worker(workerUrl());
-      } catch {
-        break;
-      }
-      const slot: Slot = { worker, pending: new Map(), queue: [], dead: false };
-      worker.unref();
-      worker.on('message', (reply: WorkerReply) => this.#onReply(slot, reply));
-      worker.on('error', (err) => this.#fail(slot, err));
-      worker.on('exit', (code) => this.#fail(slot, new Error(`crypto worker exited with code ${code}`)));
-      this.#slots.push(slot);
-    }
+    this.#threads = count;
+    this.#pool = new Piscina({
+      filename: workerUrl().href,
+      minThreads: count,
+      maxThreads: count,
+      idleTimeout: 60_000,
+      concurrentTasksPerWorker: TASKS_PER_WORKER,
+    });
+    this.#pool.on('error', () => {
+      this.#broken = true;
+    });
   }
 
-  /** True while at least one worker is alive. */
+  /** True while the pool can take tasks. */
   get available(): boolean {
-    return this.#slots.some((s) => !s.dead);
+    return !this.#broken;
   }
 
   /**
@@ -97,15 +94,8 @@ export class CryptoPool {
    */
   openBlobs(bytes: Uint8Array, req: OpenBlobsRequest): Promise<OpenedRead> | undefined {
     const own = transferable(bytes);
-    return this.#send(
-      (id) => ({
-        op: 'open',
-        id,
-        buffer: own.buffer,
-        byteOffset: own.byteOffset,
-        byteLength: own.byteLength,
-        open: req,
-      }),
+    return this.#run(
+      { op: 'open', buffer: own.buffer, byteOffset: own.byteOffset, byteLength: own.byteLength, open: req },
       [own.buffer],
       (reply) => {
         if (reply.op !== 'open') throw new Error(`crypto worker: ${reply.op} reply to an open request`);
@@ -124,15 +114,8 @@ export class CryptoPool {
    */
   compress(data: Uint8Array, level: number): Promise<EncodedPayload> | undefined {
     const copy = data.slice();
-    return this.#send(
-      (id) => ({
-        op: 'compress',
-        id,
-        buffer: copy.buffer,
-        byteOffset: 0,
-        byteLength: copy.byteLength,
-        level,
-      }),
+    return this.#run(
+      { op: 'compress', buffer: copy.buffer, byteOffset: 0, byteLength: copy.byteLength, level },
       [copy.buffer],
       (reply): EncodedPayload => {
         if (reply.op !== 'compress')
@@ -143,82 +126,33 @@ export class CryptoPool {
     );
   }
 
-  /** Queues the request `make(id)` to the least busy worker; `read` turns its reply into the result. */
-  #send<T>(
-    make: (id: number) => WorkerRequest,
+  /** Runs `request` in a worker; `read` turns its reply into the result. */
+  #run<T>(
+    request: WorkerRequest,
     transfer: ArrayBuffer[],
     read: (reply: OpenReply | CompressReply) => T,
   ): Promise<T> | undefined {
-    const slot = this.#pick();
-    if (slot === undefined) return undefined;
-    const id = this.#nextId++;
-    const request = make(id);
-    return new Promise<T>((resolve, reject) => {
-      if (slot.pending.size === 0) slot.worker.ref();
-      const settle = (reply: OpenReply | CompressReply) => {
-        try {
-          resolve(read(reply));
-        } catch (err) {
-          reject(err instanceof Error ? err : new Error(String(err)));
-        }
-      };
-      slot.pending.set(id, { settle, reject });
-      slot.queue.push({ req: request, transfer });
-      this.#scheduleFlush();
-    });
+    if (this.#broken) return undefined;
+    this.#inFlight++;
+    return this.#pool.run(request, { transferList: transfer }).then(
+      (reply) => {
+        this.#inFlight--;
+        return read(reply);
+      },
+      (err: unknown) => {
+        this.#inFlight--;
+        throw new Error(`crypto worker: ${err instanceof Error ? err.message : String(err)}`);
+      },
+    );
   }
 
   /**
-   * True when every live worker already has `depth` requests in flight: a caller that would
+   * True when the workers already have `depth` requests each in flight: a caller that would
    * otherwise wait for them may do the work on its own thread (the main thread is often idle
    * while a lone worker is the bottleneck, e.g. on 2 cores).
    */
   saturated(depth: number): boolean {
-    return !this.#slots.some((s) => !s.dead && s.pending.size < depth);
-  }
-
-  /** The live worker with the fewest requests in flight. */
-  #pick(): Slot | undefined {
-    let best: Slot | undefined;
-    for (const s of this.#slots) {
-      if (!s.dead && (best === undefined || s.pending.size < best.pending.size)) best = s;
-    }
-    return best;
-  }
-
-  #scheduleFlush(): void {
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    queueMicrotask(() => {
-      this.#flushScheduled = false;
-      for (const s of this.#slots) {
-        if (s.queue.length === 0 || s.dead) continue;
-        const batch = s.queue;
-        s.queue = [];
-        s.worker.postMessage(
-          batch.map((b) => b.req),
-          batch.flatMap((b) => b.transfer),
-        );
-      }
-    });
-  }
-
-  #onReply(slot: Slot, reply: WorkerReply): void {
-    const p = slot.pending.get(reply.id);
-    if (p === undefined) return;
-    slot.pending.delete(reply.id);
-    if (slot.pending.size === 0) slot.worker.unref();
-    if (reply.op === 'error') p.reject(new Error(`crypto worker: ${reply.error}`));
-    else p.settle(reply);
-  }
-
-  #fail(slot: Slot, err: Error): void {
-    if (slot.dead) return;
-    slot.dead = true;
-    for (const p of slot.pending.values()) p.reject(err);
-    slot.pending.clear();
-    for (const q of slot.queue) q.transfer.length = 0;
-    slot.queue = [];
+    return this.#broken || this.#inFlight >= depth * this.#threads;
   }
 }
 

@@ -1,10 +1,10 @@
 /**
- * The entry of a crypto worker thread: runs CPU-heavy steps off the main thread: for reads,
- * decrypt, decompress and verify; for writes, the compression of small payloads (whose zstd set-up
- * costs the main thread more than the compression itself). Requests come in batches; each reply
- * names the request it answers. Buffers move between threads by transfer, never by copy.
+ * The task of a crypto worker thread (a piscina worker, see crypto-pool.ts): runs CPU-heavy steps
+ * off the main thread: for reads, decrypt, decompress and verify; for writes, the compression of
+ * small payloads (whose zstd set-up costs the main thread more than the compression itself).
+ * Buffers move between threads by transfer, never by copy. A task that throws rejects its call.
  */
-import { parentPort } from 'node:worker_threads';
+import { Piscina } from 'piscina';
 import { CompressionCodec, compressIfPays } from '../crypto/compression.ts';
 import type { CompressRequest, OpenRequest, WorkerReply, WorkerRequest } from './messages.ts';
 import { openBlobsInPlace } from './open-blobs.ts';
@@ -33,17 +33,17 @@ function open(req: OpenRequest): Out {
       length: own.length,
     };
   });
-  return { reply: { op: 'open', id: req.id, buffer: req.buffer, results }, transfer };
+  return { reply: { op: 'open', buffer: req.buffer, results }, transfer };
 }
 
 function compress(req: CompressRequest): Out {
   const data = new Uint8Array(req.buffer, req.byteOffset, req.byteLength);
   const encoded = compressIfPays(data, 'zstd', { level: req.level });
   if (encoded.codec === CompressionCodec.None) {
-    return { reply: { op: 'compress', id: req.id, codec: CompressionCodec.None }, transfer: [] };
+    return { reply: { op: 'compress', codec: CompressionCodec.None }, transfer: [] };
   }
   const body = ownBuffer(encoded.body).buffer; // the whole buffer is the body
-  return { reply: { op: 'compress', id: req.id, codec: encoded.codec, body }, transfer: [body] };
+  return { reply: { op: 'compress', codec: encoded.codec, body }, transfer: [body] };
 }
 
 /**
@@ -58,21 +58,17 @@ function ownBuffer(data: Uint8Array): { buffer: ArrayBuffer; start: number; leng
   return { buffer: own.buffer as ArrayBuffer, start: 0, length: own.length };
 }
 
-function handle(req: WorkerRequest): Out {
-  return req.op === 'open' ? open(req) : compress(req);
+/** Runs one task; its reply goes back with its buffers transferred (piscina's movable object). */
+export default function handle(req: WorkerRequest): WorkerReply {
+  const out = req.op === 'open' ? open(req) : compress(req);
+  const movable = {
+    get [Piscina.transferableSymbol]() {
+      return out.transfer;
+    },
+    get [Piscina.valueSymbol]() {
+      return out.reply;
+    },
+  };
+  // Piscina.move marks it as movable; its declared types cover single buffers only.
+  return Piscina.move(movable as unknown as ArrayBuffer) as unknown as WorkerReply;
 }
-
-const port = parentPort;
-if (port === null) throw new Error('crypto-worker.ts runs only as a worker thread');
-port.on('message', (batch: WorkerRequest[]) => {
-  for (const req of batch) {
-    let out: Out;
-    try {
-      out = handle(req);
-    } catch (err) {
-      const error = err instanceof Error ? err.message : String(err);
-      out = { reply: { op: 'error', id: req.id, error }, transfer: [] };
-    }
-    port.postMessage(out.reply, out.transfer);
-  }
-});

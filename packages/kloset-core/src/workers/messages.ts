@@ -1,10 +1,9 @@
-/** Messages between the main thread and crypto workers (structured-clone friendly). */
+/** Tasks of the crypto workers and their results (structured-clone friendly). */
 import type { OpenBlobsRequest } from './open-blobs.ts';
 
 /** Open the blobs of one ranged read held in `buffer` (transferred to the worker). */
 export interface OpenRequest {
   readonly op: 'open';
-  readonly id: number;
   readonly buffer: ArrayBuffer;
   readonly byteOffset: number;
   readonly byteLength: number;
@@ -14,7 +13,6 @@ export interface OpenRequest {
 /** Compress the payload held in `buffer` (transferred) if it pays, as compressIfPays does. */
 export interface CompressRequest {
   readonly op: 'compress';
-  readonly id: number;
   readonly buffer: ArrayBuffer;
   readonly byteOffset: number;
   readonly byteLength: number;
@@ -38,7 +36,6 @@ export type WorkerBlobResult =
 /** The answer to an OpenRequest; `buffer` comes back (transferred) with the plaintexts in it. */
 export interface OpenReply {
   readonly op: 'open';
-  readonly id: number;
   readonly buffer: ArrayBuffer;
   readonly results: readonly WorkerBlobResult[];
 }
@@ -48,14 +45,7 @@ export interface OpenReply {
  * transferred buffer); when not, the caller keeps its data as is.
  */
 export type CompressReply =
-  | { readonly op: 'compress'; readonly id: number; readonly codec: 0 }
-  | { readonly op: 'compress'; readonly id: number; readonly codec: number; readonly body: ArrayBuffer };
+  | { readonly op: 'compress'; readonly codec: 0 }
+  | { readonly op: 'compress'; readonly codec: number; readonly body: ArrayBuffer };
 
-/** A request that failed as a whole. */
-export interface ErrorReply {
-  readonly op: 'error';
-  readonly id: number;
-  readonly error: string;
-}
-
-export type WorkerReply = OpenReply | CompressReply | ErrorReply;
+export type WorkerReply = OpenReply | CompressReply;
