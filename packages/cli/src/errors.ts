@@ -33,7 +33,23 @@ export class IntegrityError extends CliError {
 
 /** The user's passphrase could not be obtained (no env, no keyfile, no TTY) or was refused. */
 export class PassphraseError extends CliError {
-  override readonly name = 'PassphraseError';
+  override readonly name: string = 'PassphraseError';
+}
+
+/** No passphrase was given, and there is no terminal to ask on. */
+export class MissingPassphraseError extends PassphraseError {
+  override readonly name = 'MissingPassphraseError';
+}
+
+/** The passphrase does not open the store. Services names the store and where the passphrase came from. */
+export class WrongPassphraseError extends CliError {
+  override readonly name = 'WrongPassphraseError';
+  /** Where the passphrase came from (`KLOSET_PASSPHRASE`, `keyfile FILE`...), when known. */
+  readonly from: string | undefined;
+  constructor(message = 'wrong passphrase', options?: { cause?: unknown; from?: string | undefined }) {
+    super(message, ExitCode.Error, options);
+    this.from = options?.from;
+  }
 }
 
 /** The message of anything thrown, on one line. */

@@ -16,9 +16,11 @@ import { absolutePath, cacheDir, configFile, defaultStore, packagesDir } from '.
 import { connect } from './connectors/connect.ts';
 import { Connectors } from './connectors/connectors.ts';
 import type { Engine, OpenStore, StoreView } from './engine/engine.ts';
+import { CliError, WrongPassphraseError } from './errors.ts';
+import { ExitCode } from './exit-codes.ts';
 import type { Io } from './io/io.ts';
-import { type ResolvedLocation, resolveLocation } from './location/location.ts';
-import { obtainPassphrase } from './passphrase/passphrase.ts';
+import { describeLocation, type ResolvedLocation, resolveLocation } from './location/location.ts';
+import { obtainPassphrase, type Passphrase } from './passphrase/passphrase.ts';
 
 export type EngineFactory = () => Promise<Engine>;
 
@@ -34,6 +36,58 @@ export interface StoreOptions {
   readonly keyfile: string | undefined;
   /** `passphrase=` of the named source being backed up: used when the store has none. */
   readonly sourcePassphrase?: string | undefined;
+  /** Where sourcePassphrase comes from, for messages (`passphrase= of source @NAME`). */
+  readonly sourcePassphraseFrom?: string | undefined;
+}
+
+/** Where a passphrase came from, for the message of a wrong one. */
+function passphraseFrom(
+  p: Passphrase,
+  where: ResolvedLocation,
+  opts: StoreOptions,
+  keyfile?: string,
+): string {
+  switch (p.origin) {
+    case 'config':
+      return where.passphrase !== undefined
+        ? `passphrase= of ${where.display}`
+        : (opts.sourcePassphraseFrom ?? 'the configuration');
+    case 'env':
+      return 'KLOSET_PASSPHRASE';
+    case 'keyfile':
+      return `keyfile ${keyfile}`;
+    case 'prompt':
+      return 'the prompt';
+  }
+}
+
+/**
+ * An error of opening or creating the store at `where`, naming it: a wrong passphrase says which
+ * store and where the passphrase came from; other errors that do not name the store get
+ * `store WHERE: ` before them. CLI errors that are not about the passphrase are kept as they are.
+ */
+export function storeError(where: ResolvedLocation, err: unknown, passphraseOrigin?: string): unknown {
+  if (err instanceof WrongPassphraseError) {
+    const from = passphraseOrigin !== undefined ? ` (from ${passphraseOrigin})` : '';
+    return new WrongPassphraseError(`wrong passphrase${from} for store ${describeLocation(where)}`, {
+      cause: err,
+      from: passphraseOrigin,
+    });
+  }
+  return locationError('store', where, err);
+}
+
+/**
+ * An error of using `where` as `kind`, naming it: `KIND @NAME (LOCATION): message`, unless the
+ * message names it already. CLI errors (already one line for the user) are kept as they are.
+ */
+export function locationError(kind: string, where: ResolvedLocation, err: unknown): unknown {
+  if (err instanceof CliError || !(err instanceof Error)) return err;
+  const { message } = err;
+  if (message.includes(where.name !== undefined ? where.display : where.location)) return err;
+  // `store @NAME: no kloset store at LOCATION`, not the location twice.
+  const prefix = message.includes(where.location) ? where.display : describeLocation(where);
+  return new CliError(`${kind} ${prefix}: ${message}`, ExitCode.Error, { cause: err });
 }
 
 /** How commands run: `verbose` (-verbose or KLOSET_DEBUG=1) logs storage retries on stderr. */
@@ -113,12 +167,20 @@ export class Services {
 
   /** The source of a resolved location (loads its connector package if needed). */
   async sourceAt(where: ResolvedLocation): Promise<Source> {
-    return connect(await this.connectors(), 'source', where);
+    try {
+      return await connect(await this.connectors(), 'source', where);
+    } catch (err) {
+      throw locationError('source', where, err);
+    }
   }
 
   async destination(raw: string): Promise<{ where: ResolvedLocation; destination: Destination }> {
     const where = await this.resolve(raw, 'destination');
-    return { where, destination: await connect(await this.connectors(), 'destination', where) };
+    try {
+      return { where, destination: await connect(await this.connectors(), 'destination', where) };
+    } catch (err) {
+      throw locationError('destination', where, err);
+    }
   }
 
   /**
@@ -145,23 +207,27 @@ export class Services {
     plaintext: boolean,
   ): Promise<{ where: ResolvedLocation; view: StoreView }> {
     const where = await this.storeLocation(opts.at);
-    const storage = await this.storage(where);
     try {
-      const passphrase = plaintext
-        ? undefined
-        : (
-            await obtainPassphrase(
-              this.io,
-              { configured: where.passphrase, keyfile: this.#keyfile(opts) },
-              where.display,
-              true,
-            )
-          ).value;
-      const engine = await this.engine();
-      const view = await engine.create(storage, { passphrase, cacheDir: cacheDir(this.io.env) });
-      return { where, view };
-    } finally {
-      await storage.close();
+      const storage = await this.storage(where);
+      try {
+        const passphrase = plaintext
+          ? undefined
+          : (
+              await obtainPassphrase(
+                this.io,
+                { configured: where.passphrase, keyfile: this.#keyfile(opts) },
+                where.display,
+                true,
+              )
+            ).value;
+        const engine = await this.engine();
+        const view = await engine.create(storage, { passphrase, cacheDir: cacheDir(this.io.env) });
+        return { where, view };
+      } finally {
+        await storage.close();
+      }
+    } catch (err) {
+      throw storeError(where, err);
     }
   }
 
@@ -171,26 +237,29 @@ export class Services {
     readOnly: boolean,
   ): Promise<{ where: ResolvedLocation; store: OpenStore }> {
     const where = await this.storeLocation(opts.at);
-    const storage = await this.storage(where);
+    let origin: string | undefined;
     try {
-      const engine = await this.engine();
-      const store = await engine.open(storage, {
-        readOnly,
-        cacheDir: cacheDir(this.io.env),
-        passphrase: async () =>
-          (
-            await obtainPassphrase(
-              this.io,
-              { configured: where.passphrase ?? opts.sourcePassphrase, keyfile: this.#keyfile(opts) },
-              where.display,
-              false,
-            )
-          ).value,
-      });
-      return { where, store };
+      const storage = await this.storage(where);
+      try {
+        const engine = await this.engine();
+        const store = await engine.open(storage, {
+          readOnly,
+          cacheDir: cacheDir(this.io.env),
+          passphrase: async () => {
+            const keyfile = this.#keyfile(opts);
+            const configured = where.passphrase ?? opts.sourcePassphrase;
+            const p = await obtainPassphrase(this.io, { configured, keyfile }, where.display, false);
+            origin = passphraseFrom(p, where, opts, keyfile);
+            return p.value;
+          },
+        });
+        return { where, store };
+      } catch (err) {
+        await storage.close().catch(() => {});
+        throw err;
+      }
     } catch (err) {
-      await storage.close().catch(() => {});
-      throw err;
+      throw storeError(where, err, origin);
     }
   }
 }

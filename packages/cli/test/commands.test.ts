@@ -279,12 +279,14 @@ describe('a store with snapshots', () => {
   it('a wrong passphrase fails in one line', async () => {
     const r = await k(['at', STORE, 'ls'], { KLOSET_PASSPHRASE: 'wrong' });
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('kloset: wrong passphrase\n');
+    expect(r.stderr).toBe('kloset: wrong passphrase (from KLOSET_PASSPHRASE) for store mem://store\n');
   });
 
   it('KLOSET_DEBUG=1 adds the stack', async () => {
     const r = await k(['at', STORE, 'ls'], { KLOSET_PASSPHRASE: 'wrong', KLOSET_DEBUG: '1' });
-    expect(r.stderr.split('\n')[0]).toBe('kloset: wrong passphrase');
+    expect(r.stderr.split('\n')[0]).toBe(
+      'kloset: wrong passphrase (from KLOSET_PASSPHRASE) for store mem://store',
+    );
     expect(r.stderr).toMatch(/\n\s+at /);
   });
 });

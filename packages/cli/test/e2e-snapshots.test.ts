@@ -248,8 +248,21 @@ describe('sync between stores with different passphrases', () => {
     expect(ok(await k(['at', storeA, 'sync', '-to', storeB], peerB)).stdout).toMatch(
       /^present \w{8} \(already there\)\n/,
     );
-    // The wrong passphrase for B, a filter matching nothing, a missing destination.
-    expect(failsInOneLine(await k(['at', storeA, 'sync', '-to', storeB]))).toBe('kloset: wrong passphrase');
+    // The wrong passphrase for B (A's, from KLOSET_PASSPHRASE, both ways; a wrong one of its own),
+    // a filter matching nothing, a missing destination.
+    const ownGoes = "the other store's own passphrase goes in KLOSET_PEER_PASSPHRASE";
+    for (const way of ['-to', '-from']) {
+      expect(failsInOneLine(await k(['at', storeA, 'sync', way, storeB]))).toBe(
+        `kloset: sync ${way}: wrong passphrase (from KLOSET_PASSPHRASE) for store ${storeB}; ${ownGoes}`,
+      );
+    }
+    expect(
+      failsInOneLine(await k(['at', storeA, 'sync', '-from', storeB], { KLOSET_PEER_PASSPHRASE: 'not B' })),
+    ).toBe(`kloset: sync -from: wrong passphrase (from KLOSET_PEER_PASSPHRASE) for store ${storeB}`);
+    // A's own passphrase wrong: A is named, with no word of the other store.
+    expect(
+      failsInOneLine(await k(['at', storeA, 'sync', '-to', storeB], { KLOSET_PASSPHRASE: 'not A' })),
+    ).toBe(`kloset: wrong passphrase (from KLOSET_PASSPHRASE) for store ${storeA}`);
     expect(failsInOneLine(await k(['at', storeA, 'sync', '-to', storeB, '-tag', 'nope'], peerB))).toBe(
       'kloset: no snapshot matches the filter (-tag nope)',
     );

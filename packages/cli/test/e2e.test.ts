@@ -97,7 +97,7 @@ describe('a local store, end to end', () => {
     for (const argv of [['ls'], ['backup', data], ['rm', 'latest']]) {
       const r = await k(['at', store, ...argv], { KLOSET_PASSPHRASE: 'wrong' });
       expect(r.code).toBe(1);
-      expect(r.stderr).toBe('kloset: wrong passphrase\n');
+      expect(r.stderr).toBe(`kloset: wrong passphrase (from KLOSET_PASSPHRASE) for store ${store}\n`);
     }
     expect(await fingerprint(store)).toEqual(before);
   });

@@ -61,7 +61,8 @@ describe('named configurations', () => {
   it('refuses unknown keys, bad values, duplicates and unknown names; saves nothing then', async () => {
     expect((await k(['source', 'add', 'b', 'mem://data'])).code).toBe(0);
     const before = await readFile(configPath(), 'utf8');
-    const cases: [string[], RegExp][] = [
+    // Bad values of the command line: usage errors (exit 2), as docs/cli.md says.
+    const usage: [string[], RegExp][] = [
       [
         ['source', 'add', 'x', 'mem://data', 'colour=red'],
         /source @x: unknown option "colour" \(known: access_key, secret_access_key, use_tls\)/,
@@ -70,15 +71,23 @@ describe('named configurations', () => {
         ['source', 'add', 'x', 'mem://data', 'use_tls=maybe'],
         /source @x: option use_tls: expected true or false, got "maybe"/,
       ],
+      [['source', 'set', 'b', 'use_tls=nah'], /expected true or false/],
+      [['destination', 'add', 'd', 'mem://out', 'passphrase=x'], /a destination takes no passphrase/],
+    ];
+    for (const [argv, message] of usage) {
+      const r = await k(argv);
+      expect(r.code, argv.join(' ')).toBe(ExitCode.Usage);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+    }
+    const cases: [string[], RegExp][] = [
       [['source', 'add', 'b', 'mem://data'], /source @b already exists/],
       [
         ['source', 'add', 'x', 'gcs://b'],
         /no source connector for gcs:\/\/ locations is installed: add it with "kloset pkg add gcs"/,
       ],
-      [['source', 'set', 'b', 'use_tls=nah'], /expected true or false/],
       [['source', 'set', 'nope', 'use_tls=true'], /unknown source @nope \(known sources: b\)/],
       [['source', 'unset', 'b', 'access_key'], /source @b has no option "access_key"/],
-      [['destination', 'add', 'd', 'mem://out', 'passphrase=x'], /a destination takes no passphrase/],
     ];
     for (const [argv, message] of cases) {
       const r = await k(argv);
@@ -95,6 +104,22 @@ describe('named configurations', () => {
     ]) {
       expect((await k(argv)).code, argv.join(' ')).toBe(ExitCode.Usage);
     }
+  });
+
+  it("a location the connector's checkLocation refuses is a usage error, at add and at set", async () => {
+    expect((await k(['source', 'add', 'b', 'mem://data'])).code).toBe(0);
+    const before = await readFile(configPath(), 'utf8');
+    for (const argv of [
+      ['source', 'add', 'x', 'mem://'],
+      ['source', 'set', 'b', 'location=mem://'],
+    ]) {
+      const r = await k(argv);
+      expect(r.code, argv.join(' ')).toBe(ExitCode.Usage);
+      expect(r.stderr).toMatch(
+        /^kloset: source @[bx]: location "mem:\/\/": the name is missing \(expected mem:\/\/NAME\)\n$/,
+      );
+    }
+    expect(await readFile(configPath(), 'utf8')).toBe(before);
   });
 
   it('set, unset, rm', async () => {

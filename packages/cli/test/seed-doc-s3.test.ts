@@ -125,7 +125,7 @@ describe('the S3 integration documentation, line by line', () => {
     expect(jsonLines(r.stdout)[0]!.snapshot).toMatchObject({ summary: { files: objectCount() } });
     ok(await k(['source', 'set', 'my-s3-bucket', 'passphrase=not the one']));
     expect(failsInOneLine(await k(['at', pathStore, 'backup', '@my-s3-bucket'], noEnv))).toBe(
-      'kloset: wrong passphrase',
+      `kloset: wrong passphrase (from passphrase= of source @my-s3-bucket) for store ${pathStore}`,
     );
     ok(await k(['source', 'set', 'my-s3-bucket', `passphrase=${PASSPHRASE}`]));
   });

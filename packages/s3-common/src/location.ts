@@ -31,14 +31,20 @@ export interface LocationOptions {
   readonly virtualHost: boolean;
 }
 
+/** The form of an S3 location, as messages name it. */
+export const S3_LOCATION_FORM = 's3://ENDPOINT/BUCKET[/PREFIX]';
+
 const BUCKET_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]$/;
 const MAX_KEY_BYTES = 1024;
-const FORMAT = 's3://ENDPOINT/BUCKET[/PREFIX]';
 
 function invalid(location: string, why: string): ConnectorError {
-  return new ConnectorError('invalid', `location ${JSON.stringify(location)}: ${why} (expected ${FORMAT})`, {
-    key: location,
-  });
+  return new ConnectorError(
+    'invalid',
+    `location ${JSON.stringify(location)}: ${why} (expected ${S3_LOCATION_FORM})`,
+    {
+      key: location,
+    },
+  );
 }
 
 /** Parses `s3://ENDPOINT/BUCKET[/PREFIX]`; fails with `invalid` naming what is wrong. */
@@ -65,6 +71,15 @@ export function parseS3Location(location: string, options: LocationOptions): S3L
   }
   const scheme = options.useTls ? 'https' : 'http';
   return { scheme, host, endpoint: `${scheme}://${host}`, bucket, prefix, virtualHost: options.virtualHost };
+}
+
+/**
+ * Checks the form of an S3 location without any I/O (what `use_tls` and `virtual_host` choose does
+ * not change it): a connector's `checkLocation`, so that `kloset source add` refuses `s3://HOST`
+ * (no bucket) or a bad bucket name before saving. Throws ConnectorError `invalid`, as parse does.
+ */
+export function checkS3Location(location: string): void {
+  parseS3Location(location, { useTls: true, virtualHost: false });
 }
 
 /** The location written back in canonical form (no secrets: locations never hold any). */

@@ -1,6 +1,12 @@
 import { isConnectorError } from '@kloset/connector-contract';
 import { describe, expect, it } from 'vitest';
-import { formatS3Location, isAwsHost, parseS3Location, regionOfAwsHost } from '../src/index.ts';
+import {
+  checkS3Location,
+  formatS3Location,
+  isAwsHost,
+  parseS3Location,
+  regionOfAwsHost,
+} from '../src/location.ts';
 
 const TLS = { useTls: true, virtualHost: false };
 
@@ -84,5 +90,28 @@ describe('AWS endpoints', () => {
     expect(regionOfAwsHost('s3.cn-north-1.amazonaws.com.cn')).toBe('cn-north-1');
     expect(regionOfAwsHost('s3.amazonaws.com')).toBeUndefined();
     expect(regionOfAwsHost('minio.local:9000')).toBeUndefined();
+  });
+});
+
+describe('checkS3Location', () => {
+  it('refuses what parse refuses, naming the form; accepts the rest', () => {
+    const why = (location: string): string => {
+      try {
+        checkS3Location(location);
+        return 'accepted';
+      } catch (err) {
+        expect(isConnectorError(err, 'invalid')).toBe(true);
+        return (err as Error).message;
+      }
+    };
+    expect(why('s3://host')).toBe(
+      'location "s3://host": the bucket is missing (expected s3://ENDPOINT/BUCKET[/PREFIX])',
+    );
+    expect(why('s3:///bkt')).toMatch(
+      /the endpoint is missing \(expected s3:\/\/ENDPOINT\/BUCKET\[\/PREFIX\]\)$/,
+    );
+    expect(why('s3://host/x')).toMatch(/bad bucket name "x"/);
+    expect(why('s3:/host/bkt')).toMatch(/not an s3:\/\/ location/);
+    expect(why('s3://127.0.0.1:7480/bkt/some/prefix')).toBe('accepted');
   });
 });

@@ -1,6 +1,7 @@
 import type { Source } from '@kloset/connector-contract';
 import type { Engine } from '../engine/engine.ts';
 import { ExitCode } from '../exit-codes.ts';
+import { describeLocation } from '../location/location.ts';
 import { formatBytes, formatCount, formatDuration } from '../output/format.ts';
 import type { Command } from './command.ts';
 import { FailureList, snapshotJson } from './views.ts';
@@ -36,7 +37,7 @@ export const backupCommand: Command = {
     const where = await ctx.services.resolve(target, 'source');
     // When no passphrase prompt can come, the store starts opening first: its key derivation (the
     // thread pool's, ~0.4 s) runs while the source's connector package loads (~0.15 s for S3).
-    const opts = storeOptions(ctx, where.passphrase);
+    const opts = storeOptions(ctx, where);
     let opening: OpeningStore | undefined;
     if (ctx.services.opensWithoutPrompt(opts)) {
       opening = ctx.services.openStore(opts, false);
@@ -65,6 +66,7 @@ export const backupCommand: Command = {
             const progress = ctx.out.progress('backup');
             try {
               return await store.backup(source, {
+                source: describeLocation(where),
                 name: ctx.flags.string('name'),
                 tags: ctx.flags.list('tag'),
                 signal: ctx.io.signal,
@@ -78,7 +80,7 @@ export const backupCommand: Command = {
               progress.stop();
             }
           },
-          where.passphrase,
+          where,
           opening,
         );
       } finally {

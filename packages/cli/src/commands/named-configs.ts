@@ -2,7 +2,7 @@
  * `kloset source|store|destination add|ls|show|set|unset|rm`: named locations with their options,
  * checked against the connector's manifest before anything is saved.
  */
-import { ConnectorError, type OptionSpec, validateOptions } from '@kloset/connector-contract';
+import { type Connector, ConnectorError, type OptionSpec, validateOptions } from '@kloset/connector-contract';
 import { type ConfigKind, NAME_PATTERN, type NamedEntry } from '../config/named-config.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
@@ -26,15 +26,14 @@ function parsePairs(words: readonly string[], cmd: string): Record<string, strin
   return out;
 }
 
-async function specsFor(
-  ctx: CommandContext,
-  kind: ConfigKind,
-  location: string,
-): Promise<readonly OptionSpec[]> {
-  return (await (await ctx.services.connectors()).resolve(ROLE[kind], location)).options;
+async function connectorFor(ctx: CommandContext, kind: ConfigKind, location: string): Promise<Connector> {
+  return (await ctx.services.connectors()).resolve(ROLE[kind], location);
 }
 
-/** Refuses unknown keys and bad values by name; `passphrase` only where it means something. */
+/**
+ * Refuses a malformed location, unknown keys and bad values by name, as usage errors (exit 2);
+ * `passphrase` only where it means something.
+ */
 async function validate(
   ctx: CommandContext,
   kind: ConfigKind,
@@ -42,13 +41,21 @@ async function validate(
   entry: NamedEntry,
 ): Promise<void> {
   if (kind === 'destination' && entry.passphrase !== undefined) {
-    throw new CliError(`destination @${name}: a destination takes no passphrase`);
+    throw new UsageError(`destination @${name}: a destination takes no passphrase`);
   }
-  const location = normalizeLocation(entry.location, ctx.io.cwd, ctx.io.env);
+  let location: string;
   try {
-    validateOptions(await specsFor(ctx, kind, location), entry, RESERVED_KEYS);
+    location = normalizeLocation(entry.location, ctx.io.cwd, ctx.io.env);
   } catch (err) {
-    if (err instanceof ConnectorError) throw new CliError(`${kind} @${name}: ${err.message}`);
+    if (err instanceof UsageError) throw new UsageError(`${kind} @${name}: ${err.message}`);
+    throw err;
+  }
+  const connector = await connectorFor(ctx, kind, location);
+  try {
+    connector.checkLocation?.(location);
+    validateOptions(connector.options, entry, RESERVED_KEYS);
+  } catch (err) {
+    if (err instanceof ConnectorError) throw new UsageError(`${kind} @${name}: ${err.message}`);
     throw err;
   }
 }
@@ -72,7 +79,8 @@ async function masked(
 ): Promise<Record<string, string>> {
   let specs: readonly OptionSpec[] = [];
   try {
-    specs = await specsFor(ctx, kind, normalizeLocation(entry.location, ctx.io.cwd, ctx.io.env));
+    specs = (await connectorFor(ctx, kind, normalizeLocation(entry.location, ctx.io.cwd, ctx.io.env)))
+      .options;
   } catch {
     // No connector installed: mask every key but location, to be safe.
     specs = Object.keys(entry).map((n) => ({

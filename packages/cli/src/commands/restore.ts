@@ -2,6 +2,7 @@ import { parseSnapshotRef } from '../args/snapshot-ref.ts';
 import { SELECTION_FLAGS } from '../args/snapshot-selection.ts';
 import { UsageError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
+import { describeLocation } from '../location/location.ts';
 import { formatBytes, formatCount } from '../output/format.ts';
 import type { Command } from './command.ts';
 import { commandFilter, selectOne } from './selection.ts';
@@ -46,6 +47,7 @@ export const restoreCommand: Command = {
       let outcome: Awaited<ReturnType<typeof store.restore>>;
       try {
         outcome = await store.restore(destination, {
+          destination: describeLocation(where),
           snapshotId: snap.id,
           path: ref.path,
           signal: ctx.io.signal,

@@ -1,7 +1,7 @@
 import { parseSnapshotRef, shortId } from '../args/snapshot-ref.ts';
 import { isEmptyFilterView, SELECTION_FLAGS } from '../args/snapshot-selection.ts';
 import type { OpenStore, SyncedView } from '../engine/engine.ts';
-import { UsageError } from '../errors.ts';
+import { MissingPassphraseError, PassphraseError, UsageError, WrongPassphraseError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { formatBytes, formatCount } from '../output/format.ts';
 import type { Command, CommandContext } from './command.ts';
@@ -53,6 +53,51 @@ function line(s: SyncedView): string {
     (s.mappedFiles > 0 ? `, ${formatCount(s.mappedFiles)} files known from earlier copies` : '') +
     ')'
   );
+}
+
+/**
+ * The other store of the sync. A wrong or missing passphrase names it, and how its own passphrase
+ * is given: the one of "at" is not the one to fix.
+ */
+async function openPeer(
+  ctx: CommandContext,
+  p: SyncPlan,
+): ReturnType<CommandContext['services']['openStore']> {
+  try {
+    return await ctx.services.openStore(
+      {
+        at: p.peer,
+        keyfile: ctx.flags.string('peer-keyfile') ?? ctx.flags.string('keyfile'),
+        sourcePassphrase: ctx.io.env.KLOSET_PEER_PASSPHRASE,
+        sourcePassphraseFrom: 'KLOSET_PEER_PASSPHRASE',
+      },
+      p.direction === 'from',
+    );
+  } catch (err) {
+    // Its passphrase: passphrase= of @NAME, else KLOSET_PEER_PASSPHRASE, else as for "at" (the
+    // environment before the keyfile): when it came from one shared with "at", say where its own goes.
+    const own = "the other store's own passphrase goes in KLOSET_PEER_PASSPHRASE";
+    if (err instanceof WrongPassphraseError) {
+      const hint =
+        err.from === 'KLOSET_PASSPHRASE'
+          ? `; ${own}`
+          : err.from?.startsWith('keyfile ') && ctx.flags.string('peer-keyfile') === undefined
+            ? `; ${own} or -peer-keyfile FILE`
+            : '';
+      throw new WrongPassphraseError(`sync -${p.direction}: ${err.message}${hint}`, {
+        cause: err,
+        from: err.from,
+      });
+    }
+    if (err instanceof PassphraseError) {
+      const more = err instanceof MissingPassphraseError ? `; ${own} or -peer-keyfile FILE` : '';
+      const message = `sync -${p.direction} ${p.peer}: ${err.message}${more}`;
+      throw new PassphraseError(message, ExitCode.Error, {
+        cause: err,
+      });
+    }
+    throw err;
+  }
 }
 
 export const syncCommand: Command = {
@@ -108,14 +153,7 @@ export const syncCommand: Command = {
     const p = plan(ctx);
     const filter = commandFilter(ctx, 'sync');
     return withStore(ctx, p.direction === 'to', async (here, where) => {
-      const { store: peer, where: peerWhere } = await ctx.services.openStore(
-        {
-          at: p.peer,
-          keyfile: ctx.flags.string('peer-keyfile') ?? ctx.flags.string('keyfile'),
-          sourcePassphrase: ctx.io.env.KLOSET_PEER_PASSPHRASE,
-        },
-        p.direction === 'from',
-      );
+      const { store: peer, where: peerWhere } = await openPeer(ctx, p);
       try {
         const [src, dst]: [OpenStore, OpenStore] = p.direction === 'to' ? [here, peer] : [peer, here];
         const [srcName, dstName] =

@@ -7,9 +7,14 @@ import type { CommandContext } from './command.ts';
 /** A store being opened, and where. */
 export type OpeningStore = Promise<{ where: ResolvedLocation; store: OpenStore }>;
 
-/** The store options of the command line; `sourcePassphrase` as for `withStore`. */
-export function storeOptions(ctx: CommandContext, sourcePassphrase?: string): StoreOptions {
-  return { at: ctx.at, keyfile: ctx.flags.string('keyfile'), sourcePassphrase };
+/** The store options of the command line; `source` as for `withStore`. */
+export function storeOptions(ctx: CommandContext, source?: ResolvedLocation): StoreOptions {
+  return {
+    at: ctx.at,
+    keyfile: ctx.flags.string('keyfile'),
+    sourcePassphrase: source?.passphrase,
+    sourcePassphraseFrom: source === undefined ? undefined : `passphrase= of source ${source.display}`,
+  };
 }
 
 /** Closes a store opened early that will not be used (its opening failed: nothing to close). */
@@ -21,18 +26,17 @@ export async function abandonStore(opening: OpeningStore): Promise<void> {
 }
 
 /**
- * `sourcePassphrase`: `passphrase=` of a named source being backed up, used if the store has none.
+ * `source`: the named source being backed up, whose `passphrase=` is used if the store has none.
  * `opening`: the store already being opened with those options (see `Services.opensWithoutPrompt`).
  */
 export async function withStore<T>(
   ctx: CommandContext,
   readOnly: boolean,
   fn: (store: OpenStore, where: ResolvedLocation) => Promise<T>,
-  sourcePassphrase?: string,
+  source?: ResolvedLocation,
   opening?: OpeningStore,
 ): Promise<T> {
-  const { store, where } = await (opening ??
-    ctx.services.openStore(storeOptions(ctx, sourcePassphrase), readOnly));
+  const { store, where } = await (opening ?? ctx.services.openStore(storeOptions(ctx, source), readOnly));
   try {
     return await fn(store, where);
   } finally {

@@ -6,7 +6,7 @@
 
 import type { Storage } from '@kloset/connector-contract';
 import * as core from '@kloset/core';
-import { CliError, IntegrityError } from '../errors.ts';
+import { CliError, IntegrityError, WrongPassphraseError } from '../errors.ts';
 import type {
   DiffChangeView,
   Engine,
@@ -81,7 +81,7 @@ function isDataProblem(err: unknown): boolean {
 /** Core errors as one-line CLI errors. */
 export function mapCoreError(err: unknown): unknown {
   if (err instanceof CliError) return err;
-  if (err instanceof core.WrongPassphraseError) return new CliError('wrong passphrase', 1, { cause: err });
+  if (err instanceof core.WrongPassphraseError) return new WrongPassphraseError(undefined, { cause: err });
   if (isDataProblem(err)) return new IntegrityError((err as Error).message, { cause: err });
   if (err instanceof core.FileContentError) {
     const data = err.failure === 'corrupt' || err.failure === 'missing';
@@ -171,6 +171,23 @@ async function mapped<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Runs `fn`, and reports what it throws as `WHAT: message` (same exit code), unless it is
+ * already a CLI error (wrong passphrase, integrity) or a cancellation. The core wraps backup
+ * failures as `backup of PROTOCOL:ROOT failed: ...`, which names neither a named source nor
+ * an S3 endpoint or bucket (`s3:/`): that wrapper is replaced by `what`.
+ */
+async function labelled<T>(what: string, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await mapped(fn);
+  } catch (err) {
+    if (err instanceof CliError || signal.aborted || !(err instanceof Error)) throw err;
+    const inner = /^backup of \S* failed: /.test(err.message) && err.cause !== undefined ? err.cause : err;
+    const message = inner instanceof Error ? inner.message : String(inner);
+    throw new CliError(`${what}: ${message}`, 1, { cause: err });
+  }
+}
+
 function openStore(repo: Repo): OpenStore {
   const header = async (id: string): Promise<Header> => core.resolveSnapshot(repo, id);
   const store: OpenStore = {
@@ -178,7 +195,7 @@ function openStore(repo: Repo): OpenStore {
     snapshots: () => mapped(async () => (await core.listSnapshots(repo)).map(snapshotView)),
     snapshot: (id) => mapped(async () => snapshotView(await header(id))),
     backup: (source, req) =>
-      mapped(async () => {
+      labelled(`backup of ${req.source}`, req.signal, async () => {
         const result = await core.backup(repo, source, {
           ...(req.name !== undefined ? { name: req.name } : {}),
           tags: req.tags,
@@ -203,23 +220,27 @@ function openStore(repo: Repo): OpenStore {
       }
     },
     restore: (destination, req) =>
-      mapped(async () => {
-        const h = await header(req.snapshotId);
-        const r = await core.restore(repo, h, destination, {
-          path: req.path,
-          signal: req.signal,
-          onProgress: (p) =>
-            req.onProgress({
-              entries: p.entries,
-              bytes: p.bytes,
-              totalEntries: p.totalEntries,
-              totalBytes: p.totalBytes,
-            }),
-          onEntryError: (e) => req.onFailure({ path: e.path, error: e.error }),
-        });
-        const t = r.summary;
-        return { entries: t.entries, bytes: t.bytes, failures: t.failed, corrupt: t.corrupt };
-      }),
+      labelled(
+        `restore of ${req.snapshotId.slice(0, 8)}:${req.path} to ${req.destination}`,
+        req.signal,
+        async () => {
+          const h = await header(req.snapshotId);
+          const r = await core.restore(repo, h, destination, {
+            path: req.path,
+            signal: req.signal,
+            onProgress: (p) =>
+              req.onProgress({
+                entries: p.entries,
+                bytes: p.bytes,
+                totalEntries: p.totalEntries,
+                totalBytes: p.totalBytes,
+              }),
+            onEntryError: (e) => req.onFailure({ path: e.path, error: e.error }),
+          });
+          const t = r.summary;
+          return { entries: t.entries, bytes: t.bytes, failures: t.failed, corrupt: t.corrupt };
+        },
+      ),
     check: (req) =>
       mapped(async () => {
         const r = await core.check(repo, {

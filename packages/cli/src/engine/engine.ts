@@ -70,6 +70,8 @@ export interface EntryFailure {
 }
 
 export interface BackupRequest {
+  /** What is backed up, for messages: `@NAME (LOCATION)` or the location. */
+  readonly source: string;
   readonly name?: string;
   readonly tags: readonly string[];
   readonly signal: AbortSignal;
@@ -78,6 +80,8 @@ export interface BackupRequest {
 }
 
 export interface RestoreRequest {
+  /** Where to, for messages: `@NAME (LOCATION)` or the location. */
+  readonly destination: string;
   readonly snapshotId: string;
   /** The path inside the snapshot to restore, `/` for all. */
   readonly path: string;

@@ -2,9 +2,10 @@
  * A location as typed by the user (`/var/backups`, `s3://host/bucket`, `@name`) resolved to what
  * a connector needs: the full location, the options of a named configuration, its passphrase.
  */
-import { protocolOf } from '@kloset/connector-contract';
+import { malformedLocation, protocolOf } from '@kloset/connector-contract';
 import type { ConfigKind, NamedConfig } from '../config/named-config.ts';
 import { absolutePath, type Env } from '../config/paths.ts';
+import { CliError, UsageError } from '../errors.ts';
 
 export interface ResolvedLocation {
   /** What the user typed, for messages: `@my-store`, `/var/backups`. */
@@ -26,10 +27,20 @@ export function isNamed(raw: string): boolean {
   return raw.startsWith('@');
 }
 
-/** Local paths are made absolute; URLs are kept as typed. */
+/**
+ * Local paths are made absolute; URLs are kept as typed. A location that starts like a URL without
+ * its `//` (`s3:/host/b`) is refused (UsageError) rather than taken for a local path.
+ */
 export function normalizeLocation(raw: string, cwd: string, env: Env): string {
+  const malformed = malformedLocation(raw);
+  if (malformed !== undefined) throw new UsageError(malformed);
   if (protocolOf(raw) === 'fs' && !/^fs:\/\//i.test(raw)) return absolutePath(raw, cwd, env);
   return raw;
+}
+
+/** A resolved location for messages: `@NAME (LOCATION)` for a named one, else the location. */
+export function describeLocation(where: ResolvedLocation): string {
+  return where.name !== undefined ? `${where.display} (${where.location})` : where.location;
 }
 
 /** `config` is loaded only for `@NAME`. */
@@ -45,11 +56,15 @@ export async function resolveLocation(
   const entry = (await config()).require(kind, name);
   const options: Record<string, string> = {};
   for (const [k, v] of Object.entries(entry)) if (!RESERVED_KEYS.includes(k)) options[k] = v;
-  const resolved: ResolvedLocation = {
-    display: raw,
-    name,
-    location: normalizeLocation(entry.location, cwd, env),
-    options,
-  };
+  let location: string;
+  try {
+    location = normalizeLocation(entry.location, cwd, env);
+  } catch (err) {
+    // Saved in the configuration (by hand, or by an older kloset): not this command line's fault.
+    if (err instanceof UsageError)
+      throw new CliError(`${kind} ${raw}: ${err.message}`, undefined, { cause: err });
+    throw err;
+  }
+  const resolved: ResolvedLocation = { display: raw, name, location, options };
   return entry.passphrase !== undefined ? { ...resolved, passphrase: entry.passphrase } : resolved;
 }

@@ -8,7 +8,7 @@
  * 5. otherwise one clear error. Nothing ever waits on a stdin that is not a terminal.
  */
 import { readFile } from 'node:fs/promises';
-import { PassphraseError } from '../errors.ts';
+import { MissingPassphraseError, PassphraseError } from '../errors.ts';
 import type { Io } from '../io/io.ts';
 import { readHidden } from './prompt.ts';
 
@@ -55,7 +55,7 @@ export async function obtainPassphrase(
   const env = io.env.KLOSET_PASSPHRASE;
   if (env) return { value: env, origin: 'env' };
   if (opts.keyfile) return { value: await fromKeyfile(opts.keyfile), origin: 'keyfile' };
-  if (!io.stdinIsTTY) throw new PassphraseError(MISSING);
+  if (!io.stdinIsTTY) throw new MissingPassphraseError(MISSING);
   const first = await readHidden(io.stdin, io.stderr, `passphrase for ${what}: `);
   if (first === '') throw new PassphraseError('the passphrase cannot be empty');
   if (confirm) {

@@ -3,13 +3,14 @@
  * Stores are keyed by storage location; `mem://` connectors provide sources and destinations.
  */
 import { randomBytes } from 'node:crypto';
-import type {
-  ConnectorManifest,
-  Destination,
-  EntryAttributes,
-  Source,
-  SourceRecord,
-  Storage,
+import {
+  ConnectorError,
+  type ConnectorManifest,
+  type Destination,
+  type EntryAttributes,
+  type Source,
+  type SourceRecord,
+  type Storage,
 } from '@kloset/connector-contract';
 import { selectSnapshots } from '@kloset/core';
 import type {
@@ -20,7 +21,7 @@ import type {
   SnapshotView,
   StoreView,
 } from '../../src/engine/engine.ts';
-import { CliError } from '../../src/errors.ts';
+import { CliError, WrongPassphraseError } from '../../src/errors.ts';
 
 interface MemStore {
   view: StoreView;
@@ -69,7 +70,7 @@ export class MemoryEngine implements Engine {
     const s = this.stores.get(storage.location);
     if (!s) throw new CliError(`no store at ${storage.location}`);
     if (s.passphrase !== undefined && (await request.passphrase()) !== s.passphrase) {
-      throw new CliError('wrong passphrase');
+      throw new WrongPassphraseError();
     }
     this.opens.total++;
     this.opens.open++;
@@ -259,6 +260,15 @@ export const memManifest: ConnectorManifest = {
         { name: 'secret_access_key', type: 'string', required: false, secret: true, description: 'secret' },
         { name: 'use_tls', type: 'boolean', required: false, description: 'TLS' },
       ],
+      // mem://NAME[/...]: the name may not be empty (as the s3 connectors refuse s3://HOST alone).
+      checkLocation(location) {
+        if (!/^mem:\/\/[^/]+/.test(location)) {
+          throw new ConnectorError(
+            'invalid',
+            `location ${JSON.stringify(location)}: the name is missing (expected mem://NAME)`,
+          );
+        }
+      },
       async create({ location }): Promise<Source> {
         const records = memSources.get(location) ?? [];
         return {

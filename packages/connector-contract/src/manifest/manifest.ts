@@ -41,6 +41,13 @@ interface ConnectorBase<R extends ConnectorRole> {
   readonly protocols: readonly string[];
   /** Options beyond `location`. */
   readonly options: readonly OptionSpec[];
+  /**
+   * Checks the form of a location of this connector's protocols without any I/O, and throws
+   * ConnectorError `invalid` naming what is wrong and the form expected (for `s3`: the bucket is
+   * missing, expected s3://ENDPOINT/BUCKET[/PREFIX]). Called before a configuration is saved, so
+   * that a malformed location is refused then rather than at its first use. Optional.
+   */
+  checkLocation?(location: string): void;
 }
 
 export interface SourceConnector extends ConnectorBase<'source'> {
