@@ -1,5 +1,4 @@
 /** The S3 destination: restores entries as objects under BUCKET/PREFIX. */
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import {
   type ContentStream,
   type Destination,
@@ -108,13 +107,7 @@ export class S3Destination implements Destination {
       await withRetry(
         () =>
           s3Call(ctx, () =>
-            this.#conn.client.send(
-              new ListObjectsV2Command({
-                Bucket: this.#bucket,
-                MaxKeys: 1,
-                ...(this.#prefix ? { Prefix: this.#prefix } : {}),
-              }),
-            ),
+            this.#conn.listObjects({ maxKeys: 1, ...(this.#prefix ? { prefix: this.#prefix } : {}) }),
           ),
         this.#retry,
       );

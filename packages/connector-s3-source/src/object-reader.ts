@@ -1,5 +1,5 @@
 /**
- * Reading one object's body for a backup: streamed (plain-HTTP GetObject, s3-common get-object.ts),
+ * Reading one object's body for a backup: streamed (GetObject on the undici transport, s3-common get-object.ts),
  * pinned to the ETag seen (`If-Match`), resumed with a Range request after a broken connection, its
  * length checked, and its MD5 checked against a plain-MD5 ETag while it streams (else its
  * full-object checksum, when it has one). `openObject` hands back the first GetObject's answer (the

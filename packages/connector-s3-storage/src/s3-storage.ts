@@ -1,12 +1,5 @@
 /** A Kloset store kept in an S3 bucket, under a prefix. */
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type StorageClass,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import {
   type ByteRange,
   ConnectorError,
@@ -24,8 +17,8 @@ import {
   contentMd5,
   createBucket,
   createS3Connection,
+  etagIsBodyMd5,
   formatS3Location,
-  isMd5Etag,
   listingKeyDecoder,
   readBody,
   type S3Connection,
@@ -124,19 +117,16 @@ export class S3Storage implements Storage {
     );
     if (await this.#exists(key)) throw existing;
     const bytes = config.slice();
+    const md5 = contentMd5(bytes);
     const put = () =>
       s3Call(this.#ctx('PutObject', key), () =>
-        this.#conn.client.send(
-          new PutObjectCommand({
-            Bucket: this.#bucket,
-            Key: key,
-            Body: bytes,
-            ContentLength: bytes.length,
-            ContentMD5: contentMd5(bytes),
-            IfNoneMatch: '*',
-            ...(this.#storageClass ? { StorageClass: this.#storageClass as StorageClass } : {}),
-          }),
-        ),
+        this.#conn.putObject({
+          key,
+          body: bytes,
+          md5,
+          ifNoneMatch: true,
+          ...(this.#storageClass ? { headers: { storageClass: this.#storageClass } } : {}),
+        }),
       );
     try {
       try {
@@ -156,8 +146,8 @@ export class S3Storage implements Storage {
   async #exists(key: string): Promise<boolean> {
     try {
       await s3Call(this.#ctx('GetObject', key), async () => {
-        const r = await this.#conn.client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }));
-        await readBody(r.Body);
+        const r = await this.#conn.getObject({ key });
+        await readBody(r.body);
       });
       return true;
     } catch (err) {
@@ -221,18 +211,15 @@ export class S3Storage implements Storage {
       checkRange(range, head.ContentLength ?? 0, context);
       return new Uint8Array(0);
     }
-    const last = range.offset + range.length - 1;
     let out: { body: Uint8Array; contentRange: string | undefined; contentLength: number | undefined };
     try {
       out = await s3Call(this.#ctx('GetObject', key), async () => {
-        const r = await this.#conn.client.send(
-          new GetObjectCommand({ Bucket: this.#bucket, Key: key, Range: `bytes=${range.offset}-${last}` }),
-        );
+        const r = await this.#conn.getObject({ key, offset: range.offset, length: range.length });
         const into = range.into !== undefined && range.into.length >= range.length ? range.into : undefined;
         return {
-          body: await readBody(r.Body, into),
-          contentRange: r.ContentRange,
-          contentLength: r.ContentLength,
+          body: await readBody(r.body, into),
+          contentRange: r.answer.ContentRange,
+          contentLength: r.answer.ContentLength,
         };
       });
     } catch (err) {
@@ -263,16 +250,11 @@ export class S3Storage implements Storage {
 
   async #getWhole(key: string): Promise<Uint8Array> {
     const out = await s3Call(this.#ctx('GetObject', key), async () => {
-      const r = await this.#conn.client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }));
-      const md5Checkable =
-        r.ETag !== undefined &&
-        isMd5Etag(r.ETag) &&
-        r.ServerSideEncryption?.startsWith('aws:kms') !== true &&
-        r.SSECustomerAlgorithm === undefined;
+      const { answer, body } = await this.#conn.getObject({ key });
       return {
-        body: await readBody(r.Body),
-        length: r.ContentLength,
-        etag: md5Checkable ? unquoteEtag(r.ETag ?? '') : undefined,
+        body: await readBody(body),
+        length: answer.ContentLength,
+        etag: etagIsBodyMd5(answer) ? unquoteEtag(answer.ETag ?? '') : undefined,
       };
     });
     if (out.length !== undefined && out.body.length !== out.length) {
@@ -299,18 +281,10 @@ export class S3Storage implements Storage {
     let token: string | undefined;
     do {
       const page = await s3Call(this.#ctx('ListObjectsV2', prefix), () =>
-        this.#conn.client.send(
-          new ListObjectsV2Command({
-            Bucket: this.#bucket,
-            Prefix: prefix,
-            EncodingType: 'url',
-            ...(token ? { ContinuationToken: token } : {}),
-          }),
-        ),
+        this.#conn.listObjects({ prefix, ...(token ? { continuationToken: token } : {}) }),
       );
       const decode = listingKeyDecoder(page.EncodingType);
-      for (const obj of page.Contents ?? []) {
-        if (obj.Key === undefined) continue;
+      for (const obj of page.Contents) {
         const id = this.#layout.idOf(kind, decode(obj.Key));
         if (id === undefined) continue;
         const modified = obj.LastModified?.getTime();

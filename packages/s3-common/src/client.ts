@@ -1,62 +1,64 @@
 /**
- * The one HTTP layer of the S3 connectors: an S3Client over @smithy/node-http-handler with
- * keep-alive, a bounded socket pool, connect/request/idle timeouts and explicit configuration
- * (nothing is read from the machine's AWS_* settings except through the credential chain, which
- * applies only when no keys are given).
+ * A connection to one bucket: the AWS SDK's S3Client for the control plane (bucket calls,
+ * multipart create/complete/abort, tagging, HEAD, DELETE, and the credential chain) over
+ * @smithy/node-http-handler, and the data-plane transport (transport.ts, on undici) for GetObject,
+ * PutObject, UploadPart and ListObjectsV2. Both keep-alive, with bounded sockets, the settings'
+ * connect, header and idle timeouts, and the proxy of the environment (HTTPS_PROXY, HTTP_PROXY,
+ * NO_PROXY). Nothing else is read from the machine's AWS_* settings except through the credential
+ * chain, which applies only when no keys are given.
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { type GetObjectRequest, type GetObjectResult, GetObjectSender } from './get-object.ts';
-import { type ListObjectsRequest, type ListPage, ObjectLister } from './list-objects.ts';
-import { PlainS3Requests } from './plain-request.ts';
-import { ObjectPutter, type PutObjectRequest, type UploadPartRequest } from './put-object.ts';
+import { type GetObjectRequest, type GetObjectResult, getObject } from './get-object.ts';
+import { type ListObjectsRequest, type ListPage, listObjects } from './list-objects.ts';
+import { type PutObjectRequest, putObject } from './put-object.ts';
 import { isAws, type S3Settings } from './settings.ts';
+import { S3Transport } from './transport.ts';
 import { signMd5CheckedBodiesUnhashed } from './unsigned-payload.ts';
+import { type UploadPartRequest, uploadPart } from './upload-part.ts';
 
-/** An S3 client and the pool it owns. */
+/** An S3 client, the data-plane transport, and the sockets they own. */
 export interface S3Connection {
+  /** The SDK client, for control-plane calls. */
   readonly client: S3Client;
   readonly settings: S3Settings;
-  /**
-   * A GetObject over plain node:http(s) on the same sockets, signed with the client's credentials
-   * (get-object.ts): for streaming object bodies, where the SDK's per-request work was most of the CPU.
-   */
+  /** A GetObject (get-object.ts); the body streams. */
   getObject(request: GetObjectRequest): Promise<GetObjectResult>;
-  /** A PutObject of a body in memory, over plain node:http(s) likewise (put-object.ts). */
+  /** A PutObject of a body in memory (put-object.ts). */
   putObject(request: PutObjectRequest): Promise<void>;
-  /** An UploadPart likewise; resolves with the part's ETag. */
+  /** An UploadPart (upload-part.ts); resolves with the part's ETag. */
   uploadPart(request: UploadPartRequest): Promise<string | undefined>;
-  /** One ListObjectsV2 page (keys URL-encoded), parsed without the SDK (list-objects.ts). */
+  /** One ListObjectsV2 page, keys URL-encoded (list-objects.ts). */
   listObjects(request: ListObjectsRequest): Promise<ListPage>;
-  /** Closes every socket. The client must not be used afterwards. */
+  /** Closes every socket. The connection must not be used afterwards. */
   destroy(): void;
 }
 
 /** Extra knobs, mostly for tests. */
 export interface S3ConnectionOptions {
   /**
-   * Attempts made by the SDK itself. Default 1: the connectors retry with their own policy (source,
-   * destination) or leave it to the contract's RetryStorage wrapper (storage).
+   * Attempts made by the SDK itself for control-plane calls. Default 1: the connectors retry with
+   * their own policy (source, destination) or leave it to the contract's RetryStorage (storage).
    */
   readonly maxAttempts?: number;
-  /** Sockets in the pool; default: settings.concurrency + 4 (room for listings and control calls). */
+  /** Sockets per pool; default: settings.concurrency + 4 (room for listings and control calls). */
   readonly maxSockets?: number;
 }
 
-const SILENT_LOGGER = {
-  debug: (): void => {},
-  info: (): void => {},
-  warn: (): void => {},
-  error: (): void => {},
-};
-
-/** Builds the S3 client for `settings`. */
+/** Builds the connection for `settings`. */
 export function createS3Connection(settings: S3Settings, options: S3ConnectionOptions = {}): S3Connection {
   const maxSockets = options.maxSockets ?? settings.concurrency + 4;
-  const agentOptions = { keepAlive: true, keepAliveMsecs: 1000, maxSockets, maxFreeSockets: maxSockets };
+  const agentOptions = {
+    keepAlive: true,
+    keepAliveMsecs: 1000,
+    maxSockets,
+    maxFreeSockets: maxSockets,
+    // Node's own proxy support: HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as the transport's.
+    proxyEnv: process.env,
+  };
   const httpAgent = new HttpAgent(agentOptions);
   const httpsAgent = new HttpsAgent({ ...agentOptions, rejectUnauthorized: !settings.tlsInsecureNoVerify });
   const { timeouts } = settings;
@@ -67,7 +69,7 @@ export function createS3Connection(settings: S3Settings, options: S3ConnectionOp
     requestTimeout: timeouts.requestMs,
     throwOnRequestTimeout: true,
     socketTimeout: timeouts.idleMs,
-    logger: SILENT_LOGGER,
+    logger: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
   });
   const aws = isAws(settings);
   const config: S3ClientConfig = {
@@ -79,7 +81,7 @@ export function createS3Connection(settings: S3Settings, options: S3ConnectionOp
     maxAttempts: options.maxAttempts ?? 1,
     followRegionRedirects: aws,
     // No `logger`: the SDK's default NoOpLogger is silent too, and only with it does the SDK skip
-    // building a redacted copy of every request and answer for the log (a few % of a backup's CPU).
+    // building a redacted copy of every request and answer for the log.
     // Other servers (Ceph RGW, MinIO...) refuse the SDK's default aws-chunked bodies with trailing
     // checksums (HTTP 411): compute checksums only where an operation requires them. Set in both
     // cases so that AWS_REQUEST_CHECKSUM_CALCULATION & co. of the machine decide nothing.
@@ -90,19 +92,16 @@ export function createS3Connection(settings: S3Settings, options: S3ConnectionOp
   };
   const client = new S3Client(config);
   signMd5CheckedBodiesUnhashed(client);
-  const plain = new PlainS3Requests(client, settings, { http: httpAgent, https: httpsAgent });
-  const getter = new GetObjectSender(client, settings, plain);
-  const putter = new ObjectPutter(client, settings, plain);
-  const lister = new ObjectLister(client, settings, plain);
+  const transport = new S3Transport(client, settings, maxSockets);
   return {
     client,
     settings,
-    getObject: (request) => getter.send(request),
-    putObject: (request) => putter.putObject(request),
-    uploadPart: (request) => putter.uploadPart(request),
-    listObjects: (request) => lister.page(request),
+    getObject: (request) => getObject(transport, request),
+    putObject: (request) => putObject(transport, request),
+    uploadPart: (request) => uploadPart(transport, request),
+    listObjects: (request) => listObjects(transport, request),
     destroy() {
-      plain.close();
+      void transport.close();
       client.destroy();
       httpAgent.destroy();
       httpsAgent.destroy();

@@ -56,8 +56,22 @@ const TRANSIENT_SYS = new Set([
   'ESOCKETTIMEDOUT',
   'ECONNABORTED',
   'ERR_STREAM_PREMATURE_CLOSE',
-  'UND_ERR_SOCKET',
   'ERR_HTTP2_STREAM_ERROR',
+]);
+/**
+ * undici's errors on the data plane (transport.ts), with what they mean for an S3 answer. All are
+ * transient: the connection is closed, and a retry opens a new one.
+ */
+const UNDICI_REASONS: ReadonlyMap<string, string> = new Map([
+  ['UND_ERR_CONNECT_TIMEOUT', 'connect timed out'],
+  ['UND_ERR_HEADERS_TIMEOUT', 'no answer within the request timeout'],
+  ['UND_ERR_BODY_TIMEOUT', 'the answer stalled: no bytes within the idle timeout'],
+  ['UND_ERR_SOCKET', 'connection closed by the server mid-answer'],
+  ['UND_ERR_CLOSED', 'connection closed'],
+  ['UND_ERR_DESTROYED', 'connection closed'],
+  ['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'malformed answer: body length differs from its Content-Length'],
+  ['UND_ERR_HEADERS_OVERFLOW', 'malformed answer: headers too large'],
+  ['UND_ERR_INFO', 'malformed answer'],
 ]);
 const UNAVAILABLE_SYS = new Set([
   'ECONNREFUSED',
@@ -191,6 +205,11 @@ function classify(f: ErrorFacts, ctx: S3OpContext): { code: ErrorCode; reason: s
   const s = f.sys;
   if (s !== undefined) {
     if (UNAVAILABLE_SYS.has(s)) return { code: 'unavailable', reason: `cannot reach ${ctx.endpoint} (${s})` };
+    const undici = UNDICI_REASONS.get(s);
+    if (undici !== undefined) return { code: 'transient', reason: `${undici} (${s})` };
+    if (s.startsWith('HPE_')) {
+      return { code: 'transient', reason: `malformed HTTP answer (${s}): ${oneLine(f.message, 160)}` };
+    }
     if (TRANSIENT_SYS.has(s)) return { code: 'transient', reason: `connection failed (${s})` };
     if (TLS_SYS.test(s)) {
       return {

@@ -1,20 +1,17 @@
-/**
- * GetObject over plain node:http(s) (plain-request.ts) for the S3 source's object bodies, with the
- * answer's headers as the SDK's fields; through the SDK when the endpoint is not plain SigV4.
- */
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { nodeBody } from './body.ts';
+/** GetObject, whole, from an offset or of a byte range, over the data-plane transport. */
+import type { AnswerBody } from './answer-body.ts';
 import { type ObjectAnswer, objectAnswer } from './object-answer.ts';
-import type { AnswerBody, PlainS3Requests } from './plain-request.ts';
-import type { S3Settings } from './settings.ts';
+import type { S3Transport } from './transport.ts';
 
 /** One GetObject. */
 export interface GetObjectRequest {
   readonly key: string;
   /** Quoted ETag the object must still have (`If-Match`). */
   readonly ifMatch?: string;
-  /** From this byte to the end (`Range: bytes=N-`); 0 or undefined: the whole object. */
+  /** From this byte (`Range: bytes=N-`, or `bytes=N-M` with `length`); 0 or undefined: from the start. */
   readonly offset?: number;
+  /** This many bytes from `offset` (`Range: bytes=N-M`); undefined: to the end. */
+  readonly length?: number;
   /** Ask for the object's checksums (`x-amz-checksum-mode: ENABLED`). */
   readonly checksums?: boolean;
 }
@@ -25,39 +22,20 @@ export interface GetObjectResult {
   readonly body: AnswerBody;
 }
 
-/** Sends the GetObjects of one connection. */
-export class GetObjectSender {
-  readonly #client: S3Client;
-  readonly #settings: S3Settings;
-  readonly #plain: PlainS3Requests;
+/** The Range header of `req`, if it asks for less than the whole object. */
+function range(req: GetObjectRequest): string | undefined {
+  const from = req.offset ?? 0;
+  if (req.length !== undefined) return `bytes=${from}-${from + req.length - 1}`;
+  return from > 0 ? `bytes=${from}-` : undefined;
+}
 
-  constructor(client: S3Client, settings: S3Settings, plain: PlainS3Requests) {
-    this.#client = client;
-    this.#settings = settings;
-    this.#plain = plain;
-  }
-
-  /** Sends `req`; resolves once the headers of a 2xx answer are in, else throws (S3ResponseError, network). */
-  async send(req: GetObjectRequest): Promise<GetObjectResult> {
-    if (!(await this.#plain.usable())) return this.#sendWithSdk(req);
-    const headers: Record<string, string> = {};
-    if (req.ifMatch !== undefined) headers['if-match'] = req.ifMatch;
-    if (req.offset !== undefined && req.offset > 0) headers.range = `bytes=${req.offset}-`;
-    if (req.checksums === true) headers['x-amz-checksum-mode'] = 'ENABLED';
-    const res = await this.#plain.send({ method: 'GET', key: req.key, headers });
-    return { answer: objectAnswer(res.headers), body: res.body };
-  }
-
-  async #sendWithSdk(req: GetObjectRequest): Promise<GetObjectResult> {
-    const { Body, ...answer } = await this.#client.send(
-      new GetObjectCommand({
-        Bucket: this.#settings.location.bucket,
-        Key: req.key,
-        ...(req.ifMatch !== undefined ? { IfMatch: req.ifMatch } : {}),
-        ...(req.offset !== undefined && req.offset > 0 ? { Range: `bytes=${req.offset}-` } : {}),
-        ...(req.checksums === true ? { ChecksumMode: 'ENABLED' } : {}),
-      }),
-    );
-    return { answer, body: nodeBody(Body) };
-  }
+/** Sends `req`; resolves once the headers of a 2xx answer are in, else throws (S3ResponseError, network). */
+export async function getObject(transport: S3Transport, req: GetObjectRequest): Promise<GetObjectResult> {
+  const headers: Record<string, string> = {};
+  if (req.ifMatch !== undefined) headers['if-match'] = req.ifMatch;
+  const r = range(req);
+  if (r !== undefined) headers.range = r;
+  if (req.checksums === true) headers['x-amz-checksum-mode'] = 'ENABLED';
+  const res = await transport.send({ method: 'GET', key: req.key, headers });
+  return { answer: objectAnswer(res.headers), body: res.body };
 }

@@ -2,6 +2,8 @@
  * @kloset/s3-common: what the S3 source, storage and destination share: locations, options,
  * the S3 client, error mapping, retries, uploads, and the key <-> name scheme.
  */
+export * from './answer-body.ts';
+export * from './answer-text.ts';
 export * from './body.ts';
 export * from './bucket.ts';
 export * from './client.ts';
@@ -19,10 +21,14 @@ export * from './object-answer.ts';
 export * from './object-headers.ts';
 export * from './object-metadata.ts';
 export * from './options.ts';
-export * from './plain-request.ts';
 export * from './put-object.ts';
 export * from './response-checksum.ts';
 export * from './retry.ts';
+export * from './s3-error.ts';
 export * from './settings.ts';
 export * from './sigv4.ts';
+export * from './target.ts';
+export * from './transport.ts';
 export * from './upload.ts';
+export * from './upload-part.ts';
+export * from './xml.ts';

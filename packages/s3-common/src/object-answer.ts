@@ -1,6 +1,6 @@
 /**
  * The response headers of a GetObject as the SDK's GetObjectCommandOutput fields (the same that
- * HeadObject answers with), for the plain-HTTP GetObject of get-object.ts.
+ * HeadObject answers with), for the GetObject of get-object.ts (undici, transport.ts).
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { HeadObjectCommandOutput } from '@aws-sdk/client-s3';

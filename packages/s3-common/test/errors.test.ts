@@ -1,5 +1,6 @@
 import { NoSuchBucket, NoSuchKey, S3ServiceException } from '@aws-sdk/client-s3';
 import { ConnectorError, type ErrorCode } from '@kloset/connector-contract';
+import { errors as undici } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { s3Call, s3ErrorCode, toConnectorError } from '../src/index.ts';
 
@@ -88,6 +89,30 @@ describe('toConnectorError', () => {
     ['key too long', service('KeyTooLongError', 400), 'invalid', 'too long'],
     ['other 400', service('InvalidArgument', 400, 'bad thing\nmore'), 'invalid', 'bad thing more'],
     ['wrong region', service('AuthorizationHeaderMalformed', 400), 'invalid', 'region'],
+    [
+      'undici: no headers in time',
+      new undici.HeadersTimeoutError(),
+      'transient',
+      'no answer within the request timeout (UND_ERR_HEADERS_TIMEOUT)',
+    ],
+    ['undici: body stalled', new undici.BodyTimeoutError(), 'transient', 'stalled'],
+    ['undici: connect timeout', new undici.ConnectTimeoutError(), 'transient', 'connect timed out'],
+    ['undici: cut answer', new undici.SocketError('other side closed'), 'transient', 'mid-answer'],
+    [
+      'undici: body longer or shorter than Content-Length',
+      new undici.ResponseContentLengthMismatchError(),
+      'transient',
+      'malformed answer: body length differs',
+    ],
+    ['undici: huge headers', new undici.HeadersOverflowError(), 'transient', 'headers too large'],
+    [
+      'llhttp: framing error',
+      Object.assign(new Error('Response does not match the HTTP/1.1 protocol (Invalid header value char)'), {
+        code: 'HPE_INVALID_HEADER_TOKEN',
+      }),
+      'transient',
+      'malformed HTTP answer (HPE_INVALID_HEADER_TOKEN)',
+    ],
   ];
 
   it.each(cases)('%s', (_what, err, code, text) => {

@@ -1,4 +1,4 @@
-/** The plain-HTTP GetObject (S3Connection.getObject) against the RGW test server, next to the SDK's. */
+/** The GetObject of the undici transport (S3Connection.getObject) against the RGW test server, next to the SDK's. */
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ConnectorError } from '@kloset/connector-contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -8,7 +8,6 @@ import {
   readS3Settings,
   S3_COMMON_OPTIONS,
   type S3Connection,
-  xmlUnescape,
 } from '../src/index.ts';
 import { s3TestBuckets, s3TestParams } from '../src/testing/index.ts';
 
@@ -40,8 +39,14 @@ describe('parseListPage', () => {
       IsTruncated: false,
     });
     expect(() => parseListPage('<Error><Code>x</Code></Error>')).toThrow(/not a ListObjectsV2/);
-    expect(() => parseListPage('<ListBucketResult><Contents><Key>a</Key>')).toThrow(/cut/);
-    expect(xmlUnescape('a&lt;b&gt;&amp;&apos;&#233;&#x1F600;&bogus;')).toBe("a<b>&'é😀&bogus;");
+    expect(() => parseListPage('<ListBucketResult><Contents><Key>a</Key>')).toThrow(/not well-formed/);
+    expect(() => parseListPage('<ListBucketResult><Contents><Key>a</Key></Contents></ListBucket>')).toThrow(
+      /not well-formed/,
+    );
+    const one = parseListPage(
+      '<ListBucketResult><Contents><Key> a&lt;b&gt;&amp;&apos;&#233;&#x1F600; </Key></Contents></ListBucketResult>',
+    );
+    expect(one.Contents).toEqual([{ Key: " a<b>&'é😀 " }]);
   });
 });
 

@@ -202,7 +202,7 @@ describe('TLS', () => {
     try {
       const out = await conn.client.send(new ListObjectsV2Command({ Bucket: bucket }));
       expect(out.$metadata.httpStatusCode).toBe(200);
-      // Object bodies come over the same TLS endpoint through raw-http.ts: whole, and twice.
+      // Object bodies come over the same TLS endpoint through the undici transport (transport.ts): whole, and twice.
       const data = pattern(3 * MiB + 7, 9);
       await plain.send(new PutObjectCommand({ Bucket: bucket, Key: 'tls/body', Body: data }));
       for (let i = 0; i < 2; i++) {
