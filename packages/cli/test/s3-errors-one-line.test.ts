@@ -110,6 +110,24 @@ describe('a malformed s3 location', () => {
     expect(ok(await k(['source', 'show', 'good'])).stdout).toContain(`location=s3://${env.host}/${bucket}\n`);
   });
 
+  it('add refuses an s3:// location without a bucket or with a bad bucket name, naming the form', async () => {
+    const saved = () => readFile(home.config, 'utf8').catch(() => 'no configuration');
+    const before = await saved();
+    for (const kind of ['source', 'store', 'destination']) {
+      for (const [location, why] of [
+        ['s3://host', 'the bucket is missing'],
+        ['s3://host/', 'the bucket is missing'],
+        ['s3://host/Bad_Bucket!', 'bad bucket name "Bad_Bucket!"'],
+      ] as const) {
+        const line = failsInOneLine(await k([kind, 'add', 'nb', `location=${location}`, ...secrets()]), 2);
+        expect(line).toBe(
+          `kloset: ${kind} @nb: location ${JSON.stringify(location)}: ${why} (expected s3://ENDPOINT/BUCKET[/PREFIX])`,
+        );
+      }
+    }
+    expect(await saved()).toBe(before);
+  });
+
   it('at, backup, restore and sync refuse it as a usage error; nothing is created in ./s3:', async () => {
     for (const argv of [
       ['at', 's3:/host/b', 'create'],

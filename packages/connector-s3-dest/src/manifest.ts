@@ -5,7 +5,7 @@ import type {
   DestinationConnector,
   OptionSpec,
 } from '@kloset/connector-contract';
-import { readS3Settings, S3_COMMON_OPTIONS, STORAGE_CLASS_OPTION } from '@kloset/s3-common';
+import { checkS3Location, readS3Settings, S3_COMMON_OPTIONS, STORAGE_CLASS_OPTION } from '@kloset/s3-common';
 import { S3Destination } from './s3-destination.ts';
 
 /** Options of the S3 destination: the common S3 options and `storage_class`. */
@@ -31,5 +31,6 @@ export const s3DestinationConnector: DestinationConnector = {
   role: 'destination',
   protocols: ['s3'],
   options: S3_DESTINATION_OPTIONS,
+  checkLocation: checkS3Location,
   create: createS3Destination,
 };

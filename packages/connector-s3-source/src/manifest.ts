@@ -1,6 +1,6 @@
 /** The S3 source connector, as the `s3` package manifest lists it. */
 import type { ConnectorParams, OptionSpec, Source, SourceConnector } from '@kloset/connector-contract';
-import { readS3Options, readS3Settings, S3_COMMON_OPTIONS } from '@kloset/s3-common';
+import { checkS3Location, readS3Options, readS3Settings, S3_COMMON_OPTIONS } from '@kloset/s3-common';
 import { S3Source } from './s3-source.ts';
 
 /** `refresh_metadata`: read headers, metadata and tags of every object, unchanged or not. */
@@ -51,5 +51,6 @@ export const s3SourceConnector: SourceConnector = {
   role: 'source',
   protocols: ['s3'],
   options: S3_SOURCE_OPTIONS,
+  checkLocation: checkS3Location,
   create: createS3Source,
 };

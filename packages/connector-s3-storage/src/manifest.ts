@@ -1,6 +1,6 @@
 /** The S3 storage connector, as the `s3` package manifest lists it. */
 import type { ConnectorParams, OptionSpec, Storage, StorageConnector } from '@kloset/connector-contract';
-import { readS3Settings, S3_COMMON_OPTIONS, STORAGE_CLASS_OPTION } from '@kloset/s3-common';
+import { checkS3Location, readS3Settings, S3_COMMON_OPTIONS, STORAGE_CLASS_OPTION } from '@kloset/s3-common';
 import { S3Storage } from './s3-storage.ts';
 
 /** Options of the S3 storage: the common S3 options and `storage_class`. */
@@ -16,5 +16,6 @@ export const s3StorageConnector: StorageConnector = {
   role: 'storage',
   protocols: ['s3'],
   options: S3_STORAGE_OPTIONS,
+  checkLocation: checkS3Location,
   create: createS3Storage,
 };
