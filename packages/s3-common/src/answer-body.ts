@@ -128,7 +128,7 @@ export class AnswerHandler implements Dispatcher.DispatchHandler {
         if (chunk !== undefined) {
           this.#queued -= chunk.length;
           const c = this.#controller;
-          if (c !== undefined && c.paused && this.#queued <= LOW_WATER) c.resume();
+          if (c?.paused && this.#queued <= LOW_WATER) c.resume();
           return { done: false, value: chunk };
         }
         if (this.#error !== undefined) throw this.#error;

@@ -46,18 +46,21 @@ export interface S3ConnectionOptions {
   readonly maxAttempts?: number;
   /** Sockets per pool; default: settings.concurrency + 4 (room for listings and control calls). */
   readonly maxSockets?: number;
+  /** Where HTTPS_PROXY, HTTP_PROXY and NO_PROXY (or lower case) are read; default process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Builds the connection for `settings`. */
 export function createS3Connection(settings: S3Settings, options: S3ConnectionOptions = {}): S3Connection {
   const maxSockets = options.maxSockets ?? settings.concurrency + 4;
+  const env = options.env ?? process.env;
   const agentOptions = {
     keepAlive: true,
     keepAliveMsecs: 1000,
     maxSockets,
     maxFreeSockets: maxSockets,
     // Node's own proxy support: HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as the transport's.
-    proxyEnv: process.env,
+    proxyEnv: env,
   };
   const httpAgent = new HttpAgent(agentOptions);
   const httpsAgent = new HttpsAgent({ ...agentOptions, rejectUnauthorized: !settings.tlsInsecureNoVerify });
@@ -92,7 +95,7 @@ export function createS3Connection(settings: S3Settings, options: S3ConnectionOp
   };
   const client = new S3Client(config);
   signMd5CheckedBodiesUnhashed(client);
-  const transport = new S3Transport(client, settings, maxSockets);
+  const transport = new S3Transport(client, settings, maxSockets, env);
   return {
     client,
     settings,

@@ -38,6 +38,7 @@ export class S3Transport {
   readonly #client: S3Client;
   readonly #settings: S3Settings;
   readonly #connections: number;
+  readonly #env: Readonly<Record<string, string | undefined>>;
   readonly #signer = new SigV4Signer();
   #target: Promise<S3Target> | undefined;
   #dispatcher: Dispatcher | undefined;
@@ -45,8 +46,14 @@ export class S3Transport {
   #redirectedRegion: string | undefined;
 
   /** `connections`: sockets to the endpoint at most. */
-  constructor(client: S3Client, settings: S3Settings, connections: number) {
+  constructor(
+    client: S3Client,
+    settings: S3Settings,
+    connections: number,
+    env: Readonly<Record<string, string | undefined>> = process.env,
+  ) {
     this.#client = client;
+    this.#env = env;
     this.#settings = settings;
     this.#connections = connections;
   }
@@ -94,6 +101,7 @@ export class S3Transport {
       connections: this.#connections,
       timeouts: this.#settings.timeouts,
       tlsInsecureNoVerify: this.#settings.tlsInsecureNoVerify,
+      env: this.#env,
     });
     return this.#dispatcher;
   }
