@@ -17,7 +17,6 @@ import { type ListObjectsRequest, type ListPage, listObjects } from './list-obje
 import { type PutObjectRequest, putObject } from './put-object.ts';
 import { isAws, type S3Settings } from './settings.ts';
 import { S3Transport } from './transport.ts';
-import { signMd5CheckedBodiesUnhashed } from './unsigned-payload.ts';
 import { type UploadPartRequest, uploadPart } from './upload-part.ts';
 
 /** An S3 client, the data-plane transport, and the sockets they own. */
@@ -94,7 +93,6 @@ export function createS3Connection(settings: S3Settings, options: S3ConnectionOp
     useDualstackEndpoint: false,
   };
   const client = new S3Client(config);
-  signMd5CheckedBodiesUnhashed(client);
   const transport = new S3Transport(client, settings, maxSockets, env);
   return {
     client,
