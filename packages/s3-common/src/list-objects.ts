@@ -1,6 +1,6 @@
 /**
  * ListObjectsV2: one page per request, over the data-plane transport (transport.ts), the
- * ListBucketResult parsed by fast-xml-parser (xml.ts). Only what the connectors read is taken: each
+ * ListBucketResult parsed by saxes (xml.ts). Only what the connectors read is taken: each
  * object's Key, Size, LastModified, ETag and StorageClass, and the page's IsTruncated,
  * NextContinuationToken and EncodingType. Keys are asked URL-encoded (`encoding-type=url`: XML 1.0
  * cannot carry every byte a key may hold); listingKeyDecoder decodes them.
