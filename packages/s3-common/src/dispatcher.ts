@@ -5,8 +5,9 @@
  * which sends through HTTPS_PROXY / HTTP_PROXY except for the hosts NO_PROXY lists, as the AWS CLI
  * does (lower-case names too).
  */
-import { type Dispatcher, EnvHttpProxyAgent, Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { S3Timeouts } from './settings.ts';
+import { EnvHttpProxyAgent, Pool } from './undici-dispatchers.ts';
 
 /** How the pool connects. */
 export interface PoolSettings {
