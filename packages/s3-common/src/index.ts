@@ -14,7 +14,6 @@ export * from './list-objects.ts';
 export * from './listing-keys.ts';
 export * from './location.ts';
 export * from './md5.ts';
-export * from './md5-offload.ts';
 export * from './metadata-keys.ts';
 export * from './names.ts';
 export * from './object-answer.ts';

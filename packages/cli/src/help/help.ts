@@ -29,7 +29,6 @@ export const ENVIRONMENT: readonly (readonly [string, string])[] = [
   ['KLOSET_DEBUG=1', 'print the stack trace of an error; log storage retries (as -verbose)'],
   ['KLOSET_PKG_PATH', 'directories (:-separated) of package archives that "pkg add NAME" looks in first'],
   ['KLOSET_CRYPTO_WORKERS', 'crypto worker threads (default one per core beyond the first, 1 to 4; 0: none)'],
-  ['KLOSET_MD5_WORKER=0', 'S3 source: check body MD5s on the main thread instead of in a worker thread'],
   [
     'KLOSET_FS_INLINE=0',
     'local directories: lstat, create and write always in the thread pool (file systems that can hang)',
