@@ -2,7 +2,8 @@
  * HTTP_PROXY / NO_PROXY, as the AWS CLI honours them: both planes of a connection (the undici
  * transport and the SDK's control plane) go through the proxy, and neither does for a host that
  * NO_PROXY names. Against the RGW test server, through a small forwarding proxy (absolute-form
- * requests and CONNECT tunnels) that counts what it carried.
+ * requests and CONNECT tunnels) that counts what it carried. And the data plane's addressing
+ * (path-style, virtual_host), as a proxy that answers itself sees the requests.
  */
 import { createHash } from 'node:crypto';
 import { createServer, request, type Server } from 'node:http';
@@ -138,5 +139,57 @@ describe('proxies from the environment', () => {
     } finally {
       conn.destroy();
     }
+  });
+});
+
+describe('addressing on the data plane, seen by a proxy that answers itself', () => {
+  /** Every request as the proxy got it (absolute form), answered 200 with an empty body. */
+  async function seenThrough(options: Record<string, string>): Promise<string[]> {
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      req.resume();
+      req.on('end', () =>
+        res.writeHead(200, { etag: '"d41d8cd98f00b204e9800998ecf8427e"', 'content-length': '0' }).end(),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const params = {
+      location: 's3://s3.example.test:9000/bkt',
+      options: {
+        access_key: 'AKID',
+        secret_access_key: 'secret',
+        region: 'us-east-1',
+        use_tls: 'false',
+        ...options,
+      },
+    };
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const conn = createS3Connection(readS3Settings(params, S3_COMMON_OPTIONS), { env: { HTTP_PROXY: url } });
+    try {
+      const body = Buffer.alloc(0);
+      await conn.putObject({ key: 'a b/c', body, md5: createHash('md5').update(body).digest('base64') });
+      const got = await conn.getObject({ key: 'a b/c' });
+      await readBody(got.body);
+      return seen;
+    } finally {
+      conn.destroy();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }
+
+  it('path-style by default: the bucket in the path', async () => {
+    expect(await seenThrough({})).toEqual([
+      'PUT http://s3.example.test:9000/bkt/a%20b/c',
+      'GET http://s3.example.test:9000/bkt/a%20b/c',
+    ]);
+  });
+
+  it('virtual_host=true: the bucket in the host name', async () => {
+    expect(await seenThrough({ virtual_host: 'true' })).toEqual([
+      'PUT http://bkt.s3.example.test:9000/a%20b/c',
+      'GET http://bkt.s3.example.test:9000/a%20b/c',
+    ]);
   });
 });
