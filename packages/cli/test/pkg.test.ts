@@ -140,13 +140,13 @@ describe('pkg add, list, rm', () => {
         'source',
         'add',
         'my-s3-bucket',
-        'location=s3://s3.example.com/b1',
+        'location=s3://s3.example.com/bkt1',
         ...creds,
         'passphrase=pw',
       ]),
     );
-    ok(await k(['store', 'add', 'my-s3-store', 'location=s3://s3.example.com/b2', ...creds]));
-    ok(await k(['destination', 'add', 'my-s3-restore', 'location=s3://s3.example.com/b3', ...creds]));
+    ok(await k(['store', 'add', 'my-s3-store', 'location=s3://s3.example.com/bkt2', ...creds]));
+    ok(await k(['destination', 'add', 'my-s3-restore', 'location=s3://s3.example.com/bkt3', ...creds]));
     const before = await readFile(home.config, 'utf8');
 
     const rm = jsonLines(ok(await k(['pkg', 'rm', '-json', 's3'])).stdout)[0]!;
@@ -163,7 +163,7 @@ describe('pkg add, list, rm', () => {
       'kloset: no storage connector for s3:// locations is installed: add it with "kloset pkg add s3"',
     );
     expect(failsInOneLine(await k(['backup', '@my-s3-bucket']))).toMatch(/add it with "kloset pkg add s3"$/);
-    expect(ok(await k(['source', 'ls'])).stdout).toBe('my-s3-bucket  s3://s3.example.com/b1\n');
+    expect(ok(await k(['source', 'ls'])).stdout).toBe('my-s3-bucket  s3://s3.example.com/bkt1\n');
 
     const add = jsonLines(ok(await k(['pkg', 'add', '-json', 's3'])).stdout)[0]!;
     expect(add.from).toEqual({
@@ -172,7 +172,7 @@ describe('pkg add, list, rm', () => {
     });
     expect(await readFile(home.config, 'utf8')).toBe(before);
     expect(ok(await k(['source', 'show', 'my-s3-bucket'])).stdout).toBe(
-      'my-s3-bucket:\n    location=s3://s3.example.com/b1\n    access_key=AK\n    secret_access_key=********\n' +
+      'my-s3-bucket:\n    location=s3://s3.example.com/bkt1\n    access_key=AK\n    secret_access_key=********\n' +
         '    use_tls=true\n    passphrase=********\n',
     );
     ok(await k(['store', 'set', 'my-s3-store', 'region=eu-west-3']));

@@ -64,7 +64,10 @@ export function parseXml(xml: string): Readonly<Record<string, XmlNode | undefin
     const parent = stack[stack.length - 1];
     const value = done.children ?? done.text;
     if (parent === undefined) root[done.name] = value;
-    else add((parent.children ??= {}), done.name, value, LISTS.has(done.path));
+    else {
+      parent.children ??= {};
+      add(parent.children, done.name, value, LISTS.has(done.path));
+    }
   });
   parser.write(xml).close();
   return root;
