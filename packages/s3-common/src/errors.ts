@@ -93,6 +93,8 @@ interface ErrorFacts {
   readonly status?: number;
   /** A Node system error code (`ECONNREFUSED`), from the error or its causes. */
   readonly sys?: string;
+  /** Where the failed connection went, as that error says (`127.0.0.1:3128`, a host name). */
+  readonly peer?: string;
   readonly message: string;
 }
 
@@ -100,17 +102,27 @@ function record(v: unknown): Record<string, unknown> | undefined {
   return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : undefined;
 }
 
-function findSysCode(err: unknown, depth = 0): string | undefined {
+/** The error, among `err` and its causes, that carries a Node system error code. */
+function findSysError(err: unknown, depth = 0): Record<string, unknown> | undefined {
   const r = record(err);
   if (!r || depth > 4) return undefined;
-  if (typeof r.code === 'string' && /^[A-Z_0-9]+$/.test(r.code)) return r.code;
+  if (typeof r.code === 'string' && /^[A-Z_0-9]+$/.test(r.code)) return r;
   if (Array.isArray(r.errors)) {
     for (const e of r.errors) {
-      const c = findSysCode(e, depth + 1);
-      if (c) return c;
+      const found = findSysError(e, depth + 1);
+      if (found) return found;
     }
   }
-  return findSysCode(r.cause, depth + 1);
+  return findSysError(r.cause, depth + 1);
+}
+
+/** `address:port` of a failed connect, or the host name a lookup failed for. */
+function peerOf(sysError: Record<string, unknown>): string | undefined {
+  const { address, port, hostname } = sysError;
+  if (typeof address === 'string' && typeof port === 'number') {
+    return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+  }
+  return typeof hostname === 'string' ? hostname : undefined;
 }
 
 function facts(err: unknown): ErrorFacts {
@@ -125,11 +137,14 @@ function facts(err: unknown): ErrorFacts {
       : typeof r.name === 'string' && r.name !== 'Error'
         ? r.name
         : undefined;
-  const sys = findSysCode(err);
+  const sysError = findSysError(err);
+  const sys = sysError?.code as string | undefined;
+  const peer = sysError === undefined ? undefined : peerOf(sysError);
   return {
     ...(code !== undefined ? { code } : {}),
     ...(status !== undefined ? { status } : {}),
     ...(sys !== undefined ? { sys } : {}),
+    ...(peer !== undefined ? { peer } : {}),
     message,
   };
 }
@@ -152,6 +167,16 @@ export function describeTarget(bucket: string, key?: string): string {
 function detail(f: ErrorFacts): string {
   const parts = [f.code ?? f.sys, f.status !== undefined ? `HTTP ${f.status}` : undefined].filter(Boolean);
   return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
+function isEndpointHost(peer: string, endpoint: string): boolean {
+  try {
+    const url = new URL(endpoint);
+    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+    return peer === url.hostname || peer === `${url.hostname}:${port}`;
+  } catch {
+    return false;
+  }
 }
 
 function classify(f: ErrorFacts, ctx: S3OpContext): { code: ErrorCode; reason: string } {
@@ -204,7 +229,14 @@ function classify(f: ErrorFacts, ctx: S3OpContext): { code: ErrorCode; reason: s
   }
   const s = f.sys;
   if (s !== undefined) {
-    if (UNAVAILABLE_SYS.has(s)) return { code: 'unavailable', reason: `cannot reach ${ctx.endpoint} (${s})` };
+    if (UNAVAILABLE_SYS.has(s)) {
+      // A connection that went elsewhere (a proxy, a bucket's virtual host) is named.
+      const elsewhere = f.peer !== undefined && !isEndpointHost(f.peer, ctx.endpoint);
+      return {
+        code: 'unavailable',
+        reason: `cannot reach ${ctx.endpoint} (${s}${elsewhere ? ` connecting to ${f.peer}` : ''})`,
+      };
+    }
     const undici = UNDICI_REASONS.get(s);
     if (undici !== undefined) return { code: 'transient', reason: `${undici} (${s})` };
     if (s.startsWith('HPE_')) {

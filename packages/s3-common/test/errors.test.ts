@@ -69,6 +69,24 @@ describe('toConnectorError', () => {
     ],
     ['socket timeout', sys('ETIMEDOUT'), 'transient', 'ETIMEDOUT'],
     ['refused', sys('ECONNREFUSED'), 'unavailable', 'cannot reach http://127.0.0.1:7480 (ECONNREFUSED)'],
+    [
+      'refused by the endpoint itself',
+      Object.assign(sys('ECONNREFUSED'), { address: '127.0.0.1', port: 7480 }),
+      'unavailable',
+      'cannot reach http://127.0.0.1:7480 (ECONNREFUSED)',
+    ],
+    [
+      'refused by a proxy',
+      Object.assign(sys('ECONNREFUSED'), { address: '10.0.0.1', port: 3128 }),
+      'unavailable',
+      'cannot reach http://127.0.0.1:7480 (ECONNREFUSED connecting to 10.0.0.1:3128)',
+    ],
+    [
+      'a proxy name that does not resolve',
+      Object.assign(sys('ENOTFOUND'), { hostname: 'proxy.invalid' }),
+      'unavailable',
+      'cannot reach http://127.0.0.1:7480 (ENOTFOUND connecting to proxy.invalid)',
+    ],
     ['dns', sys('ENOTFOUND', 'getaddrinfo ENOTFOUND nowhere'), 'unavailable', 'ENOTFOUND'],
     [
       'happy eyeballs',

@@ -135,6 +135,7 @@ describe('proxies from the environment', () => {
       expect((err as ConnectorError).message).toMatch(
         new RegExp(`^S3 ListObjectsV2 on bucket "${bucket}": `),
       );
+      expect((err as ConnectorError).message).toContain('connecting to 127.0.0.1:9)');
       expect((err as ConnectorError).message).not.toMatch(/[\r\n]/);
     } finally {
       conn.destroy();
