@@ -14,15 +14,7 @@ DATA=$(dataset "$SCALE")
 BYTES=$(bytes_of "$DATA")
 : > "$RESULTS"
 
-eval "$(bash "$ROOT/tools/s3-server/start.sh")"
-# shellcheck disable=SC1090
-source "$KLOSET_S3_ENV"
-HOSTPORT=${S3_ENDPOINT#http://}
-unset AWS_CA_BUNDLE
-export RCLONE_CONFIG_RGW_TYPE=s3 RCLONE_CONFIG_RGW_PROVIDER=Ceph RCLONE_CONFIG_RGW_ENDPOINT=$S3_ENDPOINT \
-  RCLONE_CONFIG_RGW_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID RCLONE_CONFIG_RGW_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
-  RCLONE_CONFIG_RGW_FORCE_PATH_STYLE=true
-RC=(rclone --config /dev/null --transfers 32 --checkers 32 -q)
+rgw_for_rclone
 SRC=bench-ab-$$
 echo "[bench] filling bucket $SRC" >&2
 "${RC[@]}" mkdir "rgw:$SRC"; "${RC[@]}" copy "$DATA" "rgw:$SRC"

@@ -82,3 +82,17 @@ cpu_of_processes() {
   done
   awk -v t="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
 }
+
+# rgw_for_rclone: starts the S3 test server (tools/s3-server/start.sh) and sets HOSTPORT, its
+# credentials in AWS_*, an rclone remote `rgw:` for it (environment only) and RC, rclone's command.
+rgw_for_rclone() {
+  eval "$(bash "$ROOT/tools/s3-server/start.sh")"
+  # shellcheck disable=SC1090
+  source "$KLOSET_S3_ENV"
+  HOSTPORT=${S3_ENDPOINT#http://}
+  unset AWS_CA_BUNDLE   # rclone refuses to start with it set
+  export RCLONE_CONFIG_RGW_TYPE=s3 RCLONE_CONFIG_RGW_PROVIDER=Ceph RCLONE_CONFIG_RGW_ENDPOINT=$S3_ENDPOINT \
+    RCLONE_CONFIG_RGW_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID RCLONE_CONFIG_RGW_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
+    RCLONE_CONFIG_RGW_FORCE_PATH_STYLE=true
+  RC=(rclone --config /dev/null --transfers 32 --checkers 32 -q)
+}

@@ -9,15 +9,7 @@ BYTES=$(bytes_of "$DATA")
 : > "$RESULTS"
 ( cd "$ROOT" && nx run-many -t build --output-style=static >/dev/null )
 
-eval "$(bash "$ROOT/tools/s3-server/start.sh")"
-# shellcheck disable=SC1090
-source "$KLOSET_S3_ENV"
-HOSTPORT=${S3_ENDPOINT#http://}
-unset AWS_CA_BUNDLE   # rclone refuses to start with it set
-export RCLONE_CONFIG_RGW_TYPE=s3 RCLONE_CONFIG_RGW_PROVIDER=Ceph RCLONE_CONFIG_RGW_ENDPOINT=$S3_ENDPOINT \
-  RCLONE_CONFIG_RGW_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID RCLONE_CONFIG_RGW_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
-  RCLONE_CONFIG_RGW_FORCE_PATH_STYLE=true
-RC=(rclone --config /dev/null --transfers 32 --checkers 32 -q)
+rgw_for_rclone
 
 SRC=bench-src-$$; DST_R=bench-rclone-$$; DST_K=bench-kloset-$$
 printf 'label\ttool\twall_s\tMB/s\tpeak_rss_MB\tcpu_s\n'

@@ -156,35 +156,28 @@ async function* streamBody(
   const hash = md5Etag !== undefined ? createHash('md5') : undefined;
   let offset = 0;
   let body: AnswerBody | undefined = first;
-  try {
-    for (;;) {
-      body ??= (await getter.get(offset)).body;
-      try {
-        for await (const bytes of body) {
-          if (offset + bytes.length > obj.size) {
-            throw corrupt(
-              ctx,
-              `body longer than its size ${obj.size} (the object changed while being read?)`,
-            );
-          }
-          hash?.update(bytes);
-          checksum?.update(bytes);
-          offset += bytes.length;
-          yield bytes;
+  for (;;) {
+    body ??= (await getter.get(offset)).body;
+    try {
+      for await (const bytes of body) {
+        if (offset + bytes.length > obj.size) {
+          throw corrupt(ctx, `body longer than its size ${obj.size} (the object changed while being read?)`);
         }
-        if (offset < obj.size)
-          throw toConnectorError(Object.assign(new Error('body ended early'), { code: 'ECONNRESET' }), ctx);
-        break;
-      } catch (err) {
-        if (isConnectorError(err, 'corrupt')) throw err;
-        await getter.again(toConnectorError(err, ctx));
-      } finally {
-        body.destroy();
-        body = undefined;
+        hash?.update(bytes);
+        checksum?.update(bytes);
+        offset += bytes.length;
+        yield bytes;
       }
+      if (offset < obj.size)
+        throw toConnectorError(Object.assign(new Error('body ended early'), { code: 'ECONNRESET' }), ctx);
+      break;
+    } catch (err) {
+      if (isConnectorError(err, 'corrupt')) throw err;
+      await getter.again(toConnectorError(err, ctx));
+    } finally {
+      body.destroy();
+      body = undefined;
     }
-  } finally {
-    body?.destroy();
   }
   if (offset !== obj.size) throw corrupt(ctx, `got ${offset} bytes, expected ${obj.size}`);
   if (hash && md5Etag !== undefined) {

@@ -15,8 +15,8 @@ export interface PoolSettings {
   readonly connections: number;
   readonly timeouts: S3Timeouts;
   readonly tlsInsecureNoVerify: boolean;
-  /** The proxy variables (default: process.env). */
-  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Where the proxy variables are read (S3ConnectionOptions.env). */
+  readonly env: Readonly<Record<string, string | undefined>>;
 }
 
 /** An idle kept-alive socket is closed after this long (servers close theirs after 5-60 s). */
@@ -26,7 +26,7 @@ const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy
 
 function variable(env: PoolSettings['env'], names: readonly string[]): string | undefined {
   for (const n of names) {
-    const v = env?.[n];
+    const v = env[n];
     if (v !== undefined && v !== '') return v;
   }
   return undefined;
@@ -34,7 +34,7 @@ function variable(env: PoolSettings['env'], names: readonly string[]): string | 
 
 /** The dispatcher for `s`: a Pool, or a proxy agent when a proxy variable is set. */
 export function createDispatcher(s: PoolSettings): Dispatcher {
-  const env = s.env ?? process.env;
+  const { env } = s;
   const tls = { rejectUnauthorized: !s.tlsInsecureNoVerify };
   const common = {
     connections: s.connections,

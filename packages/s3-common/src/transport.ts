@@ -50,7 +50,7 @@ export class S3Transport {
     client: S3Client,
     settings: S3Settings,
     connections: number,
-    env: Readonly<Record<string, string | undefined>> = process.env,
+    env: Readonly<Record<string, string | undefined>>,
   ) {
     this.#client = client;
     this.#env = env;
