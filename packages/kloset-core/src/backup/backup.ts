@@ -32,7 +32,7 @@ import { TreeBuilder } from '../snapshot/tree-builder.ts';
 import { errorMessage, TreeReader } from '../snapshot/tree-reader.ts';
 import type { BackupEntryError, BackupOptions, BackupResult, ContentChunker } from './backup-options.ts';
 import { storeFileContent } from './file-content.ts';
-import { FileLanes } from './file-lanes.ts';
+import { FileScheduler } from './file-scheduler.ts';
 import { BackupCounters, startProgress } from './progress.ts';
 import { canReuse, previousEntry, recordEntry } from './record-entry.ts';
 
@@ -98,15 +98,9 @@ export async function backup(
     const parentChunksPresent = parentTree !== undefined && repo.noPackfileDeleted?.() === true;
     const chunker: ContentChunker =
       options.chunker ?? ((content) => chunkStream(content, repo.config.chunking, repo.keyRing.gear));
-    const fileSlots = new Semaphore(
-      options.fileConcurrency ?? source.concurrency ?? DEFAULT_FILE_CONCURRENCY,
-    );
-    // A file larger than the minimum chunk holds up to a maximum chunk of content while the chunker
-    // looks for a cut: however many files the source asks to read at once, at most 8 such files.
-    const largeFileSlots = new Semaphore(Math.min(fileSlots.capacity, DEFAULT_FILE_CONCURRENCY));
+    const fileSlots = options.fileConcurrency ?? source.concurrency ?? DEFAULT_FILE_CONCURRENCY;
     const largeFile = (record: SourceRecord): boolean => record.size > repo.config.chunking.min;
     const budget = new Semaphore(options.maxBytesInFlight ?? 64 * 1024 * 1024);
-    const jobs = new Set<Promise<void>>();
     let fatal: { error: unknown } | undefined;
     let contentBytes = 0;
 
@@ -142,44 +136,22 @@ export async function backup(
         }
       } finally {
         counters.filesInFlight--;
-        if (largeFile(record)) largeFileSlots.release();
-        fileSlots.release();
-        const w = wake;
-        wake = undefined;
-        w?.();
       }
     };
 
-    // Files wait in two lanes (small, large) so that runs of each kind overlap (file-lanes.ts).
-    const lanes = new FileLanes(LANE_CAPACITY);
-    /** Resolves the wait of the loop below when a job gives its slots back. */
-    let wake: (() => void) | undefined;
-    const slotFreed = (): Promise<void> =>
-      new Promise((resolve) => {
-        wake = resolve;
-      });
-    /** Starts queued files while slots are free (acquired at once: nobody else waits on them). */
-    const startReady = (): void => {
-      while (fatal === undefined && !signal.aborted && fileSlots.available > 0) {
-        const next = lanes.take(largeFileSlots.available > 0);
-        if (next === undefined) return;
-        void fileSlots.acquire();
-        if (next.large) void largeFileSlots.acquire();
+    // Files wait in two lanes (small, large) so that runs of each kind overlap (file-lanes.ts); a
+    // file larger than the minimum chunk holds up to a maximum chunk of content while the chunker
+    // looks for a cut: however many files the source asks to read at once, at most 8 such files.
+    const files = new FileScheduler({
+      slots: fileSlots,
+      largeSlots: Math.min(fileSlots, DEFAULT_FILE_CONCURRENCY),
+      capacity: LANE_CAPACITY,
+      run: (record) => {
         counters.filesInFlight++;
-        const job = storeFile(next.record);
-        jobs.add(job);
-        void job.then(() => jobs.delete(job));
-      }
-    };
-    /** Starts queued files as slots free up, as long as `waiting()` holds and nothing failed. */
-    const startWhile = async (waiting: () => boolean): Promise<void> => {
-      while (waiting() && fatal === undefined) {
-        await slotFreed();
-        // Files still queued are not started once the backup is aborted.
-        signal.throwIfAborted();
-        startReady();
-      }
-    };
+        return storeFile(record);
+      },
+      stopped: () => fatal !== undefined || signal.aborted,
+    });
 
     try {
       for await (const record of source.scan(signal, scanContext)) {
@@ -212,19 +184,19 @@ export async function backup(
           await addEntry(recordEntry(record, { chunks: previous.chunks, size: previous.size }, undefined));
           continue;
         }
-        lanes.push(record, largeFile(record));
-        startReady();
-        await startWhile(() => lanes.full);
+        files.push(record, largeFile(record));
+        await files.untilNotFull();
         if (fatal !== undefined) break;
+        signal.throwIfAborted();
       }
-      await startWhile(() => lanes.size > 0);
     } catch (err) {
-      await Promise.all(jobs);
+      await files.drain();
       throw fatal !== undefined ? fatal.error : err;
     }
-    await Promise.all(jobs);
+    await files.drain();
     if (fatal !== undefined) throw fatal.error;
-    options.signal?.throwIfAborted();
+    // Files still queued are not started once the backup is aborted.
+    signal.throwIfAborted();
 
     counters.finishing = true;
     const builder = new TreeBuilder(repo, options.tree);
