@@ -75,7 +75,7 @@ describe('backup', () => {
     expect([...repo.resources.keys()].filter((k) => k.startsWith('lock:'))).toEqual([]);
   });
 
-  it('reuses a parent entry without a lookup per chunk only when no packfile was ever deleted', async () => {
+  it('reuses a parent entry without a lookup per chunk only when the index vouches for the parent', async () => {
     for (const noneDeleted of [true, false]) {
       const repo = new MemoryRepository();
       await backup(repo, new MemorySource(tree));
@@ -85,7 +85,7 @@ describe('backup', () => {
         lookups++;
         return hasBlob(kind, id);
       };
-      repo.noPackfileDeleted = () => noneDeleted;
+      repo.snapshotBlobsIndexed = () => noneDeleted;
       const source = new MemorySource(tree);
       const second = await backup(repo, source);
       expect(second.header.summary.reusedEntries).toBe(4);

@@ -45,7 +45,7 @@ export class MemoryBlobStore implements BlobStore {
   }
 
   /** Unset by default (unknown): tests set it. */
-  noPackfileDeleted?: () => boolean;
+  snapshotBlobsIndexed?: (snapshotId: Uint8Array) => boolean;
   hasBlob(kind: BlobKind, id: BlobId): boolean {
     return this.blobs.has(`${kind}:${hexOf(id)}`);
   }

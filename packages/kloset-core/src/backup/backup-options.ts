@@ -88,4 +88,14 @@ export interface BackupResult {
   readonly tree: { readonly entries: number; readonly nodes: number; readonly height: number };
   /** Files whose content was read (opened). */
   readonly filesRead: number;
+  /**
+   * Packfiles (hex ids) the index listed but the store no longer has (a damaged store): their
+   * blobs left the index before the backup, which stored the affected data again.
+   */
+  readonly missingPackfiles: readonly string[];
+  /**
+   * Why the parent snapshot could not be used to skip unchanged files (a tree node of it cannot
+   * be read: every file was read again), if so.
+   */
+  readonly parentUnusable?: string;
 }

@@ -79,23 +79,43 @@ export async function backup(
   const progress = startProgress(counters, options.onProgress, options.progressIntervalMs ?? 250);
   let succeeded = false;
   try {
-    const parent = options.parent === undefined ? await latestSnapshotOf(repo, source.info) : options.parent;
+    // Packfiles the index lists but the store lost leave the index first, so that nothing below
+    // reuses or deduplicates against them: their data is read from the source and stored again.
+    const [missingPackfiles, parent] = await Promise.all([
+      repo.dropMissingPackfiles?.() ?? [],
+      options.parent === undefined ? latestSnapshotOf(repo, source.info) : options.parent,
+    ]);
     const parentTree = parent
       ? new TreeReader(repo, parent.root, {
           cacheNodes: 64,
           label: `parent snapshot ${toHex(parent.id).slice(0, 8)}`,
         })
       : undefined;
+    // A parent whose tree cannot be read (a damaged store) is given up at the first failure: the
+    // files are read again instead of failing the backup.
+    let parentUnusable: string | undefined;
+    const previousFile = async (path: string): Promise<SnapshotEntry | undefined> => {
+      if (parentTree === undefined || parentUnusable !== undefined) return undefined;
+      try {
+        return await parentTree.get(path, 'file');
+      } catch (err) {
+        signal.throwIfAborted();
+        parentUnusable ??= errorMessage(err);
+        return undefined;
+      }
+    };
     // The source may look up the parent's entries (e.g. to skip re-reading S3 headers and tags).
     const scanContext: ScanContext = parentTree
       ? {
-          previous: async (path) =>
-            isValidPath(path) ? previousEntry(await parentTree.get(path, 'file')) : undefined,
+          previous: async (path) => (isValidPath(path) ? previousEntry(await previousFile(path)) : undefined),
         }
       : {};
-    // No packfile ever deleted: the parent's chunks are all in the store, no lookup per chunk
-    // (unchanged re-backup of 8,442 entries: ~10k index lookups, ~0.2 s of this thread).
-    const parentChunksPresent = parentTree !== undefined && repo.noPackfileDeleted?.() === true;
+    // A parent written through this index, with no blob gone from it since: its chunks are all
+    // indexed, no lookup per chunk (unchanged re-backup of 8,442 entries: ~10k index lookups,
+    // ~0.2 s of this thread). Any other parent's chunks are looked up one by one (FORMAT.md 8.3).
+    const parentChunksPresent = parent
+      ? parentTree !== undefined && repo.snapshotBlobsIndexed?.(parent.id) === true
+      : false;
     const chunker: ContentChunker =
       options.chunker ?? ((content) => chunkStream(content, repo.config.chunking, repo.keyRing.gear));
     const fileSlots = options.fileConcurrency ?? source.concurrency ?? DEFAULT_FILE_CONCURRENCY;
@@ -173,10 +193,7 @@ export async function backup(
           await addEntry(recordEntry(record, undefined, undefined));
           continue;
         }
-        const previous =
-          parentTree && record.metadataOnOpen !== true
-            ? await parentTree.get(record.path, 'file')
-            : undefined;
+        const previous = record.metadataOnOpen !== true ? await previousFile(record.path) : undefined;
         if (previous !== undefined && canReuse(record, previous, repo, parentChunksPresent)) {
           counters.reusedFiles++;
           counters.bytes += previous.size;
@@ -247,6 +264,7 @@ export async function backup(
       ...(parent ? { parent: parent.id } : {}),
     };
     await writeSnapshot(repo, header);
+    repo.recordSnapshotIndexed?.(header.id);
     succeeded = true;
     return {
       header,
@@ -254,6 +272,8 @@ export async function backup(
       errors,
       tree: { entries: tree.entries, nodes: tree.nodes, height: tree.height },
       filesRead: counters.filesRead,
+      missingPackfiles,
+      ...(parentUnusable === undefined ? {} : { parentUnusable }),
     };
   } catch (err) {
     if (options.signal?.aborted) throw options.signal.reason;

@@ -34,11 +34,20 @@ export interface BlobStore {
   /** True if the blob is in the store or pending in this session. */
   hasBlob(kind: BlobKind, id: BlobId): boolean;
   /**
-   * True when no packfile of the store was ever deleted, as far as the index knows (maintenance
-   * records every deletion in a state). A snapshot is committed only once all its blobs are, so
-   * every blob a snapshot references is then still in the store. Optional: absent means unknown.
+   * True when every blob the snapshot references is known to be in the index without a lookup
+   * each: a backup through this index wrote it (having stored or found each of its blobs), and no
+   * blob left the index since (no packfile deleted or found missing, no corrupt blob dropped).
+   * Optional: absent means unknown (the caller looks each blob up).
    */
-  noPackfileDeleted?(): boolean;
+  snapshotBlobsIndexed?(snapshotId: Uint8Array): boolean;
+  /** Records that a backup wrote `snapshotId` with every blob it references in the index. */
+  recordSnapshotIndexed?(snapshotId: Uint8Array): void;
+  /**
+   * Compares the index with the packfiles in storage: indexed packfiles that are gone (a damaged
+   * store) leave the index, so that nothing is deduplicated against them and backups store their
+   * data again. Resolves with the ids (hex) of the packfiles newly found missing.
+   */
+  dropMissingPackfiles?(): Promise<string[]>;
   /**
    * Stores a blob unless already present: compresses when it pays, encrypts, appends to the open
    * packfile; full packfiles are uploaded in the background with bounded concurrency, so this may

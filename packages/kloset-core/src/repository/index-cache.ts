@@ -88,6 +88,9 @@ export class IndexCache {
     insertState: StatementSync;
     upsertPack: StatementSync;
     packSize: StatementSync;
+    snapshotIndexed: StatementSync;
+    insertSnapshotIndexed: StatementSync;
+    insertPackListed: StatementSync;
     packStatus: StatementSync;
     anyDeleted: StatementSync;
     listDeleted: StatementSync;
@@ -136,8 +139,11 @@ export class IndexCache {
            time = max(coalesce(packfiles.time, excluded.time), excluded.time)`,
       ),
       packSize: p('SELECT size FROM packfiles WHERE id = ?'),
+      snapshotIndexed: p('SELECT 1 AS x FROM snapshots_indexed WHERE id = ?'),
+      insertSnapshotIndexed: p('INSERT OR IGNORE INTO snapshots_indexed (id) VALUES (?)'),
+      insertPackListed: p('INSERT OR IGNORE INTO listed_packs (id) VALUES (?)'),
       packStatus: p('SELECT size, time, deleted FROM packfiles WHERE id = ?'),
-      anyDeleted: p('SELECT 1 AS x FROM packfiles WHERE deleted = 1 LIMIT 1'),
+      anyDeleted: p('SELECT 1 AS x FROM packfiles WHERE deleted <> 0 LIMIT 1'),
       listDeleted: p('SELECT pack, id FROM packfiles WHERE deleted = 1 AND pack > ? ORDER BY pack LIMIT ?'),
       pendingPackSize: p('SELECT size FROM pending_packs WHERE id = ?'),
       packHandle: p('SELECT pack FROM packfiles WHERE id = ?'),
@@ -254,8 +260,16 @@ export class IndexCache {
       this.#db.exec('COMMIT');
       return result;
     } catch (err) {
-      this.#db.exec('ROLLBACK');
-      throw err;
+      // SQLite ends the transaction itself on some failures (a full disk, an I/O error): then
+      // there is nothing to roll back, and the error to report is the first one.
+      if (this.#db.isTransaction) {
+        try {
+          this.#db.exec('ROLLBACK');
+        } catch {
+          // the first error says more
+        }
+      }
+      throw new Error(`local cache ${this.path}: ${(err as Error).message}`, { cause: err });
     } finally {
       this.#inTransaction = false;
     }
@@ -284,7 +298,92 @@ export class IndexCache {
 
   /** True if some state deleted a packfile (deletions are sticky: see index-schema.ts). */
   anyPackfileDeleted(): boolean {
+    // deleted by a state (1) or found missing from storage (2)
     return this.#stmt.anyDeleted.get() !== undefined;
+  }
+
+  /** True if `snapshotId` was written through this cache and no blob left the index since. */
+  isSnapshotIndexed(snapshotId: Uint8Array): boolean {
+    return this.#stmt.snapshotIndexed.get(snapshotId) !== undefined;
+  }
+
+  /** Records that a backup through this cache wrote `snapshotId` (every blob it references is indexed). */
+  markSnapshotIndexed(snapshotId: Uint8Array): void {
+    this.#stmt.insertSnapshotIndexed.run(snapshotId);
+  }
+
+  // ---- packfiles missing from storage ----------------------------------------------------------
+
+  /**
+   * Starts a comparison of the index with a listing of the store's packfiles; returns a mark that
+   * `endPackListing` takes (packfiles indexed after it, by this or another process, are not
+   * judged: the listing may have started before their put).
+   */
+  beginPackListing(): number {
+    this.#db.exec('DELETE FROM listed_packs');
+    const row = this.#db.prepare('SELECT coalesce(max(pack), 0) AS n FROM packfiles').get();
+    return row ? int(row, 'n') : 0;
+  }
+
+  /** Records a packfile id seen by the current listing. */
+  markPackListed(packId: Uint8Array): void {
+    this.#stmt.insertPackListed.run(packId);
+  }
+
+  /**
+   * Ends the comparison: indexed packfiles (as of `mark`) the listing did not see are marked
+   * missing (their blobs leave the index); packfiles marked missing that it saw are live again.
+   * Returns the ids of the packfiles newly found missing.
+   */
+  endPackListing(mark: number): Uint8Array[] {
+    return this.transaction(() => {
+      const missing = this.#db
+        .prepare(
+          `SELECT id FROM packfiles WHERE deleted = 0 AND pack <= ?
+           AND id NOT IN (SELECT id FROM listed_packs)`,
+        )
+        .all(mark)
+        .map((row) => bytes(row, 'id'));
+      if (missing.length > 0) {
+        this.#db
+          .prepare(
+            `UPDATE packfiles SET deleted = 2 WHERE deleted = 0 AND pack <= ?
+             AND id NOT IN (SELECT id FROM listed_packs)`,
+          )
+          .run(mark);
+        this.#db.exec('DELETE FROM snapshots_indexed');
+      }
+      this.#db.exec(
+        'UPDATE packfiles SET deleted = 0 WHERE deleted = 2 AND id IN (SELECT id FROM listed_packs)',
+      );
+      this.#db.exec('DELETE FROM listed_packs');
+      return missing;
+    });
+  }
+
+  /** Marks packfiles missing from storage (check found them gone): their blobs leave the index. */
+  markPackfilesMissing(packIds: readonly Uint8Array[]): void {
+    if (packIds.length === 0) return;
+    this.transaction(() => {
+      const mark = this.#db.prepare('UPDATE packfiles SET deleted = 2 WHERE deleted = 0 AND id = ?');
+      for (const id of packIds) mark.run(id);
+      this.#db.exec('DELETE FROM snapshots_indexed');
+    });
+  }
+
+  /**
+   * Drops one copy of a blob from the index (its bytes in that packfile failed verification), so
+   * that lookups take another copy or none, and a backup stores it again.
+   */
+  forgetBlob(kind: BlobKind, id: BlobId, packId: Uint8Array): void {
+    this.transaction(() => {
+      this.#db
+        .prepare(
+          'DELETE FROM blobs WHERE id = ? AND kind = ? AND pack = (SELECT pack FROM packfiles WHERE id = ?)',
+        )
+        .run(id, kind, packId);
+      this.#db.exec('DELETE FROM snapshots_indexed');
+    });
   }
 
   /** True if the state was already applied to this cache. */
@@ -307,6 +406,7 @@ export class IndexCache {
       if (this.isStateApplied(stateId)) return false;
       this.#insertPackfiles(packfiles, time);
       for (const id of deletedPackfiles) this.#stmt.markDeleted.run(id);
+      if (deletedPackfiles.length > 0) this.#db.exec('DELETE FROM snapshots_indexed');
       this.#stmt.insertState.run(stateId, Date.now());
       return deletedPackfiles.length > 0;
     });
@@ -362,13 +462,16 @@ export class IndexCache {
    * seconds) of the states listing it, and whether a state deleted it; undefined if no state
    * names it.
    */
-  packfileStatus(packId: Uint8Array): { size?: number; time?: number; deleted: boolean } | undefined {
+  packfileStatus(
+    packId: Uint8Array,
+  ): { size?: number; time?: number; deleted: boolean; missing: boolean } | undefined {
     const row = this.#stmt.packStatus.get(packId);
     if (!row) return undefined;
     return {
       ...(typeof row.size === 'number' ? { size: row.size } : {}),
       ...(typeof row.time === 'number' ? { time: row.time } : {}),
       deleted: row.deleted === 1,
+      missing: row.deleted === 2,
     };
   }
 

@@ -13,8 +13,13 @@ export const SCHEMA_VERSION = 2;
  * - `states`: ids of the states applied, with the time they were applied (ms).
  * - `packfiles`: one row per packfile seen in a state, by a small integer handle, with its size when
  *   a state gave it and `time`, the newest `time` (Unix seconds) of the states listing it (the age
- *   maintenance's grace period is measured from); `deleted` is set
- *   when a state lists it in `deleted_packfiles` (sticky, whatever the order states are applied in).
+ *   maintenance's grace period is measured from); `deleted` is 1
+ *   when a state lists it in `deleted_packfiles` (sticky, whatever the order states are applied in),
+ *   2 when this client found it missing from storage although no state deleted it (a damaged
+ *   store: its blobs are out of the index, so backups store them again; 0 again if it reappears).
+ * - `snapshots_indexed`: snapshots written by a backup through this cache: every blob they
+ *   reference was in the index then. Emptied whenever a blob leaves the index (a packfile deleted
+ *   or missing, a corrupt blob dropped), so a listed snapshot's chunks are still all indexed.
  * - `blobs`: (id, kind, pack) -> location. A blob may sit in more than one packfile (two writers
  *   storing the same data concurrently); lookups take any copy whose packfile is not deleted.
  */
@@ -34,6 +39,9 @@ CREATE TABLE IF NOT EXISTS packfiles (
   time INTEGER,
   deleted INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS snapshots_indexed (
+  id BLOB PRIMARY KEY
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS blobs (
   id BLOB NOT NULL,
   kind INTEGER NOT NULL,
@@ -55,6 +63,7 @@ CREATE TABLE IF NOT EXISTS blobs (
  * - `pending_blobs`: blobs appended to those packfiles.
  * - `listed_states`: state ids seen by the current listing of the store, and `states_before`: the
  *   states applied when that listing started (those not listed were removed from the store).
+ * - `listed_packs`: packfile ids seen by the current listing of the store's packfiles.
  */
 export const SESSION_SCHEMA = `
 CREATE TEMP TABLE IF NOT EXISTS pending_packs (
@@ -77,6 +86,9 @@ CREATE TEMP TABLE IF NOT EXISTS listed_states (
   id BLOB PRIMARY KEY
 ) WITHOUT ROWID;
 CREATE TEMP TABLE IF NOT EXISTS states_before (
+  id BLOB PRIMARY KEY
+) WITHOUT ROWID;
+CREATE TEMP TABLE IF NOT EXISTS listed_packs (
   id BLOB PRIMARY KEY
 ) WITHOUT ROWID;
 `;

@@ -78,6 +78,8 @@ export interface PackfileStatus {
   readonly time?: number;
   /** A state lists it in `deleted_packfiles`. */
   readonly deleted: boolean;
+  /** This client found it missing from storage although no state deleted it (a damaged store). */
+  readonly missing: boolean;
 }
 
 /** The default root of local caches: $XDG_CACHE_HOME/kloset, else ~/.cache/kloset. */
@@ -236,10 +238,45 @@ export class Repository implements BlobStore, ResourceStore {
     return this.#cache.has(kind, id);
   }
 
-  /** True when the index knows of no deleted packfile (see BlobStore.noPackfileDeleted). */
+  /** See BlobStore.snapshotBlobsIndexed. */
+  snapshotBlobsIndexed(snapshotId: Uint8Array): boolean {
+    this.#assertOpen();
+    return this.#cache.isSnapshotIndexed(snapshotId);
+  }
+
+  /** See BlobStore.recordSnapshotIndexed. */
+  recordSnapshotIndexed(snapshotId: Uint8Array): void {
+    this.#assertOpen();
+    this.#cache.markSnapshotIndexed(snapshotId);
+  }
+
+  /** True when the index knows of no packfile deleted by maintenance or found missing. */
   noPackfileDeleted(): boolean {
     this.#assertOpen();
     return !this.#cache.anyPackfileDeleted();
+  }
+
+  /** See BlobStore.dropMissingPackfiles: one listing of the store's packfiles. */
+  async dropMissingPackfiles(): Promise<string[]> {
+    this.#assertOpen();
+    const cache = this.#cache;
+    const mark = cache.beginPackListing();
+    for await (const info of this.storage.list('packfile')) {
+      cache.markPackListed(fromHexId(info.id, 'packfile id'));
+    }
+    return cache.endPackListing(mark).map(toHex);
+  }
+
+  /** Marks packfiles that check found missing from storage: their blobs leave this index. */
+  markPackfilesMissing(packIds: readonly Uint8Array[]): void {
+    this.#assertOpen();
+    this.#cache.markPackfilesMissing(packIds);
+  }
+
+  /** Drops a copy of a blob that failed verification from this index (check found it corrupt). */
+  forgetCorruptBlob(kind: BlobKind, id: BlobId, packId: Uint8Array): void {
+    this.#assertOpen();
+    this.#cache.forgetBlob(kind, id, packId);
   }
 
   /** Where a blob is (indexed, or pending in this session), or undefined. */
