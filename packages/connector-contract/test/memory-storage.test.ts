@@ -1,8 +1,8 @@
 import { storageConformance } from '@kloset/connector-contract/conformance';
-import { MemoryStorage, testResourceId } from '@kloset/connector-contract/testing';
+import { MemoryStorage, memoryUnderTest, testResourceId } from '@kloset/connector-contract/testing';
 import { describe, expect, it } from 'vitest';
 
-storageConformance('MemoryStorage', async () => ({ storage: new MemoryStorage(), cleanup: async () => {} }), {
+storageConformance('MemoryStorage', async () => memoryUnderTest(new MemoryStorage()), {
   openReadOnly: async (storage) => (storage as MemoryStorage).readOnlyView(),
 });
 

@@ -1,6 +1,7 @@
 /** The Storage conformance suite: every Storage implementation runs it from its own tests. */
 import { describe } from 'vitest';
 import type { StorageConformanceOptions, StorageFactory } from './storage-harness.ts';
+import { leftoverCases } from './storage-leftover-cases.ts';
 import { lifecycleCases } from './storage-lifecycle-cases.ts';
 import { listingCases } from './storage-listing-cases.ts';
 import { resourceCases } from './storage-resource-cases.ts';
@@ -8,8 +9,9 @@ import { resourceCases } from './storage-resource-cases.ts';
 /**
  * Registers a `describe` block of Vitest tests checking that a Storage follows the contract of
  * `Storage` (storage/storage.ts): create/open, whole and ranged reads, listing, deletion,
- * overwrite, streamed bodies, atomicity of failed puts, concurrency, id validation, and read-only
- * mode when `options.openReadOnly` is given. Errors are checked by `code`, never by message.
+ * overwrite, streamed bodies, atomicity of failed puts, concurrency, id validation, read-only
+ * mode when `options.openReadOnly` is given, and `removeLeftovers` when the storage has it (the
+ * factory then says how to leave a leftover: `StorageUnderTest.makeLeftover`). Errors are checked by `code`, never by message.
  *
  * Each test calls `factory` for a fresh, empty location and closes the storage, then calls
  * `cleanup`, when it ends. All data is deterministic, so a failure reproduces.
@@ -27,5 +29,6 @@ export function storageConformance(
     describe('create and open', () => lifecycleCases(factory, options, timeout));
     describe('put, get and delete', () => resourceCases(factory, timeout));
     describe('list, concurrency and ids', () => listingCases(factory, options, timeout));
+    describe('removeLeftovers', () => leftoverCases(factory, options, timeout));
   });
 }

@@ -10,6 +10,12 @@ export interface StorageUnderTest {
    * the storage itself), also when the test failed.
    */
   cleanup(): Promise<void>;
+  /**
+   * Leaves in the storage, behind its back, what an interrupted put of packfile `id` leaves in
+   * this backend (a temporary file, an incomplete multipart upload), and resolves with its bytes.
+   * Given exactly when the storage has `removeLeftovers`: the suite checks both, then uses it.
+   */
+  makeLeftover?(id: string): Promise<{ readonly bytes: number }>;
 }
 
 /** Makes a Storage over a fresh, empty location (a new directory, a new bucket prefix...). */
@@ -46,13 +52,13 @@ export const TEST_CONFIG: Uint8Array = (() => {
 /** Runs `fn` against a fresh storage (with a store created in it unless `create` is false). */
 export async function withStorage(
   factory: StorageFactory,
-  fn: (storage: Storage) => Promise<void>,
+  fn: (storage: Storage, handle: StorageUnderTest) => Promise<void>,
   create = true,
 ): Promise<void> {
   const handle = await factory();
   try {
     if (create) await handle.storage.create(TEST_CONFIG);
-    await fn(handle.storage);
+    await fn(handle.storage, handle);
   } finally {
     try {
       await handle.storage.close();

@@ -75,6 +75,19 @@ export type StorageMode = 'read-write' | 'read-only';
  * - `delete(kind, id)`: removes the resource. Deleting an absent resource succeeds (idempotent).
  * - `mode`: `read-only` storages fail every put/delete/create with `permission`.
  * - `close()`: releases resources; no call follows.
+ * - `removeLeftovers(olderThanMs)` (optional): removes what this store's own interrupted puts left
+ *   behind, invisible to `get` and `list`: temporary files of a local store, incomplete multipart
+ *   uploads of a bucket. Only leftovers whose age is at least `olderThanMs` (by the backend's
+ *   clock: a file's last modification, an upload's initiation) are removed; `olderThanMs` is a
+ *   finite number >= 0, anything else fails with `invalid`. It never removes, changes or hides a
+ *   resource, the config, or anything that is not this store's (other files or keys around it).
+ *   Safety rests on the age alone: a put still running has a leftover younger than its own
+ *   duration, so callers pass a grace period far longer than any put (maintenance: 24 h by
+ *   default). A put whose leftover is removed while it runs (a grace shorter than the put) fails
+ *   and stores nothing, as any failed put. Resolves with how many leftovers were removed and
+ *   their bytes (as far as the backend tells them); a leftover removed by someone else meanwhile
+ *   is not counted. Idempotent; `read-only` storages fail with `permission`. Storages whose puts
+ *   leave nothing behind may omit it.
  *
  * Transient failures (network, 5xx, throttling) surface as `transient`/`unavailable` errors;
  * retrying is done by wrappers (wrappers/retry-storage.ts), not inside the connector.
@@ -90,6 +103,15 @@ export interface Storage {
   list(kind: ResourceKind): AsyncIterable<ResourceInfo>;
   delete(kind: ResourceKind, id: string): Promise<void>;
   close(): Promise<void>;
+  removeLeftovers?(olderThanMs: number): Promise<LeftoverRemoval>;
+}
+
+/** What `Storage.removeLeftovers` removed. */
+export interface LeftoverRemoval {
+  /** Leftovers removed (temporary files, incomplete uploads). */
+  readonly count: number;
+  /** Their bytes (for an upload: the bytes of its uploaded parts). */
+  readonly bytes: number;
 }
 
 export const RESOURCE_ID_PATTERN = /^[0-9a-f]{64}$/;
@@ -130,4 +152,18 @@ export async function putDataBytes(data: PutData): Promise<Uint8Array> {
     );
   }
   return out;
+}
+
+/**
+ * Checks the argument of `removeLeftovers`: a finite number >= 0, or ConnectorError `invalid`
+ * naming the storage.
+ */
+export function checkLeftoverAge(olderThanMs: number, location: string): void {
+  if (typeof olderThanMs !== 'number' || !Number.isFinite(olderThanMs) || olderThanMs < 0) {
+    throw new ConnectorError(
+      'invalid',
+      `removeLeftovers on ${location}: the age must be a finite number of milliseconds >= 0, not ${String(olderThanMs)}`,
+      { op: 'removeLeftovers', container: location },
+    );
+  }
 }

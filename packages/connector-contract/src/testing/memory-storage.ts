@@ -2,6 +2,8 @@
 import { ConnectorError } from '../errors/connector-error.ts';
 import {
   type ByteRange,
+  checkLeftoverAge,
+  type LeftoverRemoval,
   type PutData,
   putDataBytes,
   type ResourceInfo,
@@ -17,6 +19,18 @@ export interface MemoryStore {
   readonly resources: Record<ResourceKind, Map<string, Uint8Array>>;
   /** When each resource was put (Unix ms), by `kind/id`; tests may change it to age a resource. */
   readonly modified?: Map<string, number>;
+  /**
+   * What interrupted puts left (MemoryStorage's own puts never leave anything): tests add entries,
+   * by any name, to stand for a temporary file or an incomplete upload of the given size, last
+   * written at `modified` (Unix ms). `removeLeftovers` removes them by age.
+   */
+  readonly leftovers?: Map<string, MemoryLeftover>;
+}
+
+/** A leftover of an interrupted put, as a test puts it in `MemoryStore.leftovers`. */
+export interface MemoryLeftover {
+  readonly size: number;
+  readonly modified: number;
 }
 
 /** Options of a MemoryStorage. */
@@ -36,6 +50,7 @@ function emptyStore(): MemoryStore {
     config: undefined,
     resources: { packfile: new Map(), state: new Map(), snapshot: new Map(), lock: new Map() },
     modified: new Map(),
+    leftovers: new Map(),
   };
 }
 
@@ -126,6 +141,22 @@ export class MemoryStorage implements Storage {
     this.store.modified?.delete(`${kind}/${id}`);
   }
 
+  /** Removes the `store.leftovers` at least `olderThanMs` old (by Date.now). */
+  async removeLeftovers(olderThanMs: number): Promise<LeftoverRemoval> {
+    checkLeftoverAge(olderThanMs, this.location);
+    await this.#enter('removeLeftovers', undefined, true);
+    const cutoff = Date.now() - olderThanMs;
+    let count = 0;
+    let bytes = 0;
+    for (const [name, leftover] of this.store.leftovers ?? []) {
+      if (leftover.modified > cutoff) continue;
+      this.store.leftovers?.delete(name);
+      count++;
+      bytes += leftover.size;
+    }
+    return { count, bytes };
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
   }
@@ -139,4 +170,25 @@ export class MemoryStorage implements Storage {
       throw new ConnectorError('permission', `${op}: storage ${this.location} is read-only`, context);
     }
   }
+}
+
+/**
+ * A MemoryStorage as `storageConformance` wants it (a `StorageUnderTest`): nothing to clean up,
+ * and leftovers made by adding to `store.leftovers` (1,000 bytes plus a byte per hex digit).
+ */
+export function memoryUnderTest(storage: MemoryStorage): {
+  storage: MemoryStorage;
+  cleanup(): Promise<void>;
+  makeLeftover(id: string): Promise<{ bytes: number }>;
+} {
+  let n = 0;
+  return {
+    storage,
+    cleanup: async () => {},
+    makeLeftover: async (id) => {
+      const bytes = 1000 + ++n;
+      storage.store.leftovers?.set(`${id}.${n}.tmp`, { size: bytes, modified: Date.now() });
+      return { bytes };
+    },
+  };
 }

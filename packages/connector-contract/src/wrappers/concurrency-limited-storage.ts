@@ -3,6 +3,7 @@
 import { Semaphore } from '../concurrency/semaphore.ts';
 import type {
   ByteRange,
+  LeftoverRemoval,
   PutData,
   ResourceInfo,
   ResourceKind,
@@ -25,6 +26,8 @@ export interface ConcurrencyLimitOptions {
 export class ConcurrencyLimitedStorage implements Storage {
   readonly #inner: Storage;
   readonly #slots: Semaphore;
+  /** Present when `inner` has it, limited as the other calls. */
+  readonly removeLeftovers?: (olderThanMs: number) => Promise<LeftoverRemoval>;
 
   constructor(inner: Storage, options: ConcurrencyLimitOptions) {
     this.#inner = inner;
@@ -32,6 +35,10 @@ export class ConcurrencyLimitedStorage implements Storage {
       throw new RangeError(`maxConcurrent must be an integer >= 1, got ${options.maxConcurrent}`);
     }
     this.#slots = new Semaphore(options.maxConcurrent);
+    const removeLeftovers = inner.removeLeftovers?.bind(inner);
+    if (removeLeftovers !== undefined) {
+      this.removeLeftovers = (olderThanMs) => this.#slots.use(() => removeLeftovers(olderThanMs));
+    }
   }
 
   /** Calls in flight in the inner storage right now. */

@@ -2,6 +2,7 @@
 import { ConnectorError, type ErrorCode } from '../errors/connector-error.ts';
 import type {
   ByteRange,
+  LeftoverRemoval,
   PutData,
   ResourceInfo,
   ResourceKind,
@@ -92,7 +93,10 @@ export class FaultInjectingStorage implements Storage {
     get: 0,
     list: 0,
     delete: 0,
+    removeLeftovers: 0,
   };
+  /** Present when `inner` has it; faults apply to it as to any operation. */
+  readonly removeLeftovers?: (olderThanMs: number) => Promise<LeftoverRemoval>;
 
   constructor(inner: Storage, options: FaultInjectionOptions) {
     for (const [i, rule] of options.rules.entries()) {
@@ -106,6 +110,11 @@ export class FaultInjectingStorage implements Storage {
     this.#inner = inner;
     this.#rules = options.rules.map((rule) => ({ rule, seen: 0, fired: 0 }));
     this.#random = seededRandom(options.seed ?? 1);
+    const removeLeftovers = inner.removeLeftovers?.bind(inner);
+    if (removeLeftovers !== undefined) {
+      this.removeLeftovers = (olderThanMs) =>
+        this.#call('removeLeftovers', undefined, 'leftovers', () => removeLeftovers(olderThanMs));
+    }
   }
 
   get location(): string {

@@ -2,6 +2,7 @@
 import { ConnectorError, isConnectorError } from '../errors/connector-error.ts';
 import type {
   ByteRange,
+  LeftoverRemoval,
   PutData,
   ResourceInfo,
   ResourceKind,
@@ -59,6 +60,8 @@ const sleepMs = (ms: number) => new Promise<void>((resolve) => setTimeout(resolv
  * - `create` that fails with `already_exists` after an earlier attempt failed transiently checks
  *   with `open()` whether the config is its own (the earlier attempt did succeed) and succeeds then.
  * - `list` is retried only while it has yielded nothing: restarting later would yield duplicates.
+ * - `removeLeftovers` exists when `inner` has it, and is retried (it is idempotent; what a failed
+ *   attempt removed is not counted).
  */
 export class RetryStorage implements Storage {
   readonly #inner: Storage;
@@ -71,9 +74,15 @@ export class RetryStorage implements Storage {
   readonly #random: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #now: () => number;
+  readonly removeLeftovers?: (olderThanMs: number) => Promise<LeftoverRemoval>;
 
   constructor(inner: Storage, options: RetryOptions = {}) {
     this.#inner = inner;
+    const removeLeftovers = inner.removeLeftovers?.bind(inner);
+    if (removeLeftovers !== undefined) {
+      this.removeLeftovers = (olderThanMs) =>
+        this.#retry('removeLeftovers', 'leftovers', () => removeLeftovers(olderThanMs));
+    }
     this.#maxAttempts = Math.max(1, options.maxAttempts ?? 6);
     this.#baseDelayMs = options.baseDelayMs ?? 200;
     this.#maxDelayMs = options.maxDelayMs ?? 10_000;

@@ -1,7 +1,7 @@
 /** Names of the Storage methods, as wrappers report and match them. */
 
 /** A Storage method that does I/O (every one but `close`). */
-export type StorageOperation = 'create' | 'open' | 'put' | 'get' | 'list' | 'delete';
+export type StorageOperation = 'create' | 'open' | 'put' | 'get' | 'list' | 'delete' | 'removeLeftovers';
 
 /** All StorageOperation values. */
 export const STORAGE_OPERATIONS: readonly StorageOperation[] = [
@@ -11,4 +11,5 @@ export const STORAGE_OPERATIONS: readonly StorageOperation[] = [
   'get',
   'list',
   'delete',
+  'removeLeftovers',
 ];
