@@ -12,6 +12,7 @@ import { CliError, exitCodeOf, oneLine, UsageError } from './errors.ts';
 import { ExitCode } from './exit-codes.ts';
 import { commandHelp, globalHelp } from './help/help.ts';
 import { type Io, writeAll } from './io/io.ts';
+import { escapeControls } from './output/escape.ts';
 import { Output } from './output/output.ts';
 import { type EngineFactory, Services } from './services.ts';
 import { cliVersion } from './version.ts';
@@ -80,12 +81,13 @@ export function formatError(err: unknown, debug: boolean): string {
   if (err instanceof UsageError && err.command && !message.includes(' -h"')) {
     message += ` (see "kloset ${err.command} -h")`;
   }
-  let line = `kloset: ${message}\n`;
+  let line = `kloset: ${escapeControls(message)}\n`;
   if (debug && err instanceof Error) {
-    line += `${err.stack ?? ''}\n`;
+    const lines = (text: string) => `${text.split('\n').map(escapeControls).join('\n')}\n`;
+    line += lines(err.stack ?? '');
     let cause: unknown = err.cause;
     while (cause instanceof Error) {
-      line += `caused by: ${cause.stack ?? cause.message}\n`;
+      line += lines(`caused by: ${cause.stack ?? cause.message}`);
       cause = cause.cause;
     }
   }

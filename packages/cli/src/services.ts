@@ -20,6 +20,7 @@ import { CliError, WrongPassphraseError } from './errors.ts';
 import { ExitCode } from './exit-codes.ts';
 import type { Io } from './io/io.ts';
 import { describeLocation, type ResolvedLocation, resolveLocation } from './location/location.ts';
+import { escapeControls } from './output/escape.ts';
 import { obtainPassphrase, type Passphrase } from './passphrase/passphrase.ts';
 
 export type EngineFactory = () => Promise<Engine>;
@@ -97,7 +98,8 @@ export interface ServiceOptions {
 
 /** One stderr line per storage retry (only when verbose). */
 export function retryLine(display: string, e: RetryEvent): string {
-  return `kloset: ${display}: ${e.op} ${e.target} failed (attempt ${e.attempt}: ${e.error.message}); retrying in ${e.delayMs} ms\n`;
+  const what = `${display}: ${e.op} ${e.target} failed (attempt ${e.attempt}: ${e.error.message})`;
+  return `kloset: ${escapeControls(what)}; retrying in ${e.delayMs} ms\n`;
 }
 
 export class Services {

@@ -2,11 +2,14 @@
  * Where commands print. Human text goes to stdout unless -quiet or -json; with -json, each
  * result is one JSON object on one line of stdout (JSON Lines) and nothing else is printed there.
  * Warnings and per-entry errors go to stderr as `kloset: ...` lines (also with -json, never with
- * -quiet for errors). Progress goes to stderr only when it is a terminal.
+ * -quiet for errors). Progress goes to stderr only when it is a terminal. Every human line is
+ * printed with its control characters escaped (escape.ts): a name cannot forge a line or drive
+ * the terminal; JSON records are printed as they are.
  */
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Io } from '../io/io.ts';
+import { escapeControls } from './escape.ts';
 import { type JsonObject, jsonLine } from './json.ts';
 import { NO_PROGRESS, type Progress, TerminalProgress } from './progress.ts';
 
@@ -33,7 +36,7 @@ export class Output {
   /** Human lines on stdout (not with -json or -quiet). */
   async text(...lines: string[]): Promise<void> {
     if (this.json || this.quiet) return;
-    if (lines.length) await write(this.#io.stdout, `${lines.join('\n')}\n`);
+    if (lines.length) await write(this.#io.stdout, `${lines.map(escapeControls).join('\n')}\n`);
   }
 
   /** One JSON Lines record on stdout (only with -json). */
@@ -51,12 +54,12 @@ export class Output {
   /** Informational line on stderr (not with -quiet): `kloset: <message>`. */
   async note(message: string): Promise<void> {
     if (this.quiet) return;
-    await write(this.#io.stderr, `kloset: ${message}\n`);
+    await write(this.#io.stderr, `kloset: ${escapeControls(message)}\n`);
   }
 
   /** A non-fatal error on stderr, always shown: `kloset: <message>`. */
   async warn(message: string): Promise<void> {
-    await write(this.#io.stderr, `kloset: ${message}\n`);
+    await write(this.#io.stderr, `kloset: ${escapeControls(message)}\n`);
   }
 
   /** A progress line, when stderr is a terminal and not -quiet. */
