@@ -3,13 +3,13 @@
  *
  * 1. `passphrase=` in the named store (`@NAME`) configuration;
  * 2. the KLOSET_PASSPHRASE environment variable;
- * 3. `-keyfile FILE`: the first line of FILE;
+ * 3. `-keyfile FILE`: the first line of FILE, within 10 s (keyfile.ts: a FIFO with no writer fails);
  * 4. a prompt without echo, when stdin is a terminal (asked twice at `create`, must match);
  * 5. otherwise one clear error. Nothing ever waits on a stdin that is not a terminal.
  */
-import { readFile } from 'node:fs/promises';
 import { MissingPassphraseError, PassphraseError } from '../errors.ts';
 import type { Io } from '../io/io.ts';
+import { readKeyfile } from './keyfile.ts';
 import { readHidden } from './prompt.ts';
 
 export interface PassphraseOptions {
@@ -29,18 +29,6 @@ export interface Passphrase {
 const MISSING =
   'a passphrase is needed: set KLOSET_PASSPHRASE, pass -keyfile FILE, or run from a terminal to be asked';
 
-async function fromKeyfile(path: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new PassphraseError(`cannot read keyfile ${path}: ${(err as Error).message}`);
-  }
-  const line = text.split(/\r?\n/, 1)[0] ?? '';
-  if (line === '') throw new PassphraseError(`keyfile ${path} is empty: its first line is the passphrase`);
-  return line;
-}
-
 /**
  * The passphrase for `what` (a store location, for the prompt). With `confirm` (create), a
  * prompted passphrase is asked twice and must match; passphrases from elsewhere are taken as is.
@@ -54,7 +42,8 @@ export async function obtainPassphrase(
   if (opts.configured) return { value: opts.configured, origin: 'config' };
   const env = io.env.KLOSET_PASSPHRASE;
   if (env) return { value: env, origin: 'env' };
-  if (opts.keyfile) return { value: await fromKeyfile(opts.keyfile), origin: 'keyfile' };
+  if (opts.keyfile)
+    return { value: await readKeyfile(opts.keyfile, { signal: io.signal }), origin: 'keyfile' };
   if (!io.stdinIsTTY) throw new MissingPassphraseError(MISSING);
   const first = await readHidden(io.stdin, io.stderr, `passphrase for ${what}: `);
   if (first === '') throw new PassphraseError('the passphrase cannot be empty');
