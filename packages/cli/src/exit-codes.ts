@@ -5,13 +5,16 @@
 export const ExitCode = {
   /** Everything asked for was done. */
   Ok: 0,
-  /** The command failed: nothing or not everything was done (bad store, wrong passphrase, I/O...). */
+  /**
+   * The command failed: nothing or not everything was done (bad store, wrong passphrase, a keyfile
+   * that gives no line within 10 s, I/O...).
+   */
   Error: 1,
   /** The command line was wrong: unknown command or flag, missing or extra argument, bad value. */
   Usage: 2,
   /** Done, but some entries failed (backup could not read them, restore could not write them). */
   Partial: 3,
-  /** `check` (or a restore) found data that is missing or fails verification. */
+  /** `check` (or a restore, or `ls` of a snapshot header) found data that is missing or fails verification. */
   Integrity: 4,
   /** Interrupted by SIGINT / SIGTERM. */
   Interrupted: 130,
@@ -29,7 +32,10 @@ export const EXIT_CODE_DOCS: readonly { readonly code: ExitCode; readonly meanin
     meaning: 'usage error: unknown command or flag, missing or extra argument, bad value',
   },
   { code: ExitCode.Partial, meaning: 'partial: done, but some entries failed (listed on stderr / in -json)' },
-  { code: ExitCode.Integrity, meaning: 'integrity problem: missing or corrupt data found (check, restore)' },
+  {
+    code: ExitCode.Integrity,
+    meaning: 'integrity problem: missing or corrupt data found (check, restore, ls)',
+  },
   { code: ExitCode.Interrupted, meaning: 'interrupted (SIGINT/SIGTERM)' },
   { code: ExitCode.OutputClosed, meaning: 'standard output closed by its reader (e.g. piped into head)' },
 ];

@@ -14,7 +14,9 @@ export const lsCommand: Command = {
     'Without an argument, lists the snapshots of the store, oldest first (only those matching\n' +
     '-tag, -name, -since and -before, when given). With SNAPSHOT[:PATH], lists the entries of\n' +
     'that directory of the snapshot (the whole sub-tree with -recursive), or the entry itself\n' +
-    'when PATH is not a directory; "latest" is then the newest snapshot matching the filters.',
+    'when PATH is not a directory; "latest" is then the newest snapshot matching the filters.\n' +
+    'A snapshot header that cannot be read or authenticated is named on stderr and the listing\n' +
+    'exits with 4 (the readable snapshots are still listed).',
   usesStore: true,
   flags: [{ name: 'recursive', kind: 'boolean', description: 'list the whole sub-tree' }, ...SELECTION_FLAGS],
   args: [
@@ -37,13 +39,20 @@ export const lsCommand: Command = {
     const filter = commandFilter(ctx, 'ls');
     return withStore(ctx, true, async (store) => {
       if (!ref) {
-        const snapshots = await selectSnapshots(store, [], filter, false);
+        const unreadable: { id: string; reason: string }[] = [];
+        const snapshots = await selectSnapshots(store, [], filter, false, (id, reason) =>
+          unreadable.push({ id, reason }),
+        );
         if (snapshots.length === 0 && !isEmptyFilterView(filter)) {
           await ctx.out.note(`no snapshot matches the filter (${describeFilterView(filter)})`);
         }
         if (ctx.out.json) for (const s of snapshots) await ctx.out.record(snapshotJson(s));
         else await ctx.out.text(...table(snapshots.map(snapshotRow), [2]));
-        return ExitCode.Ok;
+        // A header that cannot be read is never silently left out: named, and the exit code says so.
+        for (const u of unreadable) {
+          await ctx.out.warn(`snapshot ${u.id}: cannot be read: ${u.reason} (run 'kloset check')`);
+        }
+        return unreadable.length > 0 ? ExitCode.Integrity : ExitCode.Ok;
       }
       const snap = await selectOne(store, ref.snapshot, filter);
       const recursive = ctx.flags.bool('recursive');

@@ -16,15 +16,17 @@ export function refuseFilter(filter: SnapshotFilterView, command: string, why: s
 
 /**
  * The snapshots named by `refs` (each one snapshot) or, without refs, every snapshot matching the
- * filter. With `required`, an empty result is an error naming the filter.
+ * filter. With `required`, an empty result is an error naming the filter. Headers that cannot be
+ * read are left out, and passed to `onUnreadable` when given.
  */
 export async function selectSnapshots(
   store: OpenStore,
   refs: readonly string[],
   filter: SnapshotFilterView,
   required: boolean,
+  onUnreadable?: (id: string, reason: string) => void,
 ): Promise<SnapshotView[]> {
-  const found = await store.select({ refs, filter });
+  const found = await store.select({ refs, filter, ...(onUnreadable ? { onUnreadable } : {}) });
   if (found.length === 0 && required) {
     throw new CliError(
       isEmptyFilterView(filter)

@@ -96,6 +96,17 @@ export function mapCoreError(err: unknown): unknown {
   return err;
 }
 
+/** Why a header cannot be read, without the `snapshot ID` its message repeats. */
+function unreadableReason(id: string, error: string): string {
+  for (const prefix of [`corrupt snapshot ${id}: `, `snapshot ${id}: `]) {
+    if (error.startsWith(prefix)) {
+      const rest = error.slice(prefix.length);
+      return prefix.startsWith('corrupt') ? `corrupt (${rest})` : rest;
+    }
+  }
+  return error;
+}
+
 function coreFilter(f: SnapshotFilterView): core.SnapshotFilter {
   return {
     tags: f.tags,
@@ -271,7 +282,11 @@ function openStore(repo: Repo): OpenStore {
       }),
     select: (sel) =>
       mapped(async () => {
-        const all = await core.listSnapshots(repo, () => undefined);
+        const onError = sel.onUnreadable;
+        const all = await core.listSnapshots(
+          repo,
+          onError === undefined ? () => undefined : (id, error) => onError(id, unreadableReason(id, error)),
+        );
         return core.selectSnapshots(all, sel.refs, coreFilter(sel.filter)).map(snapshotView);
       }),
     async *cat(id, path, signal) {

@@ -138,6 +138,8 @@ export interface SnapshotSelection {
   /** Empty: every matching snapshot. */
   readonly refs: readonly string[];
   readonly filter: SnapshotFilterView;
+  /** A header that cannot be read or authenticated (hex id, reason): left out of the result. */
+  readonly onUnreadable?: (id: string, reason: string) => void;
 }
 
 /** One difference between two snapshots (or paths of them). */
