@@ -1,3 +1,4 @@
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   destinationConformance,
@@ -5,6 +6,7 @@ import {
   storageConformance,
 } from '@kloset/connector-contract/conformance';
 import { FsDestination, FsSource, FsStorage } from '@kloset/connector-fs';
+import { tempPathFor } from '../src/storage/atomic-file.ts';
 import { materialize, readTree, tempDir } from './helpers.ts';
 
 storageConformance(
@@ -12,7 +14,17 @@ storageConformance(
   async () => {
     const tmp = await tempDir();
     // A root that does not exist yet: create() makes it.
-    return { storage: new FsStorage(join(tmp.dir, 'store')), cleanup: tmp.remove };
+    const root = join(tmp.dir, 'store');
+    let n = 0;
+    // What a put stopped by a crash leaves: its temporary file beside the final name.
+    const makeLeftover = async (id: string) => {
+      const dir = join(root, 'packfiles', id.slice(0, 2));
+      await mkdir(dir, { recursive: true });
+      const bytes = 1000 + ++n;
+      await writeFile(tempPathFor(join(dir, id)), new Uint8Array(bytes));
+      return { bytes };
+    };
+    return { storage: new FsStorage(root), cleanup: tmp.remove, makeLeftover };
   },
   { openReadOnly: async (storage) => new FsStorage(storage.location, { mode: 'read-only' }) },
 );

@@ -1,4 +1,4 @@
-import { chmod, mkdir, readdir, readlink, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readlink, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConnectorError, isConnectorError, type PutBody } from '@kloset/connector-contract';
 import { testResourceId } from '@kloset/connector-contract/testing';
@@ -142,6 +142,49 @@ describe('FsStorage', () => {
     for await (const r of storage.list('snapshot')) listed.push({ id: r.id, size: r.size });
     expect(listed).toEqual([{ id, size: 2 }]);
     for await (const r of storage.list('packfile')) expect.fail(`listed ${r.id}`);
+  });
+
+  it('removeLeftovers removes temporary files by mtime, in every directory, and nothing else', async () => {
+    const storage = new FsStorage(root);
+    await storage.create(new Uint8Array([1]));
+    const id = testResourceId(3);
+    await storage.put('packfile', id, new Uint8Array(10));
+    await storage.put('state', id, new Uint8Array(20));
+    const dayAgo = new Date(Date.now() - 25 * 3600_000);
+    const place = async (path: string, size: number, old: boolean) => {
+      await writeFile(join(root, path), new Uint8Array(size));
+      if (old) await utimes(join(root, path), dayAgo, dayAgo);
+    };
+    // Old temporary files of a packfile, a state, a snapshot, a lock and the config.
+    await place(`packfiles/${id.slice(0, 2)}/.${id}.0123456789ab.tmp`, 100, true);
+    await place(`states/.${id}.00000000000f.tmp`, 200, true);
+    await place(`snapshots/.${id}.aaaaaaaaaaaa.tmp`, 300, true);
+    await place(`locks/.${id}.bbbbbbbbbbbb.tmp`, 400, true);
+    await place('.config.cccccccccccc.tmp', 500, true);
+    // Kept: a young temporary file, old files of other names, old resources.
+    await place(`packfiles/${id.slice(0, 2)}/.${id}.dddddddddddd.tmp`, 7, false);
+    await place('states/.notes.tmp', 1, true);
+    await place('states/x.0123456789ab.tmp', 1, true);
+    await place('states/.x.0123456789AB.tmp', 1, true);
+    await mkdir(join(root, 'snapshots/.dir.0123456789ab.tmp'));
+    await utimes(join(root, 'snapshots/.dir.0123456789ab.tmp'), dayAgo, dayAgo);
+    await utimes(join(root, `states/${id}`), dayAgo, dayAgo);
+    const before = await listAll(root);
+    expect(await storage.removeLeftovers(25 * 3600_000 + 60_000)).toEqual({ count: 0, bytes: 0 });
+    expect(await storage.removeLeftovers(24 * 3600_000)).toEqual({ count: 5, bytes: 1500 });
+    const after = await listAll(root);
+    expect(before.filter((p) => !after.includes(p))).toEqual([
+      '.config.cccccccccccc.tmp',
+      `locks/.${id}.bbbbbbbbbbbb.tmp`,
+      `packfiles/${id.slice(0, 2)}/.${id}.0123456789ab.tmp`,
+      `snapshots/.${id}.aaaaaaaaaaaa.tmp`,
+      `states/.${id}.00000000000f.tmp`,
+    ]);
+    expect((await stat(join(root, 'snapshots/.dir.0123456789ab.tmp'))).isDirectory()).toBe(true);
+    expect(await storage.get('state', id)).toHaveLength(20);
+    expect(await storage.removeLeftovers(0)).toEqual({ count: 1, bytes: 7 });
+    const ro = new FsStorage(root, { mode: 'read-only' });
+    expect((await failure(ro.removeLeftovers(0))).code).toBe('permission');
   });
 
   it('open() of a missing store names the directory', async () => {

@@ -10,6 +10,9 @@ export function tempPathFor(finalPath: string): string {
   return join(dirname(finalPath), `.${basename(finalPath)}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
+/** Names `tempPathFor` gives: `.<name>.<12 hex digits>.tmp`. */
+export const TEMP_NAME_PATTERN = /^\..+\.[0-9a-f]{12}\.tmp$/;
+
 /** Writes all of `bytes` at the handle's current position. */
 export async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
   let off = 0;

@@ -1,12 +1,14 @@
 /** FsStorage: a Kloset store in a local directory. */
 import { constants, type Dirent } from 'node:fs';
-import { mkdir, open, opendir, readFile, stat, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, opendir, readFile, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   type ByteRange,
   ConnectorError,
+  checkLeftoverAge,
   checkRange,
   checkResourceId,
+  type LeftoverRemoval,
   type PutData,
   RESOURCE_ID_PATTERN,
   RESOURCE_KINDS,
@@ -21,6 +23,7 @@ import {
   commitExclusive,
   commitReplace,
   syncDir,
+  TEMP_NAME_PATTERN,
   tempPathFor,
   writeAll,
   writeTempFile,
@@ -196,6 +199,47 @@ export class FsStorage implements Storage {
     } catch (err) {
       if (errnoOf(err) !== 'ENOENT') throw fsError(err, 'delete', path, this.#root);
     }
+  }
+
+  /**
+   * Removes the temporary files (`.<name>.<random>.tmp`, atomic-file.ts) that puts and creates
+   * stopped by a crash left beside their final names, in the root, the kinds' directories and
+   * the packfile fan-out directories, when last modified at least `olderThanMs` ago. A put in
+   * progress modifies its temporary file with every write: only one stalled for longer than that
+   * between two writes, or between its last write and its rename, could lose it, and it then
+   * fails. Nothing else is touched (other files, other names).
+   */
+  async removeLeftovers(olderThanMs: number): Promise<LeftoverRemoval> {
+    checkLeftoverAge(olderThanMs, this.#root);
+    this.#writable('removeLeftovers');
+    const cutoff = Date.now() - olderThanMs;
+    const removed = { count: 0, bytes: 0 };
+    const sweep = async (dir: string): Promise<void> => {
+      for await (const name of this.#names(dir)) {
+        if (!TEMP_NAME_PATTERN.test(name)) continue;
+        const path = join(dir, name);
+        try {
+          const st = await lstat(path);
+          if (!st.isFile() || st.mtimeMs > cutoff) continue;
+          await unlink(path);
+          removed.count++;
+          removed.bytes += st.size;
+        } catch (err) {
+          // Renamed into place or removed meanwhile: not a leftover any more.
+          if (errnoOf(err) !== 'ENOENT') throw fsError(err, 'removeLeftovers', path, this.#root);
+        }
+      }
+    };
+    await sweep(this.#root);
+    for (const kind of RESOURCE_KINDS) {
+      const base = join(this.#root, KIND_DIRS[kind]);
+      await sweep(base);
+      if (kind !== 'packfile') continue;
+      for await (const name of this.#names(base)) {
+        if (/^[0-9a-f]{2}$/.test(name)) await sweep(join(base, name));
+      }
+    }
+    return removed;
   }
 
   async close(): Promise<void> {
