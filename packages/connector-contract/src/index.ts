@@ -15,3 +15,4 @@ export * from './wrappers/retry-storage.ts';
 export * from './wrappers/seeded-random.ts';
 export * from './wrappers/storage-checks.ts';
 export * from './wrappers/storage-operation.ts';
+export * from './wrappers/store-policy.ts';

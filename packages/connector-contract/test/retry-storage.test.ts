@@ -1,12 +1,17 @@
 import {
-  type ConnectorError,
+  ConnectorError,
+  DEFAULT_STORE_POLICY,
   type ErrorCode,
   FaultInjectingStorage,
   isConnectorError,
   type PutBody,
+  policyOfTimeout,
+  type ResourceInfo,
   type RetryEvent,
   RetryStorage,
+  type Storage,
   seededRandom,
+  storePolicy,
 } from '@kloset/connector-contract';
 import { deterministicBytes, MemoryStorage, testResourceId } from '@kloset/connector-contract/testing';
 import { describe, expect, it } from 'vitest';
@@ -36,6 +41,34 @@ async function failure(p: Promise<unknown>): Promise<ConnectorError> {
     throw err;
   }
   throw new Error('expected a failure');
+}
+
+async function drain(items: AsyncIterable<ResourceInfo>): Promise<void> {
+  for await (const _ of items);
+}
+
+/** A storage whose every call takes `waitMs` of the fake clock, then fails as a request no server answered. */
+function silentStorage(time: ReturnType<typeof fakeTime>, waitMs: number, calls: string[]): Storage {
+  const silent = async (op: string): Promise<never> => {
+    calls.push(op);
+    await time.sleep(waitMs);
+    time.sleeps.pop();
+    throw new ConnectorError('transient', `${op}: no answer within the request timeout`);
+  };
+  return {
+    location: 'silent',
+    mode: 'read-write',
+    create: () => silent('create'),
+    open: () => silent('open'),
+    put: () => silent('put'),
+    get: () => silent('get'),
+    // biome-ignore lint/correctness/useYield: it fails before yielding, as a silent listing does
+    list: async function* () {
+      await silent('list');
+    },
+    delete: () => silent('delete'),
+    close: async () => {},
+  };
 }
 
 async function storeWith(...rules: ConstructorParameters<typeof FaultInjectingStorage>[1]['rules']) {
@@ -118,7 +151,7 @@ describe('RetryStorage', () => {
     expect(new Set(time.sleeps.slice(4)).size).toBeGreaterThan(1);
   });
 
-  it('stops retrying when the next attempt would start after maxElapsedMs', async () => {
+  it('starts no attempt that could end past the deadline (maxElapsedMs)', async () => {
     const flaky = await storeWith({ op: 'delete', fault: { type: 'error' } });
     const time = fakeTime();
     const retry = new RetryStorage(flaky, {
@@ -127,13 +160,77 @@ describe('RetryStorage', () => {
       baseDelayMs: 1000,
       maxDelayMs: 1000,
       maxElapsedMs: 5000,
+      attemptTimeoutMs: 1000,
       random: () => 0.999,
     });
     const err = await failure(retry.delete('packfile', ID));
     expect(err.code).toBe('transient');
-    expect(time.now()).toBeLessThanOrEqual(5000);
+    // Attempts fail at once here: waits of ~1 s each; the last one starts at 4 s, could end at 5 s.
+    expect(time.now() + 1000).toBeLessThanOrEqual(5000);
     expect(flaky.calls.delete).toBe(time.sleeps.length + 1);
-    expect(flaky.calls.delete).toBeGreaterThanOrEqual(5);
+    expect(flaky.calls.delete).toBe(5);
+  });
+
+  it('a silent store: every operation on every kind gives up within the deadline, saying how to wait longer', async () => {
+    const policy = DEFAULT_STORE_POLICY;
+    const calls: string[] = [];
+    for (const [op, run] of [
+      ['open', (s: Storage) => s.open()],
+      ['create', (s: Storage) => s.create(CONFIG)],
+      ['put', (s: Storage) => s.put('lock', ID, new Uint8Array(8))],
+      ['put', (s: Storage) => s.put('packfile', ID, new Uint8Array(8))],
+      ['get', (s: Storage) => s.get('state', ID)],
+      ['list', (s: Storage) => drain(s.list('snapshot'))],
+      ['delete', (s: Storage) => s.delete('lock', ID)],
+    ] as const) {
+      const time = fakeTime();
+      // Each call waits the whole attempt timeout, then fails as a silent server's request does.
+      const silent = silentStorage(time, policy.attemptTimeoutMs, calls);
+      const retry = new RetryStorage(silent, { ...time, deadlineHint: 'timeout= waits longer' });
+      const before = calls.length;
+      const err = await failure(run(retry));
+      expect(err.code, op).toBe('transient');
+      expect(time.now(), op).toBeLessThanOrEqual(policy.deadlineMs);
+      // 15 s attempts, 50 s deadline: three attempts.
+      expect(calls.length - before, op).toBe(3);
+      expect(err.message, op).toMatch(/\(gave up after 3 attempts over 4\d s; timeout= waits longer\)$/);
+    }
+  });
+
+  it('one policy for every kind: a lock put gets the attempts of a packfile put, whatever the failure', async () => {
+    for (const code of ['transient', 'unavailable', 'corrupt'] as const) {
+      const attempts: Record<string, number> = {};
+      for (const kind of ['lock', 'packfile', 'state', 'snapshot'] as const) {
+        const flaky = await storeWith({ op: 'put', kind, fault: { type: 'error', code } });
+        const err = await failure(new RetryStorage(flaky, fakeTime()).put(kind, ID, new Uint8Array(8)));
+        expect(err.code).toBe(code);
+        attempts[kind] = flaky.calls.put;
+      }
+      expect(attempts, code).toEqual({ lock: 6, packfile: 6, state: 6, snapshot: 6 });
+    }
+    // Under the same seeded faults, a lock put and a packfile put succeed after the same retries.
+    for (const kind of ['lock', 'packfile'] as const) {
+      const flaky = await storeWith({
+        op: 'put',
+        nth: [1, 2, 3, 4, 5],
+        fault: { type: 'error', code: 'corrupt' },
+      });
+      await new RetryStorage(flaky, fakeTime()).put(kind, ID, new Uint8Array(8));
+      expect(flaky.calls.put, kind).toBe(6);
+    }
+  });
+
+  it('storePolicy: the timeout is the deadline, an attempt 0.3 of it', () => {
+    expect(DEFAULT_STORE_POLICY).toEqual(storePolicy(50_000));
+    expect(policyOfTimeout(undefined)).toBe(DEFAULT_STORE_POLICY);
+    expect(policyOfTimeout(120)).toMatchObject({
+      deadlineMs: 120_000,
+      attemptTimeoutMs: 36_000,
+      attempts: 6,
+    });
+    expect(new RetryStorage(new MemoryStorage(), { policy: policyOfTimeout(120) }).policy.deadlineMs).toBe(
+      120_000,
+    );
   });
 
   it('retries a corrupt read once only', async () => {

@@ -10,6 +10,7 @@ import type {
   StorageMode,
 } from '../storage/storage.ts';
 import type { StorageOperation } from './storage-operation.ts';
+import { DEFAULT_STORE_POLICY, RetryBudget, type StorePolicy } from './store-policy.ts';
 
 /** One retry about to happen, as told to `RetryOptions.onRetry`. */
 export interface RetryEvent {
@@ -23,18 +24,34 @@ export interface RetryEvent {
   readonly error: ConnectorError;
 }
 
-/** How RetryStorage retries. Every field has a default. */
+/**
+ * How RetryStorage retries: `policy` (default DEFAULT_STORE_POLICY), whose fields the others
+ * override one by one (tests).
+ */
 export interface RetryOptions {
-  /** Attempts in all, the first one included. Default 6. */
+  /** Attempts, backoff, attempt timeout and deadline (store-policy.ts). */
+  readonly policy?: StorePolicy;
+  /** Attempts in all, the first one included (policy.attempts). */
   readonly maxAttempts?: number;
-  /** Base of the backoff: the n-th retry waits about `baseDelayMs * 2^(n-1)`. Default 200. */
+  /** Base of the backoff: the n-th retry waits about `baseDelayMs * 2^(n-1)` (policy.baseDelayMs). */
   readonly baseDelayMs?: number;
-  /** Upper bound of one wait. Default 10,000. */
+  /** Upper bound of one wait (policy.maxDelayMs). */
   readonly maxDelayMs?: number;
-  /** No retry starts later than this after the first attempt began. Default 120,000. */
+  /** The deadline of one operation (policy.deadlineMs; see StorePolicy for how it is counted). */
   readonly maxElapsedMs?: number;
-  /** How many times a `corrupt` failure is retried (the contract: "may help once"). Default 1. */
+  /** What one failed attempt counts for at most against the deadline (policy.attemptTimeoutMs). */
+  readonly attemptTimeoutMs?: number;
+  /**
+   * How many times a `corrupt` failure of a read (get, open, list) is retried (the contract: "may
+   * help once"). Default 1. A `corrupt` put or create (the server found the body damaged on its
+   * way: a BadDigest) is retried as a transient failure: the body is sent again from its source.
+   */
   readonly maxCorruptRetries?: number;
+  /**
+   * Said after `gave up after N attempts over S s` when the deadline (not the attempts) ran out,
+   * e.g. how to wait longer.
+   */
+  readonly deadlineHint?: string;
   /** Called before each wait, e.g. to log the retry. Must not throw. */
   readonly onRetry?: (event: RetryEvent) => void;
   /** Source of jitter in [0, 1). Default Math.random; tests pass a seeded one. */
@@ -49,12 +66,13 @@ const sleepMs = (ms: number) => new Promise<void>((resolve) => setTimeout(resolv
 
 /**
  * A Storage that forwards every call to `inner` and retries it when it fails with a retryable
- * ConnectorError (`transient`, `unavailable`, and `corrupt` at most `maxCorruptRetries` times).
- * Final codes (`auth`, `permission`, `not_found`, `invalid`, `already_exists`) and errors that are
- * not ConnectorErrors are never retried. Waits grow exponentially with "equal jitter" (half fixed,
- * half random), bounded by `maxDelayMs`; attempts are bounded by `maxAttempts` and `maxElapsedMs`.
- * When retries run out, the last error is rethrown with its code and context and a message saying
- * how many attempts were made (the original error is its `cause`).
+ * ConnectorError (`transient`, `unavailable`, and `corrupt`: a read at most `maxCorruptRetries`
+ * times). Final codes (`auth`, `permission`, `not_found`, `invalid`, `already_exists`) and errors
+ * that are not ConnectorErrors are never retried. One policy for every operation and every kind
+ * (packfiles, states, snapshots, locks): waits grow exponentially with "equal jitter" (half fixed,
+ * half random), bounded by `maxDelayMs`; attempts are bounded by `attempts` and by the deadline
+ * (StorePolicy). When retries run out, the last error is rethrown with its code and context and a
+ * message saying how many attempts were made over how long (the original error is its `cause`).
  *
  * - `put` passes the same PutData again, so a PutBody is re-opened for each attempt.
  * - `create` that fails with `already_exists` after an earlier attempt failed transiently checks
@@ -65,11 +83,9 @@ const sleepMs = (ms: number) => new Promise<void>((resolve) => setTimeout(resolv
  */
 export class RetryStorage implements Storage {
   readonly #inner: Storage;
-  readonly #maxAttempts: number;
-  readonly #baseDelayMs: number;
-  readonly #maxDelayMs: number;
-  readonly #maxElapsedMs: number;
+  readonly #policy: StorePolicy;
   readonly #maxCorruptRetries: number;
+  readonly #deadlineHint: string | undefined;
   readonly #onRetry: ((event: RetryEvent) => void) | undefined;
   readonly #random: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
@@ -83,15 +99,25 @@ export class RetryStorage implements Storage {
       this.removeLeftovers = (olderThanMs) =>
         this.#retry('removeLeftovers', 'leftovers', () => removeLeftovers(olderThanMs));
     }
-    this.#maxAttempts = Math.max(1, options.maxAttempts ?? 6);
-    this.#baseDelayMs = options.baseDelayMs ?? 200;
-    this.#maxDelayMs = options.maxDelayMs ?? 10_000;
-    this.#maxElapsedMs = options.maxElapsedMs ?? 120_000;
+    const p = options.policy ?? DEFAULT_STORE_POLICY;
+    this.#policy = {
+      attempts: Math.max(1, options.maxAttempts ?? p.attempts),
+      baseDelayMs: options.baseDelayMs ?? p.baseDelayMs,
+      maxDelayMs: options.maxDelayMs ?? p.maxDelayMs,
+      attemptTimeoutMs: options.attemptTimeoutMs ?? p.attemptTimeoutMs,
+      deadlineMs: options.maxElapsedMs ?? p.deadlineMs,
+    };
     this.#maxCorruptRetries = options.maxCorruptRetries ?? 1;
+    this.#deadlineHint = options.deadlineHint;
     this.#onRetry = options.onRetry;
     this.#random = options.random ?? Math.random;
     this.#sleep = options.sleep ?? sleepMs;
     this.#now = options.now ?? Date.now;
+  }
+
+  /** The policy in force (after the overrides of the options). */
+  get policy(): StorePolicy {
+    return this.#policy;
   }
 
   get location(): string {
@@ -159,34 +185,40 @@ export class RetryStorage implements Storage {
   }
 
   async #retry<T>(op: StorageOperation, target: string, call: () => Promise<T>): Promise<T> {
-    const started = this.#now();
+    const budget = new RetryBudget(this.#policy, this.#now, this.#random);
+    const first = this.#now();
+    // A put's body is ours and whole: a server that found it damaged saw it damaged on the way.
+    const writes = op === 'put' || op === 'create';
     let corruptRetries = 0;
     for (let attempt = 1; ; attempt++) {
+      const started = this.#now();
       try {
         return await call();
       } catch (err) {
         if (!isConnectorError(err) || !err.retryable) throw err;
-        if (err.code === 'corrupt' && corruptRetries++ >= this.#maxCorruptRetries)
-          throw this.#gaveUp(err, attempt);
-        if (attempt >= this.#maxAttempts) throw this.#gaveUp(err, attempt);
-        const delayMs = this.#delay(attempt);
-        if (this.#now() + delayMs - started > this.#maxElapsedMs) throw this.#gaveUp(err, attempt);
+        const delayMs = budget.failed(started);
+        const corruptSpent = !writes && err.code === 'corrupt' && corruptRetries++ >= this.#maxCorruptRetries;
+        if (delayMs === undefined || corruptSpent) {
+          const hint = !corruptSpent && budget.stoppedBy === 'deadline' ? this.#deadlineHint : undefined;
+          throw this.#gaveUp(err, attempt, this.#now() - first, hint);
+        }
         this.#onRetry?.({ op, target, attempt, delayMs, error: err });
         await this.#sleep(delayMs);
       }
     }
   }
 
-  #delay(attempt: number): number {
-    const ceiling = Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** (attempt - 1));
-    return Math.round(ceiling / 2 + (this.#random() * ceiling) / 2);
-  }
-
-  #gaveUp(err: ConnectorError, attempts: number): ConnectorError {
-    if (attempts === 1) return err;
-    return new ConnectorError(err.code, `${err.message} (gave up after ${attempts} attempts)`, err.context, {
-      cause: err,
-    });
+  #gaveUp(err: ConnectorError, attempts: number, elapsedMs: number, hint?: string): ConnectorError {
+    if (attempts === 1 && hint === undefined) return err;
+    const over = elapsedMs >= 10_000 ? ` over ${Math.round(elapsedMs / 1000)} s` : '';
+    const tried =
+      attempts === 1 ? `gave up after 1 attempt${over}` : `gave up after ${attempts} attempts${over}`;
+    return new ConnectorError(
+      err.code,
+      `${err.message} (${tried}${hint !== undefined ? `; ${hint}` : ''})`,
+      err.context,
+      { cause: err },
+    );
   }
 }
 
