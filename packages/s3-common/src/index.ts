@@ -26,6 +26,7 @@ export * from './retry.ts';
 export * from './s3-error.ts';
 export * from './settings.ts';
 export * from './sigv4.ts';
+export * from './stale-uploads.ts';
 export * from './target.ts';
 export * from './transport.ts';
 export * from './upload.ts';

@@ -2,6 +2,7 @@
 export * from './buckets.ts';
 export * from './demo-bucket.ts';
 export * from './fault-proxy.ts';
+export * from './incomplete-upload.ts';
 export * from './malformed-server.ts';
 export * from './s3-test-env.ts';
 export * from './seed.ts';
