@@ -14,6 +14,9 @@
  * - `corrupt`: data came back that fails a check (size, checksum). Retrying may help once.
  * - `unavailable`: the endpoint cannot be reached at all (DNS, connection refused). Retried like
  *   `transient` by wrappers, but reported in one line naming the endpoint when retries run out.
+ * - `changed`: a source's content changed while it was being read (a file being written to). The
+ *   stream has yielded every byte it read before throwing it. The engine reads the content once
+ *   more (SourceRecord.open) and, if it changes again, keeps what it read with a warning.
  *
  * The message is one line, meant for a user, and names what failed (operation, bucket, key, path).
  */
@@ -25,7 +28,8 @@ export type ErrorCode =
   | 'invalid'
   | 'transient'
   | 'corrupt'
-  | 'unavailable';
+  | 'unavailable'
+  | 'changed';
 
 /** Where an error happened: filled in by the connector as precisely as it can. */
 export interface ErrorContext {

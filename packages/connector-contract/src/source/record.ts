@@ -85,11 +85,15 @@ export interface SourceRecord extends EntryAttributes {
    */
   readonly metadataOnOpen?: boolean;
   /**
-   * Opens the content of a file. Called at most once per record, and only for files without
-   * `error`. The stream yields exactly `size` bytes; if the content turns out to have changed or
-   * fails a check (S3 MD5 ETag), the stream throws a ConnectorError and the engine records an error
-   * for this entry. Never called for directories and symlinks. With `metadataOnOpen`, the content
-   * carries the complete metadata; without, it carries none.
+   * Opens the content of a file. Called once per record, and only for files without `error`. The
+   * stream yields exactly `size` bytes; if the content fails a check (S3 MD5 ETag), the stream
+   * throws a ConnectorError and the engine records an error for this entry. If the content changed
+   * while it was read, the stream yields every byte it read, then throws a `changed` ConnectorError;
+   * the engine then calls `open` a second time, and that stream reads the content as it is then
+   * (its size and mtime as found at that open, not as scanned), failing with `changed` again if it
+   * changes during that read (the engine keeps what it read, with a warning). Never called for
+   * directories and symlinks. With `metadataOnOpen`, the content carries the complete metadata;
+   * without, it carries none.
    */
   open(): Promise<OpenedContent>;
 }
