@@ -18,6 +18,7 @@
 export { backup } from './backup/backup.ts';
 export type {
   BackupEntryError,
+  BackupEntryWarning,
   BackupOptions,
   BackupProgress,
   BackupResult,

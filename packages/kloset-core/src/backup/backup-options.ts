@@ -77,6 +77,15 @@ export interface BackupEntryError {
   readonly error: string;
 }
 
+/**
+ * One entry backed up with a warning: its content is in the snapshot, but may not be what the
+ * source held at any one moment (it changed while it was read, twice).
+ */
+export interface BackupEntryWarning {
+  readonly path: string;
+  readonly warning: string;
+}
+
 export interface BackupResult {
   /** The snapshot written. */
   readonly header: SnapshotHeader;
@@ -84,6 +93,9 @@ export interface BackupResult {
   readonly id: string;
   /** The first entry errors (at most 1,000; `header.summary.errors` counts them all). */
   readonly errors: readonly BackupEntryError[];
+  /** The first entry warnings (at most 1,000), and how many there were. */
+  readonly warnings: readonly BackupEntryWarning[];
+  readonly warningCount: number;
   /** Tree statistics. */
   readonly tree: { readonly entries: number; readonly nodes: number; readonly height: number };
   /** Files whose content was read (opened). */
