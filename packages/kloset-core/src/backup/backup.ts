@@ -31,7 +31,7 @@ import { latestSnapshotOf, writeSnapshot } from '../snapshot/snapshots.ts';
 import { TreeBuilder } from '../snapshot/tree-builder.ts';
 import { errorMessage, TreeReader } from '../snapshot/tree-reader.ts';
 import type { BackupEntryError, BackupOptions, BackupResult, ContentChunker } from './backup-options.ts';
-import { storeFileContent } from './file-content.ts';
+import { EntryWarnings, storeFileContent } from './file-content.ts';
 import { FileScheduler } from './file-scheduler.ts';
 import { BackupCounters, startProgress } from './progress.ts';
 import { canReuse, previousEntry, recordEntry } from './record-entry.ts';
@@ -51,8 +51,9 @@ function currentUser(): string {
 }
 
 /**
- * Backs up `source` into `repo` and writes a snapshot. Per-entry failures (unreadable, changed
- * while read) are recorded in the entry and the summary and the backup goes on; a failure of the
+ * Backs up `source` into `repo` and writes a snapshot. Per-entry failures (unreadable) are
+ * recorded in the entry and the summary and the backup goes on (a file that changed while it was
+ * read, twice, is kept as read, with a warning: file-content.ts); a failure of the
  * source's scan or of the repository fails the backup, which then commits nothing (packfiles
  * already uploaded are left for maintenance, FORMAT.md §10).
  */
@@ -65,6 +66,7 @@ export async function backup(
   const startTime = Date.now();
   const counters = new BackupCounters();
   const errors: BackupEntryError[] = [];
+  const warnings = new EntryWarnings();
   const recordError = (path: string, error: string) => {
     counters.errors++;
     if (errors.length < MAX_REPORTED_ERRORS) errors.push({ path, error });
@@ -144,6 +146,7 @@ export async function backup(
         counters.newBlobs += res.newBlobs;
         if (res.ok) {
           contentBytes += res.size;
+          if (res.warning !== undefined) warnings.add(record.path, res.warning);
           await addEntry(recordEntry(record, res, undefined));
         } else {
           recordError(record.path, res.error);
@@ -270,6 +273,8 @@ export async function backup(
       header,
       id: toHex(header.id),
       errors,
+      warnings: warnings.list,
+      warningCount: warnings.count,
       tree: { entries: tree.entries, nodes: tree.nodes, height: tree.height },
       filesRead: counters.filesRead,
       missingPackfiles,
