@@ -1,5 +1,5 @@
 import type { Source } from '@kloset/connector-contract';
-import type { Engine } from '../engine/engine.ts';
+import type { Engine, EntryWarning } from '../engine/engine.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { describeLocation } from '../location/location.ts';
 import { formatBytes, formatCount, formatDuration } from '../output/format.ts';
@@ -13,7 +13,9 @@ export const backupCommand: Command = {
   description:
     'Backs up PATH (default: the current directory) or the named source @NAME into a new snapshot.\n' +
     'Entries that cannot be read are recorded in the snapshot and reported; the backup goes on\n' +
-    'and exits with 3. Unchanged files (same size, mtime and change token as in the previous\n' +
+    'and exits with 3. A file that changes while it is read is read again; if it changes again,\n' +
+    'it is stored as read and reported as a warning (exit code unchanged).\n' +
+    'Unchanged files (same size, mtime and change token as in the previous\n' +
     'snapshot of the same source) are not read again.',
   usesStore: true,
   flags: [
@@ -26,7 +28,7 @@ export const backupCommand: Command = {
     },
   ],
   args: [{ name: 'PATH|@NAME', required: false, description: 'what to back up (default: .)' }],
-  json: '{"snapshot": {snapshot}, "failed": [{"path", "error"}] (first 1000), "failed_count"}',
+  json: '{"snapshot": {snapshot}, "failed": [{"path", "error"}] (first 1000), "failed_count", "warnings": [{"path", "warning"}] (first 1000), "warning_count"}',
   examples: [
     'kloset backup ~/Documents',
     'kloset at /var/backups backup @my-s3-bucket',
@@ -57,6 +59,7 @@ export const backupCommand: Command = {
     // The walk starts now and runs while the store opens (the passphrase's key derivation).
     const source = engine.scanAhead(raw, ctx.io.signal);
     const failures = new FailureList();
+    let warnings: { list: readonly EntryWarning[]; count: number } = { list: [], count: 0 };
     const snapshot = await (async () => {
       try {
         return await withStore(
@@ -75,6 +78,10 @@ export const backupCommand: Command = {
                   failures.add(f);
                   void ctx.out.warn(`backup: ${f.path}: ${f.error}`);
                 },
+                onWarnings: (list, count) => {
+                  warnings = { list, count };
+                  for (const w of list) void ctx.out.warn(`backup: ${w.path}: ${w.warning}`);
+                },
               });
             } finally {
               progress.stop();
@@ -90,12 +97,19 @@ export const backupCommand: Command = {
     const s = snapshot.summary;
     const failed = Math.max(failures.count, s.errors);
     await ctx.out.result(
-      { snapshot: snapshotJson(snapshot), failed: failures.json(), failed_count: failed },
+      {
+        snapshot: snapshotJson(snapshot),
+        failed: failures.json(),
+        failed_count: failed,
+        warnings: warnings.list.map((w) => ({ path: w.path, warning: w.warning })),
+        warning_count: warnings.count,
+      },
       () => [
         `snapshot ${snapshot.id.slice(0, 8)} of ${where.display}: ${formatCount(s.files)} files, ` +
           `${formatCount(s.directories)} directories, ${formatBytes(s.bytes)} ` +
           `(${formatBytes(s.storedBytes)} added) in ${formatDuration(snapshot.durationMs)}` +
-          (failed ? `, ${formatCount(failed)} entries failed` : ''),
+          (failed ? `, ${formatCount(failed)} entries failed` : '') +
+          (warnings.count ? `, ${formatCount(warnings.count)} stored with a warning` : ''),
       ],
     );
     return failed > 0 ? ExitCode.Partial : ExitCode.Ok;

@@ -214,6 +214,7 @@ function openStore(repo: Repo): OpenStore {
           onProgress: (p) => req.onProgress({ entries: p.entries, bytes: p.bytes, errors: p.errors }),
         });
         for (const e of result.errors) req.onFailure(e);
+        if (result.warningCount > 0) req.onWarnings?.(result.warnings, result.warningCount);
         return snapshotView(result.header);
       }),
     async *entries(id, path, recursive) {

@@ -69,6 +69,12 @@ export interface EntryFailure {
   readonly error: string;
 }
 
+/** One entry stored with a warning (backup: its content changed while it was read, twice). */
+export interface EntryWarning {
+  readonly path: string;
+  readonly warning: string;
+}
+
 export interface BackupRequest {
   /** What is backed up, for messages: `@NAME (LOCATION)` or the location. */
   readonly source: string;
@@ -77,6 +83,8 @@ export interface BackupRequest {
   readonly signal: AbortSignal;
   onProgress(event: ProgressEvent): void;
   onFailure(failure: EntryFailure): void;
+  /** Entries stored with a warning (the first 1,000) and how many there were, once at the end. */
+  onWarnings?(warnings: readonly EntryWarning[], count: number): void;
 }
 
 export interface RestoreRequest {
