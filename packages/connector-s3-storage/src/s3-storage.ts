@@ -3,17 +3,21 @@ import { DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import {
   type ByteRange,
   ConnectorError,
+  checkLeftoverAge,
   checkRange,
   checkResourceId,
   isConnectorError,
   isPutBody,
+  type LeftoverRemoval,
   type PutData,
+  RESOURCE_KINDS,
   type ResourceInfo,
   type ResourceKind,
   type Storage,
   type StorageMode,
 } from '@kloset/connector-contract';
 import {
+  abortStaleUploads,
   contentMd5,
   createBucket,
   createS3Connection,
@@ -303,6 +307,29 @@ export class S3Storage implements Storage {
     await s3Call(this.#ctx('DeleteObject', key), () =>
       this.#conn.client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key })),
     );
+  }
+
+  /**
+   * Aborts the incomplete multipart uploads that puts stopped by a crash left (a killed process
+   * never aborts its upload): those to this store's own keys (the config and the resources of
+   * layout.ts, under its prefix; nothing else in the bucket) initiated at least `olderThanMs` ago
+   * by the server's clock against ours. A put in progress is only as old as its own duration: a
+   * grace period far longer than any put (maintenance: 24 h) keeps it safe. Bytes are those of
+   * the uploaded parts.
+   */
+  async removeLeftovers(olderThanMs: number): Promise<LeftoverRemoval> {
+    checkLeftoverAge(olderThanMs, this.location);
+    this.#writable('removeLeftovers');
+    const layout = this.#layout;
+    return abortStaleUploads({
+      connection: this.#conn,
+      endpoint: this.#endpoint,
+      bucket: this.#bucket,
+      prefix: layout.prefix,
+      olderThanMs,
+      keyFilter: (key) =>
+        key === layout.configKey || RESOURCE_KINDS.some((kind) => layout.idOf(kind, key) !== undefined),
+    });
   }
 
   async close(): Promise<void> {

@@ -1,9 +1,9 @@
 /** The contract's Storage conformance suite, run on S3Storage against the RGW test server. */
 import { storageConformance } from '@kloset/connector-contract/conformance';
 import { readS3Settings } from '@kloset/s3-common';
-import { emptyPrefix, s3TestBuckets, s3TestParams } from '@kloset/s3-common/testing';
+import { emptyPrefix, s3TestBuckets, s3TestParams, startIncompleteUpload } from '@kloset/s3-common/testing';
 import { afterAll, beforeAll } from 'vitest';
-import { S3_STORAGE_OPTIONS, S3Storage, type S3StorageConfig } from '../src/index.ts';
+import { S3_STORAGE_OPTIONS, S3Storage, type S3StorageConfig, StoreLayout } from '../src/index.ts';
 
 const s3 = s3TestBuckets();
 const { env, client } = s3;
@@ -28,7 +28,14 @@ function suite(name: string, tuning: Omit<S3StorageConfig, 'settings'>): void {
       const settings = readS3Settings(s3TestParams(env, bucket, prefix), S3_STORAGE_OPTIONS);
       const storage = new S3Storage({ settings, ...tuning });
       settingsOf.set(storage, settings);
-      return { storage, cleanup: () => emptyPrefix(client, bucket, `${prefix}/`) };
+      let made = 0;
+      // What a put stopped by a crash leaves: an incomplete multipart upload of its key.
+      const makeLeftover = async (id: string) => {
+        const bytes = 1000 + ++made;
+        await startIncompleteUpload(client, bucket, new StoreLayout(`${prefix}/`).key('packfile', id), bytes);
+        return { bytes };
+      };
+      return { storage, cleanup: () => emptyPrefix(client, bucket, `${prefix}/`), makeLeftover };
     },
     {
       openReadOnly: async (storage) => {

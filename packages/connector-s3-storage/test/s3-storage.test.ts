@@ -4,9 +4,11 @@ import { ConnectorError, RetryStorage, validateOptions } from '@kloset/connector
 import { deterministicBytes, testResourceId } from '@kloset/connector-contract/testing';
 import {
   everyNth,
+  incompleteUploadKeys,
   s3TestBuckets,
   s3TestParams,
   startFaultProxy,
+  startIncompleteUpload,
   uniqueBucketName,
 } from '@kloset/s3-common/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +86,34 @@ describe('S3 storage on RGW', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it("removeLeftovers aborts the store's own incomplete uploads old enough, nothing else in the bucket", async () => {
+    const storage = await createS3Storage(s3TestParams(env, bucket, 'left/a'));
+    try {
+      await storage.create(new Uint8Array([1]));
+      const id = testResourceId(1);
+      await storage.put('packfile', id, deterministicBytes(1, 100));
+      const layout = new StoreLayout('left/a/');
+      const ours = [
+        layout.key('packfile', id),
+        layout.key('state', id),
+        layout.key('lock', id),
+        layout.configKey,
+      ];
+      for (const [i, key] of ours.entries()) await startIncompleteUpload(plain, bucket, key, 1000 * (i + 1));
+      // Not this store's: another store sharing the bucket, a stray key under the prefix, the root.
+      const others = ['left/ab/packfiles/00/x', 'left/a/notes.txt', `left/b/states/${id}`, `states/${id}`];
+      for (const key of others) await startIncompleteUpload(plain, bucket, key, 7);
+      expect(await storage.removeLeftovers?.(3_600_000)).toEqual({ count: 0, bytes: 0 });
+      expect(await incompleteUploadKeys(plain, bucket)).toHaveLength(8);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await storage.removeLeftovers?.(0)).toEqual({ count: 4, bytes: 10_000 });
+      expect(await incompleteUploadKeys(plain, bucket)).toEqual([...others].sort());
+      expect(Buffer.from(await storage.get('packfile', id))).toEqual(Buffer.from(deterministicBytes(1, 100)));
+    } finally {
+      await storage.close();
     }
   });
 
