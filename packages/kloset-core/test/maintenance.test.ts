@@ -184,6 +184,24 @@ describe('maintenance', () => {
     expect(real.deletedIds).toEqual(dry.deletedIds);
   });
 
+  it('has the storage remove the leftovers of interrupted writes past the grace period, and reports them', async () => {
+    const storage = new MemoryStorage();
+    const repo = await newStore(storage);
+    await snap(repo, [file('/a', 1)]);
+    const leftovers = storage.store.leftovers!;
+    leftovers.set('old-1', { size: 1000, modified: Date.now() - DAY - 60_000 });
+    leftovers.set('old-2', { size: 234, modified: Date.now() - 2 * DAY });
+    leftovers.set('young', { size: 5, modified: Date.now() - DAY + 60_000 });
+    const dry = await maintenance(repo, { dryRun: true });
+    expect(dry).toMatchObject({ leftovers: 0, leftoverBytes: 0 });
+    expect(leftovers.size).toBe(3);
+    expect(await maintenance(repo)).toMatchObject({ leftovers: 2, leftoverBytes: 1234 });
+    expect([...leftovers.keys()]).toEqual(['young']);
+    expect(await maintenance(repo, { graceMs: 0 })).toMatchObject({ leftovers: 1, leftoverBytes: 5 });
+    expect(leftovers.size).toBe(0);
+    expect((await check(repo)).ok).toBe(true);
+  });
+
   it('packfiles no state lists (a writer that died) go after the grace period, or never without a time', async () => {
     const storage = new MemoryStorage();
     const repo = await newStore(storage);

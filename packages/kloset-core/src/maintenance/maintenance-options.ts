@@ -1,5 +1,6 @@
 /** Options, progress, results and errors of `maintenance`, and what it needs of a repository. */
 
+import type { Storage } from '@kloset/connector-contract';
 import type { BlobReadResult, ReadBlobsOptions } from '../repository/blob-reader.ts';
 import type { BlobId, BlobKind, BlobLocation, BlobStore, PutBlobResult } from '../repository/blob-store.ts';
 import type { PackfileInfo, PackfileStatus } from '../repository/repository.ts';
@@ -23,6 +24,8 @@ export interface MaintenanceRepository extends ResourceStore, Pick<BlobStore, 'g
   packfileStatus(packId: Uint8Array): PackfileStatus | undefined;
   writeDeletions(packIds: readonly Uint8Array[]): Promise<number>;
   deletePackfile(packId: Uint8Array): Promise<void>;
+  /** The storage, for its `removeLeftovers` (when it has one). */
+  readonly storage?: Pick<Storage, 'removeLeftovers'>;
 }
 
 export interface MaintenanceOptions {
@@ -90,6 +93,13 @@ export interface MaintenanceResult {
   readonly repackedBytes: number;
   /** Deletion states written. */
   readonly states: number;
+  /**
+   * Leftovers of interrupted writes (temporary files, incomplete multipart uploads) older than
+   * the grace period, removed by the storage, and their bytes. 0 with dryRun (not looked for) and
+   * for storages that leave none.
+   */
+  readonly leftovers: number;
+  readonly leftoverBytes: number;
   /** Hex ids of the deleted packfiles (the first MAX_LISTED_PACKFILES). */
   readonly deletedIds: readonly string[];
 }

@@ -20,6 +20,8 @@
  * 4. Repack, and flush: the new packfiles and the state listing them are durable.
  * 5. Check the lock is still ours and alone, write states listing the chosen packfiles in
  *    `deleted_packfiles` (durable, and applied to the index), and only then delete the packfiles.
+ * 6. Have the storage remove the leftovers of interrupted writes older than the grace period
+ *    (`Storage.removeLeftovers`: temporary files, incomplete multipart uploads), if it can.
  *
  * Order (step 4) and crash safety: once the deletion state is durable, every reader's index drops
  * those packfiles and no new snapshot can reference their blobs; a crash before the state changes
@@ -233,7 +235,15 @@ export async function maintenance(
       }
       await pool.drain();
     }
-    return { dryRun, graceMs, ...counts, deletedIds };
+    const left = lock === undefined ? undefined : await repo.storage?.removeLeftovers?.(graceMs);
+    return {
+      dryRun,
+      graceMs,
+      ...counts,
+      leftovers: left?.count ?? 0,
+      leftoverBytes: left?.bytes ?? 0,
+      deletedIds,
+    };
   } finally {
     marks.close();
     await lock?.release().catch(() => undefined);
