@@ -1,22 +1,66 @@
 /** The S3 destination connector, as the `s3` package manifest lists it. */
-import type {
-  ConnectorParams,
-  Destination,
-  DestinationConnector,
-  OptionSpec,
+import {
+  ConnectorError,
+  type ConnectorParams,
+  type Destination,
+  type DestinationConnector,
+  type OptionSpec,
 } from '@kloset/connector-contract';
-import { checkS3Location, readS3Settings, S3_COMMON_OPTIONS, STORAGE_CLASS_OPTION } from '@kloset/s3-common';
+import {
+  checkS3Location,
+  readS3Options,
+  readS3Settings,
+  S3_COMMON_OPTIONS,
+  STORAGE_CLASS_OPTION,
+} from '@kloset/s3-common';
 import { S3Destination } from './s3-destination.ts';
 
-/** Options of the S3 destination: the common S3 options and `storage_class`. */
-export const S3_DESTINATION_OPTIONS: readonly OptionSpec[] = [...S3_COMMON_OPTIONS, STORAGE_CLASS_OPTION];
+/** `abort_uploads_after`: the age past which a restore aborts incomplete uploads under its prefix. */
+export const ABORT_UPLOADS_AFTER_OPTION: OptionSpec = {
+  name: 'abort_uploads_after',
+  type: 'string',
+  required: false,
+  default: '24h',
+  description:
+    'At the end of a restore, abort the incomplete multipart uploads under the destination prefix ' +
+    'started longer ago than this (30m, 24h, 7d; 0s: all; never: none): what restores killed midway ' +
+    'left, invisible but stored and billed. Whoever started them: keep it longer than any upload ' +
+    'into that prefix takes, so that no live upload is aborted.',
+};
+
+/** Options of the S3 destination: the common S3 options, `storage_class` and `abort_uploads_after`. */
+export const S3_DESTINATION_OPTIONS: readonly OptionSpec[] = [
+  ...S3_COMMON_OPTIONS,
+  STORAGE_CLASS_OPTION,
+  ABORT_UPLOADS_AFTER_OPTION,
+];
+
+const UNIT_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `abort_uploads_after` in ms (undefined: never), or ConnectorError `invalid` naming the option. */
+export function parseAbortUploadsAfter(raw: string): number | undefined {
+  if (raw === 'never') return undefined;
+  const m = /^(\d{1,9})([smhd])$/.exec(raw);
+  if (m === null) {
+    throw new ConnectorError(
+      'invalid',
+      `option abort_uploads_after: expected a duration such as 30m, 24h or 7d, or never, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return Number(m[1]) * UNIT_MS[m[2]!]!;
+}
 
 /**
  * Creates an S3Destination and checks the bucket (one listing call; the bucket is created when it
  * is missing), so that a wrong key or an unreachable endpoint fails here in one line.
  */
 export async function createS3Destination(params: ConnectorParams): Promise<Destination> {
-  const destination = new S3Destination({ settings: readS3Settings(params, S3_DESTINATION_OPTIONS) });
+  const settings = readS3Settings(params, S3_DESTINATION_OPTIONS);
+  const abortAfter = String(readS3Options(params, S3_DESTINATION_OPTIONS).abort_uploads_after ?? '24h');
+  const destination = new S3Destination({
+    settings,
+    abortUploadsAfterMs: parseAbortUploadsAfter(abortAfter),
+  });
   try {
     await destination.prepare();
   } catch (err) {

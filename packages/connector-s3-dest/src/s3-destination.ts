@@ -8,9 +8,9 @@ import {
   type WriteResult,
 } from '@kloset/connector-contract';
 import {
+  abortStaleUploads,
   createBucket,
   createS3Connection,
-  DEFAULT_RETRY,
   formatS3Location,
   headersFromMetadata,
   META_PREFIX,
@@ -44,7 +44,18 @@ export interface S3DestinationConfig {
    * least 4 and at most 16 (128 MiB with 8 MiB parts).
    */
   readonly memoryBytes?: number;
+  /**
+   * At the end of a restore (`finish`), incomplete multipart uploads under the destination prefix
+   * initiated at least this long ago (ms) are aborted: what restores killed midway left (a failed
+   * or interrupted upload of this process is aborted at once). Undefined: none is. The age is the
+   * only guard of uploads that other live writers (another restore, another program) are making
+   * under the same prefix: it must be longer than any of them takes. Default 24 h.
+   */
+  readonly abortUploadsAfterMs?: number | undefined;
 }
+
+/** The default of `S3DestinationConfig.abortUploadsAfterMs`: 24 h. */
+export const DEFAULT_ABORT_UPLOADS_AFTER_MS = 24 * 60 * 60 * 1000;
 
 async function* nothing(): AsyncGenerator<Uint8Array> {}
 
@@ -78,7 +89,10 @@ export class S3Destination implements Destination {
   readonly #partsInFlight: number;
   readonly #memory: Semaphore;
   readonly #storageClass: string | undefined;
+  readonly #abortUploadsAfterMs: number | undefined;
   #rootPrefix: string | undefined;
+  /** Incomplete uploads aborted by `finish` (and the bytes of their parts). */
+  staleUploads = { count: 0, bytes: 0 };
 
   constructor(config: S3DestinationConfig) {
     const { settings } = config;
@@ -88,13 +102,15 @@ export class S3Destination implements Destination {
     this.#bucket = settings.location.bucket;
     this.#endpoint = settings.location.endpoint;
     this.#prefix = settings.location.prefix;
-    this.#retry = config.retry ?? DEFAULT_RETRY;
+    this.#retry = config.retry ?? config.settings.retry;
     this.#partSize = config.partSize ?? 8 * MiB;
     this.#threshold = config.multipartThreshold ?? this.#partSize;
     this.#partsInFlight = config.partsInFlight ?? 4;
     const parts = Math.min(MAX_BUFFERED_PARTS, Math.max(4, settings.concurrency));
     this.#memory = new Semaphore(config.memoryBytes ?? parts * this.#partSize);
     this.#storageClass = settings.storageClass;
+    this.#abortUploadsAfterMs =
+      'abortUploadsAfterMs' in config ? config.abortUploadsAfterMs : DEFAULT_ABORT_UPLOADS_AFTER_MS;
   }
 
   /**
@@ -168,7 +184,27 @@ export class S3Destination implements Destination {
     }
   }
 
-  async finish(): Promise<void> {}
+  /**
+   * Aborts the incomplete multipart uploads under the destination prefix older than
+   * `abortUploadsAfterMs` (every write of this restore has resolved by now: none of them is
+   * among those). Credentials not allowed to list or abort uploads skip it.
+   */
+  async finish(): Promise<void> {
+    if (this.#abortUploadsAfterMs === undefined) return;
+    try {
+      this.staleUploads = await abortStaleUploads({
+        connection: this.#conn,
+        endpoint: this.#endpoint,
+        bucket: this.#bucket,
+        prefix: this.#prefix,
+        olderThanMs: this.#abortUploadsAfterMs,
+        retry: this.#retry,
+      });
+    } catch (err) {
+      if (isConnectorError(err, 'permission') || s3ErrorCode(err) === 'NotImplemented') return;
+      throw err;
+    }
+  }
 
   async close(): Promise<void> {
     this.#conn.destroy();

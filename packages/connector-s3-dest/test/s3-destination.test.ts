@@ -10,10 +10,17 @@ import {
 } from '@aws-sdk/client-s3';
 import { ConnectorError, type EntryAttributes } from '@kloset/connector-contract';
 import { nodeBody, readS3Settings } from '@kloset/s3-common';
-import { s3TestBuckets, s3TestParams, seedBytes } from '@kloset/s3-common/testing';
+import {
+  incompleteUploadKeys,
+  s3TestBuckets,
+  s3TestParams,
+  seedBytes,
+  startIncompleteUpload,
+} from '@kloset/s3-common/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createS3Destination,
+  parseAbortUploadsAfter,
   relativeKey,
   S3_DESTINATION_OPTIONS,
   S3Destination,
@@ -162,6 +169,47 @@ describe('S3 destination on RGW', () => {
     expect(await keys('broken/')).toEqual(['broken/y.bin']);
     const uploads = await plain.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'broken/' }));
     expect(uploads.Uploads ?? []).toEqual([]);
+  });
+
+  it('finish() aborts the incomplete uploads under its prefix older than abort_uploads_after, no others', async () => {
+    for (const key of ['stale/a.bin', 'stale/deep/b.bin', 'stale-other/c.bin', 'elsewhere/d.bin']) {
+      await startIncompleteUpload(plain, bucket, key, 1000);
+    }
+    const finishWith = async (extra: Partial<ConstructorParameters<typeof S3Destination>[0]>) => {
+      const d = dest('stale', {}, extra);
+      try {
+        await d.finish();
+        return d.staleUploads;
+      } finally {
+        await d.close();
+      }
+    };
+    // The default (24 h) and `never` keep uploads started a moment ago.
+    expect(await finishWith({})).toEqual({ count: 0, bytes: 0 });
+    expect(await finishWith({ abortUploadsAfterMs: undefined })).toEqual({ count: 0, bytes: 0 });
+    expect(await finishWith({ abortUploadsAfterMs: 60_000 })).toEqual({ count: 0, bytes: 0 });
+    expect(await incompleteUploadKeys(plain, bucket, 'stale')).toHaveLength(3);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await finishWith({ abortUploadsAfterMs: 0 })).toEqual({ count: 2, bytes: 2000 });
+    expect(await incompleteUploadKeys(plain, bucket, 'stale')).toEqual(['stale-other/c.bin']);
+    expect(await incompleteUploadKeys(plain, bucket, 'elsewhere/')).toEqual(['elsewhere/d.bin']);
+  });
+
+  it('abort_uploads_after: a duration, 0s or never; anything else is refused by name', async () => {
+    expect(s3DestinationConnector.options.find((o) => o.name === 'abort_uploads_after')?.default).toBe('24h');
+    expect(parseAbortUploadsAfter('24h')).toBe(86_400_000);
+    expect(parseAbortUploadsAfter('0s')).toBe(0);
+    expect(parseAbortUploadsAfter('90m')).toBe(5_400_000);
+    expect(parseAbortUploadsAfter('7d')).toBe(7 * 86_400_000);
+    expect(parseAbortUploadsAfter('never')).toBeUndefined();
+    for (const bad of ['', '24', '1w', '-1h', '1.5h', 'soon']) {
+      expect(() => parseAbortUploadsAfter(bad)).toThrow(/^option abort_uploads_after: expected a duration/);
+    }
+    const err = await createS3Destination(
+      s3TestParams(env, bucket, 'x', { abort_uploads_after: '1y' }),
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectorError);
+    expect((err as ConnectorError).code).toBe('invalid');
   });
 
   it('directories create nothing; a folder marker is restored as its object; symlinks are refused', async () => {
