@@ -13,7 +13,6 @@ import {
 } from '@kloset/connector-contract';
 import {
   createS3Connection,
-  DEFAULT_RETRY,
   etagIsBodyMd5,
   META_ETAG,
   META_KEY,
@@ -90,7 +89,7 @@ export class S3Source implements Source {
     this.#conn = createS3Connection(config.settings);
     this.#prefix = location.prefix;
     this.concurrency = config.settings.concurrency;
-    this.#retry = config.retry ?? DEFAULT_RETRY;
+    this.#retry = config.retry ?? config.settings.retry;
     this.#refreshMetadata = config.refreshMetadata ?? false;
     // The root is the prefix as a path: `/` for the whole bucket, `/photos/` for `photos/`.
     this.info = {

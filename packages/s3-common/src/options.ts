@@ -2,7 +2,7 @@
  * The options the S3 connectors take besides `location`, the same for the three roles
  * (plus `storage_class` for storage and destination).
  */
-import type { OptionSpec } from '@kloset/connector-contract';
+import { type OptionSpec, TIMEOUT_OPTION } from '@kloset/connector-contract';
 
 /**
  * Default number of requests in flight per connector: 32, like `rclone copy --transfers 32`. On
@@ -69,6 +69,7 @@ export const S3_COMMON_OPTIONS: readonly OptionSpec[] = [
     max: 256,
     description: 'Requests in flight at once (also the size of the connection pool).',
   },
+  TIMEOUT_OPTION,
 ];
 
 /** `storage_class`, for the storage and the destination. */

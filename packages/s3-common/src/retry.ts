@@ -1,25 +1,37 @@
 /**
  * Retries with jittered exponential backoff, for the S3 source and destination (the storage leaves
- * retries to the contract's RetryStorage wrapper). Only retryable ConnectorErrors (`transient`,
- * `unavailable`, `corrupt`) are retried; authentication, permission, not-found and invalid-request
- * errors fail at once.
+ * retries to the contract's RetryStorage wrapper), under the same policy as the store's
+ * (StorePolicy: attempts, backoff, and when given, the attempt timeout and the deadline counted as
+ * RetryBudget counts them). Only retryable ConnectorErrors (`transient`, `unavailable`, `corrupt`)
+ * are retried; authentication, permission, not-found and invalid-request errors fail at once.
  */
-import { isConnectorError } from '@kloset/connector-contract';
+import {
+  DEFAULT_STORE_POLICY,
+  isConnectorError,
+  RetryBudget,
+  type StorePolicy,
+} from '@kloset/connector-contract';
 
-/** How many times and how long to wait. */
-export interface RetryPolicy {
-  /** Total attempts, the first one included (1 = no retry). */
-  readonly attempts: number;
-  /** Delay cap of the first retry; doubles at each retry. */
-  readonly baseDelayMs: number;
-  /** Upper bound of any delay. */
-  readonly maxDelayMs: number;
-}
+/**
+ * How many times and how long to wait: a StorePolicy, whose time limits may be left out (tests):
+ * then only the attempts bound the retries.
+ */
+export type RetryPolicy = Pick<StorePolicy, 'attempts' | 'baseDelayMs' | 'maxDelayMs'> &
+  Partial<Pick<StorePolicy, 'attemptTimeoutMs' | 'deadlineMs'>>;
 
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 6, baseDelayMs: 250, maxDelayMs: 10_000 };
+/** The store's default policy (a 50 s deadline): what the S3 connectors use without `timeout=`. */
+export const DEFAULT_RETRY: RetryPolicy = DEFAULT_STORE_POLICY;
 
 /** No retry at all. */
 export const NO_RETRY: RetryPolicy = { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 };
+
+function fullPolicy(policy: RetryPolicy): StorePolicy {
+  return {
+    attemptTimeoutMs: 0,
+    deadlineMs: Number.POSITIVE_INFINITY,
+    ...policy,
+  };
+}
 
 /**
  * The delay before retry number `retry` (0 for the first retry): "equal jitter", half fixed and
@@ -55,21 +67,26 @@ export function isRetryable(err: unknown): boolean {
 }
 
 /**
- * Calls `fn` until it succeeds, throws a non-retryable error, or `policy.attempts` are spent (then
- * the last error is thrown). `fn` should throw ConnectorErrors (see toConnectorError).
+ * Calls `fn` until it succeeds, throws a non-retryable error, or the policy's attempts or deadline
+ * are spent (then the last error is thrown). `fn` should throw ConnectorErrors (see
+ * toConnectorError).
  */
 export async function withRetry<T>(
   fn: (attempt: number) => Promise<T>,
   policy: RetryPolicy = DEFAULT_RETRY,
   signal?: AbortSignal,
 ): Promise<T> {
+  const budget = new RetryBudget(fullPolicy(policy));
   for (let attempt = 0; ; attempt++) {
+    const started = Date.now();
     try {
       return await fn(attempt);
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
-      if (attempt + 1 >= policy.attempts || !isRetryable(err)) throw err;
-      await sleep(backoffDelay(policy, attempt), signal);
+      if (!isRetryable(err)) throw err;
+      const delay = budget.failed(started);
+      if (delay === undefined) throw err;
+      await sleep(delay, signal);
     }
   }
 }

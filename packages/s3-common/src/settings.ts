@@ -4,6 +4,8 @@ import {
   type ConnectorParams,
   type OptionSpec,
   type OptionValues,
+  policyOfTimeout,
+  type StorePolicy,
   validateOptions,
 } from '@kloset/connector-contract';
 import { isAwsHost, parseS3Location, regionOfAwsHost, type S3Location } from './location.ts';
@@ -16,17 +18,28 @@ export interface S3Credentials {
   readonly sessionToken?: string;
 }
 
-/** Network timeouts, in milliseconds. */
+/** Network timeouts of one request, in milliseconds. */
 export interface S3Timeouts {
   /** Establishing a connection (TCP and TLS). */
   readonly connectMs: number;
-  /** From sending a request to receiving the response headers (includes uploading the body). */
+  /**
+   * No answer: on the data plane, no progress sending the body and no response headers for this
+   * long (the body goes in slices, each one written restarts it); on the control plane (the SDK),
+   * the whole request.
+   */
   readonly requestMs: number;
-  /** A connection with no traffic for this long is dropped (stalled downloads). */
+  /** A response body with no bytes for this long is dropped (stalled downloads). */
   readonly idleMs: number;
 }
 
-export const DEFAULT_TIMEOUTS: S3Timeouts = { connectMs: 10_000, requestMs: 300_000, idleMs: 60_000 };
+/** The timeouts of one attempt under `policy`: its attempt timeout, and at most 10 s to connect. */
+export function timeoutsOf(policy: StorePolicy): S3Timeouts {
+  const attempt = policy.attemptTimeoutMs;
+  return { connectMs: Math.min(10_000, attempt), requestMs: attempt, idleMs: attempt };
+}
+
+/** The timeouts of the default policy: 10 s to connect, 15 s without an answer or a byte. */
+export const DEFAULT_TIMEOUTS: S3Timeouts = timeoutsOf(policyOfTimeout(undefined));
 
 /** Everything needed to talk to one bucket. */
 export interface S3Settings {
@@ -40,6 +53,8 @@ export interface S3Settings {
   /** Storage class for writes (storage, destination); undefined: the bucket default. */
   readonly storageClass?: string;
   readonly timeouts: S3Timeouts;
+  /** Retries and deadline of each operation (the `timeout` option); `timeouts` follow from it. */
+  readonly retry: StorePolicy;
 }
 
 const IGNORED = ['location', 'passphrase'];
@@ -91,6 +106,7 @@ export function readS3Settings(params: ConnectorParams, specs: readonly OptionSp
     );
   }
   const concurrency = typeof values.concurrency === 'number' ? values.concurrency : DEFAULT_CONCURRENCY;
+  const retry = policyOfTimeout(typeof values.timeout === 'number' ? values.timeout : undefined);
   return {
     location,
     ...(accessKeyId !== undefined && secretAccessKey !== undefined
@@ -100,7 +116,8 @@ export function readS3Settings(params: ConnectorParams, specs: readonly OptionSp
     tlsInsecureNoVerify: values.tls_insecure_no_verify === true,
     concurrency,
     ...(storageClass !== undefined ? { storageClass } : {}),
-    timeouts: DEFAULT_TIMEOUTS,
+    timeouts: timeoutsOf(retry),
+    retry,
   };
 }
 

@@ -11,6 +11,7 @@
  * status that toConnectorError maps (s3-error.ts). Control-plane calls (bucket operations,
  * multipart create/complete/abort, tagging, HEAD, DELETE) stay on the SDK.
  */
+import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Dispatcher } from 'undici';
 import { type Answer, AnswerHandler } from './answer-body.ts';
@@ -19,6 +20,18 @@ import { responseError } from './s3-error.ts';
 import type { S3Settings } from './settings.ts';
 import { canonicalQuery, encodeKeyPath, SigV4Signer } from './sigv4.ts';
 import { resolveTarget, type S3Target } from './target.ts';
+
+/**
+ * Bodies larger than this go to undici in slices of this size. undici's headers timeout runs from
+ * the start of a request and is restarted only when a slice of an iterable body is written: so
+ * the request timeout (S3Timeouts.requestMs) means "no progress" while a large body is sent, and
+ * a slow link that moves data is not cut, while a server that stops reading is.
+ */
+const BODY_SLICE = 256 * 1024;
+
+function* slices(body: Uint8Array): Generator<Uint8Array> {
+  for (let at = 0; at < body.length; at += BODY_SLICE) yield body.subarray(at, at + BODY_SLICE);
+}
 
 /** One request on the connection's bucket. */
 export interface TransportRequest {
@@ -126,7 +139,9 @@ export class S3Transport {
         method: req.method,
         path: query === '' ? path : `${path}?${query}`,
         headers,
-        ...(req.body !== undefined ? { body: req.body } : {}),
+        ...(req.body !== undefined
+          ? { body: req.body.length > BODY_SLICE ? Readable.from(slices(req.body)) : req.body }
+          : {}),
       },
       handler,
     );

@@ -1,4 +1,4 @@
-import { isConnectorError, validateOptions } from '@kloset/connector-contract';
+import { DEFAULT_STORE_POLICY, isConnectorError, validateOptions } from '@kloset/connector-contract';
 import { describe, expect, it } from 'vitest';
 import { readS3Settings, S3_COMMON_OPTIONS, STORAGE_CLASS_OPTION } from '../src/index.ts';
 
@@ -27,6 +27,7 @@ describe('S3 options', () => {
         'secret_access_key',
         'session_token',
         'storage_class',
+        'timeout',
         'tls_insecure_no_verify',
         'use_tls',
         'virtual_host',
@@ -42,7 +43,24 @@ describe('S3 options', () => {
       tls_insecure_no_verify: false,
       virtual_host: false,
       concurrency: 32,
+      timeout: 50,
     });
+  });
+
+  it('timeout= is the deadline of each operation; one attempt waits 0.3 of it, connects within 10 s', () => {
+    const params = (options: Record<string, string>) => ({
+      location: 's3://127.0.0.1:7480/bucket',
+      options: { access_key: 'a', secret_access_key: 's', ...options },
+    });
+    const byDefault = readS3Settings(params({}), S3_COMMON_OPTIONS);
+    expect(byDefault.retry).toEqual(DEFAULT_STORE_POLICY);
+    expect(byDefault.timeouts).toEqual({ connectMs: 10_000, requestMs: 15_000, idleMs: 15_000 });
+    const longer = readS3Settings(params({ timeout: '600' }), S3_COMMON_OPTIONS);
+    expect(longer.retry).toMatchObject({ deadlineMs: 600_000, attemptTimeoutMs: 180_000, attempts: 6 });
+    expect(longer.timeouts).toEqual({ connectMs: 10_000, requestMs: 180_000, idleMs: 180_000 });
+    expect(readS3Settings(params({ timeout: '10' }), S3_COMMON_OPTIONS).timeouts.connectMs).toBe(3000);
+    expect(() => readS3Settings(params({ timeout: '2' }), S3_COMMON_OPTIONS)).toThrow(/timeout/);
+    expect(() => readS3Settings(params({ timeout: 'soon' }), S3_COMMON_OPTIONS)).toThrow(/timeout/);
   });
 
   it('builds settings from raw string options', () => {
