@@ -80,6 +80,12 @@ export {
   type LockInfo,
   type LockOptions,
   listLocks,
+  type ReadLock,
+  type RemovedLocks,
+  type RemoveLocksOptions,
+  readLocks,
+  removeLocks,
+  UnreadableLockError,
 } from './repository/locks.ts';
 // Stores.
 export {

@@ -1,7 +1,14 @@
 import { MemoryStorage } from '@kloset/connector-contract/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeLock } from '../src/repository/lock-codec.ts';
-import { isStale, LOCK_STALE_AFTER_MS, LockConflictError, listLocks } from '../src/repository/locks.ts';
+import {
+  isStale,
+  LOCK_STALE_AFTER_MS,
+  LockConflictError,
+  listLocks,
+  removeLocks,
+  UnreadableLockError,
+} from '../src/repository/locks.ts';
 import type { Repository } from '../src/repository/repository.ts';
 import { createTestRepository, openTestRepository, tempDir } from './repository-helpers.ts';
 
@@ -133,6 +140,47 @@ describe('locks', () => {
   it('an unreadable lock is an error naming it, not silently ignored', async () => {
     const id = repo.newResourceId();
     await repo.putResource('lock', id, new Uint8Array([1, 2, 3]));
-    await expect(other.lock({ exclusive: false })).rejects.toThrow(/does not parse/);
+    const hex = Buffer.from(id).toString('hex');
+    for (const exclusive of [false, true]) {
+      const err = await other.lock({ exclusive }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UnreadableLockError);
+      expect((err as Error).message).toMatch(new RegExp(`^lock ${hex} cannot be read \\(does not parse: `));
+    }
+    // The failed attempts took their own locks back: only the unreadable one is left.
+    expect([...storage.store.resources.lock.keys()]).toEqual([hex]);
+  });
+
+  it('a lock that fails authentication (garbage bytes) is unreadable too, and blocks every taker', async () => {
+    const hex = 'ab'.repeat(32);
+    await storage.put('lock', hex, new Uint8Array(100).fill(7));
+    for (const exclusive of [false, true]) {
+      const err = await other.lock({ exclusive }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UnreadableLockError);
+      expect((err as UnreadableLockError).lockId).toBe(hex);
+      expect((err as Error).message).toMatch(new RegExp(`^lock ${hex} cannot be read \\(.+\\)$`));
+    }
+  });
+
+  it('removeLocks (unlock) removes unreadable, stale and orphaned locks; live ones only with all', async () => {
+    const live = await repo.lock({ exclusive: false });
+    const garbage = 'cd'.repeat(32);
+    await storage.put('lock', garbage, new Uint8Array(50).fill(1));
+    const stale = repo.newResourceId();
+    const old = Date.now() - LOCK_STALE_AFTER_MS - 1000;
+    await repo.putResource(
+      'lock',
+      stale,
+      encodeLock({ exclusive: true, hostname: 'elsewhere', pid: 1, time: old, created: old }),
+    );
+    const first = await removeLocks(other);
+    expect(first.removed.map((r) => r.why).sort()).toEqual(['stale', 'unreadable']);
+    expect(first.kept.map((l) => l.id)).toEqual([live.id]);
+    expect([...storage.store.resources.lock.keys()]).toEqual([live.id]);
+    // Writers are no longer blocked.
+    await (await other.lock({ exclusive: false })).release();
+    const all = await removeLocks(other, { all: true });
+    expect(all.removed).toEqual([{ id: live.id, why: 'live' }]);
+    expect(storage.store.resources.lock.size).toBe(0);
+    await live.release();
   });
 });

@@ -6,6 +6,7 @@
  */
 import { hostname as osHostname } from 'node:os';
 import { isNotFound } from '@kloset/connector-contract';
+import { CorruptDataError } from '../crypto/errors.ts';
 import { fromHexId, toHex } from '../encoding/bytes.ts';
 import { RepositoryError } from './errors.ts';
 import { decodeLock, encodeLock, type LockBody } from './lock-codec.ts';
@@ -73,26 +74,113 @@ export class LockConflictError extends RepositoryError {
   }
 }
 
-/** Reads every lock of the store, skipping those deleted while listing. */
-export async function* listLocks(store: ResourceStore): AsyncGenerator<LockInfo> {
+/**
+ * A lock that fails authentication or does not parse (FORMAT.md §9): it may be anyone's, exclusive
+ * or not, so it blocks every lock taker; `unlock` removes it. The message is
+ * `lock HEXID cannot be read (REASON)`; the CLI adds the store and the command that clears it.
+ */
+export class UnreadableLockError extends RepositoryError {
+  override readonly name = 'UnreadableLockError';
+  /** Hex id of the lock resource. */
+  readonly lockId: string;
+  readonly reason: string;
+
+  constructor(lockId: string, reason: string, options?: { cause?: unknown }) {
+    super('locked', `lock ${lockId} cannot be read (${reason})`, options);
+    this.lockId = lockId;
+    this.reason = reason;
+  }
+}
+
+/** A lock as read from the store: its body, or why it cannot be read. */
+export type ReadLock = { readonly id: string; readonly lock: LockInfo } | UnreadableLockError;
+
+/**
+ * Reads every lock of the store, skipping those deleted while listing; one that fails
+ * authentication or does not parse comes as an UnreadableLockError (not thrown). Other errors
+ * (the store's) are thrown.
+ */
+export async function* readLocks(store: ResourceStore): AsyncGenerator<ReadLock> {
   for await (const id of store.listResources('lock')) {
+    const hex = toHex(id);
     let bytes: Uint8Array;
     try {
       bytes = await store.getResource('lock', id);
     } catch (err) {
       if (isNotFound(err)) continue;
+      if (err instanceof CorruptDataError) {
+        yield new UnreadableLockError(hex, err.reason, { cause: err });
+        continue;
+      }
       throw err;
     }
-    let body: LockBody;
     try {
-      body = decodeLock(bytes);
+      yield { id: hex, lock: { id: hex, ...decodeLock(bytes) } };
     } catch (err) {
-      throw new RepositoryError('invalid', `lock ${toHex(id)} does not parse: ${(err as Error).message}`, {
-        cause: err,
-      });
+      yield new UnreadableLockError(hex, `does not parse: ${(err as Error).message}`, { cause: err });
     }
-    yield { id: toHex(id), ...body };
   }
+}
+
+/** Reads every lock of the store; throws UnreadableLockError at the first that cannot be read. */
+export async function* listLocks(store: ResourceStore): AsyncGenerator<LockInfo> {
+  for await (const read of readLocks(store)) {
+    if (read instanceof UnreadableLockError) throw read;
+    yield read.lock;
+  }
+}
+
+/** Options of `removeLocks`. */
+export interface RemoveLocksOptions {
+  /** Also remove locks that look live (their holder may still run). Default false. */
+  readonly all?: boolean;
+  readonly staleAfterMs?: number;
+  readonly now?: () => number;
+  readonly hostname?: string;
+}
+
+/** What `removeLocks` did. */
+export interface RemovedLocks {
+  /** Removed: stale, orphaned (holder gone from this host), unreadable, or live with `all`. */
+  readonly removed: readonly {
+    readonly id: string;
+    readonly why: 'stale' | 'orphaned' | 'unreadable' | 'live';
+  }[];
+  /** Live locks kept (without `all`). */
+  readonly kept: readonly LockInfo[];
+}
+
+/**
+ * `unlock`: removes the locks that block writers although no one holds them: stale ones (FORMAT
+ * §9: anyone may remove them), orphaned ones (their process on this host is gone) and unreadable
+ * ones (the user runs it when no kloset command is running); live ones only with `all`.
+ */
+export async function removeLocks(
+  store: ResourceStore,
+  options: RemoveLocksOptions = {},
+): Promise<RemovedLocks> {
+  const now = (options.now ?? Date.now)();
+  const staleAfterMs = options.staleAfterMs ?? LOCK_STALE_AFTER_MS;
+  const hostname = options.hostname ?? osHostname();
+  const removed: { id: string; why: 'stale' | 'orphaned' | 'unreadable' | 'live' }[] = [];
+  const kept: LockInfo[] = [];
+  const found: ReadLock[] = [];
+  for await (const read of readLocks(store)) found.push(read);
+  for (const read of found) {
+    let why: 'stale' | 'orphaned' | 'unreadable' | 'live';
+    if (read instanceof UnreadableLockError) why = 'unreadable';
+    else if (isStale(read.lock, now, staleAfterMs)) why = 'stale';
+    else if (isOrphaned(read.lock, hostname)) why = 'orphaned';
+    else if (options.all === true) why = 'live';
+    else {
+      kept.push(read.lock);
+      continue;
+    }
+    const id = read instanceof UnreadableLockError ? read.lockId : read.id;
+    await store.deleteResource('lock', fromHexId(id));
+    removed.push({ id, why });
+  }
+  return { removed, kept };
 }
 
 /** True if `lock` was not refreshed within `staleAfterMs` of `now`. */
