@@ -5,6 +5,7 @@
 import {
   type ConnectorManifest,
   type Destination,
+  policyOfTimeout,
   type RetryEvent,
   RetryStorage,
   type Source,
@@ -102,6 +103,14 @@ export function retryLine(display: string, e: RetryEvent): string {
   return `kloset: ${escapeControls(what)}; retrying in ${e.delayMs} ms\n`;
 }
 
+/** How to wait longer than `deadlineMs` on the store `where`: its `timeout=` option. */
+export function timeoutHint(where: ResolvedLocation, deadlineMs: number): string {
+  const longer = Math.max(120, Math.round((deadlineMs * 4) / 1000));
+  return where.name !== undefined
+    ? `timeout=${deadlineMs / 1000} s: 'kloset store set ${where.name} timeout=${longer}' waits longer`
+    : `timeout=${deadlineMs / 1000} s: a store added with 'kloset store add NAME ${where.location} timeout=${longer}' waits longer`;
+}
+
 export class Services {
   readonly io: Io;
   readonly verbose: boolean;
@@ -152,12 +161,18 @@ export class Services {
 
   /**
    * The storage of a store location, wrapped in the contract's RetryStorage: the one place where
-   * the CLI retries transient storage failures (logged on stderr when verbose).
+   * the CLI retries transient storage failures (logged on stderr when verbose), every operation
+   * (locks included) under one policy, whose deadline is the store's `timeout=` option (seconds;
+   * checked by the connector's manifest when `connect` built the storage).
    */
   async storage(where: ResolvedLocation): Promise<Storage> {
     const inner = await connect(await this.connectors(), 'storage', where);
     const stderr = this.io.stderr;
+    const raw = where.options.timeout;
+    const policy = policyOfTimeout(raw === undefined ? undefined : Number(raw));
     return new RetryStorage(inner, {
+      policy,
+      ...(where.location.includes('://') ? { deadlineHint: timeoutHint(where, policy.deadlineMs) } : {}),
       ...(this.verbose ? { onRetry: (e: RetryEvent) => void stderr.write(retryLine(where.display, e)) } : {}),
     });
   }

@@ -15,6 +15,7 @@ import { pruneCommand } from './prune.ts';
 import { restoreCommand } from './restore.ts';
 import { rmCommand } from './rm.ts';
 import { syncCommand } from './sync.ts';
+import { unlockCommand } from './unlock.ts';
 import { versionCommand } from './version.ts';
 
 export const COMMANDS: readonly Command[] = [
@@ -29,6 +30,7 @@ export const COMMANDS: readonly Command[] = [
   rmCommand,
   pruneCommand,
   maintenanceCommand,
+  unlockCommand,
   syncCommand,
   versionCommand,
   ...NAMED_CONFIG_COMMANDS,

@@ -3,6 +3,7 @@ import type { OpenStore } from '../engine/engine.ts';
 import type { ResolvedLocation } from '../location/location.ts';
 import type { StoreOptions } from '../services.ts';
 import type { CommandContext } from './command.ts';
+import { unreadableLockError } from './lock-error.ts';
 
 /** A store being opened, and where. */
 export type OpeningStore = Promise<{ where: ResolvedLocation; store: OpenStore }>;
@@ -39,6 +40,8 @@ export async function withStore<T>(
   const { store, where } = await (opening ?? ctx.services.openStore(storeOptions(ctx, source), readOnly));
   try {
     return await fn(store, where);
+  } catch (err) {
+    throw unreadableLockError(err, where);
   } finally {
     await store.close();
   }

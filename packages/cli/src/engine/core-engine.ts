@@ -271,6 +271,14 @@ function openStore(repo: Repo): OpenStore {
         });
         return { snapshots: r.snapshots, entries: r.entries, blobs: r.blobs, problems: r.problems };
       }),
+    unlock: ({ all }) =>
+      mapped(async () => {
+        const r = await core.removeLocks(repo, { all });
+        return {
+          removed: r.removed,
+          kept: r.kept.map(({ id, hostname, pid }) => ({ id, hostname, pid })),
+        };
+      }),
     // rm: headers only, under an exclusive lock (FORMAT §9); data is reclaimed by maintenance.
     remove: (ids) =>
       mapped(async () => {

@@ -283,7 +283,18 @@ export interface OpenStore {
   restore(destination: Destination, request: RestoreRequest): Promise<RestoreOutcome>;
   check(request: CheckRequest): Promise<CheckOutcome>;
   remove(snapshotIds: readonly string[]): Promise<void>;
+  /**
+   * `unlock`: removes stale, orphaned and unreadable locks (FORMAT §9), and live ones with `all`.
+   * Optional: engines without locks leave it out.
+   */
+  unlock?(request: { readonly all: boolean }): Promise<UnlockOutcome>;
   close(): Promise<void>;
+}
+
+/** What `unlock` did: the locks removed (hex id, why) and the live ones kept. */
+export interface UnlockOutcome {
+  readonly removed: readonly { readonly id: string; readonly why: string }[];
+  readonly kept: readonly { readonly id: string; readonly hostname: string; readonly pid: number }[];
 }
 
 export interface CreateRequest {

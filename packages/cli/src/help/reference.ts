@@ -67,9 +67,15 @@ const PACKAGES_SECTION: readonly string[] = [
   '  the package. Named sources, stores and destinations live in the configuration file, which',
   '  `pkg rm` and `pkg add` never touch: an upgrade (`pkg rm s3`, `pkg add s3`) keeps them.',
   '',
-  'Storage calls (every store, built in or not) go through one retry layer: transient failures',
-  '(timeouts, 5xx, throttling, unreachable endpoints) are tried up to 6 times with exponential',
-  'backoff; `-verbose` or `KLOSET_DEBUG=1` logs each retry on stderr.',
+  'Storage calls (every store, built in or not, every kind of resource, locks included) go through',
+  'one retry layer with one policy: transient failures (timeouts, 5xx, throttling, unreachable',
+  'endpoints, a body damaged on its way) are tried up to 6 times with exponential backoff (200 ms',
+  'to 10 s), within a deadline per operation: the `timeout=` option of an S3 store, source or',
+  'destination, in seconds (default 50). One attempt waits at most 0.3 × timeout for a connection,',
+  'an answer or the next bytes (a slow link that moves data is not cut), and no attempt starts',
+  'that could end past the deadline: a server that accepts connections and never answers fails',
+  'in one line naming the store and the operation within the timeout. Raise it for slow links:',
+  '`kloset store set NAME timeout=300`. `-verbose` or `KLOSET_DEBUG=1` logs each retry on stderr.',
   '',
 ];
 
