@@ -6,6 +6,7 @@
  * - `restore(repo, snapshot, destination, options)`;
  * - `check(repo, options)`;
  * - `maintenance(repo, options)`: deletes unreferenced packfiles after a grace period;
+ * - `repair(repo, options)`: heals a damaged store (lost or corrupt states, packfiles, blobs);
  * - `syncSnapshots(src, dst, options)`: copies snapshots between stores with different keys;
  * - snapshots: `listSnapshots`, `resolveSnapshot` (`latest` or an id prefix), `selectSnapshots`
  *   (references and filters), `listPath` (ls), `snapshotInfo` / `storeContents` (info),
@@ -61,6 +62,18 @@ export {
   type MaintenanceRepository,
   type MaintenanceResult,
 } from './maintenance/maintenance-options.ts';
+// Repair.
+export { repair } from './repair/repair.ts';
+export {
+  DATA_LOST_ERROR,
+  MAX_REPAIR_REPORTS,
+  REPAIRED_TAG,
+  type RepairLoss,
+  type RepairNote,
+  type RepairOptions,
+  type RepairProgress,
+  type RepairResult,
+} from './repair/repair-options.ts';
 export type { BlobReadResult, ReadBlobsOptions } from './repository/blob-reader.ts';
 export type { BlobId, BlobLocation, BlobStore, PutBlobResult } from './repository/blob-store.ts';
 export { BlobKind } from './repository/blob-store.ts';

@@ -30,7 +30,7 @@ import {
 import type { BlobId, BlobKind, BlobLocation, BlobStore, PutBlobResult } from './blob-store.ts';
 import { BlobWriter } from './blob-writer.ts';
 import { CorruptResourceError, RepositoryError, reasonOf } from './errors.ts';
-import { INDEX_CACHE_FILE, IndexCache } from './index-cache.ts';
+import { INDEX_CACHE_FILE, IndexCache, type IndexedPackfile } from './index-cache.ts';
 import { warmFile } from './index-cache-warm.ts';
 import { type SyncResult, syncIndex } from './index-sync.ts';
 import { acquireLock, type LockHandle, type LockOptions } from './locks.ts';
@@ -397,6 +397,48 @@ export class Repository implements BlobStore, ResourceStore {
       states++;
     }
     if (states > 0) this.#cache.purgeDeleted();
+    return states;
+  }
+
+  // ---- Repair (kloset repair) -------------------------------------------------------------------
+
+  /**
+   * Writes states listing `packfiles` (each with the blobs given; at most STATE_MAX_BLOBS blobs, or
+   * `stateMaxBlobs`, per state, a packfile's blobs split across states if needed), each durable before the next, and
+   * applies them to the index. Repair lists packfiles that no readable state lists any more.
+   */
+  async writeStates(packfiles: readonly IndexedPackfile[]): Promise<number> {
+    this.#assertOpen();
+    const ctx = {
+      storage: this.storage,
+      provider: this.provider,
+      keyRing: this.keyRing,
+      compression: this.config.compression,
+    };
+    const max = this.#options.stateMaxBlobs ?? STATE_MAX_BLOBS;
+    let states = 0;
+    let batch: IndexedPackfile[] = [];
+    let count = 0;
+    const write = async () => {
+      if (batch.length === 0) return;
+      const time = Math.floor(Date.now() / 1000);
+      const stateId = await putState(ctx, { time, packfiles: batch, deletedPackfiles: [] });
+      this.#cache.applyState(stateId, batch, [], time);
+      states++;
+      batch = [];
+      count = 0;
+    };
+    for (const pack of packfiles) {
+      let i = 0;
+      do {
+        const take = Math.min(max - count, pack.blobs.length - i);
+        batch.push({ id: pack.id, size: pack.size, blobs: pack.blobs.slice(i, i + take) });
+        count += take;
+        i += take;
+        if (count >= max) await write();
+      } while (i < pack.blobs.length);
+    }
+    await write();
     return states;
   }
 
