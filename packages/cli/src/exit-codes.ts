@@ -14,7 +14,7 @@ export const ExitCode = {
   Usage: 2,
   /** Done, but some entries failed (backup could not read them, restore could not write them). */
   Partial: 3,
-  /** `check` (or a restore, or `ls` of a snapshot header) found data that is missing or fails verification. */
+  /** `check` (or a restore, or `ls` of a snapshot header) found data that is missing or fails verification; `repair` lost some. */
   Integrity: 4,
   /** Interrupted by SIGINT / SIGTERM. */
   Interrupted: 130,
@@ -34,7 +34,7 @@ export const EXIT_CODE_DOCS: readonly { readonly code: ExitCode; readonly meanin
   { code: ExitCode.Partial, meaning: 'partial: done, but some entries failed (listed on stderr / in -json)' },
   {
     code: ExitCode.Integrity,
-    meaning: 'integrity problem: missing or corrupt data found (check, restore, ls)',
+    meaning: 'integrity problem: missing or corrupt data found (check, restore, ls), or lost (repair)',
   },
   { code: ExitCode.Interrupted, meaning: 'interrupted (SIGINT/SIGTERM)' },
   { code: ExitCode.OutputClosed, meaning: 'standard output closed by its reader (e.g. piped into head)' },

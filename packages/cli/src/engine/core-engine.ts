@@ -338,6 +338,25 @@ function openStore(repo: Repo): OpenStore {
           }),
         ),
       ),
+    repair: (req) =>
+      mapped(async () => {
+        const r = await core.repair(repo, {
+          dryRun: req.dryRun,
+          fast: req.fast,
+          signal: req.signal,
+          onProgress: (p) => req.onProgress({ entries: p.done, bytes: 0 }),
+          onNote: (n) => req.onNote(n.message),
+          onLoss: (l) =>
+            req.onLoss({
+              kind: l.kind,
+              snapshotId: l.snapshot,
+              message: l.message,
+              ...(l.path !== undefined ? { path: l.path } : {}),
+            }),
+        });
+        const { notes: _notes, losses: _losses, ...outcome } = r;
+        return outcome;
+      }),
     syncTo: (destination, req) =>
       mapped(async () => {
         const dst = repositories.get(destination);

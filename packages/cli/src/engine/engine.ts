@@ -232,6 +232,50 @@ export interface MaintenanceOutcome {
   readonly deletedIds: readonly string[];
 }
 
+export interface RepairRequest {
+  /** Report, write nothing. */
+  readonly dryRun: boolean;
+  /** Read each packfile's own index only, not its blobs (corrupt blobs are not looked for). */
+  readonly fast: boolean;
+  readonly signal: AbortSignal;
+  onProgress(event: ProgressEvent): void;
+  /** A finding about the store itself (a corrupt state, a lost packfile...), one line. */
+  onNote(message: string): void;
+  /** Snapshot data that is gone: a file, the entries under a tree node, or a whole snapshot. */
+  onLoss(loss: RepairLossView): void;
+}
+
+export interface RepairLossView {
+  readonly kind: 'file' | 'entries' | 'snapshot';
+  readonly snapshotId: string;
+  readonly path?: string;
+  readonly message: string;
+}
+
+export interface RepairOutcome {
+  readonly dryRun: boolean;
+  readonly fast: boolean;
+  readonly states: number;
+  readonly corruptStates: number;
+  readonly statesWritten: number;
+  readonly packfiles: number;
+  readonly packfilesIndexed: number;
+  readonly packfilesMissing: number;
+  readonly packfilesDeleted: number;
+  readonly packfilesLost: number;
+  readonly blobsSalvaged: number;
+  readonly blobsLost: number;
+  readonly snapshots: number;
+  readonly snapshotsRepaired: number;
+  readonly snapshotsRemoved: number;
+  readonly filesLost: number;
+  readonly entriesDropped: number;
+  /** Some snapshot data is lost (files, entries or whole snapshots). */
+  readonly dataLost: boolean;
+  /** Repaired snapshots: old id -> new id (new is empty for a dry run). */
+  readonly repaired: readonly { readonly from: string; readonly to: string }[];
+}
+
 /** One snapshot of a sync. */
 export interface SyncedView {
   readonly id: string;
@@ -274,6 +318,8 @@ export interface OpenStore {
   prune(request: PruneRequest): Promise<PruneOutcome>;
   /** Deletes unreferenced packfiles past the grace period (exclusive lock unless dryRun). */
   maintenance(request: MaintenanceRequest): Promise<MaintenanceOutcome>;
+  /** Heals a damaged store (exclusive lock unless dryRun). */
+  repair(request: RepairRequest): Promise<RepairOutcome>;
   /** Copies snapshots of this store into `destination`, opened by the same engine. */
   syncTo(destination: OpenStore, request: SyncRequest): Promise<SyncOutcome>;
   snapshot(id: string): Promise<SnapshotView>;

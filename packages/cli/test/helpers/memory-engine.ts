@@ -189,6 +189,7 @@ function openMemStore(s: MemStore, onClose: () => void): OpenStore {
     },
     // The commands below are tested through the binary on the core (e2e-snapshots.test.ts).
     cat: unsupported,
+    repair: unsupported,
     diff: unsupported,
     prune: unsupported,
     maintenance: unsupported,

@@ -3,6 +3,7 @@ import { type BigIntStats, fstatSync } from 'node:fs';
 import { ConnectorError, type ContentStream } from '@kloset/connector-contract';
 import { closeQuietly, openToRead, readInto } from '../fd-io.ts';
 import { fsError } from '../fs-errors.ts';
+import { type NativePath, shownPath, withShortPath } from '../native-path.ts';
 
 /** Largest piece yielded (and read with one call). */
 export const READ_PIECE = 4 * 1024 * 1024;
@@ -22,10 +23,15 @@ function changed(absPath: string, why: string): ConnectorError {
  * Calls per file: open and one read per piece go through the thread pool (they may wait for the
  * disk); the final fstat and the close are synchronous (no disk I/O for a file opened to read).
  */
-export async function* readFileContent(absPath: string, size: number, mtimeNs: bigint): ContentStream {
+export async function* readFileContent(
+  nativePath: NativePath,
+  size: number,
+  mtimeNs: bigint,
+): ContentStream {
+  const absPath = shownPath(nativePath);
   let fd: number;
   try {
-    fd = await openToRead(absPath);
+    fd = await withShortPath(nativePath, openToRead);
   } catch (err) {
     throw fsError(err, 'open', absPath);
   }
