@@ -97,6 +97,19 @@ describe('FsSource', () => {
     expect(await read(record!)).toBe('');
   });
 
+  it('reports a name that is not UTF-8 as an error record and goes on', async () => {
+    await writeFile(
+      Buffer.concat([Buffer.from(`${root}/bad-`), Buffer.from([0xff, 0xfe]), Buffer.from('.txt')]),
+      'x',
+    );
+    await writeFile(join(root, 'good.txt'), 'y');
+    const records = await scan();
+    expect(records.get('/good.txt')?.error).toBeUndefined();
+    const bad = [...records.values()].filter((r) => r.error !== undefined);
+    expect(bad).toHaveLength(1);
+    expect(bad[0]!.error).toMatch(/not valid UTF-8/);
+  });
+
   it('skips sockets', async () => {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(join(root, 'sock'), resolve));

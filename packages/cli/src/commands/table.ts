@@ -12,6 +12,7 @@ import { NAMED_CONFIG_COMMANDS } from './named-configs.ts';
 import { PING_COMMANDS } from './ping.ts';
 import { PKG_COMMANDS } from './pkg.ts';
 import { pruneCommand } from './prune.ts';
+import { repairCommand } from './repair.ts';
 import { restoreCommand } from './restore.ts';
 import { rmCommand } from './rm.ts';
 import { syncCommand } from './sync.ts';
@@ -30,6 +31,7 @@ export const COMMANDS: readonly Command[] = [
   rmCommand,
   pruneCommand,
   maintenanceCommand,
+  repairCommand,
   unlockCommand,
   syncCommand,
   versionCommand,

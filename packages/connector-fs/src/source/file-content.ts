@@ -3,7 +3,6 @@ import { type BigIntStats, fstatSync } from 'node:fs';
 import { ConnectorError, type ContentStream } from '@kloset/connector-contract';
 import { closeQuietly, openToRead, readInto } from '../fd-io.ts';
 import { fsError } from '../fs-errors.ts';
-import { type NativePath, shownPath, withShortPath } from '../native-path.ts';
 
 /** Largest piece yielded (and read with one call). */
 export const READ_PIECE = 4 * 1024 * 1024;
@@ -23,15 +22,10 @@ function changed(absPath: string, why: string): ConnectorError {
  * Calls per file: open and one read per piece go through the thread pool (they may wait for the
  * disk); the final fstat and the close are synchronous (no disk I/O for a file opened to read).
  */
-export async function* readFileContent(
-  nativePath: NativePath,
-  size: number,
-  mtimeNs: bigint,
-): ContentStream {
-  const absPath = shownPath(nativePath);
+export async function* readFileContent(absPath: string, size: number, mtimeNs: bigint): ContentStream {
   let fd: number;
   try {
-    fd = await withShortPath(nativePath, openToRead);
+    fd = await openToRead(absPath);
   } catch (err) {
     throw fsError(err, 'open', absPath);
   }
