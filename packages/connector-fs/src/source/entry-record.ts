@@ -2,6 +2,7 @@
 import type { BigIntStats } from 'node:fs';
 import type { EntryPath, EntryType, SourceRecord } from '@kloset/connector-contract';
 import { ConnectorError } from '@kloset/connector-contract';
+import { type NativePath, shownPath } from '../native-path.ts';
 import { timestampFromNs } from '../time.ts';
 import { readFileContent } from './file-content.ts';
 
@@ -13,6 +14,14 @@ export function entryTypeOf(stat: BigIntStats): EntryType | undefined {
   return undefined;
 }
 
+/** What a record may carry besides the lstat result. */
+export interface RecordExtra {
+  readonly linkTarget?: string;
+  readonly linkTargetBytes?: Uint8Array | undefined;
+  readonly nameBytes?: Uint8Array | undefined;
+  readonly error?: string;
+}
+
 /**
  * The record of an entry: mode (0o7777 mask), mtime to the nanosecond, uid/gid, size of files,
  * and a change token made of the ctime (ns), the inode and the size. `error` marks an entry that
@@ -20,13 +29,14 @@ export function entryTypeOf(stat: BigIntStats): EntryType | undefined {
  */
 export function recordFromStat(
   path: EntryPath,
-  absPath: string,
+  absPath: NativePath,
   type: EntryType,
   stat: BigIntStats,
-  extra: { linkTarget?: string; error?: string } = {},
+  extra: RecordExtra = {},
 ): SourceRecord {
   const size = type === 'file' ? Number(stat.size) : 0;
   const mtimeNs = stat.mtimeNs;
+  let opened = false;
   return {
     path,
     type,
@@ -37,33 +47,47 @@ export function recordFromStat(
     gid: Number(stat.gid),
     metadata: {},
     changeToken: `${stat.ctimeNs}-${stat.ino}-${stat.size}`,
+    ...(extra.nameBytes === undefined ? {} : { nameBytes: extra.nameBytes }),
     ...(extra.linkTarget === undefined ? {} : { linkTarget: extra.linkTarget }),
+    ...(extra.linkTargetBytes === undefined ? {} : { linkTargetBytes: extra.linkTargetBytes }),
     ...(extra.error === undefined ? {} : { error: extra.error }),
     open: async () => {
       if (type !== 'file') {
-        throw new ConnectorError('invalid', `open() of ${type} ${absPath}: only files have content`, {
+        const shown = shownPath(absPath);
+        throw new ConnectorError('invalid', `open() of ${type} ${shown}: only files have content`, {
           op: 'open',
-          key: absPath,
+          key: shown,
         });
       }
-      return readFileContent(absPath, size, mtimeNs);
+      // Opened again after the first read found the file changing: read it as it is now.
+      const scanned = opened ? undefined : { size, mtimeNs };
+      opened = true;
+      return readFileContent(absPath, scanned);
     },
   };
 }
 
 /** A record for an entry that could not even be stat'ed (it vanished, or access was refused). */
-export function errorRecord(path: EntryPath, absPath: string, type: EntryType, error: string): SourceRecord {
+export function errorRecord(
+  path: EntryPath,
+  absPath: NativePath,
+  type: EntryType,
+  error: string,
+  nameBytes?: Uint8Array,
+): SourceRecord {
   return {
     path,
     type,
     size: 0,
     mtime: { sec: 0, nsec: 0 },
     metadata: {},
+    ...(nameBytes === undefined ? {} : { nameBytes }),
     error,
     open: async () => {
-      throw new ConnectorError('invalid', `open() of ${absPath}, which could not be read: ${error}`, {
+      const shown = shownPath(absPath);
+      throw new ConnectorError('invalid', `open() of ${shown}, which could not be read: ${error}`, {
         op: 'open',
-        key: absPath,
+        key: shown,
       });
     },
   };
