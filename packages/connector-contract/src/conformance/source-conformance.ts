@@ -1,6 +1,6 @@
 /** The Source conformance suite: every Source implementation runs it from its own tests. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isValidPath, parentPath } from '../source/path.ts';
+import { baseName, isValidPath, nameFromBytes, parentPath } from '../source/path.ts';
 import type { EntryPath, SourceRecord, Timestamp } from '../source/record.ts';
 import type { Source } from '../source/source.ts';
 import { describeError, expectBytes, mapLimit } from './assertions.ts';
@@ -134,6 +134,24 @@ export function sourceConformance(name: string, setup: SourceSetup, caps: Source
       for (const [path, record] of records) {
         expect(isValidPath(path), `path ${JSON.stringify(path)} is valid per isValidPath`).toBe(true);
         expect(record.error, `error of ${path}`).toBeUndefined();
+      }
+    });
+
+    it('nameBytes and linkTargetBytes, when set, are what the escaped name and target stand for', () => {
+      for (const [path, r] of records) {
+        if (r.nameBytes !== undefined) {
+          expect(path, 'the root has no nameBytes').not.toBe('/');
+          expect(nameFromBytes(r.nameBytes), `nameBytes of ${path}`).toEqual({
+            name: baseName(path),
+            escaped: true,
+          });
+        }
+        if (r.linkTargetBytes !== undefined) {
+          expect(nameFromBytes(r.linkTargetBytes), `linkTargetBytes of ${path}`).toEqual({
+            name: r.linkTarget,
+            escaped: true,
+          });
+        }
       }
     });
 

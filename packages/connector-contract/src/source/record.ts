@@ -17,7 +17,9 @@ export type EntryType = 'directory' | 'file' | 'symlink';
  * and no NUL and is neither `.` nor `..`. Use `isValidPath` / `joinPath` / `splitPath` from
  * path.ts. Connectors whose native names are not valid components (S3 keys such as `a//b` or
  * `x/../y`) map them to valid ones and keep the native name in `metadata` so the matching
- * destination can restore it exactly.
+ * destination can restore it exactly. Connectors whose native names are bytes (POSIX file names,
+ * which need not be UTF-8) use `nameFromBytes` of path.ts and keep the bytes in
+ * `EntryAttributes.nameBytes` when the component had to be escaped.
  */
 export type EntryPath = string;
 
@@ -40,8 +42,17 @@ export interface EntryAttributes {
   readonly mode?: number;
   readonly uid?: number;
   readonly gid?: number;
-  /** Target of a symlink, exactly as read. */
+  /** Target of a symlink, exactly as read (in the string form of `nameFromBytes` when it is not UTF-8). */
   readonly linkTarget?: string;
+  /**
+   * The native bytes of the last component of `path`, set only when they are not the plain UTF-8
+   * of it: the name is not valid UTF-8 (or holds a code point of U+EF80..U+EFFF) and the component
+   * is its escaped form, `nameFromBytes(nameBytes).name`. A destination that writes names as bytes
+   * (a local directory) writes this name; others use the path. Never set on the root.
+   */
+  readonly nameBytes?: Uint8Array;
+  /** The native bytes of a symlink's target, set only when `linkTarget` is their escaped form. */
+  readonly linkTargetBytes?: Uint8Array;
   readonly metadata: EntryMetadata;
 }
 
