@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BlobKind } from '../src/repository/blob-store.ts';
 import type { SnapshotEntry } from '../src/snapshot/entry.ts';
-import { decodeEntry, encodeEntry } from '../src/snapshot/entry-codec.ts';
+import { decodeEntry, encodeEntry, entryToMap } from '../src/snapshot/entry-codec.ts';
 import { sortKey } from '../src/snapshot/entry-key.ts';
 import { TreeBuilder } from '../src/snapshot/tree-builder.ts';
 import { TreeReader } from '../src/snapshot/tree-reader.ts';
@@ -60,6 +60,23 @@ describe('entry codec', () => {
       'metadata',
       'chunks',
     ]);
+  });
+});
+
+describe('entry codec: names as bytes', () => {
+  it('keeps name_bytes and link_bytes as bin, read back as copies', () => {
+    const nameBytes = Uint8Array.of(0x63, 0x61, 0x66, 0xe9); // 'caf' + Latin-1 é
+    const linkTargetBytes = Uint8Array.of(0x2e, 0x2e, 0x2f, 0xff);
+    const e = entry('/d/caf\uEFE9', 'symlink', { nameBytes, linkTarget: '../\uEFFF', linkTargetBytes });
+    const bytes = encodeEntry(e);
+    const map = entryToMap(e);
+    expect(map.name_bytes).toBe(nameBytes);
+    expect(map.link_bytes).toBe(linkTargetBytes);
+    const back = decodeEntry(bytes);
+    expect(back).toEqual(e);
+    expect(back.nameBytes!.buffer).not.toBe(bytes.buffer);
+    // Absent when the name is plain.
+    expect(Object.keys(entryToMap(entry('/plain', 'file')))).not.toContain('name_bytes');
   });
 });
 

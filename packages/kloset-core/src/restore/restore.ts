@@ -96,6 +96,9 @@ function attributesFor(e: SnapshotEntry, target: EntryPath): EntryAttributes {
   if (e.uid !== undefined) a.uid = e.uid;
   if (e.gid !== undefined) a.gid = e.gid;
   if (e.linkTarget !== undefined) a.linkTarget = e.linkTarget;
+  if (e.linkTargetBytes !== undefined) a.linkTargetBytes = e.linkTargetBytes;
+  // The restored root takes the destination's name; below it, each entry keeps its own.
+  if (e.nameBytes !== undefined && target !== '/') a.nameBytes = e.nameBytes;
   return a;
 }
 

@@ -28,6 +28,8 @@ export function entryToMap(e: SnapshotEntry): Record<string, MsgpackValue> {
   if (e.uid !== undefined) m.uid = wideInt(e.uid);
   if (e.gid !== undefined) m.gid = wideInt(e.gid);
   if (e.linkTarget !== undefined) m.link = e.linkTarget;
+  if (e.nameBytes !== undefined) m.name_bytes = e.nameBytes;
+  if (e.linkTargetBytes !== undefined) m.link_bytes = e.linkTargetBytes;
   const metaKeys = Object.keys(e.metadata);
   if (metaKeys.length > 0) m.meta = e.metadata;
   if (e.changeToken !== undefined) m.token = e.changeToken;
@@ -69,6 +71,10 @@ export function entryFromMap(value: unknown): SnapshotEntry {
   if (gid !== undefined) entry.gid = gid;
   const link = readOptString(m.link, `${ctx}: link`);
   if (link !== undefined) entry.linkTarget = link;
+  const nameBytes = readOptBin(m.name_bytes, `${ctx}: name_bytes`);
+  if (nameBytes !== undefined) entry.nameBytes = nameBytes;
+  const linkBytes = readOptBin(m.link_bytes, `${ctx}: link_bytes`);
+  if (linkBytes !== undefined) entry.linkTargetBytes = linkBytes;
   const token = readOptString(m.token, `${ctx}: token`);
   if (token !== undefined) entry.changeToken = token;
   const error = readOptString(m.error, `${ctx}: error`);
@@ -79,6 +85,11 @@ export function entryFromMap(value: unknown): SnapshotEntry {
 /** Decodes an entry from its msgpack bytes. */
 export function decodeEntry(bytes: Uint8Array): SnapshotEntry {
   return entryFromMap(decodeMsgpack(bytes));
+}
+
+/** An optional bin, copied (a view would keep the whole decoded node alive). */
+function readOptBin(value: unknown, what: string): Uint8Array | undefined {
+  return value === undefined || value === null ? undefined : readBin(value, what).slice();
 }
 
 function readMeta(m: DecodedMap, ctx: string): EntryMetadata {
