@@ -2,10 +2,10 @@
  * File-descriptor I/O through Node's callback API: one thread-pool request per call, without the
  * FileHandle objects of fs/promises (cheaper per call, and nothing left for the GC to close).
  */
-import { closeSync, open, read } from 'node:fs';
+import { closeSync, open, type PathLike, read } from 'node:fs';
 
 /** Opens `path` to read. */
-export function openToRead(path: string): Promise<number> {
+export function openToRead(path: PathLike): Promise<number> {
   return new Promise((resolve, reject) => open(path, 'r', (err, fd) => (err ? reject(err) : resolve(fd))));
 }
 

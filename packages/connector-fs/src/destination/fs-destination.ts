@@ -24,14 +24,16 @@ import {
   unlink,
   utimes,
 } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import {
+  baseName,
   ConnectorError,
   type ContentStream,
   type Destination,
   type EntryAttributes,
   type EntryPath,
   isValidPath,
+  nameFromBytes,
   parentPath,
   splitPath,
   type Timestamp,
@@ -40,6 +42,7 @@ import {
 import { closeQuietly, readInto } from '../fd-io.ts';
 import { errnoOf, fsError, reasonOf } from '../fs-errors.ts';
 import { InlineCalls, type InlineCallsOptions } from '../inline-calls.ts';
+import { childPath, NAME_MAX, type NativePath, shownPath, withShortPath } from '../native-path.ts';
 import { utimesSeconds } from '../time.ts';
 
 /** Options of FsDestination. */
@@ -57,7 +60,7 @@ export const INLINE_WRITE_MAX = 64 * 1024;
 
 /** Attributes of a directory, applied by finish(). */
 interface DeferredDir {
-  readonly absPath: string;
+  readonly absPath: NativePath;
   readonly depth: number;
   readonly entry: EntryAttributes;
 }
@@ -70,6 +73,9 @@ interface DeferredDir {
  * temporary file. Symlinks are created the same way (with lutimes). Directory modes and mtimes
  * are applied by finish(), deepest first, so that restoring children does not disturb them.
  * mtimes round-trip to about a quarter of a microsecond (Node has no nanosecond utimes).
+ * An entry with `nameBytes` is written under those bytes (a name that was not UTF-8 in the source);
+ * paths longer than the kernel takes in one call (PATH_MAX) are reached through a directory
+ * descriptor (native-path.ts).
  */
 export class FsDestination implements Destination {
   readonly location: string;
@@ -81,6 +87,8 @@ export class FsDestination implements Destination {
   readonly #calls: InlineCalls;
   /** Restored directories (memory grows with their count: their attributes wait for finish). */
   readonly #dirs = new Map<EntryPath, DeferredDir>();
+  /** The names as bytes of the files restored with `nameBytes`, for readWritten. */
+  readonly #fileNameBytes = new Map<EntryPath, Uint8Array>();
 
   /** `root` is resolved against the current directory; it is created if missing. */
   constructor(root: string, options: FsDestinationOptions = {}) {
@@ -102,7 +110,16 @@ export class FsDestination implements Destination {
         error: `parent directory ${parentPath(path)} was not restored: ${path} skipped`,
       };
     }
-    const absPath = path === '/' ? this.#root : join(this.#root, ...splitPath(path));
+    const { nameBytes } = entry;
+    if (nameBytes !== undefined && !nameBytesMatch(nameBytes, path)) {
+      return { path, ok: false, error: `name bytes of ${path} do not match its path: not restored` };
+    }
+    if (path === '/' && entry.type !== 'directory') {
+      return { path, ok: false, error: `a ${entry.type} cannot be the restored root: not restored` };
+    }
+    const dirAbs = path === '/' ? this.#root : this.#dirs.get(parentPath(path))!.absPath;
+    const name = nameBytes ?? baseName(path);
+    const absPath = path === '/' ? this.#root : childPath(dirAbs, name);
     try {
       switch (entry.type) {
         case 'directory':
@@ -111,10 +128,12 @@ export class FsDestination implements Destination {
         case 'file':
           if (!content)
             throw new ConnectorError('invalid', `write of file ${path} without content`, { key: path });
-          await this.#file(entry, absPath, content);
+          // A long path: the file is reached through its directory (one descriptor for the write).
+          await withShortPath(dirAbs, (dir) => this.#file(entry, dir, name, content), NAME_MAX + 1);
+          if (nameBytes !== undefined) this.#fileNameBytes.set(path, nameBytes);
           break;
         case 'symlink':
-          await this.#symlink(entry, absPath);
+          await withShortPath(dirAbs, (dir) => this.#symlink(entry, dir, name), NAME_MAX + 1);
           break;
       }
       return { path, ok: true };
@@ -122,7 +141,7 @@ export class FsDestination implements Destination {
       // The content's own error propagates (the engine records it); ours become a result.
       if (err instanceof ContentFailure) throw err.cause;
       if (err instanceof ConnectorError || (err instanceof Error && 'code' in err)) {
-        return { path, ok: false, error: fsError(err, `restore ${entry.type}`, absPath).message };
+        return { path, ok: false, error: fsError(err, `restore ${entry.type}`, shownPath(absPath)).message };
       }
       throw err;
     }
@@ -133,13 +152,15 @@ export class FsDestination implements Destination {
     const failures: string[] = [];
     for (const d of dirs) {
       try {
-        if (this.#owners && d.entry.uid !== undefined && d.entry.gid !== undefined) {
-          await chown(d.absPath, d.entry.uid, d.entry.gid);
-        }
-        if (d.entry.mode !== undefined) await chmod(d.absPath, d.entry.mode);
-        await utimes(d.absPath, utimesSeconds(d.entry.mtime), utimesSeconds(d.entry.mtime));
+        await withShortPath(d.absPath, async (p) => {
+          if (this.#owners && d.entry.uid !== undefined && d.entry.gid !== undefined) {
+            await chown(p, d.entry.uid, d.entry.gid);
+          }
+          if (d.entry.mode !== undefined) await chmod(p, d.entry.mode);
+          await utimes(p, utimesSeconds(d.entry.mtime), utimesSeconds(d.entry.mtime));
+        });
       } catch (err) {
-        failures.push(`${d.absPath}: ${reasonOf(err)}`);
+        failures.push(`${shownPath(d.absPath)}: ${reasonOf(err)}`);
       }
     }
     if (failures.length > 0) {
@@ -159,9 +180,12 @@ export class FsDestination implements Destination {
    */
   async readWritten(path: EntryPath, offset: number, into: Uint8Array): Promise<Uint8Array | undefined> {
     if (!isValidPath(path) || path === '/' || !Number.isSafeInteger(offset) || offset < 0) return undefined;
+    const dir = this.#dirs.get(parentPath(path));
+    if (dir === undefined) return undefined;
+    const absPath = childPath(dir.absPath, this.#fileNameBytes.get(path) ?? baseName(path));
     let fd: number;
     try {
-      fd = await openToReadNoFollow(join(this.#root, ...splitPath(path)));
+      fd = await withShortPath(absPath, openToReadNoFollow);
     } catch {
       return undefined;
     }
@@ -174,20 +198,24 @@ export class FsDestination implements Destination {
     }
   }
 
-  async #directory(entry: EntryAttributes, absPath: string): Promise<void> {
+  async #directory(entry: EntryAttributes, absPath: NativePath): Promise<void> {
     if (entry.path === '/') {
       await mkdir(absPath, { recursive: true, mode: 0o700 });
       if (!(await stat(absPath)).isDirectory()) {
-        throw new ConnectorError('invalid', `restore target ${absPath} is not a directory`, { key: absPath });
+        throw new ConnectorError('invalid', `restore target ${shownPath(absPath)} is not a directory`, {
+          key: shownPath(absPath),
+        });
       }
     } else {
-      try {
-        // Owner-only until finish() applies the real mode: children must be writable.
-        await mkdir(absPath, { mode: 0o700 });
-      } catch (err) {
-        const existing = await lstat(absPath).catch(() => undefined);
-        if (!existing?.isDirectory()) throw err;
-      }
+      await withShortPath(absPath, async (p) => {
+        try {
+          // Owner-only until finish() applies the real mode: children must be writable.
+          await mkdir(p, { mode: 0o700 });
+        } catch (err) {
+          const existing = await lstat(p).catch(() => undefined);
+          if (!existing?.isDirectory()) throw err;
+        }
+      });
     }
     this.#dirs.set(entry.path, { absPath, depth: splitPath(entry.path).length, entry });
   }
@@ -202,14 +230,20 @@ export class FsDestination implements Destination {
    * its close are synchronous (no disk I/O: the data is in the page cache, and nothing is fsynced,
    * like restic and tar).
    */
-  async #file(entry: EntryAttributes, absPath: string, content: ContentStream): Promise<void> {
-    let temp: string | undefined;
+  async #file(
+    entry: EntryAttributes,
+    dir: NativePath,
+    name: string | Uint8Array,
+    content: ContentStream,
+  ): Promise<void> {
+    const absPath = childPath(dir, name);
+    let temp: NativePath | undefined;
     let fd: number;
     try {
       fd = await this.#openNew(absPath);
     } catch (err) {
       if (errnoOf(err) !== 'EEXIST') throw err;
-      temp = tempName(absPath);
+      temp = tempName(dir);
       fd = await this.#openNew(temp);
     }
     let committed = false;
@@ -259,7 +293,7 @@ export class FsDestination implements Destination {
   }
 
   /** Creates `path`, which must not exist, to write (owner-only until its mode is applied). */
-  #openNew(path: string): Promise<number> {
+  #openNew(path: NativePath): Promise<number> {
     return this.#calls.run(
       () => openSync(path, NEW_FILE_FLAGS, 0o600),
       () => openNew(path),
@@ -275,12 +309,13 @@ export class FsDestination implements Destination {
     );
   }
 
-  async #symlink(entry: EntryAttributes, absPath: string): Promise<void> {
+  async #symlink(entry: EntryAttributes, dir: NativePath, name: string | Uint8Array): Promise<void> {
     if (entry.linkTarget === undefined) {
       throw new ConnectorError('invalid', `symlink ${entry.path} without a target`, { key: entry.path });
     }
-    const temp = tempName(absPath);
-    await symlink(entry.linkTarget, temp);
+    const absPath = childPath(dir, name);
+    const temp = tempName(dir);
+    await symlink(linkTargetOf(entry), temp);
     try {
       if (this.#owners && entry.uid !== undefined && entry.gid !== undefined) {
         await lchown(temp, entry.uid, entry.gid);
@@ -304,15 +339,38 @@ class ContentFailure {
 
 const NEW_FILE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
 
+/**
+ * True when `nameBytes` are what the last component of `path` stands for (nameFromBytes): a
+ * name without `/` or NUL, neither `.` nor `..`, that cannot lead outside its directory.
+ */
+function nameBytesMatch(nameBytes: Uint8Array, path: EntryPath): boolean {
+  if (path === '/') return false;
+  const { name, escaped } = nameFromBytes(nameBytes);
+  return escaped && name === baseName(path);
+}
+
+/** The target to write for a symlink: its bytes when it was not UTF-8 and they match it. */
+function linkTargetOf(entry: EntryAttributes): string | Buffer {
+  const bytes = entry.linkTargetBytes;
+  if (bytes === undefined) return entry.linkTarget!;
+  const { name, escaped } = nameFromBytes(bytes);
+  if (!escaped || name !== entry.linkTarget) {
+    throw new ConnectorError('invalid', `target bytes of symlink ${entry.path} do not match its target`, {
+      key: entry.path,
+    });
+  }
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
 /** openNew in the thread pool. */
-function openNew(path: string): Promise<number> {
+function openNew(path: NativePath): Promise<number> {
   return new Promise((resolve, reject) =>
     openCb(path, NEW_FILE_FLAGS, 0o600, (err, fd) => (err ? reject(err) : resolve(fd))),
   );
 }
 
 /** Opens an existing file to read, refusing a symlink in place of it. */
-function openToReadNoFollow(path: string): Promise<number> {
+function openToReadNoFollow(path: NativePath): Promise<number> {
   return new Promise((resolve, reject) =>
     openCb(path, constants.O_RDONLY | constants.O_NOFOLLOW, (err, fd) => (err ? reject(err) : resolve(fd))),
   );
@@ -346,10 +404,11 @@ function writeAllFdSync(fd: number, bytes: Uint8Array): void {
 const TEMP_PREFIX = `.kloset-${randomBytes(6).toString('hex')}-`;
 let tempCounter = 0;
 
-function tempName(absPath: string): string {
-  return join(dirname(absPath), `${TEMP_PREFIX}${(tempCounter++).toString(36)}.tmp`);
+/** A temporary name in the directory `dir`. */
+function tempName(dir: NativePath): NativePath {
+  return childPath(dir, `${TEMP_PREFIX}${(tempCounter++).toString(36)}.tmp`);
 }
 
-async function setLinkTime(path: string, mtime: Timestamp): Promise<void> {
+async function setLinkTime(path: NativePath, mtime: Timestamp): Promise<void> {
   await lutimes(path, utimesSeconds(mtime), utimesSeconds(mtime));
 }

@@ -1,26 +1,47 @@
 /** The directory walk of FsSource: depth first, streaming, one open directory per level. */
-import { type BigIntStats, type Dir, type Dirent, lstatSync } from 'node:fs';
+import type { Buffer } from 'node:buffer';
+import { type BigIntStats, type Dirent, lstatSync } from 'node:fs';
 import { lstat, opendir, readlink, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import {
   ConnectorError,
   type EntryPath,
   type EntryType,
   isValidComponent,
   joinPath,
+  nameFromBytes,
   type SourceRecord,
 } from '@kloset/connector-contract';
 import { errnoOf, fsError, reasonOf } from '../fs-errors.ts';
 import { InlineCalls } from '../inline-calls.ts';
+import { childPath, isLong, type NativePath, shownPath, withShortPath } from '../native-path.ts';
 import { entryTypeOf, errorRecord, recordFromStat } from './entry-record.ts';
 
 /** How many entries of one directory are read and lstat'ed at once. */
 const BATCH = 32;
 
+/** An open directory whose entries' names come as bytes. */
+interface Dir {
+  read(): Promise<Dirent<Buffer> | null>;
+  close(): Promise<void>;
+}
+
+/** Opens a directory to read its names as bytes (`encoding: 'buffer'`, which Node's types omit). */
+function openDir(absPath: NativePath): Promise<Dir> {
+  return withShortPath(absPath, async (p): Promise<Dir> => {
+    const dir = await opendir(p, { bufferSize: BATCH, encoding: 'buffer' as BufferEncoding });
+    return {
+      read: () => dir.read() as Promise<Dirent<string | Buffer> | null> as Promise<Dirent<Buffer> | null>,
+      close: () => dir.close(),
+    };
+  });
+}
+
 /** An entry of a directory, stat'ed. */
 interface Stated {
   readonly path: EntryPath;
-  readonly absPath: string;
+  readonly absPath: NativePath;
+  /** The name's bytes when they are not the UTF-8 of the path's last component. */
+  readonly nameBytes?: Uint8Array;
   readonly type: EntryType;
   readonly stat: BigIntStats;
 }
@@ -49,7 +70,7 @@ export async function* walk(
         key: rootAbs,
       });
     }
-    dir = await opendir(rootAbs, { bufferSize: BATCH });
+    dir = await openDir(rootAbs);
   } catch (err) {
     if (errnoOf(err) === 'ENOENT') {
       throw new ConnectorError('not_found', `source directory ${rootAbs} does not exist`, {
@@ -66,7 +87,7 @@ export async function* walk(
 async function* yieldThenWalk(
   record: SourceRecord,
   dir: Dir,
-  absPath: string,
+  absPath: NativePath,
   calls: InlineCalls,
   signal?: AbortSignal,
 ): AsyncGenerator<SourceRecord> {
@@ -85,14 +106,13 @@ async function* yieldThenWalk(
 async function* walkDir(
   dir: Dir,
   path: EntryPath,
-  absPath: string,
+  absPath: NativePath,
   calls: InlineCalls,
   signal?: AbortSignal,
 ): AsyncGenerator<SourceRecord> {
-  const lossyNames = new Set<string>();
   const nextBatch = async () => {
     const batch = await readBatch(dir, absPath);
-    return Promise.all(batch.map((d) => statEntry(d, path, absPath, lossyNames, calls)));
+    return Promise.all(batch.map((d) => statEntry(d, path, absPath, calls)));
   };
   // The next batch is read (and, when lstat goes to the thread pool, lstat'ed) while the consumer
   // works on this one and on the subdirectories in it: the walk does not wait on the pool between
@@ -113,15 +133,18 @@ async function* walkDir(
         } else if (entry.type === 'directory') {
           let sub: Dir;
           try {
-            sub = await opendir(entry.absPath, { bufferSize: BATCH });
+            sub = await openDir(entry.absPath);
           } catch (err) {
             yield recordFromStat(entry.path, entry.absPath, 'directory', entry.stat, {
+              nameBytes: entry.nameBytes,
               error: `opendir: ${reasonOf(err)}`,
             });
             continue;
           }
           yield* yieldThenWalk(
-            recordFromStat(entry.path, entry.absPath, 'directory', entry.stat),
+            recordFromStat(entry.path, entry.absPath, 'directory', entry.stat, {
+              nameBytes: entry.nameBytes,
+            }),
             sub,
             entry.absPath,
             calls,
@@ -130,7 +153,9 @@ async function* walkDir(
         } else if (entry.type === 'symlink') {
           yield await symlinkRecord(entry);
         } else {
-          yield recordFromStat(entry.path, entry.absPath, entry.type, entry.stat);
+          yield recordFromStat(entry.path, entry.absPath, entry.type, entry.stat, {
+            nameBytes: entry.nameBytes,
+          });
         }
       }
     }
@@ -141,8 +166,8 @@ async function* walkDir(
   }
 }
 
-async function readBatch(dir: Dir, absPath: string): Promise<Dirent[]> {
-  const batch: Dirent[] = [];
+async function readBatch(dir: Dir, absPath: NativePath): Promise<Dirent<Buffer>[]> {
+  const batch: Dirent<Buffer>[] = [];
   try {
     while (batch.length < BATCH) {
       const d = await dir.read();
@@ -150,52 +175,54 @@ async function readBatch(dir: Dir, absPath: string): Promise<Dirent[]> {
       batch.push(d);
     }
   } catch (err) {
-    throw fsError(err, 'readdir', absPath);
+    throw fsError(err, 'readdir', shownPath(absPath));
   }
   return batch;
 }
 
 async function symlinkRecord(entry: Stated): Promise<SourceRecord> {
+  const { path, absPath, stat: st, nameBytes } = entry;
   try {
-    const linkTarget = await readlink(entry.absPath);
-    return recordFromStat(entry.path, entry.absPath, 'symlink', entry.stat, { linkTarget });
-  } catch (err) {
-    return recordFromStat(entry.path, entry.absPath, 'symlink', entry.stat, {
-      error: `readlink: ${reasonOf(err)}`,
+    const target = await withShortPath(absPath, (p) => readlink(p, { encoding: 'buffer' }));
+    const { name: linkTarget, escaped } = nameFromBytes(target);
+    return recordFromStat(path, absPath, 'symlink', st, {
+      nameBytes,
+      linkTarget,
+      ...(escaped ? { linkTargetBytes: target } : {}),
     });
+  } catch (err) {
+    return recordFromStat(path, absPath, 'symlink', st, { nameBytes, error: `readlink: ${reasonOf(err)}` });
   }
 }
 
 /**
  * lstat of one directory entry: a Stated entry, an error record when lstat fails, or undefined
- * for entries that are not backed up (sockets, fifos, devices; repeated undecodable names).
+ * for entries that are not backed up (sockets, fifos, devices). A name that is not UTF-8 becomes
+ * its escaped form in the path (nameFromBytes) and is kept as bytes (`nameBytes`).
  */
 async function statEntry(
-  d: Dirent,
+  d: Dirent<Buffer>,
   parent: EntryPath,
-  parentAbs: string,
-  lossyNames: Set<string>,
+  parentAbs: NativePath,
   calls: InlineCalls,
 ): Promise<Stated | SourceRecord | undefined> {
-  if (!isValidComponent(d.name)) return undefined;
-  const absPath = join(parentAbs, d.name);
-  const path = joinPath(parent, d.name);
+  const { name, escaped } = nameFromBytes(d.name);
+  if (!isValidComponent(name)) return undefined;
+  const nameBytes = escaped ? d.name : undefined;
+  const absPath = childPath(parentAbs, nameBytes ?? name);
+  const path = joinPath(parent, name);
   const guess: EntryType = d.isDirectory() ? 'directory' : d.isSymbolicLink() ? 'symlink' : 'file';
   try {
-    const st = await calls.run(
-      () => lstatSync(absPath, { bigint: true }),
-      () => lstat(absPath, { bigint: true }),
-    );
+    const st = isLong(absPath)
+      ? await withShortPath(absPath, (p) => lstat(p, { bigint: true }))
+      : await calls.run(
+          () => lstatSync(absPath, { bigint: true }),
+          () => lstat(absPath, { bigint: true }),
+        );
     const type = entryTypeOf(st);
-    return type ? { path, absPath, type, stat: st } : undefined;
+    return type ? { path, absPath, type, stat: st, ...(nameBytes ? { nameBytes } : {}) } : undefined;
   } catch (err) {
-    // A name that is not UTF-8 is decoded with U+FFFD and then names no file.
-    if (errnoOf(err) === 'ENOENT' && d.name.includes('\uFFFD')) {
-      if (lossyNames.has(d.name)) return undefined;
-      lossyNames.add(d.name);
-      return errorRecord(path, absPath, guess, 'the file name is not valid UTF-8: not backed up');
-    }
     const reason = errnoOf(err) === 'ENOENT' ? 'vanished during the scan' : `lstat: ${reasonOf(err)}`;
-    return errorRecord(path, absPath, guess, reason);
+    return errorRecord(path, absPath, guess, reason, nameBytes);
   }
 }
