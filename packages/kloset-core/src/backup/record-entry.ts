@@ -27,6 +27,8 @@ export function recordEntry(
   if (record.uid !== undefined) e.uid = record.uid;
   if (record.gid !== undefined) e.gid = record.gid;
   if (record.linkTarget !== undefined) e.linkTarget = record.linkTarget;
+  if (record.nameBytes !== undefined) e.nameBytes = record.nameBytes;
+  if (record.linkTargetBytes !== undefined) e.linkTargetBytes = record.linkTargetBytes;
   if (record.changeToken !== undefined) e.changeToken = record.changeToken;
   if (error !== undefined) e.error = error;
   return e;
