@@ -4,8 +4,7 @@
  * bytes; ls shows their escaped form (U+EF00 + byte, docs/FORMAT.md 8.2) and does not fail.
  */
 import { Buffer } from 'node:buffer';
-import { mkdir, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -16,20 +15,12 @@ import {
   writeNativeFile,
   writeNativeSymlink,
 } from '../../connector-fs/test/native-tree.ts';
+import { type CliHome, klosetIn, makeCliHome, ok } from './helpers/cli-home.ts';
 import { jsonLines } from './helpers/run.ts';
-import { type SpawnResult, spawnCli } from './helpers/spawn.ts';
+import type { SpawnResult } from './helpers/spawn.ts';
 
-let home: string;
-let env: Record<string, string>;
-
-function k(argv: string[]): Promise<SpawnResult> {
-  return spawnCli(argv, { bin: true, env, timeoutMs: 120_000 });
-}
-
-function ok(r: SpawnResult): SpawnResult {
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
-  return r;
-}
+let home: CliHome;
+let k: (argv: readonly string[]) => Promise<SpawnResult>;
 
 const latin1 = (s: string) => Buffer.from(s, 'latin1');
 const CAFE = latin1('caf\xe9.txt');
@@ -38,24 +29,18 @@ const ODD_DIR = latin1('r\xe9pertoire');
 const CHAIN = longChain(25); // 25 directories of 200-byte names
 
 beforeAll(async () => {
-  home = await mkdtemp(join(tmpdir(), 'kloset-odd-names-'));
-  env = {
-    HOME: home,
-    XDG_CONFIG_HOME: join(home, 'config'),
-    XDG_CACHE_HOME: join(home, 'cache'),
-    XDG_DATA_HOME: join(home, 'data'),
-    KLOSET_PASSPHRASE: 'correct horse battery staple',
-  };
+  home = await makeCliHome('odd-names');
+  k = klosetIn(home, { KLOSET_PASSPHRASE: 'correct horse battery staple' });
 });
-afterAll(() => removeNativeTree(home));
+afterAll(() => removeNativeTree(home.dir));
 
 describe('odd file names through a local store', () => {
   let store: string;
   let data: string;
 
   beforeAll(async () => {
-    store = join(home, 'store');
-    data = join(home, 'tree');
+    store = join(home.dir, 'store');
+    data = join(home.dir, 'tree');
     await mkdir(data);
     writeNativeFile(data, [], CAFE, 'latin-1 name\n');
     writeNativeFile(data, [], latin1('caf\xe8.txt'), 'differs in its invalid byte only\n');
@@ -92,7 +77,7 @@ describe('odd file names through a local store', () => {
   });
 
   it('restore gives back the same bytes: names, contents, link targets', async () => {
-    const out = join(home, 'restored');
+    const out = join(home.dir, 'restored');
     ok(await k(['at', store, 'restore', '-to', out, 'latest']));
     const restored = readNativeTree(out);
     expect(restored).toEqual(readNativeTree(data));
@@ -105,10 +90,10 @@ describe('odd file names through a local store', () => {
   });
 
   it('a directory whose name is not UTF-8 restores alone, and check passes', async () => {
-    const part = join(home, 'restored-part');
+    const part = join(home.dir, 'restored-part');
     ok(await k(['at', store, 'restore', '-to', part, 'latest:/r\uEFE9pertoire']));
     expect([...readNativeTree(part).keys()]).toEqual(['inside.txt']);
-    const file = join(home, 'restored-file');
+    const file = join(home.dir, 'restored-file');
     ok(await k(['at', store, 'restore', '-to', file, 'latest:/caf\uEFE9.txt']));
     expect([...readNativeTree(file).keys()]).toEqual([treeKey(CAFE)]);
     ok(await k(['at', store, 'check']));
