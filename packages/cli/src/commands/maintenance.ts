@@ -21,15 +21,17 @@ export const maintenanceCommand: Command = {
     'next. Packfiles still partly used but at least -repack percent unused (default 50) are\n' +
     'repacked: their live data is copied into new packfiles, then they are deleted; the others\n' +
     'are kept whole (their reclaimable bytes are shown). A snapshot that cannot be read stops\n' +
-    'maintenance before anything is deleted (exit 4).\n' +
-    '-dry-run shows what would be deleted.',
+    'maintenance before anything is deleted (exit 4). Last, what interrupted writes left in the\n' +
+    'storage and older than the grace period is removed: temporary files of a local store,\n' +
+    'incomplete multipart uploads of the store in a bucket.\n' +
+    '-dry-run shows what would be deleted (leftovers are not looked for).',
   usesStore: true,
   flags: [
     {
       name: 'grace',
       kind: 'string',
       value: 'DURATION',
-      description: `keep unused packfiles younger than this (default ${DEFAULT_GRACE}; e.g. 12h, 7d, 0s)`,
+      description: `keep unused packfiles and leftovers younger than this (default ${DEFAULT_GRACE}; e.g. 12h, 7d, 0s)`,
     },
     {
       name: 'repack',
@@ -40,7 +42,7 @@ export const maintenanceCommand: Command = {
     { name: 'dry-run', kind: 'boolean', description: 'show what would be deleted, delete nothing' },
   ],
   args: [],
-  json: '{"dry_run", "grace_seconds", "snapshots", "packfiles", "packfile_bytes", "deleted", "deleted_bytes", "unfinished", "kept_recent", "kept_recent_bytes", "kept_unknown_age", "partial", "reclaimable_bytes", "repacked", "repacked_bytes", "deleted_packfiles": [id, ...] (first 1000)}',
+  json: '{"dry_run", "grace_seconds", "snapshots", "packfiles", "packfile_bytes", "deleted", "deleted_bytes", "unfinished", "kept_recent", "kept_recent_bytes", "kept_unknown_age", "partial", "reclaimable_bytes", "repacked", "repacked_bytes", "leftovers", "leftover_bytes", "deleted_packfiles": [id, ...] (first 1000)}',
   examples: [
     'kloset maintenance',
     'kloset at @my-s3-store maintenance -dry-run',
@@ -89,6 +91,8 @@ export const maintenanceCommand: Command = {
           reclaimable_bytes: r.reclaimableBytes,
           repacked: r.repacked,
           repacked_bytes: r.repackedBytes,
+          leftovers: r.leftovers,
+          leftover_bytes: r.leftoverBytes,
           deleted_packfiles: [...r.deletedIds],
         },
         () => [
@@ -111,6 +115,11 @@ export const maintenanceCommand: Command = {
           ...(r.partial > 0
             ? [
                 `${formatCount(r.partial)} packfiles are partly used: ${formatBytes(r.reclaimableBytes)} in them is unused (kept, not repacked)`,
+              ]
+            : []),
+          ...(r.leftovers > 0
+            ? [
+                `removed ${formatCount(r.leftovers)} leftovers of interrupted writes older than ${formatDuration(graceMs)} (${formatBytes(r.leftoverBytes)})`,
               ]
             : []),
         ],

@@ -162,6 +162,8 @@ function maintenanceView(r: core.MaintenanceResult): MaintenanceOutcome {
     reclaimableBytes: r.reclaimableBytes,
     repacked: r.repacked,
     repackedBytes: r.repackedBytes,
+    leftovers: r.leftovers,
+    leftoverBytes: r.leftoverBytes,
     deletedIds: r.deletedIds,
   };
 }

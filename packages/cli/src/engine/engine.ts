@@ -228,6 +228,9 @@ export interface MaintenanceOutcome {
   /** Partly used packfiles repacked (among the deleted), and the live bytes copied out of them. */
   readonly repacked: number;
   readonly repackedBytes: number;
+  /** Leftovers of interrupted writes (temporary files, incomplete uploads) removed, and their bytes. */
+  readonly leftovers: number;
+  readonly leftoverBytes: number;
   /** Hex ids of the deleted packfiles (the first 1000). */
   readonly deletedIds: readonly string[];
 }
