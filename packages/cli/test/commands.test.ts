@@ -202,6 +202,8 @@ describe('a store with snapshots', () => {
   });
 
   it('check: ok, or problems naming the file with exit 4', async () => {
+    const REPAIR_ADVICE =
+      "run 'kloset repair' to rebuild what the packfiles still hold and mark what is lost; the next backup stores lost files again";
     const id = await backup();
     const ok = await k(['at', STORE, 'check', '-json']);
     expect(ok.code).toBe(0);
@@ -213,6 +215,8 @@ describe('a store with snapshots', () => {
       blobs: 7,
       problems: [],
       problem_count: 0,
+      unindexed_packfiles: 0,
+      cache_rebuilt: null,
     });
     engine.stores.get(STORE)!.problems.push({
       snapshotId: id,
@@ -223,7 +227,7 @@ describe('a store with snapshots', () => {
     const bad = await k(['at', STORE, 'check', '-fast', 'latest']);
     expect(bad.code).toBe(ExitCode.Integrity);
     expect(bad.stderr).toBe(
-      `kloset: check: corrupt: ${id.slice(0, 8)}:/a/f1: blob 12ab fails verification\nkloset: check found 1 problem\n`,
+      `kloset: check: corrupt: ${id.slice(0, 8)}:/a/f1: blob 12ab fails verification\nkloset: check found 1 problem: ${REPAIR_ADVICE}\n`,
     );
     const json = await k(['at', STORE, 'check', '-json']);
     expect(jsonLines(json.stdout)[0]).toMatchObject({

@@ -4,6 +4,7 @@
  * during or after the run, and the spill directory of a backup killed with -9 is removed by the
  * next one.
  */
+import type { Dirent } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ const ENTRIES = 30_000;
 async function scan(root: string): Promise<{ files: number; spillRuns: number }> {
   let files = 0;
   let spillRuns = 0;
-  let entries: Awaited<ReturnType<typeof readdir<{ withFileTypes: true; recursive: true }>>>;
+  let entries: Dirent[];
   try {
     entries = await readdir(root, { withFileTypes: true, recursive: true });
   } catch {

@@ -35,6 +35,7 @@ export type {
   CheckProgress,
   CheckResult,
 } from './check/check-options.ts';
+export { type CheckStoreResult, checkStore } from './check/check-store.ts';
 export { type ChunkingParams, DEFAULT_CHUNKING } from './chunking/fastcdc.ts';
 export type { CompressionMode } from './crypto/compression.ts';
 export { CorruptDataError, PassphraseRequiredError, WrongPassphraseError } from './crypto/errors.ts';

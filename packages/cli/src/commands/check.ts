@@ -43,50 +43,73 @@ export const checkCommand: Command = {
     const refs = ctx.args.map((a) => parseSnapshotRef(a, 'check').snapshot);
     const fast = ctx.flags.bool('fast');
     const filter = commandFilter(ctx, 'check');
-    return withStore(ctx, true, async (store) => {
-      // No reference and no filter: every snapshot (the engine then also reports unreadable headers).
-      const all = refs.length === 0 && isEmptyFilterView(filter);
-      const ids = all ? [] : (await selectSnapshots(store, refs, filter, true)).map((s) => s.id);
-      const problems: CheckProblem[] = [];
-      let problemCount = 0;
-      const progress = ctx.out.progress('check');
-      let outcome: Awaited<ReturnType<typeof store.check>>;
-      try {
-        outcome = await store.check({
-          snapshotIds: ids,
-          fast,
-          signal: ctx.io.signal,
-          onProgress: (e) => progress.update(e),
-          onProblem: (p) => {
-            problemCount++;
-            if (problems.length < MAX_LISTED) problems.push(p);
-            if (!ctx.out.json) void ctx.out.warn(`check: ${problemLine(p)}`);
+    return withStore(
+      ctx,
+      true,
+      async (store) => {
+        // No reference and no filter: every snapshot (the engine then also reports unreadable headers).
+        const all = refs.length === 0 && isEmptyFilterView(filter);
+        const ids = all ? [] : (await selectSnapshots(store, refs, filter, true)).map((s) => s.id);
+        const problems: CheckProblem[] = [];
+        let problemCount = 0;
+        const progress = ctx.out.progress('check');
+        let outcome: Awaited<ReturnType<typeof store.check>>;
+        try {
+          outcome = await store.check({
+            snapshotIds: ids,
+            fast,
+            signal: ctx.io.signal,
+            onProgress: (e) => progress.update(e),
+            onProblem: (p) => {
+              problemCount++;
+              if (problems.length < MAX_LISTED) problems.push(p);
+              if (!ctx.out.json) void ctx.out.warn(`check: ${problemLine(p)}`);
+            },
+          });
+        } finally {
+          progress.stop();
+        }
+        const count = Math.max(problemCount, outcome.problems);
+        await ctx.out.result(
+          {
+            ok: count === 0,
+            fast,
+            snapshots: outcome.snapshots,
+            entries: outcome.entries,
+            blobs: outcome.blobs,
+            problems: problems.map(problemJson),
+            problem_count: count,
+            unindexed_packfiles: outcome.unindexedPackfiles,
+            cache_rebuilt: outcome.cacheRebuilt ?? null,
           },
-        });
-      } finally {
-        progress.stop();
-      }
-      const count = Math.max(problemCount, outcome.problems);
-      await ctx.out.result(
-        {
-          ok: count === 0,
-          fast,
-          snapshots: outcome.snapshots,
-          entries: outcome.entries,
-          blobs: outcome.blobs,
-          problems: problems.map(problemJson),
-          problem_count: count,
-        },
-        () => [
-          `check${fast ? ' -fast' : ''}: ${formatCount(outcome.snapshots)} snapshots, ${formatCount(outcome.entries)} entries, ` +
-            `${formatCount(outcome.blobs)} blobs: ${count === 0 ? 'ok' : `${formatCount(count)} problems`}`,
-        ],
-      );
-      if (count > 0) {
-        await ctx.out.warn(`check found ${formatCount(count)} problem${count === 1 ? '' : 's'}`);
-        return ExitCode.Integrity;
-      }
-      return ExitCode.Ok;
-    });
+          () => [
+            `check${fast ? ' -fast' : ''}: ${formatCount(outcome.snapshots)} snapshots, ${formatCount(outcome.entries)} entries, ` +
+              `${formatCount(outcome.blobs)} blobs: ${count === 0 ? 'ok' : `${formatCount(count)} problems`}`,
+          ],
+        );
+        if (outcome.cacheRebuilt !== undefined) {
+          await ctx.out.warn(
+            `the local index cache was wrong (${outcome.cacheRebuilt}): set aside and rebuilt from the store; the store is not at fault`,
+          );
+        }
+        if (outcome.unindexedPackfiles > 0) {
+          await ctx.out.warn(
+            `${formatCount(outcome.unindexedPackfiles)} packfiles in the store are indexed by no state ` +
+              "(left by interrupted backups: 'kloset maintenance' removes them; or by a lost state: 'kloset repair' indexes them)",
+          );
+        }
+        if (count > 0) {
+          await ctx.out.warn(
+            `check found ${formatCount(count)} problem${count === 1 ? '' : 's'}: ` +
+              "run 'kloset repair' to rebuild what the packfiles still hold and mark what is lost; the next backup stores lost files again",
+          );
+          return ExitCode.Integrity;
+        }
+        return ExitCode.Ok;
+      },
+      undefined,
+      undefined,
+      { damageReported: true },
+    );
   },
 };

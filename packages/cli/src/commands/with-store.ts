@@ -36,9 +36,13 @@ export async function withStore<T>(
   fn: (store: OpenStore, where: ResolvedLocation) => Promise<T>,
   source?: ResolvedLocation,
   opening?: OpeningStore,
+  options: { readonly damageReported?: boolean } = {},
 ): Promise<T> {
   const { store, where } = await (opening ?? ctx.services.openStore(storeOptions(ctx, source), readOnly));
   try {
+    for (const line of store.notices) await ctx.out.warn(line);
+    // The command reports the store's damage itself (check), or it is a warning here.
+    if (options.damageReported !== true) for (const line of store.damage) await ctx.out.warn(line);
     return await fn(store, where);
   } catch (err) {
     throw unreadableLockError(err, where);

@@ -203,8 +203,23 @@ async function labelled<T>(what: string, signal: AbortSignal, fn: () => Promise<
 
 function openStore(repo: Repo): OpenStore {
   const header = async (id: string): Promise<Header> => core.resolveSnapshot(repo, id);
+  const unreadable = repo.unreadableStates.count;
+  const setAside = repo.cacheSetAside;
   const store: OpenStore = {
     view: storeView(repo),
+    notices:
+      setAside === undefined
+        ? []
+        : [
+            `the local index cache was damaged (${setAside.reason}): set aside as ${setAside.path} and rebuilt from the store; the store is not at fault`,
+          ],
+    damage:
+      unreadable === 0
+        ? []
+        : [
+            `${unreadable} state${unreadable === 1 ? '' : 's'} of the store cannot be read (first: ${repo.unreadableStates.states[0]?.id ?? '?'}): ` +
+              "the data they index is unavailable; run 'kloset check', then 'kloset repair'",
+          ],
     snapshots: () => mapped(async () => (await core.listSnapshots(repo)).map(snapshotView)),
     snapshot: (id) => mapped(async () => snapshotView(await header(id))),
     backup: (source, req) =>
@@ -257,7 +272,7 @@ function openStore(repo: Repo): OpenStore {
       ),
     check: (req) =>
       mapped(async () => {
-        const r = await core.check(repo, {
+        const r = await core.checkStore(repo, {
           // No id given means every snapshot of the store.
           ...(req.snapshotIds.length > 0 ? { snapshots: req.snapshotIds } : {}),
           fast: req.fast,
@@ -271,7 +286,15 @@ function openStore(repo: Repo): OpenStore {
               ...(p.path !== undefined ? { path: p.path } : {}),
             }),
         });
-        return { snapshots: r.snapshots, entries: r.entries, blobs: r.blobs, problems: r.problems };
+        return {
+          snapshots: r.snapshots,
+          entries: r.entries,
+          blobs: r.blobs,
+          problems: r.problems,
+          unindexedPackfiles: r.unindexedPackfiles,
+          packIndexesRead: r.packIndexesRead,
+          ...(r.cacheRebuilt === undefined ? {} : { cacheRebuilt: r.cacheRebuilt }),
+        };
       }),
     unlock: ({ all }) =>
       mapped(async () => {

@@ -130,6 +130,12 @@ export interface CheckOutcome {
   readonly entries: number;
   readonly blobs: number;
   readonly problems: number;
+  /** Why the local index cache was found wrong and rebuilt from the store (not a store problem). */
+  readonly cacheRebuilt?: string;
+  /** Packfiles in storage that no state lists (interrupted backups, or a lost state). */
+  readonly unindexedPackfiles: number;
+  /** Packfiles whose own index and footer were read and compared with the states. */
+  readonly packIndexesRead: number;
 }
 
 /** Snapshot filters (see args/snapshot-selection.ts); times in Unix ms. */
@@ -306,6 +312,13 @@ export interface SyncOutcome {
 
 export interface OpenStore {
   readonly view: StoreView;
+  /**
+   * Damage the store showed while it was opened (states that cannot be read, so the data they
+   * index is unavailable), one line each, for the command to print as warnings.
+   */
+  readonly damage: readonly string[];
+  /** Things about this client's local cache to say once (a damaged cache set aside and rebuilt). */
+  readonly notices: readonly string[];
   /** Every snapshot header, oldest first. */
   snapshots(): Promise<SnapshotView[]>;
   /**

@@ -30,6 +30,10 @@ export const ENVIRONMENT: readonly (readonly [string, string])[] = [
   ['KLOSET_PKG_PATH', 'directories (:-separated) of package archives that "pkg add NAME" looks in first'],
   ['KLOSET_CRYPTO_WORKERS', 'crypto worker threads (default one per core beyond the first, 1 to 4; 0: none)'],
   [
+    'KLOSET_SORT_MEMORY',
+    'bytes of entries a backup or check sorts in memory before spilling them, encrypted, to the temporary directory (default 64 MiB)',
+  ],
+  [
     'KLOSET_FS_INLINE=0',
     'local directories: lstat, create and write always in the thread pool (file systems that can hang)',
   ],

@@ -90,6 +90,8 @@ function openMemStore(s: MemStore, onClose: () => void): OpenStore {
   };
   return {
     view: s.view,
+    damage: [],
+    notices: [],
     async snapshots() {
       return [...s.snapshots];
     },
@@ -175,7 +177,14 @@ function openMemStore(s: MemStore, onClose: () => void): OpenStore {
     async check(req) {
       for (const p of s.problems) req.onProblem(p);
       const ids = req.snapshotIds.length ? req.snapshotIds : s.snapshots.map((x) => x.id);
-      return { snapshots: ids.length, entries: 3, blobs: 7, problems: s.problems.length };
+      return {
+        snapshots: ids.length,
+        entries: 3,
+        blobs: 7,
+        problems: s.problems.length,
+        unindexedPackfiles: 0,
+        packIndexesRead: 0,
+      };
     },
     async remove(ids) {
       s.snapshots = s.snapshots.filter((x) => !ids.includes(x.id));

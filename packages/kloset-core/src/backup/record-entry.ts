@@ -38,7 +38,7 @@ export function recordEntry(
  * True when `previous` (the same path in the parent snapshot) holds the content of `record`
  * (FORMAT.md §8.3): both files, same size, mtime and change token, no error, every chunk still in
  * the store, and the record's metadata complete (no `metadataOnOpen`). With `chunksPresent` (no
- * packfile was ever deleted: BlobStore.noPackfileDeleted) the chunks of a committed snapshot are
+ * parent was written through this index, nothing left it since: BlobStore.snapshotBlobsIndexed) its chunks are
  * known to be in the store without a lookup each.
  */
 export function canReuse(

@@ -74,9 +74,20 @@ export async function verifyChunkRefs(
     const ids = groups.map((g) => g.id);
     counters.blobs += groups.length;
     if (repo.getBlobs !== undefined) {
-      for await (const r of repo.getBlobs(BlobKind.Chunk, ids)) {
-        if (r.ok) counters.bytes += r.data.length;
-        else fail(groups[r.index]!, r.error);
+      // A read that fails as a whole (e.g. a range past the end of a truncated packfile) fails
+      // the blobs of the batch not yet settled, each reported with its files; the check goes on.
+      const settled = new Set<number>();
+      try {
+        for await (const r of repo.getBlobs(BlobKind.Chunk, ids)) {
+          settled.add(r.index);
+          if (r.ok) counters.bytes += r.data.length;
+          else fail(groups[r.index]!, r.error);
+        }
+      } catch (err) {
+        signal?.throwIfAborted();
+        groups.forEach((g, i) => {
+          if (!settled.has(i)) fail(g, err);
+        });
       }
       return;
     }

@@ -27,6 +27,14 @@ export interface CheckOptions {
 
 /** What is wrong. */
 export type CheckProblemKind =
+  /** A state cannot be read or decoded: the index lacks the blobs it lists. */
+  | 'unreadable-state'
+  /** A packfile's size in storage differs from the size the states give (truncated, altered). */
+  | 'packfile-size'
+  /** A packfile's own index or footer cannot be read or fails verification. */
+  | 'corrupt-packfile'
+  /** A packfile's own index disagrees with what the states say it holds. */
+  | 'index-mismatch'
   /** A snapshot header cannot be read or decoded. */
   | 'unreadable-snapshot'
   /** A tree node is missing or corrupt: the entries below it are unknown. */
@@ -56,7 +64,7 @@ export interface CheckProblem {
 }
 
 export interface CheckProgress {
-  readonly phase: 'trees' | 'blobs';
+  readonly phase: 'packfiles' | 'trees' | 'blobs';
   readonly snapshots: number;
   /** Entries walked. */
   readonly entries: number;
@@ -86,4 +94,11 @@ export interface CheckResult {
   readonly problems: number;
   /** The first problems (at most 1,000). */
   readonly reports: readonly CheckProblem[];
+  /**
+   * Packfiles in storage that no state lists: left by interrupted backups (maintenance removes
+   * them), or by a lost state (`repair` indexes them again). Not a problem by itself.
+   */
+  readonly unindexedPackfiles: number;
+  /** Packfiles whose own index and footer were read and compared with the states (full check). */
+  readonly packIndexesRead: number;
 }

@@ -1,8 +1,11 @@
 /**
- * `check`: walks the tree of every snapshot (reading, and so verifying, every tree node), then
- * - fast: checks that every chunk a file references is in the index and its packfile in storage;
+ * `check`: audits the store's states and packfiles (packfile-audit.ts: unreadable states, packfiles
+ * missing or of the wrong size, and in a full check each packfile's own index and footer against
+ * the states), walks the tree of every snapshot (reading, and so verifying, every tree node), then
+ * - fast: checks that every chunk a file references is in the index and its packfile sound;
  * - full: reads and verifies every referenced chunk once (see blob-verify.ts).
- * Every problem is reported with the snapshot and the file it affects.
+ * Every problem is reported with the snapshot and the file it affects. Run it on an index built
+ * from the store alone (check-store.ts) so that what it says holds for a new client.
  */
 
 import { toHex } from '../encoding/bytes.ts';
@@ -15,6 +18,7 @@ import { readSnapshots, resolveSnapshot } from '../snapshot/snapshots.ts';
 import { errorMessage } from '../snapshot/tree-reader.ts';
 import { chunkRefKey, chunkRefValue, verifyChunkRefs } from './blob-verify.ts';
 import type { CheckOptions, CheckProblem, CheckProgress, CheckResult } from './check-options.ts';
+import { auditPackfiles, isAuditable } from './packfile-audit.ts';
 import { walkTree } from './tree-walk.ts';
 
 const MAX_REPORTS = 1000;
@@ -26,6 +30,8 @@ export async function check(repo: EngineRepository, options: CheckOptions = {}):
   const fast = options.fast ?? false;
   const started = performance.now();
   const counts = { snapshots: 0, entries: 0, blobs: 0, bytes: 0, problems: 0 };
+  let unindexedPackfiles = 0;
+  let packIndexesRead = 0;
   let phase: CheckProgress['phase'] = 'trees';
   const reports: CheckProblem[] = [];
   const report = (p: CheckProblem) => {
@@ -64,9 +70,21 @@ export async function check(repo: EngineRepository, options: CheckOptions = {}):
         else report({ kind: 'unreadable-snapshot', message: `snapshot ${r.id}: ${r.error}`, snapshot: r.id });
       }
     }
-    // The packfiles in storage.
-    const present = new Set<string>();
-    for await (const p of repo.listPackfiles()) present.add(toHex(p.id));
+    // The packfiles: those the states list, audited (sizes, own indexes); else those in storage.
+    let damaged = new Map<string, string>();
+    let present: Set<string> | undefined;
+    const audited = isAuditable(repo) ? repo : undefined;
+    if (audited !== undefined) {
+      phase = 'packfiles';
+      const audit = await auditPackfiles(audited, !fast, report, signal);
+      damaged = audit.damaged;
+      unindexedPackfiles = audit.unindexed;
+      packIndexesRead = audit.packIndexesRead;
+      phase = 'trees';
+    } else {
+      present = new Set<string>();
+      for await (const p of repo.listPackfiles()) present.add(toHex(p.id));
+    }
 
     // Phase 1: trees.
     for (const header of headers) {
@@ -86,13 +104,24 @@ export async function check(repo: EngineRepository, options: CheckOptions = {}):
           const blob = toHex(c.id);
           if (loc === undefined) {
             missingCount++;
-            missing ??= { blob, message: `blob ${blob} is not in the index` };
+            const lost = audited?.locateLostBlob(BlobKind.Chunk, c.id);
+            const pack = lost === undefined ? undefined : toHex(lost.packfile);
+            missing ??=
+              pack === undefined
+                ? { blob, message: `blob ${blob} is not in the index` }
+                : {
+                    blob,
+                    packfile: pack,
+                    message: `blob ${blob}: packfile ${pack} is ${damaged.get(pack) ?? 'missing'}`,
+                  };
             continue;
           }
           const pack = toHex(loc.packfile);
-          if (!present.has(pack)) {
+          const damage =
+            present === undefined ? damaged.get(pack) : present.has(pack) ? undefined : 'not in storage';
+          if (damage !== undefined) {
             missingCount++;
-            missing ??= { blob, packfile: pack, message: `blob ${blob}: packfile ${pack} is not in storage` };
+            missing ??= { blob, packfile: pack, message: `blob ${blob}: packfile ${pack} is ${damage}` };
             continue;
           }
           if (loc.rawLength !== c.length) {
@@ -175,5 +204,7 @@ export async function check(repo: EngineRepository, options: CheckOptions = {}):
     bytes: counts.bytes,
     problems: counts.problems,
     reports,
+    unindexedPackfiles,
+    packIndexesRead,
   };
 }

@@ -14,7 +14,8 @@ export const DEFAULT_REPACK_PERCENT = 50;
 
 /** What maintenance needs of a repository (Repository implements it). */
 export interface MaintenanceRepository extends ResourceStore, Pick<BlobStore, 'getBlob' | 'flush'> {
-  refreshIndex(): Promise<unknown>;
+  /** Brings the index up to date; `unreadableCount` counts states that could not be read. */
+  refreshIndex(): Promise<{ readonly unreadableCount?: number }>;
   getBlobs(kind: BlobKind, ids: readonly BlobId[], options?: ReadBlobsOptions): AsyncIterable<BlobReadResult>;
   /** Stores a blob in a new packfile even if the index has it elsewhere. */
   rewriteBlob(kind: BlobKind, data: Uint8Array): Promise<PutBlobResult>;

@@ -103,7 +103,14 @@ export async function maintenance(
   const progress = (phase: MaintenanceProgress['phase'], done: number) =>
     options.onProgress?.({ phase, snapshots: counts.snapshots, done });
   try {
-    await repo.refreshIndex();
+    // An unreadable state may list packfiles (which would look unindexed, so deletable) or
+    // deletions: what is safe to delete is unknown until `repair` rebuilds it.
+    const unreadable = (await repo.refreshIndex()).unreadableCount ?? 0;
+    if (unreadable > 0) {
+      throw new MaintenanceRefusedError(
+        `maintenance stopped, nothing deleted: ${unreadable} state(s) of the store cannot be read; run check, then repair`,
+      );
+    }
 
     // Mark.
     for await (const r of readSnapshots(repo)) {

@@ -2,7 +2,7 @@
  * The read path: one blob with one ranged read, or many blobs with coalesced ranged reads (blobs of
  * one packfile close to each other are fetched together), every blob verified (FORMAT.md §4.3).
  */
-import { isNotFound, type Storage } from '@kloset/connector-contract';
+import { isConnectorError, isNotFound, type Storage } from '@kloset/connector-contract';
 import { toHex } from '../encoding/bytes.ts';
 import { openBlobAt, type PackReadContext, packfileKey } from '../packfile/reader.ts';
 import type { PackfileWriter } from '../packfile/writer.ts';
@@ -82,9 +82,13 @@ async function readSealed(src: BlobSource, loc: BlobLocation): Promise<Uint8Arra
     return await src.storage.get('packfile', toHex(loc.packfile), { offset: loc.offset, length: loc.length });
   } catch (err) {
     if (isNotFound(err)) throw new MissingBlobError(loc.id, 'its packfile is not in the store', loc.packfile);
+    if (isConnectorError(err, 'invalid')) throw new CorruptBlobError(loc.id, loc.packfile, PAST_THE_END);
     throw err;
   }
 }
+
+/** Why a blob whose range goes past the end of its packfile cannot be read. */
+const PAST_THE_END = 'its packfile ends before the blob (truncated?)';
 
 /**
  * Reads one blob: locate, one ranged read, open and verify. Throws MissingBlobError if it is not
@@ -163,8 +167,10 @@ async function fetchGroup(src: BlobSource, group: ReadGroup, usePool: boolean): 
     } catch (err) {
       // `into` is dropped rather than given back (ByteRange.into: a storage no longer writes into
       // it once get settles, but a failed read is rare enough not to bet a buffer on it).
-      if (!isNotFound(err)) throw err;
-      fetchError = new Error('its packfile is not in the store');
+      // A packfile gone: its blobs fail. Shorter than the index says (truncated): its blobs are
+      // read one by one below, those before the cut served, the others failing each.
+      if (isNotFound(err)) fetchError = new Error('its packfile is not in the store');
+      else if (!isConnectorError(err, 'invalid')) throw err;
     }
     // Unused (the storage returned a new array, or the packfile is gone): straight back to the pool.
     if (into !== undefined && bytes !== undefined && bytes.buffer === into.buffer) pooled = into;

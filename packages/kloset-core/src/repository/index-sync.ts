@@ -13,6 +13,16 @@ import type { IndexCache } from './index-cache.ts';
 import { decodeState, type StateBody } from './state-codec.ts';
 import { TaskPool } from './task-pool.ts';
 
+/** A state the store lists that cannot be read (it fails authentication or does not parse). */
+export interface UnreadableState {
+  /** Hex id. */
+  readonly id: string;
+  readonly reason: string;
+}
+
+/** Unreadable states named one by one at most; `unreadableCount` counts them all. */
+const MAX_UNREADABLE_NAMED = 100;
+
 /** What a sync did. */
 export interface SyncResult {
   /** States read and applied now. */
@@ -21,6 +31,13 @@ export interface SyncResult {
   readonly listed: number;
   /** States in the cache that the store no longer lists. */
   readonly vanished: number;
+  /**
+   * Listed states that could not be read (the first 100): not applied, so the index lacks what
+   * they list; a damaged store (`check` reports it, `repair` rebuilds them from the packfiles).
+   */
+  readonly unreadable: readonly UnreadableState[];
+  /** All unreadable states. */
+  readonly unreadableCount: number;
 }
 
 /** Reads and opens one state; throws CorruptResourceError naming it when it fails a check. */
@@ -46,7 +63,9 @@ export async function readState(
 }
 
 /**
- * Applies every listed state not yet in `cache`. A state deleted between list and get is skipped.
+ * Applies every listed state not yet in `cache`. A state deleted between list and get is skipped;
+ * a state that cannot be read is not applied (nor marked applied: the next sync tries it again)
+ * and is reported in the result, so that one damaged state does not make the store unusable.
  * Memory: the listing streams; at most `concurrency` decoded states (each at most 100,000 blobs)
  * are held at once.
  */
@@ -60,6 +79,8 @@ export async function syncIndex(
   const pool = new TaskPool(concurrency, 'state read');
   let applied = 0;
   let listed = 0;
+  const unreadable: UnreadableState[] = [];
+  let unreadableCount = 0;
   let deletions = false;
   cache.beginListing();
   for await (const info of storage.list('state')) {
@@ -73,7 +94,10 @@ export async function syncIndex(
         state = await readState(storage, provider, keyRing, stateId, info.id);
       } catch (err) {
         if (isNotFound(err)) return;
-        throw err;
+        if (!(err instanceof CorruptResourceError)) throw err;
+        unreadableCount++;
+        if (unreadable.length < MAX_UNREADABLE_NAMED) unreadable.push({ id: info.id, reason: reasonOf(err) });
+        return;
       }
       if (cache.applyState(stateId, state.packfiles, state.deletedPackfiles, state.time)) deletions = true;
       applied++;
@@ -81,5 +105,5 @@ export async function syncIndex(
   }
   await pool.drain();
   if (deletions) cache.purgeDeleted();
-  return { applied, listed, vanished: cache.vanishedStates() };
+  return { applied, listed, vanished: cache.vanishedStates(), unreadable, unreadableCount };
 }

@@ -3,6 +3,7 @@
  * (snapshot headers, locks), packfile access for `check`, and locks. Built on a Storage, the crypto
  * layer, the packfile code and a local index cache (FORMAT.md §1-§6, §9, §10).
  */
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Storage } from '@kloset/connector-contract';
@@ -29,10 +30,10 @@ import {
 } from './blob-reader.ts';
 import type { BlobId, BlobKind, BlobLocation, BlobStore, PutBlobResult } from './blob-store.ts';
 import { BlobWriter } from './blob-writer.ts';
-import { CorruptResourceError, RepositoryError, reasonOf } from './errors.ts';
+import { CorruptResourceError, MissingBlobError, RepositoryError, reasonOf } from './errors.ts';
 import { INDEX_CACHE_FILE, IndexCache, type IndexedPackfile } from './index-cache.ts';
 import { warmFile } from './index-cache-warm.ts';
-import { type SyncResult, syncIndex } from './index-sync.ts';
+import { type SyncResult, syncIndex, type UnreadableState } from './index-sync.ts';
 import { acquireLock, type LockHandle, type LockOptions } from './locks.ts';
 import { ReadBufferPool } from './read-buffers.ts';
 import type { ResourceStore, SealedKind } from './resource-store.ts';
@@ -82,6 +83,25 @@ export interface PackfileStatus {
   readonly missing: boolean;
 }
 
+/** Temporary caches of `withFreshIndex` in the cache root: `.fresh-XXXXXX`. */
+const FRESH_CACHE_PREFIX = '.fresh-';
+/** A temporary cache older than this was left by a killed process. */
+const STALE_FRESH_CACHE_MS = 24 * 60 * 60 * 1000;
+
+/** Removes temporary caches a killed `check` left in `root` (older than a day). */
+function removeStaleFreshCaches(root: string): void {
+  for (const name of readdirSync(root)) {
+    if (!name.startsWith(FRESH_CACHE_PREFIX)) continue;
+    const path = join(root, name);
+    try {
+      if (Date.now() - statSync(path).mtimeMs > STALE_FRESH_CACHE_MS)
+        rmSync(path, { recursive: true, force: true });
+    } catch {
+      // gone meanwhile, or not ours to remove: it is only a cache
+    }
+  }
+}
+
 /** The default root of local caches: $XDG_CACHE_HOME/kloset, else ~/.cache/kloset. */
 export function defaultCacheDir(): string {
   const xdg = process.env.XDG_CACHE_HOME;
@@ -103,6 +123,10 @@ export class Repository implements BlobStore, ResourceStore {
   #cache: IndexCache;
   #writer: BlobWriter;
   #closed = false;
+  #lastSync: SyncResult | undefined;
+  #cacheSetAside: { readonly reason: string; readonly path: string } | undefined;
+  /** A temporary cache directory to remove on close (withFreshIndex). */
+  #removeOnClose: string | undefined;
   /** Buffers of coalesced reads that restores give back (a few reads' worth wait in it). */
   readonly #readBuffers = new ReadBufferPool(64 * 1024 * 1024);
 
@@ -125,6 +149,7 @@ export class Repository implements BlobStore, ResourceStore {
     this.provider = options.crypto ?? nodeCryptoProvider;
     this.#options = options;
     this.#cache = cache;
+    this.#cacheSetAside = cache.setAside;
     this.cachePath = cachePath;
     this.#writer = this.#newWriter();
   }
@@ -207,22 +232,78 @@ export class Repository implements BlobStore, ResourceStore {
    */
   async refreshIndex(): Promise<SyncResult> {
     this.#assertOpen();
-    const concurrency = this.#options.stateReadConcurrency ?? 4;
-    const result = await syncIndex(this.storage, this.provider, this.keyRing, this.#cache, concurrency);
+    const result = await this.#sync();
     if (result.vanished === 0) return result;
+    return this.rebuildIndex(`the store lost ${result.vanished} state(s) this index cache applied`, false);
+  }
+
+  /**
+   * Set when this session found its index cache damaged and set it aside (renamed to `path`,
+   * kept for a bug report), then rebuilt it from the store: say it once to the user.
+   */
+  get cacheSetAside(): { readonly reason: string; readonly path: string } | undefined {
+    return this.#cacheSetAside;
+  }
+
+  /**
+   * Discards the local index cache and rebuilds it from the store's states (the cache is only a
+   * cache: e.g. `check` found it inconsistent with the store). `why` names the reason in errors.
+   */
+  async rebuildIndex(why: string, setAside = true): Promise<SyncResult> {
+    this.#assertOpen();
     if (this.#cache.stats().pendingBlobs > 0) {
       throw new RepositoryError(
         'invalid',
-        `the store lost ${result.vanished} state(s) this index cache applied: the cache must be rebuilt, ` +
-          'which needs a session without unflushed blobs (flush first)',
+        `${why}: the cache must be rebuilt, which needs a session without unflushed blobs (flush first)`,
       );
     }
     await this.#writer.abandon();
     this.#cache.close();
-    IndexCache.remove(this.cachePath);
+    if (setAside) {
+      IndexCache.setAside(this.cachePath);
+      this.#cacheSetAside = { reason: why, path: `${this.#cache.path}.damaged` };
+    } else IndexCache.remove(this.cachePath);
     this.#cache = IndexCache.open(this.cachePath, this.config.storeId);
     this.#writer = this.#newWriter();
-    return syncIndex(this.storage, this.provider, this.keyRing, this.#cache, concurrency);
+    return this.#sync();
+  }
+
+  async #sync(): Promise<SyncResult> {
+    const concurrency = this.#options.stateReadConcurrency ?? 4;
+    const result = await syncIndex(this.storage, this.provider, this.keyRing, this.#cache, concurrency);
+    this.#lastSync = result;
+    return result;
+  }
+
+  /**
+   * States the store lists that the last index update could not read (the first 100 named, and
+   * the count): the index lacks what they list. Empty on a healthy store.
+   */
+  get unreadableStates(): { readonly states: readonly UnreadableState[]; readonly count: number } {
+    return { states: this.#lastSync?.unreadable ?? [], count: this.#lastSync?.unreadableCount ?? 0 };
+  }
+
+  /**
+   * The same store opened again with an index built from the store alone, in a temporary cache
+   * removed by its `close` (what a new client sees, whatever this client's cache holds: `check`).
+   */
+  async withFreshIndex(): Promise<Repository> {
+    this.#assertOpen();
+    const root = this.#options.cacheDir ?? defaultCacheDir();
+    mkdirSync(root, { recursive: true });
+    removeStaleFreshCaches(root);
+    const dir = mkdtempSync(join(root, FRESH_CACHE_PREFIX));
+    try {
+      const repo = await Repository.#start(this.storage, this.config, this.keyRing, {
+        ...this.#options,
+        cacheDir: dir,
+      });
+      repo.#removeOnClose = dir;
+      return repo;
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
   }
 
   // ---- BlobStore -------------------------------------------------------------------------------
@@ -267,6 +348,12 @@ export class Repository implements BlobStore, ResourceStore {
     return cache.endPackListing(mark).map(toHex);
   }
 
+  /** Where a copy of a blob is in a packfile found missing or damaged (for messages), or undefined. */
+  locateLostBlob(kind: BlobKind, id: BlobId): BlobLocation | undefined {
+    this.#assertOpen();
+    return this.#cache.locateLost(kind, id);
+  }
+
   /** Marks packfiles that check found missing from storage: their blobs leave this index. */
   markPackfilesMissing(packIds: readonly Uint8Array[]): void {
     this.#assertOpen();
@@ -304,9 +391,25 @@ export class Repository implements BlobStore, ResourceStore {
    * Reads and verifies one blob with one ranged read (or from memory if its packfile is not uploaded
    * yet). Throws MissingBlobError or CorruptBlobError (both name the blob, the latter the packfile).
    */
-  getBlob(kind: BlobKind, id: BlobId): Promise<Uint8Array> {
+  async getBlob(kind: BlobKind, id: BlobId): Promise<Uint8Array> {
     this.#assertOpen();
-    return readBlob(this.#source(), kind, id);
+    try {
+      return await readBlob(this.#source(), kind, id);
+    } catch (err) {
+      if (!this.#lostPackfile(err)) throw err;
+      return readBlob(this.#source(), kind, id); // another copy, if the index has one
+    }
+  }
+
+  /**
+   * True when `err` says a blob's packfile is gone from storage although the index lists it (a
+   * damaged store): the packfile leaves this index (so that a copy of its blobs elsewhere serves,
+   * and backups store them again) and the caller may look the blob up once more.
+   */
+  #lostPackfile(err: unknown): boolean {
+    if (!(err instanceof MissingBlobError) || err.packfileId === undefined) return false;
+    this.#cache.markPackfilesMissing([fromHexId(err.packfileId, 'packfile id')]);
+    return true;
   }
 
   /**
@@ -314,13 +417,27 @@ export class Repository implements BlobStore, ResourceStore {
    * its position in `ids`, in storage order; a missing or corrupt blob gives an error result and
    * the others go on. For restore (chunks of many files) and check.
    */
-  getBlobs(
+  async *getBlobs(
     kind: BlobKind,
     ids: readonly BlobId[],
     options?: ReadBlobsOptions,
   ): AsyncGenerator<BlobReadResult> {
     this.#assertOpen();
-    return readBlobs(this.#source(), kind, ids, options);
+    // Blobs whose packfile turned out gone are looked up again once, after the first pass.
+    const retry: number[] = [];
+    for await (const r of readBlobs(this.#source(), kind, ids, options)) {
+      if (!r.ok && this.#lostPackfile(r.error)) retry.push(r.index);
+      else yield r;
+    }
+    if (retry.length === 0) return;
+    for await (const r of readBlobs(
+      this.#source(),
+      kind,
+      retry.map((i) => ids[i]!),
+      options,
+    )) {
+      yield { ...r, index: retry[r.index]! };
+    }
   }
 
   #source(): BlobSource {
@@ -524,6 +641,44 @@ export class Repository implements BlobStore, ResourceStore {
 
   // ---- Lifecycle -------------------------------------------------------------------------------
 
+  /**
+   * Compares this client's index cache with `fresh` (the same store with an index built from the
+   * store alone: withFreshIndex): SQLite's check of the cache file, then, packfile by packfile,
+   * the blobs each holds. Returns what differs (the cache is then wrong: rebuild it), or undefined.
+   * Packfiles this cache knows to be missing from storage are skipped.
+   */
+  cacheDifference(fresh: Repository): string | undefined {
+    this.#assertOpen();
+    try {
+      const damage = this.#cache.quickCheck();
+      if (damage !== undefined) return `the cache file is damaged (${damage})`;
+      for (const packId of fresh.indexedPackfiles()) {
+        const status = this.#cache.packfileStatus(packId);
+        if (status?.missing === true) continue;
+        const mine = this.#cache.packfileBlobs(packId);
+        const theirs = fresh.indexedBlobs(packId);
+        const same =
+          mine.length === theirs.length &&
+          mine.every((m, i) => {
+            const t = theirs[i]!;
+            return (
+              m.kind === t.kind &&
+              m.offset === t.offset &&
+              m.length === t.length &&
+              m.rawLength === t.rawLength &&
+              Buffer.compare(m.id, t.id) === 0
+            );
+          });
+        if (!same) {
+          return `packfile ${toHex(packId)}: ${mine.length} blobs in the cache, ${theirs.length} in the store's states, or at other places`;
+        }
+      }
+      return undefined;
+    } catch (err) {
+      return `the cache cannot be read (${reasonOf(err)})`;
+    }
+  }
+
   /** Counts of the index cache (diagnostics, tests). */
   indexStats(): { states: number; packfiles: number; blobs: number; pendingBlobs: number } {
     this.#assertOpen();
@@ -539,5 +694,6 @@ export class Repository implements BlobStore, ResourceStore {
     this.#closed = true;
     await this.#writer.abandon();
     this.#cache.close();
+    if (this.#removeOnClose !== undefined) rmSync(this.#removeOnClose, { recursive: true, force: true });
   }
 }
