@@ -125,7 +125,9 @@ describe('a flipped byte in a packfile', () => {
     const check = await k(['at', store, 'check']);
     expect(check.code).toBe(4);
     expect(check.stderr).toContain('/big.bin');
-    expect(check.stderr.trimEnd().split('\n').at(-1)).toMatch(/^kloset: check found \d+ problems?: run 'kloset repair'/);
+    expect(check.stderr.trimEnd().split('\n').at(-1)).toMatch(
+      /^kloset: check found \d+ problems?: run 'kloset repair'/,
+    );
     const json = await k(['at', store, 'check', '-json']);
     expect(json.code).toBe(4);
     const result = jsonLines(json.stdout)[0]!;
