@@ -109,7 +109,11 @@ describe('check on a damaged local store', () => {
     const r = await k(['at', store, 'check', '-fast']);
     expect(r.code, r.stderr).toBe(4);
     expect(namesAFile(r.stderr), r.stderr).toBe(true);
-    ok(await k(['at', store, 'backup', data]));
+    const again = ok(await fresh(['at', store, 'backup', data]));
+    expect(again.stderr).toMatch(
+      /^kloset: backup: 1 packfile of the store is gone \(first: [0-9a-f]{64}\): their data was read from the source and stored again; run 'kloset check', then 'kloset repair'$/m,
+    );
+    expect(again.stdout).not.toMatch(/\(0 B added\)/);
     const out = join(home.dir, 'out');
     ok(await k(['at', store, 'restore', '-to', out, 'latest']));
     for (const [name, bytes] of contents) expect((await readFile(join(out, name))).equals(bytes)).toBe(true);

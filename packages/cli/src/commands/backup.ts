@@ -82,6 +82,9 @@ export const backupCommand: Command = {
                   warnings = { list, count };
                   for (const w of list) void ctx.out.warn(`backup: ${w.path}: ${w.warning}`);
                 },
+                onStoreDamage: (lines) => {
+                  for (const line of lines) void ctx.out.warn(`backup: ${line}`);
+                },
               });
             } finally {
               progress.stop();

@@ -232,6 +232,20 @@ function openStore(repo: Repo): OpenStore {
         });
         for (const e of result.errors) req.onFailure(e);
         if (result.warningCount > 0) req.onWarnings?.(result.warnings, result.warningCount);
+        const damage: string[] = [];
+        const lost = result.missingPackfiles;
+        if (lost.length > 0) {
+          damage.push(
+            `${lost.length} packfile${lost.length === 1 ? '' : 's'} of the store ${lost.length === 1 ? 'is' : 'are'} gone ` +
+              `(first: ${lost[0]}): their data was read from the source and stored again; run 'kloset check', then 'kloset repair'`,
+          );
+        }
+        if (result.parentUnusable !== undefined) {
+          damage.push(
+            `the previous snapshot cannot be read (${result.parentUnusable}): every file was read again; run 'kloset check'`,
+          );
+        }
+        if (damage.length > 0) req.onStoreDamage?.(damage);
         return snapshotView(result.header);
       }),
     async *entries(id, path, recursive) {

@@ -85,6 +85,11 @@ export interface BackupRequest {
   onFailure(failure: EntryFailure): void;
   /** Entries stored with a warning (the first 1,000) and how many there were, once at the end. */
   onWarnings?(warnings: readonly EntryWarning[], count: number): void;
+  /**
+   * Damage of the store the backup found and worked around (packfiles gone from storage whose
+   * data it stored again, a parent snapshot it could not read), one line each.
+   */
+  onStoreDamage?(lines: readonly string[]): void;
 }
 
 export interface RestoreRequest {
