@@ -125,6 +125,32 @@ describe('check on a damaged local store', () => {
   });
 });
 
+describe('a corrupt snapshot header', () => {
+  it('is named when choosing latest, never silently skipped', async () => {
+    await writeFile(join(data, 'one.bin'), 'changed');
+    ok(await k(['at', store, 'backup', data]));
+    const headers = await readdir(join(store, 'snapshots'));
+    const list = JSON.parse(
+      `[${ok(await k(['at', store, 'ls', '-json']))
+        .stdout.trim()
+        .split('\n')
+        .join(',')}]`,
+    );
+    const newest = list.at(-1).id as string;
+    expect(headers).toContain(newest);
+    await flipByte(join(store, 'snapshots', newest), (n) => n >> 1);
+    const out = join(home.dir, 'out');
+    const r = await k(['at', store, 'restore', '-to', out, 'latest']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^kloset: snapshot ${newest} cannot be read \\(.+\\): left out when choosing latest; run 'kloset check'$`,
+        'm',
+      ),
+    );
+  });
+});
+
 describe('a damaged local cache', () => {
   it('is set aside and rebuilt, said once, and never reported as store corruption', async () => {
     const [cacheDir] = await readdir(join(home.dir, 'cache', 'kloset'));

@@ -37,7 +37,7 @@ export const catCommand: Command = {
     }
     const filter = commandFilter(ctx, 'cat');
     return withStore(ctx, true, async (store) => {
-      const snap = await selectOne(store, ref.snapshot, filter);
+      const snap = await selectOne(store, ref.snapshot, filter, (l) => ctx.out.warn(l));
       const stdout = ctx.io.stdout;
       let bytes = 0;
       for await (const part of store.cat(snap.id, ref.path, ctx.io.signal)) {

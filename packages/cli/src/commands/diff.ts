@@ -56,8 +56,8 @@ export const diffCommand: Command = {
     const b = parseSnapshotRef(ctx.args[1]!, 'diff');
     const filter = commandFilter(ctx, 'diff');
     return withStore(ctx, true, async (store) => {
-      const sa = await selectOne(store, a.snapshot, filter);
-      const sb = await selectOne(store, b.snapshot, filter);
+      const sa = await selectOne(store, a.snapshot, filter, (l) => ctx.out.warn(l));
+      const sb = await selectOne(store, b.snapshot, filter, (l) => ctx.out.warn(l));
       let n = 0;
       for await (const c of store.diff(
         { snapshotId: sa.id, path: a.path },

@@ -24,7 +24,7 @@ export const infoCommand: Command = {
     if (!ref) refuseFilter(filter, 'info', 'the filters choose a SNAPSHOT: give one (e.g. latest)');
     return withStore(ctx, true, async (store, where) => {
       if (ref) {
-        const snap = await selectOne(store, ref.snapshot, filter);
+        const snap = await selectOne(store, ref.snapshot, filter, (l) => ctx.out.warn(l));
         await ctx.out.result({ snapshot: snapshotJson(snap) }, () => snapshotDetails(snap));
         return ExitCode.Ok;
       }

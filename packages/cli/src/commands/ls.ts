@@ -54,7 +54,7 @@ export const lsCommand: Command = {
         }
         return unreadable.length > 0 ? ExitCode.Integrity : ExitCode.Ok;
       }
-      const snap = await selectOne(store, ref.snapshot, filter);
+      const snap = await selectOne(store, ref.snapshot, filter, (l) => ctx.out.warn(l));
       const recursive = ctx.flags.bool('recursive');
       let first = true;
       for await (const entry of store.entries(snap.id, ref.path, recursive)) {

@@ -40,7 +40,7 @@ export const restoreCommand: Command = {
     const ref = parseSnapshotRef(ctx.args[0]!, 'restore');
     const filter = commandFilter(ctx, 'restore');
     return withStore(ctx, true, async (store) => {
-      const snap = await selectOne(store, ref.snapshot, filter);
+      const snap = await selectOne(store, ref.snapshot, filter, (l) => ctx.out.warn(l));
       const { where, destination } = await ctx.services.destination(to);
       const failures = new FailureList();
       const progress = ctx.out.progress('restore');

@@ -37,12 +37,24 @@ export async function selectSnapshots(
   return found;
 }
 
-/** The one snapshot `ref` names among those matching the filter. */
+/**
+ * The one snapshot `ref` names among those matching the filter. Headers that cannot be read are
+ * never left out silently: each is named through `warn` (it might have been `latest`, or matched).
+ */
 export async function selectOne(
   store: OpenStore,
   ref: string,
   filter: SnapshotFilterView,
+  warn: (line: string) => unknown,
 ): Promise<SnapshotView> {
-  const [snap] = await selectSnapshots(store, [ref], filter, true);
+  const unreadable: { id: string; reason: string }[] = [];
+  const [snap] = await selectSnapshots(store, [ref], filter, true, (id, reason) =>
+    unreadable.push({ id, reason }),
+  );
+  for (const u of unreadable) {
+    await warn(
+      `snapshot ${u.id} cannot be read (${u.reason}): left out when choosing ${ref}; run 'kloset check'`,
+    );
+  }
   return snap!;
 }
