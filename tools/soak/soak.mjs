@@ -191,6 +191,8 @@ async function counted(command, argv, { kill = false, expect = [0], more } = {})
 
 let store = join(home, 'store');
 let peer = join(home, 'peer');
+/** Removes what the soak made outside its home (the S3 store's buckets). */
+let cleanUp = async () => {};
 if (KIND === 's3') {
   const file = process.env.KLOSET_S3_ENV ?? '/tmp/kloset-rgw/env';
   const vars = {};
@@ -215,6 +217,35 @@ if (KIND === 's3') {
   }
   store = '@soak';
   peer = '@soak-peer';
+  cleanUp = async () => {
+    const s3 = await import('@aws-sdk/client-s3');
+    const client = new s3.S3Client({
+      endpoint: vars.S3_ENDPOINT,
+      region: vars.AWS_REGION ?? 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: vars.AWS_ACCESS_KEY_ID, secretAccessKey: secret },
+    });
+    for (const Bucket of [`kloset-soak-${suffix}`, `kloset-soak-peer-${suffix}`]) {
+      try {
+        const uploads = await client.send(new s3.ListMultipartUploadsCommand({ Bucket }));
+        for (const u of uploads.Uploads ?? []) {
+          await client.send(new s3.AbortMultipartUploadCommand({ Bucket, Key: u.Key, UploadId: u.UploadId }));
+        }
+        let token;
+        do {
+          const page = await client.send(new s3.ListObjectsV2Command({ Bucket, ContinuationToken: token }));
+          const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key }));
+          if (keys.length > 0)
+            await client.send(new s3.DeleteObjectsCommand({ Bucket, Delete: { Objects: keys } }));
+          token = page.NextContinuationToken;
+        } while (token);
+        await client.send(new s3.DeleteBucketCommand({ Bucket }));
+      } catch (err) {
+        console.log(`could not delete bucket ${Bucket}: ${err.message}`);
+      }
+    }
+    client.destroy();
+  };
 }
 const at = (where, ...argv) => ['at', where, ...argv];
 
@@ -431,6 +462,8 @@ console.log(`  snapshots lost: ${counts.lostSnapshots}; from nowhere: ${counts.u
 console.log(`  problems: ${failures.length}`);
 for (const f of failures) console.log(`    ${f}`);
 console.log(JSON.stringify(counts));
-if (!KEEP) await rm(home, { recursive: true, force: true });
-else console.log(`kept ${home}`);
+if (!KEEP) {
+  await rm(home, { recursive: true, force: true });
+  await cleanUp();
+} else console.log(`kept ${home} (and its buckets, with -store s3)`);
 process.exit(failures.length > 0 ? 1 : 0);
