@@ -48,13 +48,13 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const LINES = {
   create: /^created encrypted store at /m,
-  backup: /^snapshot ([0-9a-f]{8}) of .+: \d+ files, .* in [\d.]+s$/m,
-  restore: /^restored \d+ entries .* to .+$/m,
-  sync: /^synced .+: \d+ copied, \d+ already there, .+ stored$/m,
+  backup: /^snapshot ([0-9a-f]{8}) of .+: [\d,]+ files, .* in [\d.]+s$/m,
+  restore: /^restored [\d,]+ entries .* to .+$/m,
+  sync: /^synced .+: [\d,]+ copied, [\d,]+ already there, .+ stored$/m,
   rm: /^removed snapshot [0-9a-f]{8}$/m,
-  prune: /^kept \d+ snapshots, removed \d+(?: \(run maintenance to reclaim their space\))?$/m,
-  maintenance: /^deleted \d+ unused packfiles \(.+\)$/m,
-  check: /^check: \d+ snapshots, \d+ entries, \d+ blobs: ok$/m,
+  prune: /^kept [\d,]+ snapshots, removed [\d,]+(?: \(run maintenance to reclaim their space\))?$/m,
+  maintenance: /^deleted [\d,]+ unused packfiles \(.+\)$/m,
+  check: /^check: [\d,]+ snapshots, [\d,]+ entries, [\d,]+ blobs: ok$/m,
 };
 
 const counts = {

@@ -127,13 +127,13 @@ function ended(r: SpawnResult, line: RegExp, code = 0): RegExpMatchArray {
   return m!;
 }
 
-const BACKUP_LINE = /^snapshot ([0-9a-f]{8}) of .+: \d+ files, .* in [\d.]+s$/m;
-const RESTORE_LINE = /^restored (\d+) entries .* to .+$/m;
+const BACKUP_LINE = /^snapshot ([0-9a-f]{8}) of .+: [\d,]+ files, .* in [\d.]+s$/m;
+const RESTORE_LINE = /^restored ([\d,]+) entries .* to .+$/m;
 const SYNC_LINE = /^synced .+: (\d+) copied, (\d+) already there, .+ stored$/m;
 const RM_LINE = /^removed snapshot ([0-9a-f]{8})$/m;
 const PRUNE_LINE = /^kept (\d+) snapshots, removed (\d+)(?: \(run maintenance to reclaim their space\))?$/m;
 const MAINTENANCE_LINE = /^deleted \d+ unused packfiles \(.+\)$/m;
-const CHECK_LINE = /^check: (\d+) snapshots, \d+ entries, \d+ blobs: ok$/m;
+const CHECK_LINE = /^check: (\d+) snapshots, [\d,]+ entries, [\d,]+ blobs: ok$/m;
 
 interface Target {
   readonly name: string;
