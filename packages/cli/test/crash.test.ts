@@ -51,7 +51,9 @@ it('kill -9 during a backup, then check and a new backup succeed', { timeout: 30
 
   const check = await k(['at', store, 'check']);
   // Packfiles of the killed backup that no state lists are a note (maintenance removes them), not a problem.
-  expect(check.stderr).toMatch(/^(kloset: [\d,]+ packfiles in the store are indexed by no state \(left by interrupted backups[^\n]*\n)?$/);
+  expect(check.stderr).toMatch(
+    /^(kloset: [\d,]+ packfiles in the store are indexed by no state \(left by interrupted backups[^\n]*\n)?$/,
+  );
   expect(check.code).toBe(0);
   const again = await k(['at', store, 'backup', '-json', big]);
   expect(again.code).toBe(0);
