@@ -11,35 +11,12 @@
  * when they are full).
  */
 import type { SourceRecord } from '@kloset/connector-contract';
-
-/** A first-in first-out list; taken records are dropped from the front in batches, not one shift each. */
-class Lane {
-  readonly #items: SourceRecord[] = [];
-  #at = 0;
-
-  get size(): number {
-    return this.#items.length - this.#at;
-  }
-
-  push(record: SourceRecord): void {
-    this.#items.push(record);
-  }
-
-  take(): SourceRecord | undefined {
-    if (this.#at >= this.#items.length) return undefined;
-    const record = this.#items[this.#at++]!;
-    if (this.#at >= 1024 && this.#at * 2 >= this.#items.length) {
-      this.#items.splice(0, this.#at);
-      this.#at = 0;
-    }
-    return record;
-  }
-}
+import { Fifo } from './fifo.ts';
 
 export class FileLanes {
   readonly capacity: number;
-  readonly #small = new Lane();
-  readonly #large = new Lane();
+  readonly #small = new Fifo<SourceRecord>();
+  readonly #large = new Fifo<SourceRecord>();
 
   constructor(capacity: number) {
     this.capacity = Math.max(1, capacity);
@@ -64,9 +41,9 @@ export class FileLanes {
    * can start.
    */
   take(largeSlotFree: boolean): { record: SourceRecord; large: boolean } | undefined {
-    const large = largeSlotFree ? this.#large.take() : undefined;
+    const large = largeSlotFree ? this.#large.shift() : undefined;
     if (large !== undefined) return { record: large, large: true };
-    const small = this.#small.take();
+    const small = this.#small.shift();
     return small === undefined ? undefined : { record: small, large: false };
   }
 }

@@ -6,6 +6,7 @@
  * before wait for it.
  */
 import type { EntryPath, ScanContext, Source, SourceRecord } from '@kloset/connector-contract';
+import { Fifo } from './fifo.ts';
 
 export interface ScanAheadOptions {
   /** Records waiting at most (memory: a few hundred bytes each). */
@@ -34,7 +35,7 @@ export function scanAhead(inner: Source, options: ScanAheadOptions): Source {
   const abort = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, abort.signal]) : abort.signal;
   const iterator = inner.scan(signal, deferred)[Symbol.asyncIterator]();
-  const queue: Item[] = [];
+  const queue = new Fifo<Item>();
   let wakeConsumer: (() => void) | undefined;
   let wakeProducer: (() => void) | undefined;
   let stopped = false;
@@ -49,7 +50,7 @@ export function scanAhead(inner: Source, options: ScanAheadOptions): Source {
   const producer = (async () => {
     try {
       while (!stopped) {
-        while (queue.length >= options.maxRecords && !stopped) {
+        while (queue.size >= options.maxRecords && !stopped) {
           await new Promise<void>((resolve) => {
             wakeProducer = resolve;
           });
@@ -89,7 +90,7 @@ export function scanAhead(inner: Source, options: ScanAheadOptions): Source {
       return (async function* () {
         try {
           for (;;) {
-            if (queue.length === 0) {
+            if (queue.size === 0) {
               await new Promise<void>((resolve) => {
                 wakeConsumer = resolve;
               });
