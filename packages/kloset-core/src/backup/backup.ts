@@ -140,7 +140,7 @@ export async function backup(
             counters.readBytes += n;
             counters.bytes += n;
           },
-          signal,
+          { signal, ...(options.chunker === undefined ? { oneChunkMax: repo.config.chunking.min } : {}) },
         );
         counters.storedBytes += res.storedBytes;
         counters.newBlobs += res.newBlobs;

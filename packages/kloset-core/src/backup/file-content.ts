@@ -10,6 +10,7 @@ import {
   type Semaphore,
   type SourceRecord,
 } from '@kloset/connector-contract';
+import { concatBytes } from '../encoding/bytes.ts';
 import { BlobKind, type BlobStore, type PutBlobResult } from '../repository/blob-store.ts';
 import type { ChunkRef } from '../snapshot/entry.ts';
 import { errorMessage } from '../snapshot/tree-reader.ts';
@@ -48,6 +49,17 @@ export class RepositoryWriteError extends Error {
   override readonly name = 'RepositoryWriteError';
 }
 
+/** Options of storeFileContent. */
+export interface StoreFileOptions {
+  /** Stops reading (the result is then an error). */
+  readonly signal?: AbortSignal;
+  /**
+   * Content of at most this many bytes is stored as one chunk without running `chunker` (set it to
+   * the chunker's minimum chunk size, below which it never cuts); undefined: always the chunker.
+   */
+  readonly oneChunkMax?: number;
+}
+
 /** One read of the content: the result, and the `changed` error that ended the read early, if any. */
 interface Attempt {
   readonly result: FileContentResult;
@@ -67,9 +79,18 @@ export async function storeFileContent(
   chunker: ContentChunker,
   budget: Semaphore,
   onBytes: (n: number) => void,
-  signal?: AbortSignal,
+  options: StoreFileOptions = {},
 ): Promise<FileContentResult> {
-  const read = { store, record, chunker, budget, onBytes, ...(signal ? { signal } : {}) };
+  const { signal } = options;
+  const read = {
+    store,
+    record,
+    chunker,
+    budget,
+    onBytes,
+    oneChunkMax: options.oneChunkMax,
+    ...(signal ? { signal } : {}),
+  };
   const first = await readAndStore(read);
   if (first.changed === undefined) return first.result;
   signal?.throwIfAborted();
@@ -94,41 +115,76 @@ async function readAndStore(read: {
   readonly chunker: ContentChunker;
   readonly budget: Semaphore;
   readonly onBytes: (n: number) => void;
+  readonly oneChunkMax: number | undefined;
   readonly signal?: AbortSignal;
 }): Promise<Attempt> {
-  const { store, record, chunker, budget, onBytes, signal } = read;
+  const { store, record, chunker, budget, onBytes, oneChunkMax, signal } = read;
   const pending: Promise<PutBlobResult>[] = [];
   const lengths: number[] = [];
   let size = 0;
   let sourceError: string | undefined;
   let changed: ConnectorError | undefined;
   let metadata: EntryMetadata | undefined;
+  const put = async (chunk: Uint8Array): Promise<void> => {
+    signal?.throwIfAborted(); // the backup is stopping: no need to read the rest
+    const units = await budget.acquire(chunk.length);
+    const p = store.putBlob(BlobKind.Chunk, chunk);
+    p.then(
+      () => budget.release(units),
+      () => budget.release(units),
+    );
+    pending.push(p);
+    lengths.push(chunk.length);
+    size += chunk.length;
+    onBytes(chunk.length);
+  };
   try {
     const content = await record.open();
     if (record.metadataOnOpen === true) {
       metadata = content.metadata;
       if (metadata === undefined) throw new Error('the source opened the content without its metadata');
     }
-    const asRead = (async function* () {
+    const pieces = content[Symbol.asyncIterator]();
+    let ended = false;
+    /** The next piece; undefined at the end, or at a `changed` error (kept), which ends the content there. */
+    const next = async (): Promise<Uint8Array | undefined> => {
+      if (ended) return undefined;
       try {
-        yield* content;
+        const r = await pieces.next();
+        if (r.done !== true) return r.value;
       } catch (err) {
         if (!isConnectorError(err, 'changed')) throw err;
         changed = err;
       }
-    })();
-    for await (const chunk of chunker(asRead)) {
-      signal?.throwIfAborted(); // the backup is stopping: no need to read the rest
-      const units = await budget.acquire(chunk.length);
-      const p = store.putBlob(BlobKind.Chunk, chunk);
-      p.then(
-        () => budget.release(units),
-        () => budget.release(units),
-      );
-      pending.push(p);
-      lengths.push(chunk.length);
-      size += chunk.length;
-      onBytes(chunk.length);
+      ended = true;
+      return undefined;
+    };
+    try {
+      // Content of at most `oneChunkMax` bytes is one chunk (the chunker never cuts before its
+      // minimum): read whole and stored without setting up a chunker. Longer content (or content
+      // that turns out longer than the record said) goes through the chunker, what was read first.
+      const head: Uint8Array[] = [];
+      let headLength = 0;
+      if (oneChunkMax !== undefined && record.size <= oneChunkMax) {
+        for (let piece = await next(); piece !== undefined; piece = await next()) {
+          if (piece.length === 0) continue;
+          head.push(piece);
+          headLength += piece.length;
+          if (headLength > oneChunkMax) break;
+        }
+      }
+      if (ended && headLength <= (oneChunkMax ?? 0)) {
+        if (headLength > 0) await put(head.length === 1 ? head[0]! : concatBytes(...head));
+      } else {
+        const rest = async function* (): AsyncGenerator<Uint8Array> {
+          yield* head;
+          for (let piece = await next(); piece !== undefined; piece = await next()) yield piece;
+        };
+        for await (const chunk of chunker(rest())) await put(chunk);
+      }
+    } finally {
+      // Stopped early (a failure, an abort): the source closes what it holds.
+      if (!ended) await pieces.return?.();
     }
   } catch (err) {
     sourceError = errorMessage(err);
