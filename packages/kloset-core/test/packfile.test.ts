@@ -195,4 +195,47 @@ describe('PackfileWriter and readers', () => {
     expect(writer.sealedAt(e.offset, e.length)).toEqual(bytes.subarray(e.offset, e.offset + e.length));
     expect(writer.sealedAt(e.offset + 1, e.length)).toBeUndefined();
   });
+
+  it('serves and writes blobs of every size across its 1 MiB slabs, before and after finish', async () => {
+    // Small blobs fill slabs (several slabs), large ones (over 16 KiB sealed) are parts of their
+    // own between them, and a small one follows a large one.
+    const sizes = [
+      100,
+      30_000,
+      ...Array.from({ length: 600 }, (_, i) => 3000 + i),
+      200_000,
+      50,
+      16_000,
+      17_000,
+    ];
+    const blobs = sizes.map((n, i) => pseudoRandom(100 + i, n));
+    const keys = await testKeys(false);
+    const writer = new PackfileWriter({
+      ...keys,
+      id: keys.provider.randomBytes(32),
+      targetSize: 64 << 20,
+      compression: 'none',
+    });
+    const entries = blobs.map((data) =>
+      writer.add(
+        BlobKind.Chunk,
+        blobId(keys.provider, keys.keyRing, data),
+        compressIfPays(data, 'none'),
+        data.length,
+      ),
+    );
+    const served = entries.map((e) => writer.sealedAt(e.offset, e.length));
+    const finished = writer.finish();
+    const key = packfileKey(keys, finished.id);
+    const bytes = await bodyBytes(finished.body);
+    expect(bytes.length).toBe(finished.size);
+    expect(entries.at(-1)!.offset + entries.at(-1)!.length).toBeGreaterThan(2 << 20);
+    for (const [i, e] of entries.entries()) {
+      const expected = bytes.subarray(e.offset, e.offset + e.length);
+      expect(Buffer.from(served[i]!).equals(expected)).toBe(true);
+      expect(Buffer.from(writer.sealedAt(e.offset, e.length)!).equals(expected)).toBe(true);
+      const data = await openBlobAt(keys, key, { ...e, packfile: finished.id }, expected);
+      expect(Buffer.from(data).equals(Buffer.from(blobs[i]!))).toBe(true);
+    }
+  });
 });
