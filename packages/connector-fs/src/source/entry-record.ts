@@ -2,9 +2,10 @@
 import type { BigIntStats } from 'node:fs';
 import type { EntryPath, EntryType, SourceRecord } from '@kloset/connector-contract';
 import { ConnectorError } from '@kloset/connector-contract';
+import type { InlineCalls } from '../inline-calls.ts';
 import { type NativePath, shownPath } from '../native-path.ts';
 import { timestampFromNs } from '../time.ts';
-import { readFileContent } from './file-content.ts';
+import { fileContent } from './file-content.ts';
 
 /** The EntryType of a stat result, or undefined for sockets, fifos and devices (not backed up). */
 export function entryTypeOf(stat: BigIntStats): EntryType | undefined {
@@ -25,13 +26,15 @@ export interface RecordExtra {
 /**
  * The record of an entry: mode (0o7777 mask), mtime to the nanosecond, uid/gid, size of files,
  * and a change token made of the ctime (ns), the inode and the size. `error` marks an entry that
- * could not be read fully (its record still carries what lstat said).
+ * could not be read fully (its record still carries what lstat said). `calls` reads small files
+ * (fileContent).
  */
 export function recordFromStat(
   path: EntryPath,
   absPath: NativePath,
   type: EntryType,
   stat: BigIntStats,
+  calls: InlineCalls,
   extra: RecordExtra = {},
 ): SourceRecord {
   const size = type === 'file' ? Number(stat.size) : 0;
@@ -62,7 +65,7 @@ export function recordFromStat(
       // Opened again after the first read found the file changing: read it as it is now.
       const scanned = opened ? undefined : { size, mtimeNs };
       opened = true;
-      return readFileContent(absPath, scanned);
+      return fileContent(absPath, scanned, calls);
     },
   };
 }

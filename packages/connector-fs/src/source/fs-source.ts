@@ -7,7 +7,7 @@ import { walk } from './walk.ts';
 
 /** Options of FsSource. */
 export interface FsSourceOptions {
-  /** When lstat runs on the calling thread and when in the thread pool (see InlineCalls). */
+  /** When lstat and the reads of small files run on the calling thread, when in the thread pool (see InlineCalls). */
   readonly inlineCalls?: InlineCallsOptions;
 }
 

@@ -80,7 +80,13 @@ export async function* walk(
     }
     throw fsError(err, 'scan', rootAbs);
   }
-  yield* yieldThenWalk(recordFromStat('/', rootAbs, 'directory', rootStat), dir, rootAbs, calls, signal);
+  yield* yieldThenWalk(
+    recordFromStat('/', rootAbs, 'directory', rootStat, calls),
+    dir,
+    rootAbs,
+    calls,
+    signal,
+  );
 }
 
 /** Yields the record of a directory, then walks it; closes `dir` even if the walk never starts. */
@@ -135,14 +141,14 @@ async function* walkDir(
           try {
             sub = await openDir(entry.absPath);
           } catch (err) {
-            yield recordFromStat(entry.path, entry.absPath, 'directory', entry.stat, {
+            yield recordFromStat(entry.path, entry.absPath, 'directory', entry.stat, calls, {
               nameBytes: entry.nameBytes,
               error: `opendir: ${reasonOf(err)}`,
             });
             continue;
           }
           yield* yieldThenWalk(
-            recordFromStat(entry.path, entry.absPath, 'directory', entry.stat, {
+            recordFromStat(entry.path, entry.absPath, 'directory', entry.stat, calls, {
               nameBytes: entry.nameBytes,
             }),
             sub,
@@ -151,9 +157,9 @@ async function* walkDir(
             signal,
           );
         } else if (entry.type === 'symlink') {
-          yield await symlinkRecord(entry);
+          yield await symlinkRecord(entry, calls);
         } else {
-          yield recordFromStat(entry.path, entry.absPath, entry.type, entry.stat, {
+          yield recordFromStat(entry.path, entry.absPath, entry.type, entry.stat, calls, {
             nameBytes: entry.nameBytes,
           });
         }
@@ -180,18 +186,21 @@ async function readBatch(dir: Dir, absPath: NativePath): Promise<Dirent<Buffer>[
   return batch;
 }
 
-async function symlinkRecord(entry: Stated): Promise<SourceRecord> {
+async function symlinkRecord(entry: Stated, calls: InlineCalls): Promise<SourceRecord> {
   const { path, absPath, stat: st, nameBytes } = entry;
   try {
     const target = await withShortPath(absPath, (p) => readlink(p, { encoding: 'buffer' }));
     const { name: linkTarget, escaped } = nameFromBytes(target);
-    return recordFromStat(path, absPath, 'symlink', st, {
+    return recordFromStat(path, absPath, 'symlink', st, calls, {
       nameBytes,
       linkTarget,
       ...(escaped ? { linkTargetBytes: target } : {}),
     });
   } catch (err) {
-    return recordFromStat(path, absPath, 'symlink', st, { nameBytes, error: `readlink: ${reasonOf(err)}` });
+    return recordFromStat(path, absPath, 'symlink', st, calls, {
+      nameBytes,
+      error: `readlink: ${reasonOf(err)}`,
+    });
   }
 }
 
