@@ -5,9 +5,10 @@
  * `flush` and, in long sessions, every STATE_MAX_BLOBS blobs (FORMAT.md §6, §10).
  *
  * Memory: at most one open packfile per kind plus `uploadConcurrency` (+1) packfiles being
- * uploaded, each bounded by the target size. Pending blobs are rows in the index cache's session
- * tables, not JavaScript collections; the only in-memory map is of blobs being compressed right
- * now, bounded by the number of concurrent putBlob callers.
+ * uploaded, each bounded by the target size. The index cache holds the pending blobs (those of
+ * these packfiles, and at most about `stateMaxBlobs` of uploaded packfiles waiting for their
+ * state); the only other map is of blobs being compressed right now, bounded by the number of
+ * concurrent putBlob callers.
  */
 import type { Storage } from '@kloset/connector-contract';
 import {
@@ -24,6 +25,7 @@ import { SEAL_OVERHEAD } from '../crypto/seal.ts';
 import { toHex } from '../encoding/bytes.ts';
 import { PackfileWriter } from '../packfile/writer.ts';
 import type { CryptoPool } from '../workers/crypto-pool.ts';
+import { BlobIdMap } from './blob-id-map.ts';
 import { type BlobId, BlobKind, type PutBlobResult } from './blob-store.ts';
 import { RepositoryError } from './errors.ts';
 import { type IndexCache, PendingPackStatus } from './index-cache.ts';
@@ -60,8 +62,8 @@ export class BlobWriter {
   readonly #open = new Map<BlobKind, PackfileWriter>();
   /** Packfiles finished but not yet durable, by hex id (to serve reads of their blobs). */
   readonly #uploading = new Map<string, PackfileWriter>();
-  /** Blobs being compressed now, by kind and hex id: concurrent puts of the same data wait here. */
-  readonly #inProgress = new Map<string, Promise<PutBlobResult>>();
+  /** Blobs being compressed now, by kind and id: concurrent puts of the same data wait here. */
+  readonly #inProgress = new BlobIdMap<Promise<PutBlobResult>>();
   /** Pending blobs in durable packfiles, not yet listed by a state. */
   #uploadedPending = 0;
   /** Serializes state writes. */
@@ -114,18 +116,17 @@ export class BlobWriter {
       ? this.#o.cache.locatePending(kind, id) !== undefined
       : this.#o.cache.has(kind, id);
     if (present) return { id, stored: false, storedBytes: 0 };
-    const key = `${kind}:${toHex(id)}`;
-    const inProgress = this.#inProgress.get(key);
+    const inProgress = this.#inProgress.get(kind, id);
     if (inProgress) {
       await inProgress;
       return { id, stored: false, storedBytes: 0 };
     }
     const work = this.#store(kind, id, data);
-    this.#inProgress.set(key, work);
+    this.#inProgress.set(kind, id, work);
     try {
       return await work;
     } finally {
-      this.#inProgress.delete(key);
+      this.#inProgress.delete(kind, id);
     }
   }
 
@@ -248,11 +249,13 @@ export class BlobWriter {
   /**
    * Ends the session without writing anything more: open packfiles are dropped (never uploaded),
    * and running uploads are awaited (their packfiles stay unlisted; maintenance removes them).
+   * The cache forgets this session's pending blobs: none of them will be listed now.
    */
   async abandon(): Promise<void> {
     this.#open.clear();
     await this.#uploads.drain().catch(() => undefined);
     await this.#stateChain.catch(() => undefined);
+    this.#o.cache.clearPending();
   }
 
   #fail(err: unknown): void {

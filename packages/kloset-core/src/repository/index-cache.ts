@@ -1,7 +1,11 @@
 /**
- * The local cache of a store's index (FORMAT.md §6): the union of the states applied so far, plus
- * this session's pending (unflushed) blobs, in one node:sqlite database. Nothing here grows in
- * JavaScript memory with the number of blobs: every lookup is a prepared statement on disk.
+ * The local cache of a store's index (FORMAT.md §6): the union of the states applied so far, in one
+ * node:sqlite database, plus this session's pending (unflushed) blobs. Indexed blobs are looked up
+ * with prepared statements on disk, nothing of them is held in JavaScript memory; pending blobs are
+ * held in memory (a few microseconds less per blob than rows in a table), and they are bounded by
+ * the write session, not by the store: the blobs of the open packfiles and of the uploads in
+ * flight (whose writers hold them anyway), and at most about STATE_MAX_BLOBS blobs of uploaded
+ * packfiles waiting for their state.
  *
  * All methods are synchronous and no transaction ever spans an `await`, so several Repository
  * instances (in one process or several) may share a cache file safely (WAL mode, busy timeout).
@@ -9,8 +13,9 @@
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { equalBytes } from '../encoding/bytes.ts';
+import { equalBytes, toHex } from '../encoding/bytes.ts';
 import type { PackIndexEntry } from '../packfile/index-codec.ts';
+import { BlobIdMap } from './blob-id-map.ts';
 import type { BlobId, BlobKind, BlobLocation } from './blob-store.ts';
 import { PERSISTENT_SCHEMA, SCHEMA_VERSION, SESSION_SCHEMA } from './index-schema.ts';
 
@@ -26,9 +31,22 @@ export interface IndexedPackfile {
 export const PendingPackStatus = { Filling: 0, Uploading: 1, Uploaded: 2 } as const;
 export type PendingPackStatus = (typeof PendingPackStatus)[keyof typeof PendingPackStatus];
 
-/** A pending blob in an uploaded packfile, ready to be listed by a state. */
-export interface PendingBlobRow extends PackIndexEntry {
-  readonly packfile: Uint8Array;
+/** A packfile written in this session and not yet wholly listed by a state. */
+interface PendingPack {
+  readonly id: Uint8Array;
+  readonly hex: string;
+  status: PendingPackStatus;
+  size: number | undefined;
+  /** Its blobs, by offset. */
+  readonly entries: PackIndexEntry[];
+  /** `entries[0, listed)` are listed by a durable state (indexed). */
+  listed: number;
+}
+
+/** Where a pending blob is. */
+interface PendingBlob {
+  readonly pack: PendingPack;
+  readonly entry: PackIndexEntry;
 }
 
 type Row = Record<string, unknown>;
@@ -84,9 +102,7 @@ export class IndexCache {
   readonly #db: DatabaseSync;
   readonly #stmt: {
     locate: StatementSync;
-    locatePending: StatementSync;
     exists: StatementSync;
-    existsPending: StatementSync;
     stateApplied: StatementSync;
     insertState: StatementSync;
     upsertPack: StatementSync;
@@ -97,22 +113,22 @@ export class IndexCache {
     packStatus: StatementSync;
     anyDeleted: StatementSync;
     listDeleted: StatementSync;
-    pendingPackSize: StatementSync;
     packHandle: StatementSync;
     insertBlob: StatementSync;
     markDeleted: StatementSync;
     listPacks: StatementSync;
     packBlobs: StatementSync;
-    insertPendingPack: StatementSync;
-    setPendingStatus: StatementSync;
-    insertPendingBlob: StatementSync;
-    pendingReady: StatementSync;
-    deletePendingBlob: StatementSync;
-    deleteDrainedPacks: StatementSync;
-    countPendingUploaded: StatementSync;
     insertListed: StatementSync;
   };
   #inTransaction = false;
+  /** This session's pending packfiles, by hex id, in the order they were started. */
+  readonly #pendingPacks = new Map<string, PendingPack>();
+  /** The pending packfile `addPendingBlob` saw last (no hex id per blob). */
+  #lastPack: PendingPack | undefined;
+  /** This session's pending blobs. */
+  readonly #pending = new BlobIdMap<PendingBlob>();
+  /** Pending blobs of uploaded packfiles not yet listed by a state. */
+  #uploadedCount = 0;
 
   private constructor(path: string, db: DatabaseSync) {
     this.path = path;
@@ -124,16 +140,10 @@ export class IndexCache {
          FROM blobs b JOIN packfiles p ON p.pack = b.pack
          WHERE b.id = ? AND b.kind = ? AND p.deleted = 0 LIMIT 1`,
       ),
-      locatePending: p(
-        `SELECT b.kind, b.id, p.id AS pack_id, b.offset, b.length, b.raw_length, p.status
-         FROM pending_blobs b JOIN pending_packs p ON p.seq = b.seq
-         WHERE b.id = ? AND b.kind = ?`,
-      ),
       exists: p(
         `SELECT 1 AS x FROM blobs b JOIN packfiles p ON p.pack = b.pack
          WHERE b.id = ? AND b.kind = ? AND p.deleted = 0 LIMIT 1`,
       ),
-      existsPending: p('SELECT 1 AS x FROM pending_blobs WHERE id = ? AND kind = ?'),
       stateApplied: p('SELECT 1 AS x FROM states WHERE id = ?'),
       insertState: p('INSERT OR IGNORE INTO states (id, applied_at) VALUES (?, ?)'),
       upsertPack: p(
@@ -148,7 +158,6 @@ export class IndexCache {
       packStatus: p('SELECT size, time, deleted FROM packfiles WHERE id = ?'),
       anyDeleted: p('SELECT 1 AS x FROM packfiles WHERE deleted <> 0 LIMIT 1'),
       listDeleted: p('SELECT pack, id FROM packfiles WHERE deleted = 1 AND pack > ? ORDER BY pack LIMIT ?'),
-      pendingPackSize: p('SELECT size FROM pending_packs WHERE id = ?'),
       packHandle: p('SELECT pack FROM packfiles WHERE id = ?'),
       insertBlob: p(
         'INSERT OR IGNORE INTO blobs (id, kind, pack, offset, length, raw_length) VALUES (?, ?, ?, ?, ?, ?)',
@@ -161,26 +170,6 @@ export class IndexCache {
         `SELECT b.kind, b.id, p.id AS pack_id, b.offset, b.length, b.raw_length
          FROM blobs b JOIN packfiles p ON p.pack = b.pack
          WHERE p.id = ? AND p.deleted = 0 ORDER BY b.offset`,
-      ),
-      insertPendingPack: p('INSERT INTO pending_packs (id, status) VALUES (?, ?)'),
-      setPendingStatus: p('UPDATE pending_packs SET status = ?, size = coalesce(?, size) WHERE id = ?'),
-      insertPendingBlob: p(
-        `INSERT INTO pending_blobs (id, kind, seq, offset, length, raw_length)
-         VALUES (?, ?, (SELECT seq FROM pending_packs WHERE id = ?), ?, ?, ?)`,
-      ),
-      pendingReady: p(
-        `SELECT b.kind, b.id, p.id AS pack_id, p.size AS pack_size, b.offset, b.length, b.raw_length
-         FROM pending_blobs b JOIN pending_packs p ON p.seq = b.seq
-         WHERE p.status = ${PendingPackStatus.Uploaded} ORDER BY b.seq, b.offset LIMIT ?`,
-      ),
-      deletePendingBlob: p('DELETE FROM pending_blobs WHERE id = ? AND kind = ?'),
-      deleteDrainedPacks: p(
-        `DELETE FROM pending_packs WHERE status = ${PendingPackStatus.Uploaded}
-         AND NOT EXISTS (SELECT 1 FROM pending_blobs b WHERE b.seq = pending_packs.seq)`,
-      ),
-      countPendingUploaded: p(
-        `SELECT count(*) AS n FROM pending_blobs b JOIN pending_packs p ON p.seq = b.seq
-         WHERE p.status = ${PendingPackStatus.Uploaded}`,
       ),
       insertListed: p('INSERT OR IGNORE INTO listed_states (id) VALUES (?)'),
     };
@@ -324,16 +313,23 @@ export class IndexCache {
 
   /** Where a pending (unflushed) blob of this session is, or undefined. */
   locatePending(kind: BlobKind, id: BlobId): BlobLocation | undefined {
-    const row = this.#stmt.locatePending.get(id, kind);
-    return row ? toLocation(row) : undefined;
+    const p = this.#pending.get(kind, id);
+    if (!p) return undefined;
+    const e = p.entry;
+    return {
+      kind: e.kind,
+      id: e.id,
+      packfile: p.pack.id,
+      offset: e.offset,
+      length: e.length,
+      rawLength: e.rawLength,
+    };
   }
 
   /** True if the blob is indexed in a live packfile or pending in this session. */
   has(kind: BlobKind, id: BlobId): boolean {
     // Existence only: no row of locations to build (about 40% cheaper per call than locate).
-    return (
-      this.#stmt.exists.get(id, kind) !== undefined || this.#stmt.existsPending.get(id, kind) !== undefined
-    );
+    return this.#pending.has(kind, id) || this.#stmt.exists.get(id, kind) !== undefined;
   }
 
   /** True if some state deleted a packfile (deletions are sticky: see index-schema.ts). */
@@ -517,9 +513,9 @@ export class IndexCache {
 
   /** Size of a packfile known to the index or pending in this session, or undefined. */
   packfileSize(packId: Uint8Array): number | undefined {
-    const row = this.#stmt.packSize.get(packId) ?? this.#stmt.pendingPackSize.get(packId);
-    const size = row?.size;
-    return typeof size === 'number' ? size : undefined;
+    const size = this.#stmt.packSize.get(packId)?.size;
+    if (typeof size === 'number') return size;
+    return this.#pendingPacks.get(toHex(packId))?.size;
   }
 
   /** The indexed blobs of one live packfile, by offset. */
@@ -559,78 +555,110 @@ export class IndexCache {
 
   /** Registers a packfile being filled in this session. */
   addPendingPack(packId: Uint8Array): void {
-    this.#stmt.insertPendingPack.run(packId, PendingPackStatus.Filling);
+    const hex = toHex(packId);
+    if (this.#pendingPacks.has(hex)) throw new Error(`index cache: packfile ${hex} is already pending`);
+    const pack: PendingPack = {
+      id: packId,
+      hex,
+      status: PendingPackStatus.Filling,
+      size: undefined,
+      entries: [],
+      listed: 0,
+    };
+    this.#pendingPacks.set(hex, pack);
+    this.#lastPack = pack;
+  }
+
+  #pendingPack(packId: Uint8Array): PendingPack {
+    const last = this.#lastPack;
+    if (last !== undefined && last.id === packId) return last;
+    const pack = this.#pendingPacks.get(toHex(packId));
+    if (!pack) throw new Error(`index cache: packfile ${toHex(packId)} is not pending`);
+    this.#lastPack = pack;
+    return pack;
   }
 
   /** Moves a pending packfile to another status (and records its final size once known). */
   setPendingPackStatus(packId: Uint8Array, status: PendingPackStatus, size?: number): void {
-    this.#stmt.setPendingStatus.run(status, size ?? null, packId);
+    const pack = this.#pendingPack(packId);
+    if (status === PendingPackStatus.Uploaded && pack.status !== PendingPackStatus.Uploaded) {
+      this.#uploadedCount += pack.entries.length - pack.listed;
+    }
+    pack.status = status;
+    if (size !== undefined) pack.size = size;
+    this.#dropIfListed(pack);
   }
 
-  /** Records a blob appended to a pending packfile. */
+  /** Records a blob appended to a pending packfile (after the blobs appended before it). */
   addPendingBlob(packId: Uint8Array, entry: PackIndexEntry): void {
-    this.#stmt.insertPendingBlob.run(
-      entry.id,
-      entry.kind,
-      packId,
-      entry.offset,
-      entry.length,
-      entry.rawLength,
-    );
+    const pack = this.#pendingPack(packId);
+    if (pack.status !== PendingPackStatus.Filling) {
+      throw new Error(`index cache: packfile ${pack.hex} is no longer being filled`);
+    }
+    pack.entries.push(entry);
+    this.#pending.set(entry.kind, entry.id, { pack, entry });
+  }
+
+  /** Forgets a pending packfile once a state lists all its blobs. */
+  #dropIfListed(pack: PendingPack): void {
+    if (pack.status !== PendingPackStatus.Uploaded || pack.listed < pack.entries.length) return;
+    this.#pendingPacks.delete(pack.hex);
+    if (this.#lastPack === pack) this.#lastPack = undefined;
   }
 
   /** Number of pending blobs whose packfiles are durable (ready to be listed by a state). */
   pendingUploadedCount(): number {
-    const row = this.#stmt.countPendingUploaded.get();
-    return row ? int(row, 'n') : 0;
+    return this.#uploadedCount;
   }
 
-  /** Up to `limit` pending blobs of durable packfiles, grouped by packfile, by offset. */
+  /**
+   * Up to `limit` pending blobs of durable packfiles not yet listed, grouped by packfile (in the
+   * order the packfiles were started), by offset. The next call returns the same blobs until
+   * `commitState` lists them.
+   */
   pendingUploaded(limit: number): IndexedPackfile[] {
-    const out: { id: Uint8Array; size: number | undefined; blobs: PackIndexEntry[] }[] = [];
-    for (const row of this.#stmt.pendingReady.all(limit)) {
-      const loc = toLocation(row);
-      let last = out.at(-1);
-      if (!last || !equalBytes(last.id, loc.packfile)) {
-        last = {
-          id: loc.packfile,
-          size: typeof row.pack_size === 'number' ? row.pack_size : undefined,
-          blobs: [],
-        };
-        out.push(last);
-      }
-      last.blobs.push({
-        kind: loc.kind,
-        id: loc.id,
-        offset: loc.offset,
-        length: loc.length,
-        rawLength: loc.rawLength,
-      });
+    const out: IndexedPackfile[] = [];
+    let left = limit;
+    for (const pack of this.#pendingPacks.values()) {
+      if (left <= 0) break;
+      if (pack.status !== PendingPackStatus.Uploaded) continue;
+      const end = Math.min(pack.entries.length, pack.listed + left);
+      if (end <= pack.listed) continue;
+      out.push({ id: pack.id, size: pack.size, blobs: pack.entries.slice(pack.listed, end) });
+      left -= end - pack.listed;
     }
     return out;
   }
 
   /**
    * Records that a state listing `packfiles`, written at `time` (Unix seconds), is durable: its
-   * blobs move from pending to indexed, and the state is marked applied, in one transaction.
+   * blobs are indexed (one sorted batch) and the state is marked applied, in one transaction;
+   * then they stop being pending. `packfiles` are what `pendingUploaded` returned.
    */
   commitState(stateId: Uint8Array, packfiles: readonly IndexedPackfile[], time: number): void {
     this.transaction(() => {
       this.#insertPackfiles(packfiles, time);
-      for (const pack of packfiles) {
-        for (const b of pack.blobs) this.#stmt.deletePendingBlob.run(b.id, b.kind);
-      }
-      this.#stmt.deleteDrainedPacks.run();
       this.#stmt.insertState.run(stateId, Date.now());
     });
+    for (const listed of packfiles) {
+      const pack = this.#pendingPacks.get(toHex(listed.id));
+      if (!pack) continue;
+      for (const b of listed.blobs) {
+        if (this.#pending.get(b.kind, b.id)?.pack === pack) this.#pending.delete(b.kind, b.id);
+      }
+      pack.listed = Math.min(pack.entries.length, pack.listed + listed.blobs.length);
+      if (pack.status === PendingPackStatus.Uploaded) this.#uploadedCount -= listed.blobs.length;
+      this.#dropIfListed(pack);
+    }
+    if (this.#uploadedCount < 0) this.#uploadedCount = 0;
   }
 
   /** Forgets every pending blob and packfile of this session (after a failed session). */
   clearPending(): void {
-    this.transaction(() => {
-      this.#db.exec('DELETE FROM pending_blobs');
-      this.#db.exec('DELETE FROM pending_packs');
-    });
+    this.#pending.clear();
+    this.#pendingPacks.clear();
+    this.#lastPack = undefined;
+    this.#uploadedCount = 0;
   }
 
   /**
@@ -657,12 +685,13 @@ export class IndexCache {
       states: n('SELECT count(*) AS n FROM states'),
       packfiles: n('SELECT count(*) AS n FROM packfiles WHERE deleted = 0'),
       blobs: n('SELECT count(*) AS n FROM blobs b JOIN packfiles p ON p.pack = b.pack WHERE p.deleted = 0'),
-      pendingBlobs: n('SELECT count(*) AS n FROM pending_blobs'),
+      pendingBlobs: this.#pending.size,
     };
   }
 
-  /** Closes the database; pending rows vanish with the connection. */
+  /** Closes the database; pending blobs are forgotten. */
   close(): void {
+    this.clearPending();
     if (this.#db.isOpen) this.#db.close();
   }
 }

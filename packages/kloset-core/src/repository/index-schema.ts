@@ -54,34 +54,16 @@ CREATE TABLE IF NOT EXISTS blobs (
 `;
 
 /**
- * Per-connection tables for this session's unflushed work. TEMP tables live in SQLite's temporary
+ * Per-connection tables for the listings of the store. TEMP tables live in SQLite's temporary
  * store (on disk, paged), vanish with the connection, and are invisible to other processes sharing
- * the cache, so a crash leaves nothing behind.
+ * the cache, so a crash leaves nothing behind. (This session's pending blobs are not here: the
+ * index cache holds them in memory, see index-cache.ts.)
  *
- * - `pending_packs`: packfiles written in this session and not yet listed by a state; `status` is
- *   0 while being filled, 1 while uploading, 2 once durable in the store.
- * - `pending_blobs`: blobs appended to those packfiles.
  * - `listed_states`: state ids seen by the current listing of the store, and `states_before`: the
  *   states applied when that listing started (those not listed were removed from the store).
  * - `listed_packs`: packfile ids seen by the current listing of the store's packfiles.
  */
 export const SESSION_SCHEMA = `
-CREATE TEMP TABLE IF NOT EXISTS pending_packs (
-  seq INTEGER PRIMARY KEY,
-  id BLOB NOT NULL UNIQUE,
-  status INTEGER NOT NULL,
-  size INTEGER
-);
-CREATE TEMP TABLE IF NOT EXISTS pending_blobs (
-  id BLOB NOT NULL,
-  kind INTEGER NOT NULL,
-  seq INTEGER NOT NULL,
-  offset INTEGER NOT NULL,
-  length INTEGER NOT NULL,
-  raw_length INTEGER NOT NULL,
-  PRIMARY KEY (id, kind)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS temp.pending_blobs_by_pack ON pending_blobs (seq, offset);
 CREATE TEMP TABLE IF NOT EXISTS listed_states (
   id BLOB PRIMARY KEY
 ) WITHOUT ROWID;

@@ -1,0 +1,226 @@
+/** The index cache's pending blobs (held in memory per session) and their move into the index. */
+import { MemoryStorage } from '@kloset/connector-contract/testing';
+import { expect, it, onTestFinished } from 'vitest';
+import { toHex } from '../src/encoding/bytes.ts';
+import type { PackIndexEntry } from '../src/packfile/index-codec.ts';
+import { BlobIdMap } from '../src/repository/blob-id-map.ts';
+import { BlobKind } from '../src/repository/blob-store.ts';
+import { BlobWriter } from '../src/repository/blob-writer.ts';
+import { IndexCache, PendingPackStatus } from '../src/repository/index-cache.ts';
+import { pseudoRandom, tempDir, testKeys } from './repository-helpers.ts';
+
+const STORE = pseudoRandom(99, 32);
+
+/** A cache in a fresh directory (or `dir`), closed when the test ends. */
+function openCache(dir?: string): { cache: IndexCache; dir: string } {
+  let path = dir;
+  if (path === undefined) {
+    const d = tempDir('kloset-index-');
+    onTestFinished(d.cleanup);
+    path = d.path;
+  }
+  const cache = IndexCache.open(path, STORE);
+  onTestFinished(() => cache.close());
+  return { cache, dir: path };
+}
+
+/** `n` entries of 100 bytes each, from `seed`. */
+function entries(seed: number, n: number, kind: BlobKind = BlobKind.Chunk): PackIndexEntry[] {
+  return Array.from({ length: n }, (_, i) => ({
+    kind,
+    id: pseudoRandom(seed * 1000 + i + 1, 32),
+    offset: i * 100,
+    length: 100,
+    rawLength: 60 + i,
+  }));
+}
+
+/** A packfile with `blobs`, added as pending to `cache` and moved to `status`. */
+function pendingPack(cache: IndexCache, seed: number, blobs: PackIndexEntry[], status: PendingPackStatus) {
+  const id = pseudoRandom(seed, 32);
+  cache.addPendingPack(id);
+  for (const b of blobs) cache.addPendingBlob(id, b);
+  if (status !== PendingPackStatus.Filling)
+    cache.setPendingPackStatus(id, PendingPackStatus.Uploading, 5000 + seed);
+  if (status === PendingPackStatus.Uploaded) cache.setPendingPackStatus(id, PendingPackStatus.Uploaded);
+  return id;
+}
+
+it('pending blobs are visible before any state lists them, and gone after clearPending', () => {
+  const { cache } = openCache();
+  const blobs = entries(1, 3);
+  const pack = pendingPack(cache, 1, blobs, PendingPackStatus.Uploading);
+  const b = blobs[1]!;
+  expect(cache.has(b.kind, b.id)).toBe(true);
+  expect(cache.has(BlobKind.Tree, b.id)).toBe(false); // same id, other kind
+  expect(cache.has(BlobKind.Chunk, pseudoRandom(12345, 32))).toBe(false);
+  const where = cache.locate(b.kind, b.id);
+  expect(where && toHex(where.packfile)).toBe(toHex(pack));
+  expect(where).toMatchObject({ kind: b.kind, offset: 100, length: 100, rawLength: 61 });
+  expect(cache.locatePending(b.kind, b.id)).toEqual(where);
+  expect(cache.packfileSize(pack)).toBe(5001);
+  expect(cache.stats()).toMatchObject({ pendingBlobs: 3, blobs: 0 });
+  // not uploaded yet: nothing to list
+  expect(cache.pendingUploadedCount()).toBe(0);
+  expect(cache.pendingUploaded(10)).toEqual([]);
+
+  cache.clearPending();
+  expect(cache.has(b.kind, b.id)).toBe(false);
+  expect(cache.locate(b.kind, b.id)).toBeUndefined();
+  expect(cache.packfileSize(pack)).toBeUndefined();
+  expect(cache.stats()).toMatchObject({ pendingBlobs: 0, blobs: 0 });
+});
+
+it('uploaded blobs are handed out by packfile and offset, up to the limit, and indexed by commitState', () => {
+  const { cache } = openCache();
+  const first = entries(1, 5);
+  const second = entries(2, 4, BlobKind.Tree);
+  const p1 = pendingPack(cache, 1, first, PendingPackStatus.Uploaded);
+  const filling = pendingPack(cache, 3, entries(3, 2), PendingPackStatus.Filling);
+  const p2 = pendingPack(cache, 2, second, PendingPackStatus.Uploaded);
+  expect(cache.pendingUploadedCount()).toBe(9);
+
+  // a state of at most 7 blobs: all of p1, the first 2 of p2 (the filling packfile is skipped)
+  const batch = cache.pendingUploaded(7);
+  expect(batch.map((p) => [toHex(p.id), p.size, p.blobs.length])).toEqual([
+    [toHex(p1), 5001, 5],
+    [toHex(p2), 5002, 2],
+  ]);
+  expect(batch[1]!.blobs).toEqual(second.slice(0, 2));
+  expect(cache.pendingUploaded(7)).toEqual(batch); // the same until committed
+
+  cache.commitState(pseudoRandom(500, 32), batch, 1_700_000_000);
+  expect(cache.pendingUploadedCount()).toBe(2);
+  expect(cache.stats()).toMatchObject({ states: 1, packfiles: 2, blobs: 7, pendingBlobs: 4 });
+  // now indexed: found in the database, at the same place
+  const b = second[1]!;
+  expect(cache.locatePending(b.kind, b.id)).toBeUndefined();
+  expect(cache.locate(b.kind, b.id)).toMatchObject({ offset: 100, length: 100, rawLength: 61 });
+  expect(toHex(cache.locate(b.kind, b.id)!.packfile)).toBe(toHex(p2));
+  // the rest of p2 still pending, and listed next
+  const rest = cache.pendingUploaded(100);
+  expect(rest.map((p) => [toHex(p.id), p.blobs.length])).toEqual([[toHex(p2), 2]]);
+  expect(rest[0]!.blobs).toEqual(second.slice(2));
+  cache.commitState(pseudoRandom(501, 32), rest, 1_700_000_001);
+  expect(cache.pendingUploadedCount()).toBe(0);
+  expect(cache.pendingUploaded(100)).toEqual([]);
+  expect(cache.stats()).toMatchObject({ states: 2, blobs: 9, pendingBlobs: 2 });
+  expect(cache.packfileSize(p2)).toBe(5002); // from the index now
+  expect(cache.packfileBlobs(p2).map((l) => l.offset)).toEqual([0, 100, 200, 300]);
+  // the packfile still being filled is untouched
+  const f = entries(3, 2)[0]!;
+  expect(toHex(cache.locatePending(f.kind, f.id)!.packfile)).toBe(toHex(filling));
+});
+
+it('a failed commit keeps the blobs pending', () => {
+  const { cache } = openCache();
+  const blobs = entries(1, 3);
+  pendingPack(cache, 1, blobs, PendingPackStatus.Uploaded);
+  const batch = cache.pendingUploaded(10);
+  const bad = [{ ...batch[0]!, blobs: [{ ...blobs[0]!, offset: {} as unknown as number }] }];
+  expect(() => cache.commitState(pseudoRandom(500, 32), bad, 1)).toThrow(/local cache/);
+  expect(cache.stats()).toMatchObject({ states: 0, blobs: 0, pendingBlobs: 3 });
+  expect(cache.pendingUploaded(10)).toEqual(batch);
+});
+
+it('a blob pending in one instance is invisible to another sharing the file until its state is written', () => {
+  const { cache: a, dir } = openCache();
+  const { cache: b } = openCache(dir);
+  const blobs = entries(1, 2);
+  pendingPack(a, 1, blobs, PendingPackStatus.Uploaded);
+  const x = blobs[0]!;
+  expect(a.has(x.kind, x.id)).toBe(true);
+  expect(b.has(x.kind, x.id)).toBe(false);
+  expect(b.locate(x.kind, x.id)).toBeUndefined();
+  a.commitState(pseudoRandom(500, 32), a.pendingUploaded(10), 1);
+  expect(b.has(x.kind, x.id)).toBe(true);
+  expect(b.locate(x.kind, x.id)).toMatchObject({ offset: 0, length: 100 });
+  expect(b.isStateApplied(pseudoRandom(500, 32))).toBe(true);
+});
+
+it('a blob rewritten (maintenance) is pending in its new packfile while the index has the old copy', () => {
+  const { cache } = openCache();
+  const blobs = entries(1, 1);
+  pendingPack(cache, 1, blobs, PendingPackStatus.Uploaded);
+  cache.commitState(pseudoRandom(500, 32), cache.pendingUploaded(10), 1);
+  const x = blobs[0]!;
+  const moved = { ...x, offset: 700 };
+  const p2 = pendingPack(cache, 2, [moved], PendingPackStatus.Uploaded);
+  expect(cache.locate(x.kind, x.id)?.offset).toBe(0); // the indexed copy first
+  expect(toHex(cache.locatePending(x.kind, x.id)!.packfile)).toBe(toHex(p2));
+  cache.commitState(pseudoRandom(501, 32), cache.pendingUploaded(10), 2);
+  expect(cache.stats()).toMatchObject({ blobs: 2, pendingBlobs: 0 });
+});
+
+it('BlobIdMap keeps ids sharing their first bytes apart, and kinds apart', () => {
+  const map = new BlobIdMap<number>();
+  const a = pseudoRandom(1, 32);
+  const b = new Uint8Array(a);
+  b[31] = (b[31]! + 1) & 0xff; // same hash bits, other id
+  const c = new Uint8Array(a);
+  c[3] = c[3]! ^ 0x40; // differs only in bits the hash ignores
+  map.set(BlobKind.Chunk, a, 1);
+  map.set(BlobKind.Chunk, b, 2);
+  map.set(BlobKind.Chunk, c, 3);
+  map.set(BlobKind.Tree, a, 4);
+  expect(map.size).toBe(4);
+  expect([map.get(1, a), map.get(1, b), map.get(1, c), map.get(2, a)]).toEqual([1, 2, 3, 4]);
+  expect(map.get(BlobKind.Tree, b)).toBeUndefined();
+  map.set(BlobKind.Chunk, new Uint8Array(b), 5); // replaces by value, not by reference
+  expect(map.size).toBe(4);
+  expect(map.delete(BlobKind.Chunk, b)).toBe(true);
+  expect(map.delete(BlobKind.Chunk, b)).toBe(false);
+  expect([map.get(1, a), map.get(1, b), map.get(1, c), map.get(2, a)]).toEqual([1, undefined, 3, 4]);
+  expect(map.delete(BlobKind.Chunk, a)).toBe(true);
+  expect([map.get(1, c), map.get(2, a), map.size]).toEqual([3, 4, 2]);
+  map.clear();
+  expect([map.get(1, c), map.size]).toEqual([undefined, 0]);
+});
+
+it('a write session through BlobWriter: states of stateMaxBlobs, nothing left pending after flush', async () => {
+  const { provider, keyRing } = await testKeys(true);
+  const { cache } = openCache();
+  const storage = new MemoryStorage();
+  const w = new BlobWriter({
+    storage,
+    provider,
+    keyRing,
+    cache,
+    packfileSize: 4096,
+    compression: 'none',
+    stateMaxBlobs: 25,
+  });
+  const data = Array.from({ length: 120 }, (_, i) => pseudoRandom(i + 1, 100));
+  const ids: Uint8Array[] = [];
+  for (const d of data) ids.push((await w.putBlob(BlobKind.Chunk, d)).id);
+  // before flush: all pending or indexed, readable through the cache
+  for (const id of ids) expect(cache.has(BlobKind.Chunk, id)).toBe(true);
+  expect(cache.stats().pendingBlobs).toBeGreaterThan(0);
+  // a second put of the same data stores nothing
+  expect(await w.putBlob(BlobKind.Chunk, data[7]!)).toMatchObject({ stored: false });
+  await w.flush();
+  const stats = cache.stats();
+  expect(stats).toMatchObject({ blobs: 120, pendingBlobs: 0 });
+  expect(stats.states).toBeGreaterThanOrEqual(Math.ceil(120 / 25));
+  expect(cache.pendingUploadedCount()).toBe(0);
+  for (const id of ids) expect(cache.locatePending(BlobKind.Chunk, id)).toBeUndefined();
+  expect(storage.store.resources.state.size).toBe(stats.states);
+});
+
+it('abandon forgets the pending blobs of the session', async () => {
+  const { provider, keyRing } = await testKeys(true);
+  const { cache } = openCache();
+  const w = new BlobWriter({
+    storage: new MemoryStorage(),
+    provider,
+    keyRing,
+    cache,
+    packfileSize: 1 << 20,
+    compression: 'none',
+  });
+  const { id } = await w.putBlob(BlobKind.Chunk, pseudoRandom(1, 100));
+  expect(cache.has(BlobKind.Chunk, id)).toBe(true);
+  await w.abandon();
+  expect(cache.has(BlobKind.Chunk, id)).toBe(false);
+  expect(cache.stats()).toMatchObject({ blobs: 0, pendingBlobs: 0 });
+});
