@@ -229,6 +229,17 @@ bucket_mode() {
       :: timed "bucket -> local, unchanged" kloset -- "${K[@]}" at "$KSTORE" backup -quiet @bsrc
     local got; got=$(find "$rdir" -type f | wc -l)
     [ "$got" = "$N" ] || { echo "[bench] rclone copied $got objects, expected $N" >&2; exit 1; }
+    # Round 1: kloset's snapshot restored (not timed) must be rclone's copy, file for file.
+    if [ "$round" = 1 ]; then
+      rm -rf "$WORK/scale-restore-bucket"; : >"$WORK/scale-diff.out"
+      if ! "${K[@]}" at "$KSTORE" restore -quiet -to "$WORK/scale-restore-bucket" latest >"$WORK/scale-last.out" 2>&1 ||
+        ! diff -rq "$rdir" "$WORK/scale-restore-bucket" >"$WORK/scale-diff.out" 2>&1; then
+        echo "[bench] kloset's snapshot of $BUCKET, restored, is not rclone's copy:" >&2
+        head -5 "$WORK/scale-last.out" "$WORK/scale-diff.out" >&2; exit 1
+      fi
+      rm -rf "$WORK/scale-restore-bucket"
+      echo "[bench] round 1: kloset's snapshot, restored, is identical to rclone's copy" >&2
+    fi
     # kloset's GetObject path alone, as the S3 source reads (128 at once, MD5 checked): its client CPU.
     local line; line=$(node "$ROOT/tools/bench/s3-gets.mjs" "$BUCKET" 128 --md5)
     echo "[s3-gets] $line"
@@ -254,5 +265,5 @@ bucket_mode() {
 
 if [ "$MODE" = bucket ]; then bucket_mode; else local_mode; fi
 # Every run's rows, with when, at which commit and N, in one file across runs.
-awk -v d="$(date -u +%FT%TZ)" -v c="$(git -C "$ROOT" rev-parse --short HEAD)" -v m="$MODE" -v n="$N" \
+awk -v d="$(date -u +%FT%TZ)" -v c="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" -v m="$MODE" -v n="$N" \
   'BEGIN { OFS = "\t" } { print d, c, m, n, $0 }' "$RESULTS" >>"$HISTORY"
