@@ -126,7 +126,10 @@ function readWholeSync(nativePath: NativePath, scanned: FileState): WholeRead {
     throw fsError(err, 'open', absPath);
   }
   try {
-    const buffer = Buffer.allocUnsafeSlow(size + 1);
+    // Under 4 KiB, a slice of Node's buffer pool (a slice is never handed out twice): an
+    // ArrayBuffer of its own per file cost 3.2 us in a backup of 100k files of 100 B (malloc,
+    // external memory that brings GCs forward), the slice 0.1-0.2 us.
+    const buffer = Buffer.allocUnsafe(size + 1);
     let done = 0;
     try {
       for (;;) {
