@@ -1,8 +1,9 @@
 /** The index cache's pending blobs (held in memory per session) and their move into the index. */
 import { MemoryStorage } from '@kloset/connector-contract/testing';
-import { expect, it, onTestFinished } from 'vitest';
+import { expect, it, onTestFinished, vi } from 'vitest';
 import { toHex } from '../src/encoding/bytes.ts';
 import type { PackIndexEntry } from '../src/packfile/index-codec.ts';
+import { BlobBloom, bloomBytesFor } from '../src/repository/blob-bloom.ts';
 import { BlobIdMap } from '../src/repository/blob-id-map.ts';
 import { BlobKind } from '../src/repository/blob-store.ts';
 import { BlobWriter } from '../src/repository/blob-writer.ts';
@@ -133,9 +134,86 @@ it('a blob pending in one instance is invisible to another sharing the file unti
   expect(b.has(x.kind, x.id)).toBe(false);
   expect(b.locate(x.kind, x.id)).toBeUndefined();
   a.commitState(pseudoRandom(500, 32), a.pendingUploaded(10), 1);
-  expect(b.has(x.kind, x.id)).toBe(true);
   expect(b.locate(x.kind, x.id)).toMatchObject({ offset: 0, length: 100 });
   expect(b.isStateApplied(pseudoRandom(500, 32))).toBe(true);
+  // b's Bloom filter learns of a's blobs at its next check of the index's generation
+  vi.useFakeTimers({ toFake: ['Date'] });
+  try {
+    vi.setSystemTime(Date.now() + 1000);
+    expect(b.has(x.kind, x.id)).toBe(true);
+    expect(b.has(blobs[1]!.kind, blobs[1]!.id)).toBe(true);
+    expect(b.bloomStats()).toMatchObject({ complete: true, scans: 1 });
+  } finally {
+    vi.useRealTimers();
+  }
+});
+
+/** Indexes `n` blobs in packfiles of 1,000 through applyState (as a sync does); returns their ids. */
+function indexBlobs(cache: IndexCache, seed: number, n: number): Uint8Array[] {
+  const ids: Uint8Array[] = [];
+  const packfiles = [];
+  for (let p = 0; p * 1000 < n; p++) {
+    const blobs = entries(seed + p, Math.min(1000, n - p * 1000));
+    for (const b of blobs) ids.push(b.id);
+    packfiles.push({ id: pseudoRandom(seed * 7 + p, 32), size: 100_000, blobs });
+  }
+  cache.applyState(pseudoRandom(seed + 999_999, 32), packfiles, [], 1);
+  return ids;
+}
+
+it('the Bloom filter of indexed ids is saved on close and reused, not rebuilt, by the next session', () => {
+  const { cache, dir } = openCache();
+  const absent = pseudoRandom(424242, 32);
+  expect(cache.has(BlobKind.Chunk, absent)).toBe(false);
+  expect(cache.bloomStats()).toMatchObject({ count: 0, scans: 0, complete: true }); // a new cache's
+  const ids = indexBlobs(cache, 1, 3000);
+  for (const id of ids) expect(cache.has(BlobKind.Chunk, id)).toBe(true);
+  expect(cache.bloomStats()).toMatchObject({ count: 3000, scans: 0, complete: true });
+  cache.close();
+
+  const { cache: again } = openCache(dir);
+  expect(again.has(BlobKind.Chunk, absent)).toBe(false);
+  expect(again.bloomStats()).toMatchObject({ count: 3000, scans: 0, complete: true });
+  for (const id of ids) expect(again.has(BlobKind.Chunk, id)).toBe(true);
+  // a state applied at open (before any lookup) keeps the saved filter up to date
+  again.close();
+  const { cache: third } = openCache(dir);
+  const more = indexBlobs(third, 50, 500);
+  expect(third.has(BlobKind.Chunk, more[0]!)).toBe(true);
+  expect(third.bloomStats()).toMatchObject({ count: 3500, scans: 0, complete: true });
+});
+
+it('a filter that misses blobs (a session that never closed) is rebuilt with one scan, then saved', () => {
+  const { cache: a, dir } = openCache();
+  const ids = indexBlobs(a, 1, 2000);
+  expect(a.has(BlobKind.Chunk, ids[0]!)).toBe(true);
+  // `a` never closes (as after kill -9): the saved filter is the empty one, of an older generation
+  const { cache: c } = openCache(dir);
+  for (const id of ids) expect(c.has(BlobKind.Chunk, id)).toBe(true);
+  expect(c.has(BlobKind.Chunk, pseudoRandom(424242, 32))).toBe(false);
+  expect(c.bloomStats()).toMatchObject({ count: 2000, scans: 1, complete: true });
+  c.close();
+  const { cache: d } = openCache(dir);
+  expect(d.has(BlobKind.Chunk, ids[1]!)).toBe(true);
+  expect(d.bloomStats()).toMatchObject({ count: 2000, scans: 0, complete: true });
+});
+
+it('a crowded filter grows (one scan), up to maxBloomBytes, and never reports an indexed blob absent', () => {
+  const dir = tempDir('kloset-index-');
+  onTestFinished(dir.cleanup);
+  const small = IndexCache.open(dir.path, STORE, { maxBloomBytes: 64 * 1024 });
+  onTestFinished(() => small.close());
+  const ids = indexBlobs(small, 1, 50_000); // past what 64 KiB is meant for: it stays 64 KiB
+  for (const id of ids) expect(small.has(BlobKind.Chunk, id)).toBe(true);
+  expect(small.bloomStats()).toMatchObject({ bytes: 64 * 1024, count: 50_000, scans: 0 });
+  small.close();
+  const big = IndexCache.open(dir.path, STORE, { maxBloomBytes: 128 * 1024 });
+  onTestFinished(() => big.close());
+  expect(big.has(BlobKind.Chunk, ids[5]!)).toBe(true);
+  expect(big.bloomStats()).toMatchObject({ bytes: 128 * 1024, count: 50_000, scans: 1 });
+  for (let i = 0; i < 20_000; i++)
+    expect(big.has(BlobKind.Chunk, pseudoRandom(5_000_000 + i, 32))).toBe(false);
+  for (const id of ids) expect(big.has(BlobKind.Chunk, id)).toBe(true);
 });
 
 it('a blob rewritten (maintenance) is pending in its new packfile while the index has the old copy', () => {
@@ -223,4 +301,20 @@ it('abandon forgets the pending blobs of the session', async () => {
   await w.abandon();
   expect(cache.has(BlobKind.Chunk, id)).toBe(false);
   expect(cache.stats()).toMatchObject({ blobs: 0, pendingBlobs: 0 });
+});
+
+it('BlobBloom: no id added is ever reported absent, few others are "maybe", and it round-trips', () => {
+  const bloom = new BlobBloom(bloomBytesFor(20_000, 1 << 30));
+  const added = Array.from({ length: 20_000 }, (_, i) => pseudoRandom(i + 1, 32));
+  for (const id of added) bloom.add(id);
+  expect(added.every((id) => bloom.mayHave(id))).toBe(true);
+  let maybe = 0;
+  for (let i = 0; i < 20_000; i++) if (bloom.mayHave(pseudoRandom(1_000_000 + i, 32))) maybe++;
+  expect(maybe).toBeLessThan(20_000 * 0.01); // sized for 24 bits per id, 7 bits each
+  const bytes = bloom.serialize(41);
+  expect(BlobBloom.deserialize(bytes, 40)).toBeUndefined(); // another generation
+  expect(BlobBloom.deserialize(bytes.subarray(0, bytes.length - 1), 41)).toBeUndefined();
+  const back = BlobBloom.deserialize(bytes, 41)!;
+  expect(back.count).toBe(20_000);
+  expect(added.every((id) => back.mayHave(id))).toBe(true);
 });

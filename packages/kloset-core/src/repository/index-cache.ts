@@ -7,6 +7,15 @@
  * flight (whose writers hold them anyway), and at most about STATE_MAX_BLOBS blobs of uploaded
  * packfiles waiting for their state.
  *
+ * `has` first asks a Bloom filter of the indexed ids (blob-bloom.ts, at most `maxBloomBytes`):
+ * "certainly absent" costs no query. The filter is kept in the `meta` table, tagged with the
+ * index's generation (`blobs_gen`, bumped by every transaction that inserts blobs), so opening a
+ * large index for a small backup reads it instead of scanning the index; when it is missing or
+ * stale (a crash, an older client) the first `has` rebuilds it with one scan. Another connection
+ * sharing the file may index blobs meanwhile: `has` checks the generation at most every
+ * BLOOM_RECHECK_MS and rebuilds the filter if it moved; until then those blobs may be reported
+ * absent (stored again: a duplicate, never a loss).
+ *
  * All methods are synchronous and no transaction ever spans an `await`, so several Repository
  * instances (in one process or several) may share a cache file safely (WAL mode, busy timeout).
  */
@@ -15,6 +24,7 @@ import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { equalBytes, toHex } from '../encoding/bytes.ts';
 import type { PackIndexEntry } from '../packfile/index-codec.ts';
+import { BlobBloom, bloomBytesFor } from './blob-bloom.ts';
 import { BlobIdMap } from './blob-id-map.ts';
 import type { BlobId, BlobKind, BlobLocation } from './blob-store.ts';
 import { PERSISTENT_SCHEMA, SCHEMA_VERSION, SESSION_SCHEMA } from './index-schema.ts';
@@ -93,6 +103,33 @@ const DAMAGED_SUFFIX = '.damaged';
 /** The file name of the cache database inside its directory. */
 export const INDEX_CACHE_FILE = 'index.sqlite';
 
+/** Default bound of the Bloom filter of indexed blob ids: 64 MiB (~22M blobs at full precision). */
+export const DEFAULT_MAX_BLOOM_BYTES = 64 * 1024 * 1024;
+
+/** Options of IndexCache.open. */
+export interface IndexCacheOptions {
+  /** Bound of the Bloom filter of indexed ids, in bytes (default DEFAULT_MAX_BLOOM_BYTES). */
+  readonly maxBloomBytes?: number;
+}
+
+/** How often `has` looks for blobs indexed by other connections (see the file comment). */
+const BLOOM_RECHECK_MS = 100;
+
+/** `meta` keys of the Bloom filter and of the generation it is tagged with. */
+const GEN_KEY = 'blobs_gen';
+const BLOOM_KEY = 'bloom';
+
+function encodeGen(gen: number): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(gen));
+  return out;
+}
+
+function decodeGen(value: unknown): number {
+  if (!(value instanceof Uint8Array) || value.length !== 8) return 0;
+  return Number(new DataView(value.buffer, value.byteOffset, 8).getBigUint64(0));
+}
+
 /**
  * The index cache of one store. Open it with `IndexCache.open`, which discards and recreates a
  * cache that is unreadable or of another schema version or store.
@@ -119,6 +156,8 @@ export class IndexCache {
     listPacks: StatementSync;
     packBlobs: StatementSync;
     insertListed: StatementSync;
+    getMeta: StatementSync;
+    putMeta: StatementSync;
   };
   #inTransaction = false;
   /** This session's pending packfiles, by hex id, in the order they were started. */
@@ -129,10 +168,24 @@ export class IndexCache {
   readonly #pending = new BlobIdMap<PendingBlob>();
   /** Pending blobs of uploaded packfiles not yet listed by a state. */
   #uploadedCount = 0;
+  readonly #maxBloomBytes: number;
+  /** The Bloom filter of indexed ids, once loaded or built (see the file comment). */
+  #bloom: BlobBloom | undefined;
+  /** The index generation the filter covers (every blob inserted up to it). */
+  #bloomGen = 0;
+  /** False once another connection inserted blobs the filter lacks: it is then not saved. */
+  #bloomComplete = true;
+  /** The filter changed since it was loaded or saved. */
+  #bloomDirty = false;
+  /** When `has` last compared the index's generation with the filter's. */
+  #bloomCheckedAt = 0;
+  /** Scans of the index that built a filter (bloomStats). */
+  #bloomScans = 0;
 
-  private constructor(path: string, db: DatabaseSync) {
+  private constructor(path: string, db: DatabaseSync, options: IndexCacheOptions) {
     this.path = path;
     this.#db = db;
+    this.#maxBloomBytes = options.maxBloomBytes ?? DEFAULT_MAX_BLOOM_BYTES;
     const p = (sql: string): StatementSync => db.prepare(sql);
     this.#stmt = {
       locate: p(
@@ -172,6 +225,10 @@ export class IndexCache {
          WHERE p.id = ? AND p.deleted = 0 ORDER BY b.offset`,
       ),
       insertListed: p('INSERT OR IGNORE INTO listed_states (id) VALUES (?)'),
+      getMeta: p('SELECT value FROM meta WHERE key = ?'),
+      putMeta: p(
+        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      ),
     };
   }
 
@@ -180,12 +237,12 @@ export class IndexCache {
    * schema version or store id differ, is deleted and recreated empty: it is only a cache, and the
    * caller brings it up to date from the store's states.
    */
-  static open(dir: string, storeId: Uint8Array): IndexCache {
+  static open(dir: string, storeId: Uint8Array, options: IndexCacheOptions = {}): IndexCache {
     mkdirSync(dir, { recursive: true });
     const path = join(dir, INDEX_CACHE_FILE);
     let damage: string | undefined;
     try {
-      const cache = IndexCache.#tryOpen(path, storeId);
+      const cache = IndexCache.#tryOpen(path, storeId, options);
       // SQLite's own check of every page (~0.12 s per million blobs): a damaged cache found now
       // is rebuilt, instead of failing lookups in the middle of a restore or a backup.
       damage = cache?.quickCheck();
@@ -200,7 +257,7 @@ export class IndexCache {
     }
     if (damage !== undefined) IndexCache.setAside(dir);
     else IndexCache.remove(dir); // another schema version or store: rebuilt silently
-    const cache = IndexCache.#tryOpen(path, storeId);
+    const cache = IndexCache.#tryOpen(path, storeId, options);
     if (!cache) throw new Error(`index cache ${path}: could not be initialised`);
     if (damage !== undefined) cache.setAside = { reason: damage, path: `${path}${DAMAGED_SUFFIX}` };
     return cache;
@@ -229,7 +286,7 @@ export class IndexCache {
     for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(path + suffix, { force: true });
   }
 
-  static #tryOpen(path: string, storeId: Uint8Array): IndexCache | undefined {
+  static #tryOpen(path: string, storeId: Uint8Array, options: IndexCacheOptions): IndexCache | undefined {
     const db = new DatabaseSync(path);
     try {
       db.exec('PRAGMA busy_timeout = 10000');
@@ -239,7 +296,9 @@ export class IndexCache {
       db.exec('PRAGMA cache_size = -16384'); // 16 MiB of pages, whatever the index size
       db.exec(PERSISTENT_SCHEMA);
       const meta = new Map<string, Uint8Array>();
-      for (const row of db.prepare('SELECT key, value FROM meta').all()) {
+      for (const row of db
+        .prepare("SELECT key, value FROM meta WHERE key IN ('schema_version', 'store_id')")
+        .all()) {
         meta.set(String(row.key), bytes(row, 'value'));
       }
       const version = meta.get('schema_version');
@@ -250,6 +309,12 @@ export class IndexCache {
         const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
         put.run('schema_version', new TextEncoder().encode(String(SCHEMA_VERSION)));
         put.run('store_id', storeId);
+        // An empty index: its (empty) filter is complete.
+        put.run(GEN_KEY, encodeGen(0));
+        put.run(
+          BLOOM_KEY,
+          new BlobBloom(bloomBytesFor(0, options.maxBloomBytes ?? DEFAULT_MAX_BLOOM_BYTES)).serialize(0),
+        );
       } else if (
         version === undefined ||
         new TextDecoder().decode(version) !== String(SCHEMA_VERSION) ||
@@ -260,7 +325,7 @@ export class IndexCache {
         return undefined;
       }
       db.exec(SESSION_SCHEMA);
-      return new IndexCache(path, db);
+      return new IndexCache(path, db, options);
     } catch (err) {
       if (db.isOpen) db.close();
       throw err;
@@ -328,8 +393,118 @@ export class IndexCache {
 
   /** True if the blob is indexed in a live packfile or pending in this session. */
   has(kind: BlobKind, id: BlobId): boolean {
+    if (this.#pending.has(kind, id)) return true;
+    const bloom = this.#readyBloom();
+    if (bloom !== undefined && !bloom.mayHave(id)) return false;
     // Existence only: no row of locations to build (about 40% cheaper per call than locate).
-    return this.#pending.has(kind, id) || this.#stmt.exists.get(id, kind) !== undefined;
+    return this.#stmt.exists.get(id, kind) !== undefined;
+  }
+
+  // ---- the Bloom filter of indexed ids -------------------------------------------------------
+
+  #generation(): number {
+    return decodeGen(this.#stmt.getMeta.get(GEN_KEY)?.value);
+  }
+
+  /** The saved filter, if it covers generation `gen`. */
+  #storedBloom(gen: number): BlobBloom | undefined {
+    const value = this.#stmt.getMeta.get(BLOOM_KEY)?.value;
+    return value instanceof Uint8Array ? BlobBloom.deserialize(value, gen) : undefined;
+  }
+
+  /**
+   * The filter, loaded (or built with one scan of the index, or rebuilt larger when crowded) on
+   * first use; undefined inside a transaction (then every lookup asks the database).
+   */
+  #readyBloom(): BlobBloom | undefined {
+    let current = this.#bloom;
+    if (current !== undefined) {
+      const now = Date.now();
+      if (now - this.#bloomCheckedAt >= BLOOM_RECHECK_MS && !this.#db.isTransaction) {
+        this.#bloomCheckedAt = now;
+        if (this.#generation() !== this.#bloomGen) this.#bloom = current = undefined; // others indexed blobs
+      }
+      if (current !== undefined && !(current.crowded && current.bytes < this.#maxBloomBytes)) return current;
+    }
+    if (this.#inTransaction || this.#db.isTransaction) return current;
+    this.#db.exec('BEGIN'); // one read snapshot: the generation and the ids it covers
+    try {
+      const gen = this.#generation();
+      if (current === undefined) {
+        const stored = this.#storedBloom(gen);
+        if (stored !== undefined && !(stored.crowded && stored.bytes < this.#maxBloomBytes)) {
+          this.#setBloom(stored, gen, false);
+          return stored;
+        }
+      }
+      const row = this.#db.prepare('SELECT count(*) AS n FROM blobs').get();
+      const bloom = new BlobBloom(bloomBytesFor(row ? int(row, 'n') : 0, this.#maxBloomBytes));
+      const scan = this.#db.prepare('SELECT id FROM blobs');
+      scan.setReturnArrays(true);
+      for (const r of scan.iterate() as Iterable<unknown[]>) bloom.add(r[0] as Uint8Array);
+      this.#setBloom(bloom, gen, true);
+      this.#bloomScans++;
+      return bloom;
+    } finally {
+      this.#db.exec('COMMIT');
+    }
+  }
+
+  #setBloom(bloom: BlobBloom, gen: number, dirty: boolean): void {
+    this.#bloom = bloom;
+    this.#bloomCheckedAt = Date.now();
+    this.#bloomGen = gen;
+    this.#bloomComplete = true;
+    this.#bloomDirty = dirty;
+  }
+
+  /** In a transaction inserting blobs: bumps the generation; returns the one before. */
+  #bumpGeneration(): number {
+    const gen = this.#generation();
+    this.#stmt.putMeta.run(GEN_KEY, encodeGen(gen + 1));
+    return gen;
+  }
+
+  /** After a transaction that inserted `packfiles`' blobs at generation `gen` (now gen + 1). */
+  #bloomAdd(packfiles: readonly IndexedPackfile[], gen: number): void {
+    if (this.#bloom === undefined) {
+      // Loaded now if it is up to date, so that applying states at open keeps it so.
+      const stored = this.#storedBloom(gen);
+      if (stored === undefined) return;
+      this.#setBloom(stored, gen, false);
+    }
+    const bloom = this.#bloom!;
+    if (gen !== this.#bloomGen) this.#bloomComplete = false; // another connection inserted blobs
+    for (const pack of packfiles) for (const b of pack.blobs) bloom.add(b.id);
+    this.#bloomGen = gen + 1;
+    this.#bloomDirty = true;
+  }
+
+  /**
+   * The Bloom filter as this connection holds it (diagnostics, tests): its size, the ids added,
+   * how it was obtained (`scans` counts the scans of the index that built one), and whether it
+   * covers every blob indexed so far; undefined until first needed.
+   */
+  bloomStats(): { bytes: number; count: number; scans: number; complete: boolean } | undefined {
+    const bloom = this.#bloom;
+    if (bloom === undefined) return undefined;
+    return {
+      bytes: bloom.bytes,
+      count: bloom.count,
+      scans: this.#bloomScans,
+      complete: this.#bloomComplete && this.#generation() === this.#bloomGen,
+    };
+  }
+
+  /** Saves the filter if it changed and still covers the whole index. */
+  #saveBloom(): void {
+    const bloom = this.#bloom;
+    if (bloom === undefined || !this.#bloomDirty || !this.#bloomComplete) return;
+    this.transaction(() => {
+      if (this.#generation() !== this.#bloomGen) return;
+      this.#stmt.putMeta.run(BLOOM_KEY, bloom.serialize(this.#bloomGen));
+    });
+    this.#bloomDirty = false;
   }
 
   /** True if some state deleted a packfile (deletions are sticky: see index-schema.ts). */
@@ -438,21 +613,25 @@ export class IndexCache {
     deletedPackfiles: readonly Uint8Array[],
     time: number,
   ): boolean {
-    return this.transaction(() => {
+    let gen: number | undefined;
+    const deleted = this.transaction(() => {
       if (this.isStateApplied(stateId)) return false;
-      this.#insertPackfiles(packfiles, time);
+      gen = this.#insertPackfiles(packfiles, time);
       for (const id of deletedPackfiles) this.#stmt.markDeleted.run(id);
       if (deletedPackfiles.length > 0) this.#db.exec('DELETE FROM snapshots_indexed');
       this.#stmt.insertState.run(stateId, Date.now());
       return deletedPackfiles.length > 0;
     });
+    if (gen !== undefined) this.#bloomAdd(packfiles, gen);
+    return deleted;
   }
 
   /**
-   * Inserts packfiles and their blobs. Blobs go in id order: random-key inserts into the B-tree
-   * are several times faster sorted (each page is visited once per batch, not once per row).
+   * Inserts packfiles and their blobs (in a transaction). Blobs go in id order: random-key inserts
+   * into the B-tree are several times faster sorted (each page is visited once per batch, not once
+   * per row). Returns the generation before, if it inserted blobs (see `#bloomAdd`).
    */
-  #insertPackfiles(packfiles: readonly IndexedPackfile[], time: number): void {
+  #insertPackfiles(packfiles: readonly IndexedPackfile[], time: number): number | undefined {
     const rows: { b: PackIndexEntry; h: number }[] = [];
     for (const pack of packfiles) {
       this.#stmt.upsertPack.run(pack.id, pack.size ?? null, time);
@@ -461,8 +640,10 @@ export class IndexCache {
       const h = int(handle, 'pack');
       for (const b of pack.blobs) rows.push({ b, h });
     }
+    if (rows.length === 0) return undefined;
     rows.sort((x, y) => Buffer.compare(x.b.id, y.b.id));
     for (const { b, h } of rows) this.#stmt.insertBlob.run(b.id, b.kind, h, b.offset, b.length, b.rawLength);
+    return this.#bumpGeneration();
   }
 
   /** Removes the rows of blobs whose packfiles are deleted (they are already invisible to lookups). */
@@ -636,10 +817,12 @@ export class IndexCache {
    * then they stop being pending. `packfiles` are what `pendingUploaded` returned.
    */
   commitState(stateId: Uint8Array, packfiles: readonly IndexedPackfile[], time: number): void {
-    this.transaction(() => {
-      this.#insertPackfiles(packfiles, time);
+    const gen = this.transaction(() => {
+      const before = this.#insertPackfiles(packfiles, time);
       this.#stmt.insertState.run(stateId, Date.now());
+      return before;
     });
+    if (gen !== undefined) this.#bloomAdd(packfiles, gen);
     for (const listed of packfiles) {
       const pack = this.#pendingPacks.get(toHex(listed.id));
       if (!pack) continue;
@@ -689,9 +872,18 @@ export class IndexCache {
     };
   }
 
-  /** Closes the database; pending blobs are forgotten. */
+  /**
+   * Saves the Bloom filter of indexed ids if it changed (never fails: it is only a shortcut),
+   * then closes the database; pending blobs are forgotten.
+   */
   close(): void {
     this.clearPending();
-    if (this.#db.isOpen) this.#db.close();
+    if (!this.#db.isOpen) return;
+    try {
+      this.#saveBloom();
+    } catch {
+      // rebuilt by the next session that needs it
+    }
+    this.#db.close();
   }
 }
