@@ -28,14 +28,14 @@ describe('InlineCalls', () => {
     expect(calls.counts).toEqual({ inline: 20, pooled: 0 });
   });
 
-  it('sends the next calls to the pool after a slow inline call, then tries inline again', async () => {
-    const calls = new InlineCalls({ slowMs: 5, poolCalls: 3 });
+  it('sends the next calls to the pool after a second slow inline call within 32, then tries inline again', async () => {
+    const calls = new InlineCalls({ slowMs: 30, poolCalls: 3 });
     const log: string[] = [];
     const run = (slow: boolean) =>
       calls.run(
         () => {
           log.push('inline');
-          if (slow) spin(15);
+          if (slow) spin(60);
           return 1;
         },
         async () => {
@@ -45,10 +45,27 @@ describe('InlineCalls', () => {
       );
     expect(await run(false)).toBe(1);
     expect(await run(true)).toBe(1);
+    for (let i = 0; i < 30; i++) expect(await run(false)).toBe(1);
+    expect(await run(true)).toBe(1); // 31 calls after the first slow one
     expect(await Promise.all([run(false), run(false), run(false)])).toEqual([2, 2, 2]);
     expect(await run(false)).toBe(1);
-    expect(log).toEqual(['inline', 'inline', 'pooled', 'pooled', 'pooled', 'inline']);
-    expect(calls.counts).toEqual({ inline: 3, pooled: 3 });
+    expect(log.slice(-5)).toEqual(['inline', 'pooled', 'pooled', 'pooled', 'inline']);
+    expect(calls.counts).toEqual({ inline: 34, pooled: 3 });
+  });
+
+  it('keeps calls inline after lone slow calls (the thread preempted, not the device)', async () => {
+    const calls = new InlineCalls({ slowMs: 30, poolCalls: 3 });
+    const pooled = async () => 'pooled';
+    for (let round = 0; round < 3; round++) {
+      expect(
+        await calls.run(() => {
+          spin(60);
+          return 'inline';
+        }, pooled),
+      ).toBe('inline');
+      for (let i = 0; i < 32; i++) expect(await calls.run(() => 'inline', pooled)).toBe('inline');
+    }
+    expect(calls.counts).toEqual({ inline: 99, pooled: 0 });
   });
 
   it('sends calls to the pool after a window of 32 that are each fast but slow on average', async () => {
@@ -68,6 +85,21 @@ describe('InlineCalls', () => {
     // A window of fast calls keeps them inline.
     for (let i = 0; i < 40; i++) expect(await calls.run(() => 'inline', pooled)).toBe('inline');
     expect(calls.counts).toEqual({ inline: 72, pooled: 4 });
+  });
+
+  it('leaves the slowest call of a window out of its average', async () => {
+    const calls = new InlineCalls({ slowMs: 50, averageSlowMs: 0.5, poolCalls: 4 });
+    const pooled = async () => 'pooled';
+    // One call of 20 ms (not slow alone) and 31 fast ones: 0.6 ms on average, 0 without it.
+    const run = (ms: number) =>
+      calls.run(() => {
+        spin(ms);
+        return 'inline';
+      }, pooled);
+    expect(await run(20)).toBe('inline');
+    for (let i = 0; i < 31; i++) expect(await run(0)).toBe('inline');
+    expect(await run(0)).toBe('inline');
+    expect(calls.counts).toEqual({ inline: 33, pooled: 0 });
   });
 
   it('KLOSET_FS_INLINE=0 keeps every call in the pool by default', async () => {
