@@ -94,6 +94,14 @@ describe('crypto workers', () => {
     const outcomes = await pool!.openBlobs(wider.subarray(5, 5 + other.bytes.length), other.req);
     expect(outcomes!.outcomes.every((o) => o.ok)).toBe(true);
     expect(toHex(wider.subarray(5, 5 + other.bytes.length))).toBe(toHex(other.bytes));
+    // The same with a Buffer view (whose `slice` is a view, not a copy).
+    const third = await packedBlobs();
+    const buf = Buffer.alloc(third.bytes.length + 10);
+    buf.set(third.bytes, 5);
+    const viaBuffer = await pool!.openBlobs(buf.subarray(5, 5 + third.bytes.length), third.req);
+    expect(viaBuffer!.outcomes.every((o) => o.ok)).toBe(true);
+    expect(buf.length).toBe(third.bytes.length + 10);
+    expect(toHex(buf.subarray(5, 5 + third.bytes.length))).toBe(toHex(third.bytes));
   });
 
   it('compress payloads like compressIfPays, leaving the caller its data', async () => {
@@ -117,6 +125,26 @@ describe('crypto workers', () => {
     expect(raw!.codec).toBe(0);
     expect(raw!.body).toBe(noise); // not worth it: the caller's own array
     expect(tiny!.codec).toBe(0);
+    // A Buffer (whose `slice` is a view), whole or a view of a larger one (a source's read
+    // buffer, Buffer's pool): the right bytes are compressed and the caller's memory is kept.
+    const whole = Buffer.from(text);
+    const pooled = Buffer.from(noise.subarray(0, 2000));
+    const inPool = Buffer.allocUnsafe(text.length + 100);
+    inPool.set(text, 50);
+    const part = inPool.subarray(50, 50 + text.length);
+    const [a, b, c] = await Promise.all([
+      pool!.compress(whole, 3),
+      pool!.compress(pooled, 3),
+      pool!.compress(part, 3),
+    ]);
+    expect(toHex(a!.body)).toBe(toHex(expected.body));
+    expect(toHex(c!.body)).toBe(toHex(expected.body));
+    expect(b!.codec).toBe(0);
+    expect(toHex(b!.body)).toBe(toHex(noise.subarray(0, 2000)));
+    expect(whole.length).toBe(text.length);
+    expect(toHex(whole)).toBe(toHex(text));
+    expect(toHex(part)).toBe(toHex(text));
+    expect(pooled.length).toBe(2000);
   });
 
   it('count: KLOSET_CRYPTO_WORKERS when valid, else one per core beyond the first (1 to 4)', () => {

@@ -113,7 +113,9 @@ export class CryptoPool {
    * `data`, which is the body when compression does not pay). Undefined when no worker is alive.
    */
   compress(data: Uint8Array, level: number): Promise<EncodedPayload> | undefined {
-    const copy = data.slice();
+    // A copy of its own (Buffer's `slice` is a view: transferring its ArrayBuffer would take the
+    // caller's memory, e.g. a source's read buffer, and send the wrong bytes).
+    const copy = copyBytes(data);
     return this.#run(
       { op: 'compress', buffer: copy.buffer, byteOffset: 0, byteLength: copy.byteLength, level },
       [copy.buffer],
@@ -156,9 +158,14 @@ export class CryptoPool {
   }
 }
 
+/** A copy of `bytes` in an ArrayBuffer of its own (for a Buffer too, whose `slice` is a view). */
+function copyBytes(bytes: Uint8Array): Uint8Array {
+  return Uint8Array.prototype.slice.call(bytes);
+}
+
 /** `bytes` as a whole ArrayBuffer that can be transferred: itself when it spans one, else a copy. */
 function transferable(bytes: Uint8Array): { buffer: ArrayBuffer; byteOffset: number; byteLength: number } {
   const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-  const own = whole && bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice();
+  const own = whole && bytes.buffer instanceof ArrayBuffer ? bytes : copyBytes(bytes);
   return { buffer: own.buffer as ArrayBuffer, byteOffset: own.byteOffset, byteLength: own.byteLength };
 }
