@@ -168,6 +168,12 @@ it('the Bloom filter of indexed ids is saved on close and reused, not rebuilt, b
   expect(cache.bloomStats()).toMatchObject({ count: 0, scans: 0, complete: true }); // a new cache's
   const ids = indexBlobs(cache, 1, 3000);
   for (const id of ids) expect(cache.has(BlobKind.Chunk, id)).toBe(true);
+  // every row inserted as given (in batches of several rows per statement)
+  const second = cache.packfileBlobs(pseudoRandom(8, 32));
+  expect(second.map((l) => [toHex(l.id), l.kind, l.offset, l.length, l.rawLength])).toEqual(
+    entries(2, 1000).map((e) => [toHex(e.id), e.kind, e.offset, e.length, e.rawLength]),
+  );
+  expect(cache.stats()).toMatchObject({ blobs: 3000, packfiles: 3 });
   expect(cache.bloomStats()).toMatchObject({ count: 3000, scans: 0, complete: true });
   cache.close();
 

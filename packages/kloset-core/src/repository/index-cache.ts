@@ -21,7 +21,7 @@
  */
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { equalBytes, toHex } from '../encoding/bytes.ts';
 import type { PackIndexEntry } from '../packfile/index-codec.ts';
 import { BlobBloom, bloomBytesFor } from './blob-bloom.ts';
@@ -112,6 +112,11 @@ export interface IndexCacheOptions {
   readonly maxBloomBytes?: number;
 }
 
+/** Rows per multi-row insert of blobs. */
+const INSERT_BATCH = 32;
+/** Blobs per insert sorted by packed numeric keys (index in the low 21 bits); more: by comparison. */
+const INDEX_BITS_LIMIT = 2 ** 21;
+
 /** How often `has` looks for blobs indexed by other connections (see the file comment). */
 const BLOOM_RECHECK_MS = 100;
 
@@ -152,6 +157,7 @@ export class IndexCache {
     listDeleted: StatementSync;
     packHandle: StatementSync;
     insertBlob: StatementSync;
+    insertBlobs: StatementSync;
     markDeleted: StatementSync;
     listPacks: StatementSync;
     packBlobs: StatementSync;
@@ -214,6 +220,10 @@ export class IndexCache {
       packHandle: p('SELECT pack FROM packfiles WHERE id = ?'),
       insertBlob: p(
         'INSERT OR IGNORE INTO blobs (id, kind, pack, offset, length, raw_length) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      insertBlobs: p(
+        `INSERT OR IGNORE INTO blobs (id, kind, pack, offset, length, raw_length) VALUES
+         ${Array.from({ length: INSERT_BATCH }, () => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
       ),
       markDeleted: p(
         'INSERT INTO packfiles (id, deleted) VALUES (?, 1) ON CONFLICT (id) DO UPDATE SET deleted = 1',
@@ -632,17 +642,59 @@ export class IndexCache {
    * per row). Returns the generation before, if it inserted blobs (see `#bloomAdd`).
    */
   #insertPackfiles(packfiles: readonly IndexedPackfile[], time: number): number | undefined {
-    const rows: { b: PackIndexEntry; h: number }[] = [];
+    const blobs: PackIndexEntry[] = [];
+    const handles: number[] = [];
     for (const pack of packfiles) {
       this.#stmt.upsertPack.run(pack.id, pack.size ?? null, time);
       const handle = this.#stmt.packHandle.get(pack.id);
       if (!handle) throw new Error('index cache: packfile row vanished');
       const h = int(handle, 'pack');
-      for (const b of pack.blobs) rows.push({ b, h });
+      for (const b of pack.blobs) {
+        blobs.push(b);
+        handles.push(h);
+      }
     }
-    if (rows.length === 0) return undefined;
-    rows.sort((x, y) => Buffer.compare(x.b.id, y.b.id));
-    for (const { b, h } of rows) this.#stmt.insertBlob.run(b.id, b.kind, h, b.offset, b.length, b.rawLength);
+    if (blobs.length === 0) return undefined;
+    const n = blobs.length;
+    // The order only matters for speed: by the ids' first 32 bits (ties in any order), with a
+    // numeric sort of (prefix * 2^21 + index) keys, ~20x cheaper than comparing ids.
+    let order: ArrayLike<number>;
+    if (n < INDEX_BITS_LIMIT) {
+      const keys = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        const id = blobs[i]!.id;
+        const prefix = ((id[0]! << 24) | (id[1]! << 16) | (id[2]! << 8) | id[3]!) >>> 0;
+        keys[i] = prefix * INDEX_BITS_LIMIT + i;
+      }
+      keys.sort();
+      for (let i = 0; i < n; i++) keys[i] = keys[i]! % INDEX_BITS_LIMIT;
+      order = keys;
+    } else {
+      order = Array.from({ length: n }, (_, i) => i).sort((x, y) =>
+        Buffer.compare(blobs[x]!.id, blobs[y]!.id),
+      );
+    }
+    // INSERT_BATCH rows per statement: half the cost per row of one statement per row.
+    const args: SQLInputValue[] = new Array(INSERT_BATCH * 6);
+    let i = 0;
+    for (; i + INSERT_BATCH <= n; i += INSERT_BATCH) {
+      for (let j = 0, o = 0; j < INSERT_BATCH; j++, o += 6) {
+        const k = order[i + j]!;
+        const b = blobs[k]!;
+        args[o] = b.id;
+        args[o + 1] = b.kind;
+        args[o + 2] = handles[k]!;
+        args[o + 3] = b.offset;
+        args[o + 4] = b.length;
+        args[o + 5] = b.rawLength;
+      }
+      this.#stmt.insertBlobs.run(...args);
+    }
+    for (; i < n; i++) {
+      const k = order[i]!;
+      const b = blobs[k]!;
+      this.#stmt.insertBlob.run(b.id, b.kind, handles[k]!, b.offset, b.length, b.rawLength);
+    }
     return this.#bumpGeneration();
   }
 
