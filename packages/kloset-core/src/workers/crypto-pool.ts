@@ -159,8 +159,8 @@ export class CryptoPool {
 }
 
 /** A copy of `bytes` in an ArrayBuffer of its own (for a Buffer too, whose `slice` is a view). */
-function copyBytes(bytes: Uint8Array): Uint8Array {
-  return Uint8Array.prototype.slice.call(bytes);
+function copyBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(bytes);
 }
 
 /** `bytes` as a whole ArrayBuffer that can be transferred: itself when it spans one, else a copy. */
