@@ -32,6 +32,9 @@ export const INLINE_AVERAGE_SLOW_MS = 0.2;
 export const WINDOW_CALLS = 32;
 export const POOL_CALLS_AFTER_SLOW = 256;
 
+/** What InlineCalls.runInline returns when the call is to be made in the thread pool. */
+export const POOLED: unique symbol = Symbol('pooled');
+
 /** Tuning of an InlineCalls. */
 export interface InlineCallsOptions {
   /**
@@ -78,17 +81,31 @@ export class InlineCalls {
    * way the result (or the error) comes as a promise.
    */
   run<T>(inline: () => T, pooled: () => Promise<T>): Promise<T> {
+    let result: T | typeof POOLED;
+    try {
+      result = this.runInline(inline);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return result === POOLED ? pooled() : Promise.resolve(result);
+  }
+
+  /**
+   * Runs `inline` on this thread (timed) and returns its result or throws its error; or, if a
+   * recent inline call was slow, returns POOLED without running it: the caller makes the call in
+   * the thread pool (counted as such). For callers that do many calls in a row without a promise
+   * each.
+   */
+  runInline<T>(inline: () => T): T | typeof POOLED {
     if (this.#poolOnly || this.#poolLeft > 0) {
       if (this.#poolLeft > 0) this.#poolLeft--;
       this.#pooled++;
-      return pooled();
+      return POOLED;
     }
     this.#inline++;
     const start = performance.now();
     try {
-      return Promise.resolve(inline());
-    } catch (err) {
-      return Promise.reject(err);
+      return inline();
     } finally {
       this.#took(performance.now() - start);
     }

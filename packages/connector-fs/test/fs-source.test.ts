@@ -1,3 +1,4 @@
+import { readdirSync, readlinkSync } from 'node:fs';
 import { appendFile, chmod, lstat, mkdir, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
@@ -177,6 +178,38 @@ describe('FsSource', () => {
     const after = (await scan()).get('/f')!.changeToken;
     expect(before).toBeTypeOf('string');
     expect(after).not.toBe(before);
+  });
+
+  it('a scan stopped at any record closes every directory it opened', async () => {
+    // Four levels, each with files and a subdirectory, 40 entries at the top (two batches).
+    let dir = root;
+    for (let depth = 0; depth < 4; depth++) {
+      for (let i = 0; i < (depth === 0 ? 40 : 3); i++) await writeFile(join(dir, `f${i}`), 'x');
+      dir = join(dir, `d${depth}`);
+      await mkdir(dir);
+    }
+    const openUnderRoot = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).startsWith(root);
+        } catch {
+          return false;
+        }
+      }).length;
+    const total = (await scan()).size;
+    expect(total).toBe(1 + 40 + 3 * 3 + 4);
+    expect(openUnderRoot()).toBe(0);
+    for (let stopAt = 1; stopAt <= total; stopAt++) {
+      let seen = 0;
+      let deepest = 0;
+      for await (const _ of new FsSource(root).scan()) {
+        seen++;
+        deepest = Math.max(deepest, openUnderRoot());
+        if (seen === stopAt) break;
+      }
+      expect(openUnderRoot(), `open directories after stopping at record ${stopAt}`).toBe(0);
+      if (stopAt === total) expect(deepest).toBeGreaterThanOrEqual(4);
+    }
   });
 
   it('yields every entry of a wide directory once', async () => {

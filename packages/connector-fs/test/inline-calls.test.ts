@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InlineCalls } from '../src/inline-calls.ts';
+import { InlineCalls, POOLED } from '../src/inline-calls.ts';
 
 /** Keeps this thread busy for `ms` milliseconds. */
 function spin(ms: number): void {
@@ -155,5 +155,26 @@ describe('InlineCalls', () => {
     );
     expect(results).toEqual([1, 2, 3]);
     expect(calls.counts).toEqual({ inline: 0, pooled: 3 });
+  });
+
+  it('runInline returns the result or throws on this thread, or POOLED without running the call', () => {
+    const calls = new InlineCalls({ slowMs: 1000 });
+    expect(calls.runInline(() => 5)).toBe(5);
+    expect(() =>
+      calls.runInline(() => {
+        throw new Error('ENOENT');
+      }),
+    ).toThrow('ENOENT');
+    let ran = false;
+    const pooled = new InlineCalls({ poolOnly: true });
+    expect(
+      pooled.runInline(() => {
+        ran = true;
+        return 5;
+      }),
+    ).toBe(POOLED);
+    expect(ran).toBe(false);
+    expect(calls.counts).toEqual({ inline: 2, pooled: 0 });
+    expect(pooled.counts).toEqual({ inline: 0, pooled: 1 });
   });
 });

@@ -12,7 +12,7 @@ import {
   type SourceRecord,
 } from '@kloset/connector-contract';
 import { errnoOf, fsError, reasonOf } from '../fs-errors.ts';
-import { InlineCalls } from '../inline-calls.ts';
+import { InlineCalls, POOLED } from '../inline-calls.ts';
 import { childPath, isLong, type NativePath, shownPath, withShortPath } from '../native-path.ts';
 import { entryTypeOf, errorRecord, recordFromStat } from './entry-record.ts';
 
@@ -82,9 +82,24 @@ interface Stated {
   readonly path: EntryPath;
   readonly absPath: NativePath;
   /** The name's bytes when they are not the UTF-8 of the path's last component. */
-  readonly nameBytes?: Uint8Array;
+  readonly nameBytes: Uint8Array | undefined;
   readonly type: EntryType;
   readonly stat: BigIntStats;
+}
+
+/** What the lstat of a directory entry gives: Stated, an error record, or undefined (not backed up). */
+type Entry = Stated | SourceRecord | undefined;
+
+/** A directory being walked: its current batch of entries, and the next one, read ahead. */
+interface Level {
+  readonly dir: Dir;
+  readonly path: EntryPath;
+  readonly absPath: NativePath;
+  entries: readonly Entry[];
+  /** The next entry of `entries` to yield. */
+  at: number;
+  /** The next batch, being read (undefined while it is awaited). */
+  next: Promise<readonly Entry[]> | undefined;
 }
 
 /**
@@ -94,6 +109,9 @@ interface Stated {
  * are yielded with `error`. At most one directory per level is open, and memory is bounded by the
  * depth of the tree times two batches of 32 entries (the one being yielded, the next one read ahead).
  * The lstat of each entry runs through `calls`: inline while lstat is fast, else in the thread pool.
+ *
+ * One generator for the whole tree, the open directories on a stack: each record is yielded once,
+ * not through a chain of `yield*` as deep as the directory (one promise per level per record).
  */
 export async function* walk(
   rootAbs: string,
@@ -121,96 +139,96 @@ export async function* walk(
     }
     throw fsError(err, 'scan', rootAbs);
   }
-  yield* yieldThenWalk(
-    recordFromStat('/', rootAbs, 'directory', rootStat, calls),
-    dir,
-    rootAbs,
-    calls,
-    signal,
-  );
-}
-
-/** Yields the record of a directory, then walks it; closes `dir` even if the walk never starts. */
-async function* yieldThenWalk(
-  record: SourceRecord,
-  dir: Dir,
-  absPath: NativePath,
-  calls: InlineCalls,
-  signal?: AbortSignal,
-): AsyncGenerator<SourceRecord> {
-  let handedOver = false;
+  const stack: Level[] = [];
   try {
+    stack.push(enter(dir, '/', rootAbs, calls));
     signal?.throwIfAborted();
-    yield record;
-    handedOver = true;
-  } finally {
-    if (!handedOver) await dir.close().catch(() => {});
-  }
-  yield* walkDir(dir, record.path, absPath, calls, signal);
-}
-
-/** Yields the entries of an opened directory (closing it at the end), descending into subdirectories. */
-async function* walkDir(
-  dir: Dir,
-  path: EntryPath,
-  absPath: NativePath,
-  calls: InlineCalls,
-  signal?: AbortSignal,
-): AsyncGenerator<SourceRecord> {
-  const nextBatch = async () => {
-    const batch = await dir.readBatch();
-    return Promise.all(batch.map((d) => statEntry(d, path, absPath, calls)));
-  };
-  // The next batch is read (and, when lstat goes to the thread pool, lstat'ed) while the consumer
-  // works on this one and on the subdirectories in it: the walk does not wait on the pool between
-  // batches. Inline lstats of the next batch run when its directory read completes.
-  let next: Promise<Awaited<ReturnType<typeof nextBatch>>> | undefined = nextBatch();
-  try {
-    for (;;) {
-      const entries = await next;
-      next = undefined;
-      if (entries.length === 0) return;
-      next = nextBatch();
-      next.catch(() => {}); // awaited above on the next turn; not an unhandled rejection meanwhile
-      for (const entry of entries) {
-        if (!entry) continue;
-        signal?.throwIfAborted();
-        if (!('stat' in entry)) {
-          yield entry;
-        } else if (entry.type === 'directory') {
-          let sub: Dir;
-          try {
-            sub = await openDir(entry.absPath, calls);
-          } catch (err) {
-            yield recordFromStat(entry.path, entry.absPath, 'directory', entry.stat, calls, {
-              nameBytes: entry.nameBytes,
-              error: `opendir: ${reasonOf(err)}`,
-            });
-            continue;
-          }
-          yield* yieldThenWalk(
-            recordFromStat(entry.path, entry.absPath, 'directory', entry.stat, calls, {
-              nameBytes: entry.nameBytes,
-            }),
-            sub,
-            entry.absPath,
-            calls,
-            signal,
-          );
-        } else if (entry.type === 'symlink') {
-          yield await symlinkRecord(entry, calls);
-        } else {
-          yield recordFromStat(entry.path, entry.absPath, entry.type, entry.stat, calls, {
-            nameBytes: entry.nameBytes,
-          });
+    yield recordFromStat('/', rootAbs, 'directory', rootStat, calls);
+    while (stack.length > 0) {
+      const level = stack[stack.length - 1]!;
+      if (level.at === level.entries.length) {
+        const entries = level.next ? await level.next : [];
+        level.next = undefined;
+        if (entries.length === 0) {
+          stack.pop();
+          await level.dir.close().catch(() => {});
+          continue;
         }
+        level.entries = entries;
+        level.at = 0;
+        // The next batch is read (and, when lstat goes to the thread pool, lstat'ed) while the
+        // consumer works on this one and on the subdirectories in it.
+        level.next = readAhead(level, calls);
+        continue;
+      }
+      const entry = level.entries[level.at++];
+      if (!entry) continue;
+      signal?.throwIfAborted();
+      if (!('stat' in entry)) {
+        yield entry;
+      } else if (entry.type === 'directory') {
+        let sub: Dir;
+        try {
+          sub = await openDir(entry.absPath, calls);
+        } catch (err) {
+          yield recordFromStat(entry.path, entry.absPath, 'directory', entry.stat, calls, {
+            nameBytes: entry.nameBytes,
+            error: `opendir: ${reasonOf(err)}`,
+          });
+          continue;
+        }
+        // On the stack before its record is yielded: closed if the consumer stops there.
+        stack.push(enter(sub, entry.path, entry.absPath, calls));
+        yield recordFromStat(entry.path, entry.absPath, 'directory', entry.stat, calls, {
+          nameBytes: entry.nameBytes,
+        });
+      } else if (entry.type === 'symlink') {
+        yield await symlinkRecord(entry, calls);
+      } else {
+        yield recordFromStat(entry.path, entry.absPath, entry.type, entry.stat, calls, {
+          nameBytes: entry.nameBytes,
+        });
       }
     }
   } finally {
-    // A prefetch still running must end before its directory closes.
-    if (next) await next.catch(() => {});
-    await dir.close().catch(() => {});
+    // A read ahead still running must end before its directory closes.
+    for (let i = stack.length - 1; i >= 0; i--) {
+      const level = stack[i]!;
+      if (level.next) await level.next.catch(() => {});
+      await level.dir.close().catch(() => {});
+    }
   }
+}
+
+/** The Level of an opened directory, its first batch being read. */
+function enter(dir: Dir, path: EntryPath, absPath: NativePath, calls: InlineCalls): Level {
+  const level: Level = { dir, path, absPath, entries: [], at: 0, next: undefined };
+  level.next = readAhead(level, calls);
+  return level;
+}
+
+/** Reads and lstats the next batch of `level` (an empty batch at the end). */
+function readAhead(level: Level, calls: InlineCalls): Promise<readonly Entry[]> {
+  const next = level.dir.readBatch().then((batch) => statBatch(batch, level.path, level.absPath, calls));
+  next.catch(() => {}); // awaited by the walk on its turn; not an unhandled rejection meanwhile
+  return next;
+}
+
+/** The entries of a batch: lstat'ed inline without a promise each, or in the pool. */
+function statBatch(
+  batch: readonly Dirent<Buffer>[],
+  parent: EntryPath,
+  parentAbs: NativePath,
+  calls: InlineCalls,
+): readonly Entry[] | Promise<readonly Entry[]> {
+  const out: (Entry | Promise<Entry>)[] = new Array(batch.length);
+  let pending = false;
+  for (let i = 0; i < batch.length; i++) {
+    const entry = statEntry(batch[i]!, parent, parentAbs, calls);
+    if (entry instanceof Promise) pending = true;
+    out[i] = entry;
+  }
+  return pending ? Promise.all(out) : (out as Entry[]);
 }
 
 async function symlinkRecord(entry: Stated, calls: InlineCalls): Promise<SourceRecord> {
@@ -231,34 +249,62 @@ async function symlinkRecord(entry: Stated, calls: InlineCalls): Promise<SourceR
   }
 }
 
+const LSTAT_OPTIONS = { bigint: true } as const;
+
 /**
  * lstat of one directory entry: a Stated entry, an error record when lstat fails, or undefined
- * for entries that are not backed up (sockets, fifos, devices). A name that is not UTF-8 becomes
- * its escaped form in the path (nameFromBytes) and is kept as bytes (`nameBytes`).
+ * for entries that are not backed up (sockets, fifos, devices); a promise of it when lstat goes
+ * to the thread pool. A name that is not UTF-8 becomes its escaped form in the path
+ * (nameFromBytes) and is kept as bytes (`nameBytes`).
  */
-async function statEntry(
+function statEntry(
   d: Dirent<Buffer>,
   parent: EntryPath,
   parentAbs: NativePath,
   calls: InlineCalls,
-): Promise<Stated | SourceRecord | undefined> {
+): Entry | Promise<Entry> {
   const { name, escaped } = nameFromBytes(d.name);
   if (!isValidComponent(name)) return undefined;
   const nameBytes = escaped ? d.name : undefined;
   const absPath = childPath(parentAbs, nameBytes ?? name);
   const path = joinPath(parent, name);
-  const guess: EntryType = d.isDirectory() ? 'directory' : d.isSymbolicLink() ? 'symlink' : 'file';
-  try {
-    const st = isLong(absPath)
-      ? await withShortPath(absPath, (p) => lstat(p, { bigint: true }))
-      : await calls.run(
-          () => lstatSync(absPath, { bigint: true }),
-          () => lstat(absPath, { bigint: true }),
-        );
-    const type = entryTypeOf(st);
-    return type ? { path, absPath, type, stat: st, ...(nameBytes ? { nameBytes } : {}) } : undefined;
-  } catch (err) {
-    const reason = errnoOf(err) === 'ENOENT' ? 'vanished during the scan' : `lstat: ${reasonOf(err)}`;
-    return errorRecord(path, absPath, guess, reason, nameBytes);
+  if (isLong(absPath)) {
+    return withShortPath(absPath, (p) => lstat(p, LSTAT_OPTIONS)).then(
+      (st) => stated(path, absPath, nameBytes, st),
+      (err: unknown) => lstatFailed(d, path, absPath, nameBytes, err),
+    );
   }
+  let st: BigIntStats | typeof POOLED;
+  try {
+    st = calls.runInline(() => lstatSync(absPath, LSTAT_OPTIONS));
+  } catch (err) {
+    return lstatFailed(d, path, absPath, nameBytes, err);
+  }
+  if (st !== POOLED) return stated(path, absPath, nameBytes, st);
+  return lstat(absPath, LSTAT_OPTIONS).then(
+    (st) => stated(path, absPath, nameBytes, st),
+    (err: unknown) => lstatFailed(d, path, absPath, nameBytes, err),
+  );
+}
+
+function stated(
+  path: EntryPath,
+  absPath: NativePath,
+  nameBytes: Uint8Array | undefined,
+  stat: BigIntStats,
+): Stated | undefined {
+  const type = entryTypeOf(stat);
+  return type ? { path, absPath, nameBytes, type, stat } : undefined;
+}
+
+function lstatFailed(
+  d: Dirent<Buffer>,
+  path: EntryPath,
+  absPath: NativePath,
+  nameBytes: Uint8Array | undefined,
+  err: unknown,
+): SourceRecord {
+  const guess: EntryType = d.isDirectory() ? 'directory' : d.isSymbolicLink() ? 'symlink' : 'file';
+  const reason = errnoOf(err) === 'ENOENT' ? 'vanished during the scan' : `lstat: ${reasonOf(err)}`;
+  return errorRecord(path, absPath, guess, reason, nameBytes);
 }
