@@ -3,7 +3,7 @@ import { type BigIntStats, fstatSync, openSync, readSync } from 'node:fs';
 import { ConnectorError, type ContentStream } from '@kloset/connector-contract';
 import { closeQuietly, openToRead, readInto } from '../fd-io.ts';
 import { fsError } from '../fs-errors.ts';
-import type { InlineCalls } from '../inline-calls.ts';
+import { type InlineCalls, POOLED } from '../inline-calls.ts';
 import { isLong, type NativePath, shownPath, withShortPath } from '../native-path.ts';
 
 /** Largest piece yielded (and read with one call). */
@@ -90,11 +90,8 @@ class SmallFileRead implements AsyncIterator<Uint8Array> {
     }
     this.#started = true;
     this.#after = 'done';
-    const whole = await this.#calls.run<WholeRead | undefined>(
-      () => readWholeSync(this.#path, this.#scanned),
-      async () => undefined,
-    );
-    if (whole === undefined) {
+    const whole = this.#calls.runInline(() => readWholeSync(this.#path, this.#scanned));
+    if (whole === POOLED) {
       this.#pooled = readFileContent(this.#path, this.#scanned)[Symbol.asyncIterator]();
       return this.#pooled.next();
     }
