@@ -28,7 +28,7 @@ describe('InlineCalls', () => {
     expect(calls.counts).toEqual({ inline: 20, pooled: 0 });
   });
 
-  it('sends the next calls to the pool after a second slow inline call within 32, then tries inline again', async () => {
+  it('a second slow call within 32 sends the next calls to the pool, then inline again', async () => {
     const calls = new InlineCalls({ slowMs: 30, poolCalls: 3 });
     const log: string[] = [];
     const run = (slow: boolean) =>

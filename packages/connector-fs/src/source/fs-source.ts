@@ -7,7 +7,10 @@ import { walk } from './walk.ts';
 
 /** Options of FsSource. */
 export interface FsSourceOptions {
-  /** When lstat and the reads of small files run on the calling thread, when in the thread pool (see InlineCalls). */
+  /**
+   * When lstat, directory reads and the reads of small files run on the calling thread, when in
+   * the thread pool (see InlineCalls).
+   */
   readonly inlineCalls?: InlineCallsOptions;
 }
 
