@@ -14,6 +14,7 @@ import type { Storage } from '@kloset/connector-contract';
 import {
   ASYNC_MIN_LENGTH,
   type CompressionMode,
+  compressIfPays,
   compressIfPaysAsync,
   DEFAULT_ZSTD_LEVEL,
   type EncodedPayload,
@@ -116,6 +117,15 @@ export class BlobWriter {
       ? this.#o.cache.locatePending(kind, id) !== undefined
       : this.#o.cache.has(kind, id);
     if (present) return { id, stored: false, storedBytes: 0 };
+    // A payload stored as is (no compression, or too short to compress) needs no await: appended
+    // now, it is pending before any other putBlob runs (no in-progress entry to keep).
+    if (
+      (this.#o.compression === 'none' || data.length < MIN_COMPRESS_LENGTH) &&
+      !this.#uploads.full &&
+      !this.#inProgress.has(kind, id)
+    ) {
+      return this.#append(kind, id, compressIfPays(data, 'none'), data.length);
+    }
     const inProgress = this.#inProgress.get(kind, id);
     if (inProgress) {
       await inProgress;
@@ -156,12 +166,19 @@ export class BlobWriter {
       await this.#uploads.changed();
       this.#check();
     }
-    // From the check above to the end: no await, so the room is ours and the cache sees one writer.
-    // This call starts at most two uploads (the old packfile, and a new one a large blob filled),
-    // so at most `uploadConcurrency + 1` run at once.
+    return this.#append(kind, id, encoded, data.length);
+  }
+
+  /**
+   * Appends an encoded blob to the open packfile of its kind (the caller checked that an upload
+   * slot is free). No await: the room is ours and the cache sees one writer. This call starts at
+   * most two uploads (the old packfile, and a new one a large blob filled), so at most
+   * `uploadConcurrency + 1` run at once.
+   */
+  #append(kind: BlobKind, id: BlobId, encoded: EncodedPayload, rawLength: number): PutBlobResult {
     const sealedLength = encoded.body.length + SEAL_OVERHEAD;
     let writer = this.#open.get(kind);
-    if (writer && !writer.fits(sealedLength, data.length)) {
+    if (writer && !writer.fits(sealedLength, rawLength)) {
       this.#startUpload(kind, writer);
       writer = undefined;
     }
@@ -176,7 +193,7 @@ export class BlobWriter {
       this.#o.cache.addPendingPack(writer.id);
       this.#open.set(kind, writer);
     }
-    const entry = writer.add(kind, id, encoded, data.length);
+    const entry = writer.add(kind, id, encoded, rawLength);
     this.#o.cache.addPendingBlob(writer.id, entry);
     if (!writer.fits(SEAL_OVERHEAD, 0)) this.#startUpload(kind, writer);
     return { id, stored: true, storedBytes: entry.length };
