@@ -52,6 +52,47 @@ describe('external sorter', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it('copies what it is given: the caller may reuse its buffers at once', async () => {
+    const s = new ExternalSorter({ tempDir: dir, memoryBytes: 2048, readBufferBytes: 256 });
+    const key = Buffer.alloc(8);
+    const value = Buffer.alloc(40);
+    for (const i of shuffled(3000, 7)) {
+      key.write(`k${String(i).padStart(7, '0')}`);
+      value.fill(i & 0xff);
+      value.writeUInt32BE(i, 0);
+      await s.add(key, value);
+    }
+    expect(s.runsWritten).toBeGreaterThan(10);
+    let i = 0;
+    for await (const r of s.sorted()) {
+      expect(r.key.toString()).toBe(`k${String(i).padStart(7, '0')}`);
+      expect(r.value.readUInt32BE(0)).toBe(i);
+      expect(r.value[39]).toBe(i & 0xff);
+      i++;
+    }
+    expect(i).toBe(3000);
+  });
+
+  it('counts the bytes it holds: records and 8 bytes each, not a guess per record', async () => {
+    // 20,000 records of 8 + 8 + 100 bytes (+ 8 for each one's place) are 2.48 MB: under a 512 KiB
+    // budget, four runs and the rest in memory; under a budget 20% too small, five.
+    const s = new ExternalSorter({ tempDir: dir, memoryBytes: 512 * 1024 });
+    for (const i of shuffled(20_000, 9)) await s.add(keyOf(i), Buffer.alloc(100, i & 0xff));
+    expect(s.runsWritten).toBe(4);
+    const t = new ExternalSorter({ tempDir: dir, memoryBytes: 410 * 1024 });
+    for (const i of shuffled(20_000, 9)) await t.add(keyOf(i), Buffer.alloc(100, i & 0xff));
+    expect(t.runsWritten).toBe(5);
+    let n = 0;
+    let prev: Buffer | undefined;
+    for await (const r of t.sorted()) {
+      if (prev !== undefined) expect(Buffer.compare(prev, r.key)).toBeLessThan(0);
+      prev = Buffer.from(r.key);
+      n++;
+    }
+    expect(n).toBe(20_000);
+    await s.close();
+  });
+
   it('handles records larger than the read buffer', async () => {
     const s = new ExternalSorter({ tempDir: dir, memoryBytes: 1, readBufferBytes: 16 });
     await s.add(Buffer.from('b'), Buffer.alloc(100_000, 2));

@@ -31,7 +31,7 @@ export const ENVIRONMENT: readonly (readonly [string, string])[] = [
   ['KLOSET_CRYPTO_WORKERS', 'crypto worker threads (default one per core beyond the first, 1 to 4; 0: none)'],
   [
     'KLOSET_SORT_MEMORY',
-    'bytes of entries a backup or check sorts in memory before spilling them, encrypted, to the temporary directory (default 64 MiB)',
+    'bytes of entries a backup or check sorts in memory before spilling them, encrypted, to the temporary directory (default 32 MiB)',
   ],
   [
     'KLOSET_FS_INLINE=0',

@@ -5,6 +5,13 @@
  * in-memory batch. When there are more runs than `maxFanIn`, runs are first merged into longer
  * runs, so open files and read buffers stay bounded too.
  *
+ * In memory, records are copied into slabs of up to 1 MiB, in the layout of a run's blocks
+ * (below), and known by one number each (slab, offset), which is what is sorted: the budget is
+ * the bytes really held (slabs, plus 8 bytes a record for its number), outside the JS heap, and a
+ * record costs no object of its own until `sorted()` hands it out. (Kept as two Buffers and an
+ * object each, 100,000 backup entries held ~480 bytes each, counted as ~250, and the caller's
+ * buffers pinned whatever else shared their memory.) The slabs of a spilled batch are reused.
+ *
  * Nothing in plaintext outside the store: the records are file names, S3 keys and metadata, so no
  * run reaches the disk in clear. Each sorter draws a fresh random 256-bit key, held only in memory
  * (a KeyObject, gone with the process), and seals its runs block by block with AES-256-GCM
@@ -41,7 +48,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface ExternalSorterOptions {
-  /** Bytes of records kept in memory before spilling a run (default: KLOSET_SORT_MEMORY, else 64 MiB). */
+  /** Bytes of records kept in memory before spilling a run (default: KLOSET_SORT_MEMORY, else 32 MiB). */
   readonly memoryBytes?: number;
   /** Where to create the temporary directory (default: the OS temporary directory). */
   readonly tempDir?: string;
@@ -57,21 +64,37 @@ export interface SortedRecord {
   readonly value: Buffer;
 }
 
-/** Per-record bookkeeping cost assumed on top of the key and value bytes. */
-const RECORD_OVERHEAD = 96;
 const BLOCK_HEADER = 5;
 const TAG_BYTES = 16;
 const LAST_BLOCK = 1;
+/** A record's framing: u32be(key length) || u32be(value length), in slabs as in run blocks. */
+const RECORD_HEADER = 8;
+/** Slabs hold records up to this size each; a larger record gets a slab of its own. */
+const SLAB_BYTES = 1 << 20;
+/** A record's number is slab * 2^SLAB_SHIFT + offset: at most 4,095 slabs (spilled before). */
+const SLAB_SHIFT = 20;
+const MAX_SLABS = 4095;
+/** Memory counted for each record's number on top of its bytes. */
+const INDEX_BYTES = 8;
 const SPILL_PREFIX = 'kloset-sort-';
 const SPILL_DIR = /^kloset-sort-(\d+)-(\d+)-[A-Za-z0-9]{6}$/;
 const LEGACY_SPILL_DIR = /^kloset-sort-[A-Za-z0-9]{6}$/;
 const STALE_AFTER_MS = 6 * 60 * 60 * 1000;
 const TOUCH_EVERY_MS = 10 * 60 * 1000;
 
+/**
+ * A sorted sequence of records. Its current record is the framed bytes `buf[start, end)`, key
+ * `buf[start + 8, keyEnd)` and value `buf[keyEnd, end)`; `buf` undefined once exhausted.
+ */
 interface Source {
-  /** The current record, or undefined when exhausted. */
-  head: SortedRecord | undefined;
-  advance(): Promise<void>;
+  buf: Buffer | undefined;
+  start: number;
+  keyEnd: number;
+  end: number;
+  /** Moves to the next record; a promise only when it has to read (run files). */
+  advance(): Promise<void> | undefined;
+  /** The current record as buffers the consumer may keep. */
+  record(): SortedRecord;
   close(): Promise<void>;
 }
 
@@ -81,8 +104,9 @@ interface Run {
   readonly number: number;
 }
 
-function compareRecords(a: SortedRecord, b: SortedRecord): number {
-  return Buffer.compare(a.key, b.key);
+/** True if the current key of `a` sorts before that of `b`. */
+function before(a: Source, b: Source): boolean {
+  return a.buf!.compare(b.buf!, b.start + RECORD_HEADER, b.keyEnd, a.start + RECORD_HEADER, a.keyEnd) < 0;
 }
 
 function nonce(run: number, block: number): Buffer {
@@ -93,11 +117,8 @@ function nonce(run: number, block: number): Buffer {
   return n;
 }
 
-function putRecord(b: Buffer, off: number, key: Uint8Array, value: Uint8Array): void {
-  b.writeUInt32BE(key.length, off);
-  b.writeUInt32BE(value.length, off + 4);
-  b.set(key, off + 8);
-  b.set(value, off + 8 + key.length);
+function u32(b: Buffer, off: number): number {
+  return b[off]! * 0x100_0000 + ((b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!);
 }
 
 /** Writes records into a run, sealed in blocks of up to `blockBytes` plaintext bytes. */
@@ -118,19 +139,18 @@ class RunWriter {
     this.#buf = Buffer.allocUnsafe(Math.max(1, blockBytes));
   }
 
-  async write(key: Uint8Array, value: Uint8Array): Promise<void> {
-    const need = 8 + key.length + value.length;
+  /** Appends the framed record `src[start, end)`. */
+  async write(src: Buffer, start: number, end: number): Promise<void> {
+    const need = end - start;
     if (this.#off + need > this.#buf.length && this.#off > 0) {
       await this.#seal(this.#buf.subarray(0, this.#off), false);
       this.#off = 0;
     }
     if (need > this.#buf.length) {
-      const alone = Buffer.allocUnsafe(need);
-      putRecord(alone, 0, key, value);
-      await this.#seal(alone, false);
+      await this.#seal(src.subarray(start, end), false);
       return;
     }
-    putRecord(this.#buf, this.#off, key, value);
+    src.copy(this.#buf, this.#off, start, end);
     this.#off += need;
   }
 
@@ -172,22 +192,24 @@ class RunWriter {
 
 /** Reads a run's records back, each block authenticated before its records are used. */
 class RunReader implements Source {
-  head: SortedRecord | undefined;
+  buf: Buffer | undefined;
+  start = 0;
+  keyEnd = 0;
+  end = 0;
   readonly #fh: FileHandle;
   readonly #path: string;
   readonly #key: KeyObject;
   readonly #run: number;
   readonly #size: number;
-  #buf: Buffer;
-  #start = 0;
-  #end = 0;
-  /** File offset of `#buf[#start]`. */
+  #raw: Buffer;
+  #rawStart = 0;
+  #rawEnd = 0;
+  /** File offset of `#raw[#rawStart]`. */
   #offset = 0;
   #eof = false;
   #block = 0;
   #last = false;
   #plain: Buffer = Buffer.alloc(0);
-  #pos = 0;
 
   private constructor(
     fh: FileHandle,
@@ -202,7 +224,7 @@ class RunReader implements Source {
     this.#path = path;
     this.#key = key;
     this.#run = run;
-    this.#buf = Buffer.allocUnsafe(Math.max(1, bufferBytes) + BLOCK_HEADER + TAG_BYTES);
+    this.#raw = Buffer.allocUnsafe(Math.max(1, bufferBytes) + BLOCK_HEADER + TAG_BYTES);
   }
 
   static async open(run: Run, key: KeyObject, bufferBytes: number): Promise<RunReader> {
@@ -222,23 +244,28 @@ class RunReader implements Source {
     return new Error(`temporary sort file ${this.#path} was modified or is corrupt: ${what}`);
   }
 
-  /** Makes `need` bytes available from `#start`; false if the file ends first. */
+  /** Makes `need` bytes available from `#rawStart`; false if the file ends first. */
   async #fill(need: number): Promise<boolean> {
-    while (this.#end - this.#start < need) {
+    while (this.#rawEnd - this.#rawStart < need) {
       if (this.#eof) return false;
-      if (this.#start > 0) {
-        this.#buf.copy(this.#buf, 0, this.#start, this.#end);
-        this.#end -= this.#start;
-        this.#start = 0;
+      if (this.#rawStart > 0) {
+        this.#raw.copy(this.#raw, 0, this.#rawStart, this.#rawEnd);
+        this.#rawEnd -= this.#rawStart;
+        this.#rawStart = 0;
       }
-      if (need > this.#buf.length) {
+      if (need > this.#raw.length) {
         const bigger = Buffer.allocUnsafe(need);
-        this.#buf.copy(bigger, 0, 0, this.#end);
-        this.#buf = bigger;
+        this.#raw.copy(bigger, 0, 0, this.#rawEnd);
+        this.#raw = bigger;
       }
-      const { bytesRead } = await this.#fh.read(this.#buf, this.#end, this.#buf.length - this.#end, null);
+      const { bytesRead } = await this.#fh.read(
+        this.#raw,
+        this.#rawEnd,
+        this.#raw.length - this.#rawEnd,
+        null,
+      );
       if (bytesRead === 0) this.#eof = true;
-      this.#end += bytesRead;
+      this.#rawEnd += bytesRead;
     }
     return true;
   }
@@ -250,20 +277,20 @@ class RunReader implements Source {
       return false;
     }
     if (!(await this.#fill(BLOCK_HEADER))) throw this.#corrupt(`truncated before block ${this.#block}`);
-    const length = this.#buf.readUInt32BE(this.#start);
+    const length = this.#raw.readUInt32BE(this.#rawStart);
     const total = BLOCK_HEADER + length + TAG_BYTES;
     // Checked before anything is allocated for it: the length is not authenticated yet.
     if (this.#offset + total > this.#size || !(await this.#fill(total))) {
       throw this.#corrupt(`block ${this.#block} runs past the end of the file`);
     }
-    const s = this.#start;
-    const header = this.#buf.subarray(s, s + BLOCK_HEADER);
+    const s = this.#rawStart;
+    const header = this.#raw.subarray(s, s + BLOCK_HEADER);
     const decipher = createDecipheriv('aes-256-gcm', this.#key, nonce(this.#run, this.#block), {
       authTagLength: TAG_BYTES,
     });
     decipher.setAAD(header);
-    decipher.setAuthTag(this.#buf.subarray(s + BLOCK_HEADER + length, s + total));
-    const plain = decipher.update(this.#buf.subarray(s + BLOCK_HEADER, s + BLOCK_HEADER + length));
+    decipher.setAuthTag(this.#raw.subarray(s + BLOCK_HEADER + length, s + total));
+    const plain = decipher.update(this.#raw.subarray(s + BLOCK_HEADER, s + BLOCK_HEADER + length));
     try {
       decipher.final();
     } catch {
@@ -271,31 +298,52 @@ class RunReader implements Source {
     }
     this.#last = (header[4]! & LAST_BLOCK) !== 0;
     this.#block++;
-    this.#start += total;
+    this.#rawStart += total;
     this.#offset += total;
     this.#plain = plain;
-    this.#pos = 0;
+    this.end = 0;
     return true;
   }
 
-  async advance(): Promise<void> {
-    while (this.#pos >= this.#plain.length) {
+  /** Frames the record at `end` of the current block as the current one. */
+  #frame(): void {
+    const p = this.#plain;
+    const s = this.end;
+    if (s + RECORD_HEADER > p.length) throw this.#corrupt(`a record overruns block ${this.#block - 1}`);
+    const keyEnd = s + RECORD_HEADER + u32(p, s);
+    const end = keyEnd + u32(p, s + 4);
+    if (end > p.length) throw this.#corrupt(`a record overruns block ${this.#block - 1}`);
+    this.buf = p;
+    this.start = s;
+    this.keyEnd = keyEnd;
+    this.end = end;
+  }
+
+  advance(): Promise<void> | undefined {
+    if (this.end < this.#plain.length) {
+      this.#frame();
+      return undefined;
+    }
+    return this.#advanceBlock();
+  }
+
+  async #advanceBlock(): Promise<void> {
+    while (this.end >= this.#plain.length) {
       if (!(await this.#nextBlock())) {
-        this.head = undefined;
+        this.buf = undefined;
         return;
       }
     }
-    const p = this.#plain;
-    const s = this.#pos;
-    const kl = s + 8 <= p.length ? p.readUInt32BE(s) : -1;
-    const vl = s + 8 <= p.length ? p.readUInt32BE(s + 4) : -1;
-    const end = s + 8 + kl + vl;
-    if (kl < 0 || end > p.length) throw this.#corrupt(`a record overruns block ${this.#block - 1}`);
-    // Copies: a record kept by the consumer must not hold its whole block.
-    const key = Buffer.from(p.subarray(s + 8, s + 8 + kl));
-    const value = Buffer.from(p.subarray(s + 8 + kl, end));
-    this.#pos = end;
-    this.head = { key, value };
+    this.#frame();
+  }
+
+  record(): SortedRecord {
+    // One copy of the record: kept by the consumer, it must not hold its whole block.
+    const p = this.buf!;
+    const bytes = Buffer.allocUnsafe(this.end - this.start - RECORD_HEADER);
+    p.copy(bytes, 0, this.start + RECORD_HEADER, this.end);
+    const kl = this.keyEnd - this.start - RECORD_HEADER;
+    return { key: bytes.subarray(0, kl), value: bytes.subarray(kl) };
   }
 
   async close(): Promise<void> {
@@ -303,51 +351,191 @@ class RunReader implements Source {
   }
 }
 
-class MemorySource implements Source {
-  head: SortedRecord | undefined;
-  readonly #records: (SortedRecord | undefined)[];
-  #i = 0;
+/**
+ * Records held in memory: framed in slabs, known by their numbers (slab << SLAB_SHIFT | offset),
+ * sorted by key through those numbers.
+ */
+class Batch {
+  readonly #slabBytes: number;
+  #slabs: Buffer[] = [];
+  /** Standard slabs of a spilled batch, for the next one. */
+  #free: Buffer[] = [];
+  #slab: Buffer | undefined;
+  #used = 0;
+  #records: number[] = [];
+  /** Bytes held: slabs used (with the tails left behind) and the records' numbers. */
+  bytes = 0;
 
-  constructor(records: (SortedRecord | undefined)[]) {
-    this.#records = records;
-    this.head = records[0];
+  constructor(slabBytes: number) {
+    this.#slabBytes = slabBytes;
   }
 
-  async advance(): Promise<void> {
-    this.#records[this.#i] = undefined; // release as we go
-    this.#i++;
-    this.head = this.#records[this.#i];
+  get count(): number {
+    return this.#records.length;
+  }
+
+  get full(): boolean {
+    return this.#slabs.length >= MAX_SLABS;
+  }
+
+  add(key: Uint8Array, value: Uint8Array): void {
+    const need = RECORD_HEADER + key.length + value.length;
+    let slab = this.#slab;
+    if (slab === undefined || this.#used + need > slab.length) {
+      if (slab !== undefined) this.bytes += slab.length - this.#used;
+      if (need > this.#slabBytes) {
+        slab = Buffer.allocUnsafeSlow(need);
+        this.#slab = undefined; // a slab of its own, left at once
+      } else {
+        slab = this.#free.pop() ?? Buffer.allocUnsafeSlow(this.#slabBytes);
+        this.#slab = slab;
+      }
+      this.#used = 0;
+      this.#slabs.push(slab);
+    }
+    const off = this.#used;
+    const kl = key.length;
+    slab.writeUInt32BE(kl, off);
+    slab.writeUInt32BE(value.length, off + 4);
+    // Small copies byte by byte: TypedArray.set costs more than the bytes below ~64 of them.
+    if (kl <= 64) for (let i = 0; i < kl; i++) slab[off + RECORD_HEADER + i] = key[i]!;
+    else slab.set(key, off + RECORD_HEADER);
+    slab.set(value, off + RECORD_HEADER + kl);
+    this.#records.push((this.#slabs.length - 1) * SLAB_BYTES + off);
+    if (this.#slab !== undefined) this.#used = off + need;
+    this.bytes += need + INDEX_BYTES;
+  }
+
+  /** Compares the keys of records `a` and `b`. */
+  readonly #compare = (a: number, b: number): number => {
+    const sa = this.#slabs[a >>> SLAB_SHIFT]!;
+    const sb = this.#slabs[b >>> SLAB_SHIFT]!;
+    const i = (a & (SLAB_BYTES - 1)) + RECORD_HEADER;
+    const j = (b & (SLAB_BYTES - 1)) + RECORD_HEADER;
+    const la = u32(sa, i - RECORD_HEADER);
+    const lb = u32(sb, j - RECORD_HEADER);
+    const n = Math.min(la, lb);
+    for (let k = 0; k < n; k++) {
+      const d = sa[i + k]! - sb[j + k]!;
+      if (d !== 0) return d;
+    }
+    return la - lb;
+  };
+
+  /** The records in key order, as a source; the batch starts empty again. */
+  take(): MemorySource {
+    const records = this.#records;
+    records.sort(this.#compare);
+    const source = new MemorySource(this.#slabs, records);
+    this.#records = [];
+    this.#slabs = [];
+    this.#slab = undefined;
+    this.#used = 0;
+    this.bytes = 0;
+    return source;
+  }
+
+  /** Keeps the standard slabs of `source` (written out) for the next records. */
+  recycle(source: MemorySource): void {
+    for (const s of source.slabs) if (s.length === this.#slabBytes) this.#free.push(s);
+    source.slabs.length = 0;
+  }
+
+  /** Drops everything held. */
+  clear(): void {
+    this.#records = [];
+    this.#slabs = [];
+    this.#free = [];
+    this.#slab = undefined;
+    this.bytes = 0;
+  }
+}
+
+class MemorySource implements Source {
+  buf: Buffer | undefined;
+  start = 0;
+  keyEnd = 0;
+  end = 0;
+  readonly slabs: Buffer[];
+  readonly #records: number[];
+  #i = -1;
+
+  constructor(slabs: Buffer[], records: number[]) {
+    this.slabs = slabs;
+    this.#records = records;
+    this.advance();
+  }
+
+  advance(): undefined {
+    const r = this.#records[++this.#i];
+    if (r === undefined) {
+      this.buf = undefined;
+      return undefined;
+    }
+    const b = this.slabs[r >>> SLAB_SHIFT]!;
+    const s = r & (SLAB_BYTES - 1);
+    this.buf = b;
+    this.start = s;
+    this.keyEnd = s + RECORD_HEADER + u32(b, s);
+    this.end = this.keyEnd + u32(b, s + 4);
+    return undefined;
+  }
+
+  record(): SortedRecord {
+    // Views of the slab: the slabs stay until the sort is over anyway.
+    const b = this.buf!;
+    return {
+      key: b.subarray(this.start + RECORD_HEADER, this.keyEnd),
+      value: b.subarray(this.keyEnd, this.end),
+    };
   }
 
   async close(): Promise<void> {}
 }
 
-/** A min-heap of sources ordered by their head record. */
-async function* mergeSources(sources: Source[]): AsyncGenerator<SortedRecord> {
-  const heap = sources.filter((s) => s.head !== undefined);
-  const less = (a: Source, b: Source) => compareRecords(a.head!, b.head!) < 0;
-  const down = (i: number) => {
+/** A min-heap of sources ordered by their current key; `next` moves the smallest on. */
+class Merge {
+  readonly #heap: Source[];
+
+  constructor(sources: Source[]) {
+    this.#heap = sources.filter((s) => s.buf !== undefined);
+    for (let i = (this.#heap.length >> 1) - 1; i >= 0; i--) this.#down(i);
+  }
+
+  /** The source holding the smallest record, or undefined when all are exhausted. */
+  get top(): Source | undefined {
+    return this.#heap[0];
+  }
+
+  /** Advances the top source and restores the heap. */
+  async next(): Promise<void> {
+    const heap = this.#heap;
+    const top = heap[0]!;
+    const wait = top.advance();
+    if (wait !== undefined) await wait;
+    if (top.buf === undefined) {
+      const last = heap.pop()!;
+      if (heap.length === 0) return;
+      heap[0] = last;
+    }
+    this.#down(0);
+  }
+
+  #down(i: number): void {
+    const heap = this.#heap;
+    const n = heap.length;
     for (;;) {
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;
-      if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
-      if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
+      if (l < n && before(heap[l]!, heap[m]!)) m = l;
+      if (r < n && before(heap[r]!, heap[m]!)) m = r;
       if (m === i) return;
-      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+      const t = heap[i]!;
+      heap[i] = heap[m]!;
+      heap[m] = t;
       i = m;
     }
-  };
-  for (let i = (heap.length >> 1) - 1; i >= 0; i--) down(i);
-  while (heap.length > 0) {
-    const top = heap[0]!;
-    yield top.head!;
-    await top.advance();
-    if (top.head === undefined) {
-      const last = heap.pop()!;
-      if (heap.length > 0) heap[0] = last;
-    }
-    down(0);
   }
 }
 
@@ -429,8 +617,7 @@ export class ExternalSorter {
   readonly #fanIn: number;
   readonly #readBuffer: number;
   readonly #swept: Promise<void>;
-  #records: SortedRecord[] = [];
-  #bytes = 0;
+  readonly #batch: Batch;
   #dir: string | undefined;
   #key: KeyObject | undefined;
   #touch: NodeJS.Timeout | undefined;
@@ -442,11 +629,16 @@ export class ExternalSorter {
   #spilling: Promise<void> | undefined;
 
   constructor(options: ExternalSorterOptions = {}) {
-    this.#memoryBytes = options.memoryBytes ?? memoryFromEnv() ?? 64 * 1024 * 1024;
+    this.#memoryBytes = options.memoryBytes ?? memoryFromEnv() ?? 32 * 1024 * 1024;
     this.#tempParent = options.tempDir ?? tmpdir();
     this.#fanIn = Math.max(2, options.maxFanIn ?? 64);
     this.#readBuffer = options.readBufferBytes ?? 256 * 1024;
     this.#swept = sweepOnce(this.#tempParent);
+    // Slabs of 1 MiB, smaller under a small budget (at least 4 KiB: a slab per record would
+    // cost more than the records).
+    let slab = SLAB_BYTES;
+    while (slab > 4096 && slab > this.#memoryBytes / 4) slab >>= 1;
+    this.#batch = new Batch(slab);
   }
 
   /** Records added so far. */
@@ -465,21 +657,22 @@ export class ExternalSorter {
   }
 
   /**
-   * Adds a record; may spill a run to disk. The buffers are kept: do not reuse them. Concurrent
+   * Adds a record (copied: the caller may reuse its buffers); may spill a run to disk. Concurrent
    * calls are allowed: records added while a run is being written wait for it (backpressure).
    */
-  async add(key: Uint8Array, value: Uint8Array): Promise<void> {
-    if (this.#state !== 'adding') throw new Error('external sorter: add after sorted()');
-    this.#records.push({ key: toBuffer(key), value: toBuffer(value) });
-    this.#bytes += key.length + value.length + RECORD_OVERHEAD;
+  add(key: Uint8Array, value: Uint8Array): Promise<void> {
+    if (this.#state !== 'adding') return Promise.reject(new Error('external sorter: add after sorted()'));
+    if (this.#spilling !== undefined) return this.#spilling.then(() => this.add(key, value));
+    this.#batch.add(key, value);
     this.#count++;
-    if (this.#bytes >= this.#memoryBytes && this.#spilling === undefined) {
+    if (this.#batch.bytes >= this.#memoryBytes || this.#batch.full) {
       const spilling = this.#spill().finally(() => {
         this.#spilling = undefined;
       });
       this.#spilling = spilling;
+      return spilling;
     }
-    if (this.#spilling !== undefined) await this.#spilling;
+    return DONE;
   }
 
   async #newRun(): Promise<{ run: Run; writer: RunWriter }> {
@@ -502,11 +695,24 @@ export class ExternalSorter {
     return { run: { path, number }, writer: new RunWriter(fh, this.#key, number, this.#readBuffer) };
   }
 
-  /** Writes `records` (sorted) as one run. */
-  async #writeRun(records: AsyncIterable<SortedRecord> | Iterable<SortedRecord>): Promise<Run> {
+  /** Writes the records of `sources`, merged, as one run. */
+  async #writeRun(sources: Source[]): Promise<Run> {
     const { run, writer } = await this.#newRun();
     try {
-      for await (const r of records) await writer.write(r.key, r.value);
+      if (sources.length === 1) {
+        const s = sources[0]!;
+        while (s.buf !== undefined) {
+          await writer.write(s.buf, s.start, s.end);
+          const wait = s.advance();
+          if (wait !== undefined) await wait;
+        }
+      } else {
+        const merge = new Merge(sources);
+        for (let s = merge.top; s !== undefined; s = merge.top) {
+          await writer.write(s.buf!, s.start, s.end);
+          await merge.next();
+        }
+      }
     } catch (e) {
       await writer.discard();
       throw e;
@@ -517,11 +723,9 @@ export class ExternalSorter {
   }
 
   async #spill(): Promise<void> {
-    const records = this.#records;
-    this.#records = [];
-    this.#bytes = 0;
-    records.sort(compareRecords);
-    this.#runs.push(await this.#writeRun(records));
+    const source = this.#batch.take();
+    this.#runs.push(await this.#writeRun([source]));
+    this.#batch.recycle(source);
   }
 
   /** Merges `runs` into one new run and deletes them. */
@@ -529,7 +733,7 @@ export class ExternalSorter {
     const readers: RunReader[] = [];
     try {
       for (const run of runs) readers.push(await RunReader.open(run, this.#key!, this.#readBuffer));
-      return await this.#writeRun(mergeSources(readers));
+      return await this.#writeRun(readers);
     } finally {
       for (const r of readers) await r.close();
       for (const run of runs) await rm(run.path, { force: true });
@@ -547,12 +751,19 @@ export class ExternalSorter {
         const batch = this.#runs.splice(0, this.#fanIn);
         this.#runs.push(await this.#mergeRuns(batch));
       }
-      const records = this.#records;
-      this.#records = [];
-      records.sort(compareRecords);
-      sources.push(new MemorySource(records));
+      const memory = this.#batch.take();
+      this.#batch.clear();
+      sources.push(memory);
       for (const run of this.#runs) sources.push(await RunReader.open(run, this.#key!, this.#readBuffer));
-      yield* mergeSources(sources);
+      if (sources.length === 1) {
+        for (; memory.buf !== undefined; memory.advance()) yield memory.record();
+      } else {
+        const merge = new Merge(sources);
+        for (let s = merge.top; s !== undefined; s = merge.top) {
+          yield s.record();
+          await merge.next();
+        }
+      }
     } finally {
       for (const s of sources) await s.close();
       await this.close();
@@ -563,7 +774,7 @@ export class ExternalSorter {
   async close(): Promise<void> {
     this.#state = 'closed';
     if (this.#spilling !== undefined) await this.#spilling.catch(() => {});
-    this.#records = [];
+    this.#batch.clear();
     const dir = this.#dir;
     this.#dir = undefined;
     this.#key = undefined;
@@ -575,6 +786,4 @@ export class ExternalSorter {
   }
 }
 
-function toBuffer(b: Uint8Array): Buffer {
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-}
+const DONE: Promise<void> = Promise.resolve();
