@@ -8,8 +8,8 @@
  * packfiles waiting for their state.
  *
  * `has` first asks a Bloom filter of the indexed ids (blob-bloom.ts, at most `maxBloomBytes`):
- * "certainly absent" costs no query. The filter is kept in the `meta` table, tagged with the
- * index's generation (`blobs_gen`, bumped by every transaction that inserts blobs), so opening a
+ * "certainly absent" costs no query. The filter is kept in the `bloom_filter` table, tagged with the
+ * index's generation (`meta.blobs_gen`, bumped by every transaction that inserts blobs), so opening a
  * large index for a small backup reads it instead of scanning the index; when it is missing or
  * stale (a crash, an older client) the first `has` rebuilds it with one scan. Another connection
  * sharing the file may index blobs meanwhile: `has` checks the generation at most every
@@ -120,9 +120,8 @@ const INDEX_BITS_LIMIT = 2 ** 21;
 /** How often `has` looks for blobs indexed by other connections (see the file comment). */
 const BLOOM_RECHECK_MS = 100;
 
-/** `meta` keys of the Bloom filter and of the generation it is tagged with. */
+/** The `meta` key of the index's generation (the Bloom filter is tagged with the one it covers). */
 const GEN_KEY = 'blobs_gen';
-const BLOOM_KEY = 'bloom';
 
 function encodeGen(gen: number): Uint8Array {
   const out = new Uint8Array(8);
@@ -164,6 +163,8 @@ export class IndexCache {
     insertListed: StatementSync;
     getMeta: StatementSync;
     putMeta: StatementSync;
+    getBloom: StatementSync;
+    putBloom: StatementSync;
   };
   #inTransaction = false;
   /** This session's pending packfiles, by hex id, in the order they were started. */
@@ -236,6 +237,8 @@ export class IndexCache {
       ),
       insertListed: p('INSERT OR IGNORE INTO listed_states (id) VALUES (?)'),
       getMeta: p('SELECT value FROM meta WHERE key = ?'),
+      getBloom: p('SELECT data FROM bloom_filter WHERE id = 1'),
+      putBloom: p('INSERT OR REPLACE INTO bloom_filter (id, data) VALUES (1, ?)'),
       putMeta: p(
         'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       ),
@@ -321,8 +324,7 @@ export class IndexCache {
         put.run('store_id', storeId);
         // An empty index: its (empty) filter is complete.
         put.run(GEN_KEY, encodeGen(0));
-        put.run(
-          BLOOM_KEY,
+        db.prepare('INSERT OR REPLACE INTO bloom_filter (id, data) VALUES (1, ?)').run(
           new BlobBloom(bloomBytesFor(0, options.maxBloomBytes ?? DEFAULT_MAX_BLOOM_BYTES)).serialize(0),
         );
       } else if (
@@ -418,7 +420,7 @@ export class IndexCache {
 
   /** The saved filter, if it covers generation `gen`. */
   #storedBloom(gen: number): BlobBloom | undefined {
-    const value = this.#stmt.getMeta.get(BLOOM_KEY)?.value;
+    const value = this.#stmt.getBloom.get()?.data;
     return value instanceof Uint8Array ? BlobBloom.deserialize(value, gen) : undefined;
   }
 
@@ -512,7 +514,7 @@ export class IndexCache {
     if (bloom === undefined || !this.#bloomDirty || !this.#bloomComplete) return;
     this.transaction(() => {
       if (this.#generation() !== this.#bloomGen) return;
-      this.#stmt.putMeta.run(BLOOM_KEY, bloom.serialize(this.#bloomGen));
+      this.#stmt.putBloom.run(bloom.serialize(this.#bloomGen));
     });
     this.#bloomDirty = false;
   }

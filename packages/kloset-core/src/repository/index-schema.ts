@@ -4,12 +4,16 @@
  */
 
 /** Version of the cache layout; a mismatch makes the cache rebuild itself. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * Persistent tables (the union of the states applied so far).
  *
- * - `meta`: key/value, holds `schema_version` and `store_id`.
+ * - `meta`: key/value, holds `schema_version`, `store_id` and `blobs_gen` (the index's generation:
+ *   8 bytes, big-endian, bumped by every transaction that inserts blobs). Small values only: a
+ *   lookup in a WITHOUT ROWID table reads the whole record of every cell it compares with.
+ * - `bloom_filter`: one row (id 1), the Bloom filter of the indexed blob ids as last saved, tagged
+ *   with the generation it covers (blob-bloom.ts); stale when that is not `blobs_gen`.
  * - `states`: ids of the states applied, with the time they were applied (ms).
  * - `packfiles`: one row per packfile seen in a state, by a small integer handle, with its size when
  *   a state gave it and `time`, the newest `time` (Unix seconds) of the states listing it (the age
@@ -42,6 +46,10 @@ CREATE TABLE IF NOT EXISTS packfiles (
 CREATE TABLE IF NOT EXISTS snapshots_indexed (
   id BLOB PRIMARY KEY
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS bloom_filter (
+  id INTEGER PRIMARY KEY,
+  data BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS blobs (
   id BLOB NOT NULL,
   kind INTEGER NOT NULL,
