@@ -20,6 +20,12 @@
  * on 2 busy cores met 138 of them (2-170 ms), none next to another, and sending the next calls to
  * the pool after each put 15% of the calls there. `KLOSET_FS_INLINE=0` keeps every call in the
  * thread pool (a file system that can hang, such as a hard-mounted NFS).
+ *
+ * Inline calls never wait for the event loop: a walk that lstats and reads small files inline
+ * runs on promise reactions alone, and timers, signals, sockets and the completions of calls in
+ * the pool would wait for its end (a scan and read of 100k files ran 2.7 s without one turn of
+ * the event loop, a read sent to the pool meanwhile waiting all along). So once `turnMs` went by
+ * since the event loop last turned, calls go to the pool until it has turned again.
  */
 import { performance } from 'node:perf_hooks';
 
@@ -31,6 +37,8 @@ export const INLINE_SLOW_MS = 2;
 export const INLINE_AVERAGE_SLOW_MS = 0.2;
 export const WINDOW_CALLS = 32;
 export const POOL_CALLS_AFTER_SLOW = 256;
+/** Default longest stretch of inline calls without a turn of the event loop, in milliseconds. */
+export const INLINE_TURN_MS = 50;
 
 /** What InlineCalls.runInline returns when the call is to be made in the thread pool. */
 export const POOLED: unique symbol = Symbol('pooled');
@@ -51,6 +59,11 @@ export interface InlineCallsOptions {
   readonly poolCalls?: number;
   /** Never run inline (every call in the thread pool). Default: KLOSET_FS_INLINE is `0`. */
   readonly poolOnly?: boolean;
+  /**
+   * After this long (milliseconds) of inline calls without a turn of the event loop, calls go to
+   * the pool until it turns. Default INLINE_TURN_MS.
+   */
+  readonly turnMs?: number;
 }
 
 /** Chooses, call by call, between the synchronous and the thread-pool form of an fs call. */
@@ -59,7 +72,10 @@ export class InlineCalls {
   readonly #windowSlowMs: number;
   readonly #poolCalls: number;
   readonly #poolOnly: boolean;
+  readonly #turnMs: number;
   #poolLeft = 0;
+  /** When the first inline call since the event loop last turned ran; undefined until one does. */
+  #sinceTurn: number | undefined;
   /** Inline calls in the current window, their time, and the longest of them. */
   #windowCalls = 0;
   #windowMs = 0;
@@ -74,6 +90,7 @@ export class InlineCalls {
     this.#windowSlowMs = (WINDOW_CALLS - 1) * (options.averageSlowMs ?? INLINE_AVERAGE_SLOW_MS);
     this.#poolCalls = options.poolCalls ?? POOL_CALLS_AFTER_SLOW;
     this.#poolOnly = options.poolOnly ?? process.env.KLOSET_FS_INLINE === '0';
+    this.#turnMs = options.turnMs ?? INLINE_TURN_MS;
   }
 
   /**
@@ -92,9 +109,9 @@ export class InlineCalls {
 
   /**
    * Runs `inline` on this thread (timed) and returns its result or throws its error; or, if a
-   * recent inline call was slow, returns POOLED without running it: the caller makes the call in
-   * the thread pool (counted as such). For callers that do many calls in a row without a promise
-   * each.
+   * recent inline call was slow or the event loop is to turn, returns POOLED without running it:
+   * the caller makes the call in the thread pool (counted as such). For callers that do many
+   * calls in a row without a promise each.
    */
   runInline<T>(inline: () => T): T | typeof POOLED {
     if (this.#poolOnly || this.#poolLeft > 0) {
@@ -102,8 +119,17 @@ export class InlineCalls {
       this.#pooled++;
       return POOLED;
     }
-    this.#inline++;
     const start = performance.now();
+    if (this.#sinceTurn === undefined) {
+      this.#sinceTurn = start;
+      setImmediate(() => {
+        this.#sinceTurn = undefined;
+      });
+    } else if (start - this.#sinceTurn > this.#turnMs) {
+      this.#pooled++;
+      return POOLED;
+    }
+    this.#inline++;
     try {
       return inline();
     } finally {

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { InlineCalls, POOLED } from '../src/inline-calls.ts';
 
+/** A turnMs that the tests of other rules never reach. */
+const NO_TURN = 60_000;
+
 /** Keeps this thread busy for `ms` milliseconds. */
 function spin(ms: number): void {
   const end = performance.now() + ms;
@@ -29,7 +32,7 @@ describe('InlineCalls', () => {
   });
 
   it('a second slow call within 32 sends the next calls to the pool, then inline again', async () => {
-    const calls = new InlineCalls({ slowMs: 30, poolCalls: 3 });
+    const calls = new InlineCalls({ slowMs: 30, poolCalls: 3, turnMs: NO_TURN });
     const log: string[] = [];
     const run = (slow: boolean) =>
       calls.run(
@@ -54,7 +57,7 @@ describe('InlineCalls', () => {
   });
 
   it('keeps calls inline after lone slow calls (the thread preempted, not the device)', async () => {
-    const calls = new InlineCalls({ slowMs: 30, poolCalls: 3 });
+    const calls = new InlineCalls({ slowMs: 30, poolCalls: 3, turnMs: NO_TURN });
     const pooled = async () => 'pooled';
     for (let round = 0; round < 3; round++) {
       expect(
@@ -69,7 +72,7 @@ describe('InlineCalls', () => {
   });
 
   it('sends calls to the pool after a window of 32 that are each fast but slow on average', async () => {
-    const calls = new InlineCalls({ slowMs: 50, averageSlowMs: 0.5, poolCalls: 4 });
+    const calls = new InlineCalls({ slowMs: 50, averageSlowMs: 0.5, poolCalls: 4, turnMs: NO_TURN });
     const pooled = async () => 'pooled';
     // 31 calls of 0.7 ms: none slow alone, the window not yet complete.
     for (let i = 0; i < 31; i++) {
@@ -88,7 +91,7 @@ describe('InlineCalls', () => {
   });
 
   it('leaves the slowest call of a window out of its average', async () => {
-    const calls = new InlineCalls({ slowMs: 50, averageSlowMs: 0.5, poolCalls: 4 });
+    const calls = new InlineCalls({ slowMs: 50, averageSlowMs: 0.5, poolCalls: 4, turnMs: NO_TURN });
     const pooled = async () => 'pooled';
     // One call of 20 ms (not slow alone) and 31 fast ones: 0.6 ms on average, 0 without it.
     const run = (ms: number) =>
@@ -176,5 +179,32 @@ describe('InlineCalls', () => {
     expect(ran).toBe(false);
     expect(calls.counts).toEqual({ inline: 2, pooled: 0 });
     expect(pooled.counts).toEqual({ inline: 0, pooled: 1 });
+  });
+
+  it('lets the event loop turn: after turnMs without one, calls go to the pool until it turns', async () => {
+    const calls = new InlineCalls({ slowMs: 1000, averageSlowMs: 1000, turnMs: 20 });
+    const pooled = async () => {
+      await new Promise((resolve) => setImmediate(resolve)); // as a thread-pool completion would
+      return 'pooled';
+    };
+    let turned = false;
+    setImmediate(() => {
+      turned = true;
+    });
+    const log: string[] = [];
+    const start = performance.now();
+    // Promise reactions only: the event loop turns only if a call goes to the pool.
+    while (!turned && performance.now() - start < 1000) {
+      log.push(
+        await calls.run(() => {
+          spin(1);
+          return 'inline';
+        }, pooled),
+      );
+    }
+    expect(turned).toBe(true);
+    expect(log.at(-1)).toBe('pooled');
+    expect(log.filter((r) => r === 'inline').length).toBeLessThanOrEqual(21); // 1 ms each, 20 ms
+    expect(await calls.run(() => 'inline', pooled)).toBe('inline');
   });
 });
