@@ -52,7 +52,7 @@ export function fileContent(
   calls: InlineCalls,
 ): ContentStream {
   if (scanned === undefined || scanned.size > INLINE_READ_MAX || isLong(nativePath)) {
-    return readFileContent(nativePath, scanned);
+    return readFileContent(nativePath, scanned, calls);
   }
   return { [Symbol.asyncIterator]: () => new SmallFileRead(nativePath, scanned, calls) };
 }
@@ -92,7 +92,7 @@ class SmallFileRead implements AsyncIterator<Uint8Array> {
     this.#after = 'done';
     const whole = this.#calls.runInline(() => readWholeSync(this.#path, this.#scanned));
     if (whole === POOLED) {
-      this.#pooled = readFileContent(this.#path, this.#scanned)[Symbol.asyncIterator]();
+      this.#pooled = readFileContent(this.#path, this.#scanned, this.#calls)[Symbol.asyncIterator]();
       return this.#pooled.next();
     }
     this.#after = whole.error;
@@ -172,17 +172,26 @@ function readWholeSync(nativePath: NativePath, scanned: FileState): WholeRead {
  * after `changed`, those fstat finds at the open), after yielding every byte it read, so that the
  * engine can keep them if the file changes again (SourceRecord.open).
  *
- * Calls per file: open and one read per piece go through the thread pool (they may wait for the
- * disk); the final fstat and the close are synchronous (no disk I/O for a file opened to read).
+ * Calls per file: the open through `calls` (inline while calls are fast, as lstat), one read per
+ * piece through the thread pool (it may wait for the disk), the last one not followed by a read
+ * that returns 0 (the fstat after it sees a file that grew); the final fstat and the close are
+ * synchronous (no disk I/O for a file opened to read).
  */
 export async function* readFileContent(
   nativePath: NativePath,
   scanned: FileState | undefined,
+  calls?: InlineCalls,
 ): ContentStream {
   const absPath = shownPath(nativePath);
   let fd: number;
   try {
-    fd = await withShortPath(nativePath, openToRead);
+    fd =
+      calls === undefined || isLong(nativePath)
+        ? await withShortPath(nativePath, openToRead)
+        : await calls.run(
+            () => openSync(nativePath, 'r'),
+            () => openToRead(nativePath),
+          );
   } catch (err) {
     throw fsError(err, 'open', absPath);
   }
@@ -195,7 +204,7 @@ export async function* readFileContent(
       const buffer = Buffer.allocUnsafeSlow(last ? want + 1 : want);
       let n: number;
       try {
-        n = await readInto(fd, buffer, position);
+        n = await readInto(fd, buffer, position, want);
       } catch (err) {
         throw fsError(err, 'read', absPath);
       }
