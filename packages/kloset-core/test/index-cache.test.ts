@@ -6,7 +6,7 @@ import type { PackIndexEntry } from '../src/packfile/index-codec.ts';
 import { BlobBloom, bloomBytesFor } from '../src/repository/blob-bloom.ts';
 import { BlobIdMap } from '../src/repository/blob-id-map.ts';
 import { BlobKind } from '../src/repository/blob-store.ts';
-import { BlobWriter } from '../src/repository/blob-writer.ts';
+import { BlobWriter, type BlobWriterOptions } from '../src/repository/blob-writer.ts';
 import { IndexCache, PendingPackStatus } from '../src/repository/index-cache.ts';
 import { pseudoRandom, tempDir, testKeys } from './repository-helpers.ts';
 
@@ -261,19 +261,17 @@ it('BlobIdMap keeps ids sharing their first bytes apart, and kinds apart', () =>
   expect([map.get(1, c), map.size]).toEqual([undefined, 0]);
 });
 
-it('a write session through BlobWriter: states of stateMaxBlobs, nothing left pending after flush', async () => {
+/** A BlobWriter of a plaintext store, without compression, on a MemoryStorage and a new cache. */
+async function plainWriter(extra: Partial<BlobWriterOptions> = {}) {
   const { provider, keyRing } = await testKeys(true);
   const { cache } = openCache();
   const storage = new MemoryStorage();
-  const w = new BlobWriter({
-    storage,
-    provider,
-    keyRing,
-    cache,
-    packfileSize: 4096,
-    compression: 'none',
-    stateMaxBlobs: 25,
-  });
+  const options = { storage, provider, keyRing, cache, packfileSize: 1 << 20, compression: 'none' as const };
+  return { w: new BlobWriter({ ...options, ...extra }), cache, storage };
+}
+
+it('a write session through BlobWriter: states of stateMaxBlobs, nothing left pending after flush', async () => {
+  const { w, cache, storage } = await plainWriter({ packfileSize: 4096, stateMaxBlobs: 25 });
   const data = Array.from({ length: 120 }, (_, i) => pseudoRandom(i + 1, 100));
   const ids: Uint8Array[] = [];
   for (const d of data) ids.push((await w.putBlob(BlobKind.Chunk, d)).id);
@@ -292,16 +290,7 @@ it('a write session through BlobWriter: states of stateMaxBlobs, nothing left pe
 });
 
 it('abandon forgets the pending blobs of the session', async () => {
-  const { provider, keyRing } = await testKeys(true);
-  const { cache } = openCache();
-  const w = new BlobWriter({
-    storage: new MemoryStorage(),
-    provider,
-    keyRing,
-    cache,
-    packfileSize: 1 << 20,
-    compression: 'none',
-  });
+  const { w, cache } = await plainWriter();
   const { id } = await w.putBlob(BlobKind.Chunk, pseudoRandom(1, 100));
   expect(cache.has(BlobKind.Chunk, id)).toBe(true);
   await w.abandon();
