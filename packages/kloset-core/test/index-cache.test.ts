@@ -313,3 +313,36 @@ it('BlobBloom: no id added is ever reported absent, few others are "maybe", and 
   expect(back.count).toBe(20_000);
   expect(added.every((id) => back.mayHave(id))).toBe(true);
 });
+
+it('BlobWriter: new blobs wait while twice a state of uploaded blobs wait for a state write', async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  class SlowStates extends MemoryStorage {
+    override async put(...args: Parameters<MemoryStorage['put']>): Promise<void> {
+      if (args[0] === 'state') await gate;
+      return super.put(...args);
+    }
+  }
+  const storage = new SlowStates();
+  const { w, cache } = await plainWriter({ storage, packfileSize: 2048, stateMaxBlobs: 10 });
+  let done = 0;
+  const writing = (async () => {
+    for (let i = 0; i < 200; i++) {
+      await w.putBlob(BlobKind.Chunk, pseudoRandom(i + 1, 100));
+      done++;
+    }
+  })();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  // Stuck: the state write cannot finish, and no more than ~2 states' worth wait in memory.
+  const stuckAt = done;
+  expect(stuckAt).toBeLessThan(200);
+  expect(cache.pendingUploadedCount()).toBeLessThan(2 * 10 + 20);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(done).toBe(stuckAt);
+  release();
+  await writing;
+  await w.flush();
+  expect(cache.stats()).toMatchObject({ blobs: 200, pendingBlobs: 0 });
+});

@@ -7,7 +7,7 @@ import { concatBytes, toHex } from '../src/encoding/bytes.ts';
 import { decodeFooter, encodeFooter, FOOTER_SEALED_LENGTH } from '../src/packfile/footer.ts';
 import { decodePackIndex, encodedEntrySize, encodePackIndex } from '../src/packfile/index-codec.ts';
 import { openBlobAt, packfileKey, parseFooter, readPackIndex } from '../src/packfile/reader.ts';
-import { PackfileWriter } from '../src/packfile/writer.ts';
+import { MAX_BLOBS, PackfileWriter } from '../src/packfile/writer.ts';
 import { BlobKind } from '../src/repository/blob-store.ts';
 import { CorruptBlobError, CorruptPackfileError } from '../src/repository/errors.ts';
 import { pseudoRandom, testKeys } from './repository-helpers.ts';
@@ -237,5 +237,22 @@ describe('PackfileWriter and readers', () => {
       const data = await openBlobAt(keys, key, { ...e, packfile: finished.id }, expected);
       expect(Buffer.from(data).equals(Buffer.from(blobs[i]!))).toBe(true);
     }
+  });
+
+  it('takes at most MAX_BLOBS blobs, whatever room is left', async () => {
+    const keys = await testKeys(true);
+    const writer = new PackfileWriter({
+      ...keys,
+      id: keys.provider.randomBytes(32),
+      targetSize: 1 << 30,
+      compression: 'none',
+    });
+    const one = compressIfPays(new Uint8Array(1), 'none');
+    for (let i = 0; i < MAX_BLOBS; i++) {
+      expect(writer.fits(SEAL_OVERHEAD + 2, 1)).toBe(true);
+      writer.add(BlobKind.Chunk, blobId(keys.provider, keys.keyRing, Uint8Array.of(i & 255, i >> 8)), one, 1);
+    }
+    expect(writer.fits(SEAL_OVERHEAD + 2, 1)).toBe(false);
+    expect(writer.finish().entries.length).toBe(MAX_BLOBS);
   });
 });

@@ -22,6 +22,13 @@ import type { BlobId, BlobKind } from '../repository/blob-store.ts';
 import { encodeFooter, FOOTER_SEALED_LENGTH } from './footer.ts';
 import { arrayHeaderSize, encodedEntrySize, encodePackIndex, type PackIndexEntry } from './index-codec.ts';
 
+/**
+ * Blobs per packfile at most (a writer's choice, not a format limit): a 16 MiB packfile of 100-byte
+ * files would hold ~140k blobs, and their index entries, pending rows and state entries are all
+ * held in memory until a state lists them.
+ */
+export const MAX_BLOBS = 16_384;
+
 /** Sealed blobs up to this size are copied into slabs of SLAB_SIZE bytes (see PackfileWriter). */
 const SLAB_BLOB_MAX = 16 * 1024;
 const SLAB_SIZE = 1024 * 1024;
@@ -110,11 +117,13 @@ export class PackfileWriter {
   }
 
   /**
-   * True if a blob sealing to `sealedLength` bytes fits under the target size. An empty packfile
-   * accepts any blob (a blob larger than the target gets a packfile of its own).
+   * True if a blob sealing to `sealedLength` bytes fits under the target size and the packfile has
+   * fewer than MAX_BLOBS blobs. An empty packfile accepts any blob (a blob larger than the target
+   * gets a packfile of its own).
    */
   fits(sealedLength: number, rawLength: number): boolean {
-    return this.#entries.length === 0 || this.projectedSize(sealedLength, rawLength) <= this.targetSize;
+    if (this.#entries.length === 0) return true;
+    return this.#entries.length < MAX_BLOBS && this.projectedSize(sealedLength, rawLength) <= this.targetSize;
   }
 
   /**

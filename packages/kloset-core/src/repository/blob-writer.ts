@@ -122,6 +122,7 @@ export class BlobWriter {
     if (
       (this.#o.compression === 'none' || data.length < MIN_COMPRESS_LENGTH) &&
       !this.#uploads.full &&
+      !this.#backlogFull &&
       !this.#inProgress.has(kind, id)
     ) {
       return this.#append(kind, id, compressIfPays(data, 'none'), data.length);
@@ -162,8 +163,8 @@ export class BlobWriter {
   async #store(kind: BlobKind, id: BlobId, data: Uint8Array): Promise<PutBlobResult> {
     const encoded = await this.#encode(data);
     this.#check();
-    while (this.#uploads.full) {
-      await this.#uploads.changed();
+    while (this.#uploads.full || this.#backlogFull) {
+      await (this.#uploads.full ? this.#uploads.changed() : this.#stateChain);
       this.#check();
     }
     return this.#append(kind, id, encoded, data.length);
@@ -197,6 +198,15 @@ export class BlobWriter {
     this.#o.cache.addPendingBlob(writer.id, entry);
     if (!writer.fits(SEAL_OVERHEAD, 0)) this.#startUpload(kind, writer);
     return { id, stored: true, storedBytes: entry.length };
+  }
+
+  /**
+   * True while twice a state's worth of blobs in uploaded packfiles wait for a state: they are
+   * held in memory (the index cache's pending blobs) until one lists them, so new blobs wait for
+   * the state write queued meanwhile (1M tiny files: 540k pending blobs at 73 s without this).
+   */
+  get #backlogFull(): boolean {
+    return this.#uploadedPending >= 2 * this.#stateMaxBlobs;
   }
 
   /** Finishes the open packfile of `kind` and starts its upload (the caller holds a slot or flushes). */
