@@ -86,9 +86,9 @@ requests_since() {
 #   label, tool, wall_s, per_s (N / wall), rss_MB, cpu_s, largest_MB, server_cpu_s, get, head, list
 # cpu_s is user + system of the whole process tree (GNU time counts the children it waited for).
 # rss_MB is the peak of the whole tree: GNU time's maximum RSS is that of the largest process alone
-# (for kloset, the child the launcher starts for data commands: largest_MB), so the peaks (VmHWM)
+# (largest_MB; kloset re-executes itself in place, one process, since the launcher uses execve), so the peaks (VmHWM)
 # of every process below it are sampled every 0.1 s, and rss_MB = the largest process's exact peak
-# + the sampled peaks of the others (kloset's launcher, ~50 MB). The last four columns, in bucket
+# + the sampled peaks of the others (before execve, kloset's launcher: ~50 MB). The last four columns, in bucket
 # mode: the S3 server's CPU seconds during the run and the requests it logged for the bucket.
 timed() {
   local label=$1 tool=$2; shift 3

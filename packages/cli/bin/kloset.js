@@ -5,8 +5,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const [major, minor] = process.versions.node.split('.').map(Number);
-if (major < 22 || (major === 22 && minor < 12)) {
-  process.stderr.write(`kloset: Node.js >= 22.12 is required (this is ${process.version})\n`);
+if (major < 22 || (major === 22 && minor < 15)) {
+  process.stderr.write(`kloset: Node.js >= 22.15 is required (this is ${process.version})\n`);
   process.exit(1);
 }
 
@@ -25,8 +25,9 @@ if (major < 22 || (major === 22 && minor < 12)) {
  * that grows in small steps, with few huge pages): restore 43-45k -> 20k faults, backup 38k ->
  * 20k, peak RSS 30-60 MB lower, CPU the same or lower (S3 bucket backup: the same). The
  * variable is read when a process starts, so the commands that move data (and only those: it
- * costs one more process start) run again in a child that has it. An existing GLIBC_TUNABLES (or
- * KLOSET_MALLOC_TUNED=0) is left as it is. Other C libraries ignore it.
+ * costs one more exec) replace this process (process.execve: same pid, no launcher left waiting,
+ * ~48 MB of RSS less than a parent process) with node started again with it. An existing
+ * GLIBC_TUNABLES (or KLOSET_MALLOC_TUNED=0) is left as it is. Other C libraries ignore it.
  */
 const MALLOC_TUNABLES = [
   'glibc.malloc.mmap_threshold=33554432',
@@ -56,8 +57,6 @@ const retune =
   process.env.KLOSET_MALLOC_TUNED !== '0' &&
   process.argv.slice(2).some((arg) => DATA_COMMANDS.has(arg));
 
-if (process.env.KLOSET_PARENT_PID !== undefined) dieWithParent(Number(process.env.KLOSET_PARENT_PID));
-
 if (built && !retune) {
   await import(dist.href);
 } else {
@@ -72,50 +71,12 @@ if (built && !retune) {
   const args = built
     ? [...process.execArgv, ...flags, fileURLToPath(import.meta.url), ...process.argv.slice(2)]
     : [...process.execArgv, ...flags, '--conditions=kloset-source', src, ...process.argv.slice(2)];
-  // Only a child running this file watches its parent (and takes the variable out of its own
-  // environment); the sources' main.ts would pass it on to whatever it starts.
-  const env = built ? { ...process.env, KLOSET_PARENT_PID: String(process.pid) } : { ...process.env };
+  const env = { ...process.env };
   if (retune) env.GLIBC_TUNABLES = MALLOC_TUNABLES;
-  await runChild(args, env);
-}
-
-/**
- * Runs node with `args` in a child that shares this terminal, and ends as it ends (same exit code,
- * or the same signal). A Ctrl-C reaches the child from the terminal; a SIGTERM or SIGHUP sent to
- * this process alone is passed on, so the child can release its locks.
- */
-async function runChild(args, env) {
-  const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, args, { stdio: 'inherit', env });
-  const ignore = () => {};
-  const forward = (signal) => child.kill(signal);
-  process.on('SIGINT', ignore);
-  process.on('SIGQUIT', ignore);
-  process.on('SIGTERM', forward);
-  process.on('SIGHUP', forward);
-  const [code, signal] = await new Promise((resolve) => {
-    child.on('error', (err) => {
-      process.stderr.write(`kloset: cannot start ${process.execPath}: ${err.message}\n`);
-      resolve([1, null]);
-    });
-    child.on('exit', (c, s) => resolve([c, s]));
-  });
-  if (signal) {
-    process.removeAllListeners(signal);
-    process.kill(process.pid, signal);
+  try {
+    process.execve(process.execPath, [process.execPath, ...args], env);
+  } catch (err) {
+    process.stderr.write(`kloset: cannot start ${process.execPath}: ${err.message}\n`);
+    process.exit(1);
   }
-  process.exit(code ?? 1);
-}
-
-/**
- * In the child: if the parent is gone (killed with SIGKILL, which cannot be passed on), end the
- * same way within 200 ms, so `kill -9` of the kloset process still stops the work.
- */
-function dieWithParent(parentPid) {
-  delete process.env.KLOSET_PARENT_PID;
-  const check = () => {
-    if (process.ppid !== parentPid) process.kill(process.pid, 'SIGKILL');
-  };
-  check();
-  setInterval(check, 200).unref();
 }

@@ -1,6 +1,7 @@
 /**
- * bin/kloset.js runs the data commands again in a child with glibc's allocator tuned: the child has
- * GLIBC_TUNABLES, a SIGTERM to the launcher reaches it, and a SIGKILL of the launcher ends it too.
+ * bin/kloset.js runs the data commands again with glibc's allocator tuned, in the same process
+ * (process.execve): the process gets GLIBC_TUNABLES and the V8 flags, keeps its pid (a SIGTERM or
+ * SIGKILL sent to it reaches the backup itself), and no launcher process is left behind.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -47,7 +48,7 @@ async function setup(): Promise<{ env: Record<string, string>; store: string; da
   return { env, store, data };
 }
 
-/** Starts a backup through the launcher; resolves with its pid, its child's pid and the run. */
+/** Starts a backup through the launcher; resolves with its pid, its environment once re-executed, and the run. */
 async function startBackup(s: Awaited<ReturnType<typeof setup>>) {
   let pid = 0;
   const run = spawnCli(['at', s.store, 'backup', s.data], {
@@ -58,29 +59,29 @@ async function startBackup(s: Awaited<ReturnType<typeof setup>>) {
       pid = p;
     },
   });
-  const child = await waitFor('the launcher child', async () => (await childrenOf(pid))[0]);
-  return { pid, child, run };
+  // Read once the process has exec'ed node again (before, it shows the first environment).
+  const environ = await waitFor('the re-executed process', async () => {
+    if (pid === 0) return undefined;
+    const vars = (await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '')).split('\0');
+    return vars.some((v) => v.startsWith('GLIBC_TUNABLES=')) ? vars : undefined;
+  });
+  return { pid, environ, run };
 }
 
-it('runs a backup in a child that has the tuned allocator, and passes SIGTERM on', {
+it('runs a backup re-executed with the tuned allocator, in the same process, which a SIGTERM stops', {
   timeout: 180_000,
 }, async () => {
   if (process.platform !== 'linux') throw new Error('this test reads /proc: it needs Linux');
   const s = await setup();
-  const { pid, child, run } = await startBackup(s);
-  // Read once the child has started node (before its exec, it shows the launcher's environment).
-  const environ = await waitFor('the child to start', async () => {
-    const vars = (await readFile(`/proc/${child}/environ`, 'utf8').catch(() => '')).split('\0');
-    return vars.some((v) => v.startsWith('KLOSET_PARENT_PID=')) ? vars : undefined;
-  });
+  const { pid, environ, run } = await startBackup(s);
   // glibc rewrites the variable in the process's memory as it parses it; the first setting stays.
   const tunables = environ.find((v) => v.startsWith('GLIBC_TUNABLES='));
   expect(tunables).toMatch(/^GLIBC_TUNABLES=glibc\.malloc\.mmap_threshold=33554432\b/);
-  const cmdline = (await readFile(`/proc/${child}/cmdline`, 'utf8')).split('\0');
+  const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
   expect(cmdline).toContain('--max-semi-space-size=4');
   expect(cmdline).toContain('--initial-old-space-size=64');
-  // Once the backup holds its lock (its command is running, with its signal handlers), the
-  // launcher passes a SIGTERM on.
+  // No launcher waits for a child: the backup is this process.
+  expect(await childrenOf(pid)).toEqual([]);
   await waitFor('the backup to take its lock', async () =>
     (await readdir(join(s.store, 'locks')).catch(() => [])).length > 0 ? true : undefined,
   );
@@ -88,27 +89,27 @@ it('runs a backup in a child that has the tuned allocator, and passes SIGTERM on
   const report = process.report.getReport() as { header?: { glibcVersionRuntime?: string } };
   const [major = 0, minor = 0] = (report.header?.glibcVersionRuntime ?? '0.0').split('.').map(Number);
   if (major > 2 || (major === 2 && minor >= 35)) {
-    const smaps = await readFile(`/proc/${child}/smaps`, 'utf8');
+    const smaps = await readFile(`/proc/${pid}/smaps`, 'utf8');
     const heap = smaps.slice(smaps.indexOf('[heap]'));
     const flags = /^VmFlags:(.*)$/m.exec(heap)?.[1]?.trim().split(/\s+/) ?? [];
-    expect(flags, "VmFlags of the child's [heap] (hg: MADV_HUGEPAGE)").toContain('hg');
+    expect(flags, "VmFlags of the process's [heap] (hg: MADV_HUGEPAGE)").toContain('hg');
   }
   process.kill(pid, 'SIGTERM');
   const r = await run;
-  // The child stops cleanly on the signal (exit code 130, "interrupted"), and so does the launcher.
+  // The backup stops cleanly on the signal (exit code 130, "interrupted").
   expect(r.code).toBe(130);
   expect(r.stderr).toMatch(/^kloset: interrupted/);
-  expect(await alive(child)).toBe(false);
+  expect(await alive(pid)).toBe(false);
 });
 
-it('a SIGKILL of the launcher ends its child too', { timeout: 180_000 }, async () => {
+it('a SIGKILL of the kloset process ends the backup', { timeout: 180_000 }, async () => {
   if (process.platform !== 'linux') throw new Error('this test reads /proc: it needs Linux');
   const s = await setup();
-  const { pid, child, run } = await startBackup(s);
+  const { pid, run } = await startBackup(s);
   process.kill(pid, 'SIGKILL');
   const r = await run;
   expect(r.signal).toBe('SIGKILL');
-  await waitFor('the child to end', async () => ((await alive(child)) ? undefined : true));
+  expect(await alive(pid)).toBe(false);
 });
 
 it('leaves commands that move no data in one process, and passes exit codes through', async () => {

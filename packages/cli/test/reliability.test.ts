@@ -38,7 +38,7 @@ function seeded(seed: number): () => number {
   };
 }
 
-/** The processes below `pid` (bin/kloset.js runs backup, restore, sync, maintenance in a child). */
+/** The processes below `pid` (none since bin/kloset.js re-executes itself in place; kept for older launchers). */
 async function descendants(pid: number): Promise<number[]> {
   let kids: number[];
   try {

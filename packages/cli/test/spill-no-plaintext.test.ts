@@ -88,7 +88,7 @@ it('a spilling backup writes no file name to $TMPDIR, and a killed one is swept 
     await scan(tmp);
     expect(await readdir(tmp)).toEqual([]);
 
-    // kill -9 the process that spills (the launcher's child), as soon as it has spilled.
+    // kill -9 the process that spills (its pid is in the spill directory's name), as soon as it has spilled.
     let killed: string | undefined;
     const second = await backupWatched((name) => {
       if (killed !== undefined) return;
