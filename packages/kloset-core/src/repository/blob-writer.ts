@@ -2,7 +2,7 @@
  * The write path of a repository session: blobs are compressed (in the thread pool), sealed and
  * appended to one open packfile per blob kind; full packfiles upload in the background through a
  * bounded TaskPool (putBlob waits when it is full); states listing durable packfiles are written at
- * `flush` and, in long sessions, every STATE_MAX_BLOBS blobs (FORMAT.md §6, §10).
+ * `flush` and, in long sessions, every WRITER_STATE_BLOBS blobs (FORMAT.md §6, §10).
  *
  * Memory: at most one open packfile per kind plus `uploadConcurrency` (+1) packfiles being
  * uploaded, each bounded by the target size. The index cache holds the pending blobs (those of
@@ -34,6 +34,13 @@ import { STATE_MAX_BLOBS } from './state-codec.ts';
 import { putState } from './state-writer.ts';
 import { TaskPool } from './task-pool.ts';
 
+/**
+ * Blobs a state of a write session lists (fewer than the format's STATE_MAX_BLOBS): until a state
+ * lists them, the blobs of uploaded packfiles are held in memory (~1 KB each with their ids and
+ * index entries), so a backup of 100k tiny files held all of them to the end (heap 137 MB).
+ */
+export const WRITER_STATE_BLOBS = 32_768;
+
 /** Options of a BlobWriter. */
 export interface BlobWriterOptions {
   readonly storage: Storage;
@@ -45,7 +52,7 @@ export interface BlobWriterOptions {
   readonly compression: CompressionMode;
   /** Packfile uploads in flight at most (default 4). */
   readonly uploadConcurrency?: number;
-  /** Blobs per state (default STATE_MAX_BLOBS; tests lower it). */
+  /** Blobs per state (default WRITER_STATE_BLOBS; at most STATE_MAX_BLOBS; tests lower it). */
   readonly stateMaxBlobs?: number;
   /**
    * Worker threads to compress payloads shorter than ASYNC_MIN_LENGTH in (asked for on the first
@@ -76,7 +83,7 @@ export class BlobWriter {
 
   constructor(options: BlobWriterOptions) {
     this.#o = options;
-    this.#stateMaxBlobs = options.stateMaxBlobs ?? STATE_MAX_BLOBS;
+    this.#stateMaxBlobs = Math.min(options.stateMaxBlobs ?? WRITER_STATE_BLOBS, STATE_MAX_BLOBS);
     this.#uploads = new TaskPool(options.uploadConcurrency ?? 4, 'packfile upload');
   }
 
