@@ -50,13 +50,14 @@ destinationConformance(
 );
 
 // The same suites with every lstat, file creation and write in the thread pool (the path taken
-// after a slow inline call).
+// after a slow inline call); the source walking on the calling thread (no worker).
 sourceConformance(
   'FsSource, thread pool only',
   async (fixture) => {
     const tmp = await tempDir();
     await materialize(tmp.dir, fixture);
-    return { source: new FsSource(tmp.dir, { inlineCalls: { poolOnly: true } }), cleanup: tmp.remove };
+    const source = new FsSource(tmp.dir, { inlineCalls: { poolOnly: true }, worker: false });
+    return { source, cleanup: tmp.remove };
   },
   { mtimePrecisionNs: 1000 },
 );

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { isConnectorError, type SourceRecord } from '@kloset/connector-contract';
-import { FsSource } from '@kloset/connector-fs';
+import { FsSource, type FsSourceOptions } from '@kloset/connector-fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { READ_PIECE } from '../src/source/file-content.ts';
 import { runAsUser, tempDir } from './helpers.ts';
@@ -16,11 +16,14 @@ beforeEach(async () => {
 });
 afterEach(() => remove());
 
-async function scan(dir = root): Promise<Map<string, SourceRecord>> {
+async function scan(dir = root, options: FsSourceOptions = {}): Promise<Map<string, SourceRecord>> {
   const out = new Map<string, SourceRecord>();
-  for await (const r of new FsSource(dir).scan()) out.set(r.path, r);
+  for await (const r of new FsSource(dir, options).scan()) out.set(r.path, r);
   return out;
 }
+
+/** Without the worker, small files are read when opened: changes after the scan are seen. */
+const ON_THIS_THREAD: FsSourceOptions = { worker: false };
 
 async function read(record: SourceRecord): Promise<string> {
   let s = '';
@@ -129,7 +132,7 @@ describe('FsSource', () => {
   it('the content fails with changed when the file changed after the scan', async () => {
     await writeFile(join(root, 'grows'), 'abc');
     await writeFile(join(root, 'touched'), 'abc');
-    const records = await scan();
+    const records = await scan(root, ON_THIS_THREAD);
     await appendFile(join(root, 'grows'), 'def');
     await utimes(join(root, 'touched'), 1_000, 1_000);
     expect((await failure(read(records.get('/grows')!))).code).toBe('changed');
@@ -155,7 +158,7 @@ describe('FsSource', () => {
   it('an empty file yields nothing; one that is no longer empty is changed', async () => {
     await writeFile(join(root, 'empty'), '');
     await writeFile(join(root, 'filled'), '');
-    const records = await scan();
+    const records = await scan(root, ON_THIS_THREAD);
     await writeFile(join(root, 'filled'), 'x');
     const pieces: Uint8Array[] = [];
     for await (const piece of await records.get('/empty')!.open()) pieces.push(piece);
@@ -165,7 +168,7 @@ describe('FsSource', () => {
 
   it('a file that vanished after the scan fails open() with not_found', async () => {
     await writeFile(join(root, 'gone'), 'abc');
-    const records = await scan();
+    const records = await scan(root, ON_THIS_THREAD);
     await remove();
     expect((await failure(read(records.get('/gone')!))).code).toBe('not_found');
   });
@@ -202,7 +205,7 @@ describe('FsSource', () => {
     for (let stopAt = 1; stopAt <= total; stopAt++) {
       let seen = 0;
       let deepest = 0;
-      for await (const _ of new FsSource(root).scan()) {
+      for await (const _ of new FsSource(root, ON_THIS_THREAD).scan()) {
         seen++;
         deepest = Math.max(deepest, openUnderRoot());
         if (seen === stopAt) break;

@@ -5,7 +5,7 @@ import { ConnectorError } from '@kloset/connector-contract';
 import type { InlineCalls } from '../inline-calls.ts';
 import { type NativePath, shownPath } from '../native-path.ts';
 import { timestampFromNs } from '../time.ts';
-import { fileContent } from './file-content.ts';
+import { fileContent, type Prefetched, prefetchedContent } from './file-content.ts';
 
 /** The EntryType of a stat result, or undefined for sockets, fifos and devices (not backed up). */
 export function entryTypeOf(stat: BigIntStats): EntryType | undefined {
@@ -37,19 +37,63 @@ export function recordFromStat(
   calls: InlineCalls,
   extra: RecordExtra = {},
 ): SourceRecord {
-  const size = type === 'file' ? Number(stat.size) : 0;
-  const mtimeNs = stat.mtimeNs;
+  return recordOf(
+    path,
+    absPath,
+    type,
+    {
+      size: stat.size,
+      mtimeNs: stat.mtimeNs,
+      ctimeNs: stat.ctimeNs,
+      ino: stat.ino,
+      mode: Number(stat.mode & 0o7777n),
+      uid: Number(stat.uid),
+      gid: Number(stat.gid),
+    },
+    calls,
+    extra,
+  );
+}
+
+/** What a record takes from lstat: the permission bits of the mode (mode & 0o7777). */
+export interface StatFields {
+  readonly size: bigint;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+  readonly ino: bigint;
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/**
+ * recordFromStat from the fields of an lstat result. With `prefetched` (a file whose content was
+ * read right after its lstat), the first `open()` yields those bytes, then throws their error if
+ * any; a second `open()` reads the file as it is then, as without it.
+ */
+export function recordOf(
+  path: EntryPath,
+  absPath: NativePath,
+  type: EntryType,
+  st: StatFields,
+  calls: InlineCalls,
+  extra: RecordExtra = {},
+  prefetched?: Prefetched,
+): SourceRecord {
+  const size = type === 'file' ? Number(st.size) : 0;
+  const mtimeNs = st.mtimeNs;
   let opened = false;
+  let early = prefetched;
   return {
     path,
     type,
     size,
     mtime: timestampFromNs(mtimeNs),
-    mode: Number(stat.mode & 0o7777n),
-    uid: Number(stat.uid),
-    gid: Number(stat.gid),
+    mode: st.mode,
+    uid: st.uid,
+    gid: st.gid,
     metadata: {},
-    changeToken: `${stat.ctimeNs}-${stat.ino}-${stat.size}`,
+    changeToken: `${st.ctimeNs}-${st.ino}-${st.size}`,
     ...(extra.nameBytes === undefined ? {} : { nameBytes: extra.nameBytes }),
     ...(extra.linkTarget === undefined ? {} : { linkTarget: extra.linkTarget }),
     ...(extra.linkTargetBytes === undefined ? {} : { linkTargetBytes: extra.linkTargetBytes }),
@@ -61,6 +105,13 @@ export function recordFromStat(
           op: 'open',
           key: shown,
         });
+      }
+      if (early !== undefined) {
+        const content = early;
+        early = undefined;
+        opened = true;
+        content.taken();
+        return prefetchedContent(content.bytes, content.error);
       }
       // Opened again after the first read found the file changing: read it as it is now.
       const scanned = opened ? undefined : { size, mtimeNs };

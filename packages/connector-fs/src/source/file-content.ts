@@ -19,7 +19,7 @@ export const READ_PIECE = 4 * 1024 * 1024;
  */
 export const INLINE_READ_MAX = 64 * 1024;
 
-function changed(absPath: string, why: string): ConnectorError {
+export function changed(absPath: string, why: string): ConnectorError {
   return new ConnectorError('changed', `${absPath} ${why}`, { op: 'read', key: absPath });
 }
 
@@ -55,6 +55,39 @@ export function fileContent(
     return readFileContent(nativePath, scanned, calls);
   }
   return { [Symbol.asyncIterator]: () => new SmallFileRead(nativePath, scanned, calls) };
+}
+
+/**
+ * The content of a small file read right after its lstat (by the walk's worker): its bytes, the
+ * `changed` error to throw after them, and `taken`, called when the record hands them out.
+ */
+export interface Prefetched {
+  readonly bytes: Uint8Array;
+  readonly error: ConnectorError | undefined;
+  readonly taken: () => void;
+}
+
+/** A content stream of `bytes` (none if empty), then `error` if any. */
+export function prefetchedContent(bytes: Uint8Array, error: ConnectorError | undefined): ContentStream {
+  let step = 0;
+  const iterator: AsyncIterator<Uint8Array> = {
+    next: async () => {
+      if (step === 0) {
+        step = 1;
+        if (bytes.length > 0) return { done: false, value: bytes };
+      }
+      if (step === 1) {
+        step = 2;
+        if (error) throw error;
+      }
+      return { done: true, value: undefined };
+    },
+    return: async () => {
+      step = 2;
+      return { done: true, value: undefined };
+    },
+  };
+  return { [Symbol.asyncIterator]: () => iterator };
 }
 
 /** What a whole read of a small file found: the bytes read, then the error to throw after them. */

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import type { Source, SourceInfo, SourceRecord } from '@kloset/connector-contract';
 import { InlineCalls, type InlineCallsOptions } from '../inline-calls.ts';
 import { walk } from './walk.ts';
+import { startWalkWorker, type WorkerWalkOptions, workerWalk } from './worker-walk.ts';
 
 /** Options of FsSource. */
 export interface FsSourceOptions {
@@ -12,13 +13,25 @@ export interface FsSourceOptions {
    * the thread pool (see InlineCalls).
    */
   readonly inlineCalls?: InlineCallsOptions;
+  /**
+   * Walk in a worker thread (readdir, lstat, readlink and the reads of files of up to 64 KiB
+   * there, each right after its lstat; this thread only builds the records): `true` or its
+   * tuning, `false` to walk on this thread. Default: true unless KLOSET_FS_WORKER is `0`. Where a
+   * worker cannot start, the walk runs on this thread. A first backup of 100k files of 100 B
+   * (2 busy cores): 12.5-13.0 s on this thread, 9.7-10.9 s with the worker; the fs calls left
+   * 3.6 s of the main thread's CPU (record building 0.4 s stays).
+   */
+  readonly worker?: boolean | WorkerWalkOptions;
 }
 
 /**
  * A Source over a local directory tree. `scan` walks it depth first with `opendir` (streaming:
  * memory does not grow with the number of entries) and yields directories, files and symlinks
  * (not followed) with mode, nanosecond mtime, uid/gid, size and a change token (ctime, inode,
- * size). Unreadable or vanished entries are yielded with `error`; sockets, fifos and devices are
+ * size). With the worker (the default), the content of a file of up to 64 KiB is read right after
+ * its lstat, so `open()` yields the file as scanned (a change found by that read is `changed`,
+ * as below; a second `open()` reads the file as it is then); larger files are read when opened.
+ * Unreadable or vanished entries are yielded with `error`; sockets, fifos and devices are
  * skipped. A missing root fails the scan with `not_found`. `info` is
  * `{ protocol: 'fs', origin: <host name>, root: <absolute path> }`.
  */
@@ -26,6 +39,7 @@ export class FsSource implements Source {
   readonly info: SourceInfo;
   readonly #root: string;
   readonly #inline: InlineCallsOptions | undefined;
+  readonly #worker: WorkerWalkOptions | undefined;
   /**
    * Files the engine reads at once. 16 rather than the engine's 8: most files of a tree are small
    * (one chunk, compressed in a worker), so more in flight hide the round trips; the engine still
@@ -38,12 +52,29 @@ export class FsSource implements Source {
   constructor(root: string, options: FsSourceOptions = {}) {
     this.#root = resolve(root);
     this.#inline = options.inlineCalls;
+    const worker = options.worker ?? process.env.KLOSET_FS_WORKER !== '0';
+    this.#worker = worker === false ? undefined : worker === true ? {} : worker;
     this.info = { protocol: 'fs', origin: hostname(), root: this.#root };
   }
 
   scan(signal?: AbortSignal): AsyncIterable<SourceRecord> {
-    return walk(this.#root, signal, new InlineCalls(this.#inline));
+    const calls = new InlineCalls(this.#inline);
+    if (this.#worker === undefined) return walk(this.#root, signal, calls);
+    return scanInWorker(this.#root, signal, calls, this.#worker);
   }
 
   async close(): Promise<void> {}
+}
+
+/** The walk in a worker started at the first `next()`; on this thread if none can start. */
+async function* scanInWorker(
+  root: string,
+  signal: AbortSignal | undefined,
+  calls: InlineCalls,
+  options: WorkerWalkOptions,
+): AsyncGenerator<SourceRecord> {
+  signal?.throwIfAborted();
+  const worker = startWalkWorker(root, options);
+  if (worker === undefined) yield* walk(root, signal, calls);
+  else yield* workerWalk(root, worker, signal, calls);
 }
