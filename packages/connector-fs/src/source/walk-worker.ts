@@ -52,6 +52,8 @@ export interface WalkWorkerData {
 export const CTRL_TAKEN = 0;
 export const CTRL_STOP = 1;
 export const CTRL_WAKE_AT = 2;
+/** Set while contents are not to be read (most files are unchanged since the previous backup). */
+export const CTRL_NO_READ = 3;
 export const NO_WAKE = 0x7fffffff;
 
 /** Float64 fields per entry. */
@@ -337,6 +339,7 @@ class Walker {
     const size = Number(st.size);
     const at = this.#add(KIND_FILE, depth, st, name, 0);
     if (size > this.#data.readMax || path.length >= PATH_MAX) return;
+    if (Atomics.load(this.#control, CTRL_NO_READ) !== 0) return;
     if (this.#read - Number(Atomics.load(this.#credit, 0)) + size > this.#data.creditBytes) return;
     let fd: number;
     try {

@@ -12,6 +12,7 @@ import {
   isValidComponent,
   joinPath,
   nameFromBytes,
+  type ScanContext,
   type SourceRecord,
 } from '@kloset/connector-contract';
 import { fsError } from '../fs-errors.ts';
@@ -29,6 +30,7 @@ import {
   CONTENT_GREW,
   CONTENT_MODIFIED,
   CONTENT_SHRANK,
+  CTRL_NO_READ,
   CTRL_STOP,
   CTRL_TAKEN,
   CTRL_WAKE_AT,
@@ -95,7 +97,7 @@ export async function terminateWalkWorkers(): Promise<void> {
 export function startWalkWorker(rootAbs: string, options: WorkerWalkOptions = {}): WalkWorker | undefined {
   const data: WalkWorkerData = {
     root: rootAbs,
-    control: new SharedArrayBuffer(12),
+    control: new SharedArrayBuffer(16),
     credit: new SharedArrayBuffer(8),
     batchEntries: options.batchEntries ?? 256,
     batchBytes: options.batchBytes ?? 1024 * 1024,
@@ -174,6 +176,11 @@ export class WalkWorker {
     if (taken >= Atomics.load(this.#control, CTRL_WAKE_AT)) Atomics.notify(this.#control, CTRL_TAKEN);
   }
 
+  /** Whether the worker is to read the contents of small files. */
+  readContents(read: boolean): void {
+    Atomics.store(this.#control, CTRL_NO_READ, read ? 0 : 1);
+  }
+
   /** `bytes` of read-ahead content handed to the engine: the worker may read as many again. */
   returnCredit(bytes: number): void {
     Atomics.add(this.#credit, 0, BigInt(bytes));
@@ -190,6 +197,63 @@ export class WalkWorker {
       await this.#exit;
     } finally {
       clearTimeout(timer);
+    }
+  }
+}
+
+/** One file in this many is looked up in the previous snapshot. */
+const SAMPLE_EVERY = 16;
+/** The decision is over the last this many lookups (and waits for a quarter of them). */
+const SAMPLES = 32;
+
+/**
+ * Tells the worker not to read contents while most files are unchanged since the previous
+ * backup (the engine would not open them: reading them would only cost), and to read them again
+ * once most are not. One file in SAMPLE_EVERY is looked up in the previous snapshot (the lookups
+ * are in path order, the engine's cheapest); a failed lookup counts for nothing (the engine meets
+ * the same failure in its own lookups and reports it).
+ */
+class UnchangedSampler {
+  readonly #previous: NonNullable<ScanContext['previous']>;
+  readonly #worker: WalkWorker;
+  /** The last SAMPLES outcomes, as a ring: 1 unchanged, 0 not. */
+  readonly #ring = new Uint8Array(SAMPLES);
+  #samples = 0;
+  #unchanged = 0;
+  #files = 0;
+  #reading = true;
+
+  constructor(previous: NonNullable<ScanContext['previous']>, worker: WalkWorker) {
+    this.#previous = previous;
+    this.#worker = worker;
+  }
+
+  file(record: SourceRecord): void {
+    if (this.#files++ % SAMPLE_EVERY !== 0) return;
+    this.#previous(record.path).then(
+      (prev) => {
+        const same =
+          prev !== undefined &&
+          prev.changeToken === record.changeToken &&
+          prev.size === record.size &&
+          prev.mtime.sec === record.mtime.sec &&
+          prev.mtime.nsec === record.mtime.nsec;
+        this.#add(same ? 1 : 0);
+      },
+      () => {},
+    );
+  }
+
+  #add(outcome: number): void {
+    const at = this.#samples++ % SAMPLES;
+    this.#unchanged += outcome - (this.#samples > SAMPLES ? this.#ring[at]! : 0);
+    this.#ring[at] = outcome;
+    const n = Math.min(this.#samples, SAMPLES);
+    if (n < SAMPLES / 4) return;
+    const reading = this.#unchanged * 2 <= n;
+    if (reading !== this.#reading) {
+      this.#reading = reading;
+      this.#worker.readContents(reading);
     }
   }
 }
@@ -223,7 +287,9 @@ export async function* workerWalk(
   worker: WalkWorker,
   signal: AbortSignal | undefined,
   calls: InlineCalls,
+  context?: ScanContext,
 ): AsyncGenerator<SourceRecord> {
+  const sampler = context?.previous ? new UnchangedSampler(context.previous, worker) : undefined;
   /** The path and native path of the directory at each depth (the root at 0). */
   const paths: EntryPath[] = [];
   const natives: NativePath[] = [];
@@ -250,6 +316,7 @@ export async function* workerWalk(
       for (const record of records) {
         if (record === undefined) continue;
         signal?.throwIfAborted();
+        if (sampler !== undefined && record.type === 'file') sampler.file(record);
         yield record;
       }
     }
