@@ -4,10 +4,12 @@
  * aborted leaves no worker and no open directory behind.
  */
 import { Buffer } from 'node:buffer';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   isConnectorError,
   type PreviousEntry,
@@ -169,6 +171,19 @@ describe('FsSource walking in a worker', () => {
     await expect(scan).rejects.toThrow('stop here');
     expect(liveWalkWorkers()).toBe(0);
     expect(openUnder(root)).toBe(0);
+  });
+
+  it('a scan abandoned without return() does not keep the process alive', async () => {
+    for (let i = 0; i < 100; i++) await writeFile(join(root, `f${i}`), 'x');
+    const script = fileURLToPath(new URL('./fixtures/abandon-scan.ts', import.meta.url));
+    const started = Date.now();
+    const result = spawnSync(process.execPath, ['--conditions=kloset-source', script, root], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(result.stdout.trim()).toBe('abandoned');
+    expect(result.status).toBe(0);
+    expect(Date.now() - started).toBeLessThan(15_000);
   });
 
   it('a worker that dies fails the scan with one error naming the source', async () => {

@@ -110,7 +110,7 @@ export function recordOf(
         const content = early;
         early = undefined;
         opened = true;
-        content.taken();
+        content.taken(content.bytes.length);
         return prefetchedContent(content.bytes, content.error);
       }
       // Opened again after the first read found the file changing: read it as it is now.

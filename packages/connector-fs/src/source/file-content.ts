@@ -59,12 +59,13 @@ export function fileContent(
 
 /**
  * The content of a small file read right after its lstat (by the walk's worker): its bytes, the
- * `changed` error to throw after them, and `taken`, called when the record hands them out.
+ * `changed` error to throw after them, and `taken`, called with their length when the record hands
+ * them out.
  */
 export interface Prefetched {
   readonly bytes: Uint8Array;
   readonly error: ConnectorError | undefined;
-  readonly taken: () => void;
+  readonly taken: (bytes: number) => void;
 }
 
 /** A content stream of `bytes` (none if empty), then `error` if any. */

@@ -128,6 +128,10 @@ export class WalkWorker {
 
   constructor(worker: Worker, data: WalkWorkerData) {
     this.worker = worker;
+    // The worker keeps the process alive only while this thread waits for it: a scan abandoned
+    // without `return()` leaves a worker waiting for its batches to be taken, not a process that
+    // never exits.
+    worker.unref();
     this.#control = new Int32Array(data.control);
     this.#credit = new BigInt64Array(data.credit);
     worker.on('message', (m: WalkMessage) => {
@@ -164,9 +168,11 @@ export class WalkWorker {
       if (this.#failure) throw this.#failure;
       if (this.#exited) throw new Error('the worker ended before the walk did');
       signal?.throwIfAborted();
+      this.worker.ref();
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
       });
+      this.worker.unref();
     }
   }
 
@@ -339,6 +345,7 @@ function decode(
   const bytes = new Uint8Array(m.bytes);
   const errors = new Map(m.errors);
   const out: (SourceRecord | undefined)[] = new Array(count);
+  const returnCredit = (n: number): void => worker.returnCredit(n);
   for (let i = 0; i < count; i++) {
     const o = i * FIELDS;
     const ob = i * BIG_FIELDS;
@@ -354,13 +361,13 @@ function decode(
       absPath = rootAbs;
     } else {
       const start = f[o + F_NAME]!;
-      const raw = Buffer.from(bytes.buffer, start, f[o + F_NAME_LEN]!);
+      const raw = bytes.subarray(start, start + f[o + F_NAME_LEN]!);
       const { name, escaped } = nameFromBytes(raw);
       if (!isValidComponent(name)) {
         out[i] = undefined;
         continue;
       }
-      nameBytes = escaped ? Buffer.from(raw) : undefined;
+      nameBytes = escaped ? Buffer.from(raw) : undefined; // a copy: the batch is not kept
       path = joinPath(paths[depth]!, name);
       absPath = childPath(natives[depth]!, nameBytes ?? name);
     }
@@ -383,7 +390,7 @@ function decode(
     };
     let extra: RecordExtra = { nameBytes, ...(error === undefined ? {} : { error }) };
     if (kind === KIND_SYMLINK && error === undefined) {
-      const target = Buffer.from(bytes.buffer, f[o + F_LINK]!, f[o + F_LINK_LEN]!);
+      const target = bytes.subarray(f[o + F_LINK]!, f[o + F_LINK]! + f[o + F_LINK_LEN]!);
       const { name: linkTarget, escaped } = nameFromBytes(target);
       extra = { nameBytes, linkTarget, ...(escaped ? { linkTargetBytes: Buffer.from(target) } : {}) };
     }
@@ -409,7 +416,7 @@ function decode(
     out[i] = recordOf(path, absPath, type, stat, calls, extra, {
       bytes: content,
       error: contentError,
-      taken: () => worker.returnCredit(contentLen),
+      taken: returnCredit,
     });
   }
   return out;
