@@ -18,8 +18,9 @@ export interface FsSourceOptions {
    * there, each right after its lstat; this thread only builds the records): `true` or its
    * tuning, `false` to walk on this thread. Default: true unless KLOSET_FS_WORKER is `0`. Where a
    * worker cannot start, the walk runs on this thread. A first backup of 100k files of 100 B
-   * (2 busy cores): 12.5-13.0 s on this thread, 9.7-10.9 s with the worker; the fs calls left
-   * 3.6 s of the main thread's CPU (record building 0.4 s stays).
+   * (2 cores): 8.0-10.1 s on this thread, 5.5-5.7 s with the worker (12.5-13.0 s against
+   * 9.7-10.9 s on cores busy with other work); the main thread's CPU went from 8.4 to 5.8 s (the
+   * fs calls, 3 s, went to the worker; building the records costs 0.3 s).
    */
   readonly worker?: boolean | WorkerWalkOptions;
 }
