@@ -37,7 +37,10 @@ export const ENVIRONMENT: readonly (readonly [string, string])[] = [
     'KLOSET_FS_INLINE=0',
     'local directories: lstat, create and write always in the thread pool (file systems that can hang)',
   ],
-  ['KLOSET_FS_WORKER=0', 'local directories: walk and read small files on the main thread, not in a worker thread'],
+  [
+    'KLOSET_FS_WORKER=0',
+    'local directories: walk and read small files on the main thread, not in a worker thread',
+  ],
   ['KLOSET_MALLOC_TUNED=0', 'do not re-execute data commands with the tuned glibc allocator (Linux)'],
   ['XDG_CONFIG_HOME', 'named sources/stores/destinations: $XDG_CONFIG_HOME/kloset/config.json'],
   ['XDG_DATA_HOME', 'connector packages: $XDG_DATA_HOME/kloset/packages/'],
