@@ -80,6 +80,7 @@ it('runs a backup re-executed with the tuned allocator, in the same process, whi
   const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
   expect(cmdline).toContain('--max-semi-space-size=4');
   expect(cmdline).toContain('--initial-old-space-size=64');
+  expect(cmdline).toContain('--heap-growing-percent=50');
   // No launcher waits for a child: the backup is this process.
   expect(await childrenOf(pid)).toEqual([]);
   await waitFor('the backup to take its lock', async () =>

@@ -1,4 +1,7 @@
-/** BlobWriter hands small payloads to workers to compress, and does the work itself if they fail. */
+/**
+ * BlobWriter compresses payloads up to 16 KiB itself, hands those up to 256 KiB to workers, and
+ * does the work itself if they fail.
+ */
 import { MemoryStorage } from '@kloset/connector-contract/testing';
 import { afterEach, expect, it } from 'vitest';
 import { compressIfPays, type EncodedPayload } from '../src/crypto/compression.ts';
@@ -32,12 +35,25 @@ async function writer(compress: (data: Uint8Array) => Promise<EncodedPayload> | 
       },
     }),
   });
-  return { w, asked };
+  return { w, asked, cache };
 }
 
 const text = new TextEncoder().encode('a line of text that compresses well\n'.repeat(500));
 
-it('small payloads are compressed by the workers, large ones are not sent to them', async () => {
+it('payloads up to 16 KiB are compressed without the workers, synchronously', async () => {
+  const { w, asked, cache } = await writer(async (data) => compressIfPays(data, 'zstd'));
+  const small = text.subarray(0, 16 * 1024);
+  const put = w.putBlob(BlobKind.Chunk, small);
+  // Pending as soon as putBlob returns: no await on a worker.
+  expect(cache.has(BlobKind.Chunk, w.blobId(small))).toBe(true);
+  const r = await put;
+  expect(asked).toEqual([]);
+  expect(r.stored).toBe(true);
+  expect(r.storedBytes).toBe(compressIfPays(small, 'zstd').body.length + 17);
+  await w.flush();
+});
+
+it('payloads above 16 KiB are compressed by the workers, large ones are not sent to them', async () => {
   const { w, asked } = await writer(async (data) => compressIfPays(data, 'zstd'));
   const small = await w.putBlob(BlobKind.Chunk, text);
   const large = new Uint8Array(300 * 1024).fill(7);

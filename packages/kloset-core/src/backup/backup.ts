@@ -39,8 +39,8 @@ import { canReuse, previousEntry, recordEntry } from './record-entry.ts';
 const MAX_REPORTED_ERRORS = 1000;
 /** Files read at once when neither the options nor the source say. */
 const DEFAULT_FILE_CONCURRENCY = 8;
-/** Files waiting for a slot at most (file-lanes.ts): a few MB of records. */
-const LANE_CAPACITY = 8192;
+/** Files waiting for a slot at most (file-lanes.ts): ~1.5 MB of records. */
+const LANE_CAPACITY = 1024;
 
 function currentUser(): string {
   try {
