@@ -222,6 +222,47 @@ it('a crowded filter grows (one scan), up to maxBloomBytes, and never reports an
   for (const id of ids) expect(big.has(BlobKind.Chunk, id)).toBe(true);
 });
 
+it('recent blobs move to the main level in one sweep past its bound, and are found in either level', () => {
+  const { cache, dir } = openCache();
+  indexBlobs(cache, 1, 20_000);
+  expect(cache.levelStats()).toEqual({ newRows: 20_000, rows: 0, sweeps: 0 });
+  const swept = indexBlobs(cache, 100, 50_000); // 70,000 rows: past the least bound (65,536)
+  expect(cache.levelStats()).toEqual({ newRows: 0, rows: 70_000, sweeps: 1 });
+  const recent = entries(900, 10);
+  cache.applyState(pseudoRandom(901, 32), [{ id: pseudoRandom(902, 32), size: 1000, blobs: recent }], [], 2);
+  // A second copy of a swept row (a state listing the same location again) is in the new level too.
+  const again = entries(100, 1)[0]!;
+  cache.applyState(pseudoRandom(903, 32), [{ id: pseudoRandom(100 * 7, 32), blobs: [again] }], [], 3);
+  expect(cache.levelStats()).toEqual({ newRows: 11, rows: 70_000, sweeps: 1 });
+  for (const [id, level] of [
+    [swept[7]!, 'main'],
+    [recent[3]!.id, 'recent'],
+  ] as const) {
+    expect(cache.has(BlobKind.Chunk, id), level).toBe(true);
+    expect(cache.locate(BlobKind.Chunk, id), level).toBeDefined();
+  }
+  expect(cache.locate(BlobKind.Chunk, recent[3]!.id)).toMatchObject({ offset: 300, rawLength: 63 });
+  expect(cache.stats().blobs).toBe(70_010); // the row in both levels counted once
+  expect(cache.packfileBlobs(pseudoRandom(100 * 7, 32)).map((l) => l.offset)).toEqual(
+    entries(100, 1000).map((e) => e.offset),
+  );
+  expect(cache.packfileBlobs(pseudoRandom(902, 32))).toHaveLength(10);
+  // forgetBlob drops a copy from whichever level holds it.
+  cache.forgetBlob(BlobKind.Chunk, swept[7]!, pseudoRandom(100 * 7, 32));
+  cache.forgetBlob(BlobKind.Chunk, recent[3]!.id, pseudoRandom(902, 32));
+  cache.forgetBlob(BlobKind.Chunk, again.id, pseudoRandom(100 * 7, 32));
+  for (const id of [swept[7]!, recent[3]!.id, again.id])
+    expect(cache.locate(BlobKind.Chunk, id)).toBeUndefined();
+  expect(cache.stats().blobs).toBe(70_007);
+  cache.close();
+  // Another connection counts the recent level at open, and a rebuilt filter covers both levels.
+  const { cache: next } = openCache(dir);
+  expect(next.levelStats()).toEqual({ newRows: 9, rows: 69_998, sweeps: 0 });
+  next.applyState(pseudoRandom(904, 32), [{ id: pseudoRandom(905, 32), blobs: entries(950, 1) }], [], 4);
+  expect(next.has(BlobKind.Chunk, recent[4]!.id)).toBe(true);
+  expect(next.has(BlobKind.Chunk, swept[8]!)).toBe(true);
+});
+
 it('a blob rewritten (maintenance) is pending in its new packfile while the index has the old copy', () => {
   const { cache } = openCache();
   const blobs = entries(1, 1);

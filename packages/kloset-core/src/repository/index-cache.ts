@@ -114,6 +114,31 @@ export interface IndexCacheOptions {
 
 /** Rows per multi-row insert of blobs. */
 const INSERT_BATCH = 32;
+
+/**
+ * The two levels of the blob index (index-schema.ts), recent first: lookups of blobs stored in
+ * this session find them there.
+ */
+const LEVELS = ['blobs_new', 'blobs'] as const;
+
+/** One statement per level, joined by `op` (UNION ALL: rows of both; UNION: without repeats). */
+function overLevels(op: 'UNION ALL' | 'UNION', sql: (table: string) => string): string {
+  return LEVELS.map(sql).join(` ${op} `);
+}
+
+/** The location columns of a blob row `b` joined with its packfile `p`. */
+const LOCATION_COLUMNS = 'b.kind, b.id, p.id AS pack_id, b.offset, b.length, b.raw_length';
+
+/**
+ * Bounds of `blobs_new` (rows) before a sweep into `blobs`. A state's inserts touch up to every
+ * page of `blobs_new` and a sweep every page of `blobs`: the sum is least with a bound near
+ * sqrt(SWEEP_FACTOR x rows of `blobs`) (SWEEP_FACTOR: half the blobs of a state).
+ */
+const SWEEP_MIN_ROWS = 65_536;
+const SWEEP_MAX_ROWS = 524_288;
+const SWEEP_FACTOR = 8_192;
+/** Bytes per row of `blobs` in the file, on average (to estimate its rows from the page count). */
+const BYTES_PER_ROW = 64;
 /** Blobs per insert sorted by packed numeric keys (index in the low 21 bits); more: by comparison. */
 const INDEX_BITS_LIMIT = 2 ** 21;
 
@@ -188,6 +213,10 @@ export class IndexCache {
   #bloomCheckedAt = 0;
   /** Scans of the index that built a filter (bloomStats). */
   #bloomScans = 0;
+  /** Rows in `blobs_new` (counted at open, then this connection's inserts: only a trigger). */
+  #newRows = 0;
+  /** Sweeps of `blobs_new` into `blobs` by this connection (levelStats). */
+  #sweeps = 0;
 
   private constructor(path: string, db: DatabaseSync, options: IndexCacheOptions) {
     this.path = path;
@@ -196,13 +225,18 @@ export class IndexCache {
     const p = (sql: string): StatementSync => db.prepare(sql);
     this.#stmt = {
       locate: p(
-        `SELECT b.kind, b.id, p.id AS pack_id, b.offset, b.length, b.raw_length
-         FROM blobs b JOIN packfiles p ON p.pack = b.pack
-         WHERE b.id = ? AND b.kind = ? AND p.deleted = 0 LIMIT 1`,
+        `${overLevels(
+          'UNION ALL',
+          (t) => `SELECT ${LOCATION_COLUMNS} FROM ${t} b JOIN packfiles p ON p.pack = b.pack
+             WHERE b.id = ? AND b.kind = ? AND p.deleted = 0`,
+        )} LIMIT 1`,
       ),
       exists: p(
-        `SELECT 1 AS x FROM blobs b JOIN packfiles p ON p.pack = b.pack
-         WHERE b.id = ? AND b.kind = ? AND p.deleted = 0 LIMIT 1`,
+        `${overLevels(
+          'UNION ALL',
+          (t) => `SELECT 1 AS x FROM ${t} b JOIN packfiles p ON p.pack = b.pack
+             WHERE b.id = ? AND b.kind = ? AND p.deleted = 0`,
+        )} LIMIT 1`,
       ),
       stateApplied: p('SELECT 1 AS x FROM states WHERE id = ?'),
       insertState: p('INSERT OR IGNORE INTO states (id, applied_at) VALUES (?, ?)'),
@@ -220,10 +254,10 @@ export class IndexCache {
       listDeleted: p('SELECT pack, id FROM packfiles WHERE deleted = 1 AND pack > ? ORDER BY pack LIMIT ?'),
       packHandle: p('SELECT pack FROM packfiles WHERE id = ?'),
       insertBlob: p(
-        'INSERT OR IGNORE INTO blobs (id, kind, pack, offset, length, raw_length) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT OR IGNORE INTO blobs_new (id, kind, pack, offset, length, raw_length) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       insertBlobs: p(
-        `INSERT OR IGNORE INTO blobs (id, kind, pack, offset, length, raw_length) VALUES
+        `INSERT OR IGNORE INTO blobs_new (id, kind, pack, offset, length, raw_length) VALUES
          ${Array.from({ length: INSERT_BATCH }, () => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
       ),
       markDeleted: p(
@@ -231,9 +265,11 @@ export class IndexCache {
       ),
       listPacks: p('SELECT pack, id FROM packfiles WHERE deleted = 0 AND pack > ? ORDER BY pack LIMIT ?'),
       packBlobs: p(
-        `SELECT b.kind, b.id, p.id AS pack_id, b.offset, b.length, b.raw_length
-         FROM blobs b JOIN packfiles p ON p.pack = b.pack
-         WHERE p.id = ? AND p.deleted = 0 ORDER BY b.offset`,
+        `${overLevels(
+          'UNION',
+          (t) => `SELECT ${LOCATION_COLUMNS} FROM ${t} b JOIN packfiles p ON p.pack = b.pack
+             WHERE p.id = ? AND p.deleted = 0`,
+        )} ORDER BY offset`,
       ),
       insertListed: p('INSERT OR IGNORE INTO listed_states (id) VALUES (?)'),
       getMeta: p('SELECT value FROM meta WHERE key = ?'),
@@ -243,6 +279,17 @@ export class IndexCache {
         'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       ),
     };
+    const row = db.prepare('SELECT count(*) AS n FROM blobs_new').get();
+    this.#newRows = row ? int(row, 'n') : 0;
+  }
+
+  /** Rows in each level of the blob index and the sweeps so far (diagnostics, tests). */
+  levelStats(): { newRows: number; rows: number; sweeps: number } {
+    const n = (t: string): number => {
+      const row = this.#db.prepare(`SELECT count(*) AS n FROM ${t}`).get();
+      return row ? int(row, 'n') : 0;
+    };
+    return { newRows: n('blobs_new'), rows: n('blobs'), sweeps: this.#sweeps };
   }
 
   /**
@@ -306,11 +353,14 @@ export class IndexCache {
       db.exec('PRAGMA journal_mode = WAL');
       db.exec('PRAGMA synchronous = NORMAL');
       db.exec('PRAGMA temp_store = FILE');
-      // 64 MiB of pages at most, whatever the index size. Each state of a backup inserts its blobs
-      // (random ids) all over the blobs table, so a cache smaller than the table re-reads it per
-      // state: 1M tiny files, first backup 65.1 -> 59.5 s, CPU 92.6 -> 83.6 s with 16 -> 64 MiB
-      // (peak RSS +40 MB). Beyond ~1M blobs the table outgrows it again (3M files: 455 s).
-      db.exec('PRAGMA cache_size = -65536');
+      // 16 MiB of pages at most, whatever the index size. A state's inserts of random ids touch
+      // pages all over the recent level (`blobs_new`), which stays about that size; the main level
+      // is written in sweeps, page by page in id order (index-schema.ts). 3M random blobs through
+      // this cache: 91 s with every state inserted into `blobs` (64 MiB of pages), 51-52 s with the
+      // two levels at 16 or 64 MiB.
+      db.exec('PRAGMA cache_size = -16384');
+      // A sweep writes every page of `blobs` to the WAL: truncated back after its checkpoint.
+      db.exec('PRAGMA journal_size_limit = 67108864');
       db.exec(PERSISTENT_SCHEMA);
       const meta = new Map<string, Uint8Array>();
       for (const row of db
@@ -375,7 +425,7 @@ export class IndexCache {
 
   /** Where a blob is: an indexed copy in a live packfile first, else a pending one of this session. */
   locate(kind: BlobKind, id: BlobId): BlobLocation | undefined {
-    const row = this.#stmt.locate.get(id, kind);
+    const row = this.#stmt.locate.get(id, kind, id, kind);
     if (row) return toLocation(row);
     return this.locatePending(kind, id);
   }
@@ -384,11 +434,13 @@ export class IndexCache {
   locateLost(kind: BlobKind, id: BlobId): BlobLocation | undefined {
     const row = this.#db
       .prepare(
-        `SELECT b.kind, b.id, p.id AS pack_id, b.offset, b.length, b.raw_length
-         FROM blobs b JOIN packfiles p ON p.pack = b.pack
-         WHERE b.id = ? AND b.kind = ? AND p.deleted = 2 LIMIT 1`,
+        `${overLevels(
+          'UNION ALL',
+          (t) => `SELECT ${LOCATION_COLUMNS} FROM ${t} b JOIN packfiles p ON p.pack = b.pack
+             WHERE b.id = ? AND b.kind = ? AND p.deleted = 2`,
+        )} LIMIT 1`,
       )
-      .get(id, kind);
+      .get(id, kind, id, kind);
     return row ? toLocation(row) : undefined;
   }
 
@@ -413,7 +465,7 @@ export class IndexCache {
     const bloom = this.#readyBloom();
     if (bloom !== undefined && !bloom.mayHave(id)) return false;
     // Existence only: no row of locations to build (about 40% cheaper per call than locate).
-    return this.#stmt.exists.get(id, kind) !== undefined;
+    return this.#stmt.exists.get(id, kind, id, kind) !== undefined;
   }
 
   // ---- the Bloom filter of indexed ids -------------------------------------------------------
@@ -453,9 +505,11 @@ export class IndexCache {
           return stored;
         }
       }
-      const row = this.#db.prepare('SELECT count(*) AS n FROM blobs').get();
+      const row = this.#db
+        .prepare(`SELECT ${LEVELS.map((t) => `(SELECT count(*) FROM ${t})`).join(' + ')} AS n`)
+        .get();
       const bloom = new BlobBloom(bloomBytesFor(row ? int(row, 'n') : 0, this.#maxBloomBytes));
-      const scan = this.#db.prepare('SELECT id FROM blobs');
+      const scan = this.#db.prepare(overLevels('UNION ALL', (t) => `SELECT id FROM ${t}`));
       scan.setReturnArrays(true);
       for (const r of scan.iterate() as Iterable<unknown[]>) bloom.add(r[0] as Uint8Array);
       this.#setBloom(bloom, gen, true);
@@ -604,11 +658,13 @@ export class IndexCache {
    */
   forgetBlob(kind: BlobKind, id: BlobId, packId: Uint8Array): void {
     this.transaction(() => {
-      this.#db
-        .prepare(
-          'DELETE FROM blobs WHERE id = ? AND kind = ? AND pack = (SELECT pack FROM packfiles WHERE id = ?)',
-        )
-        .run(id, kind, packId);
+      for (const t of LEVELS) {
+        this.#db
+          .prepare(
+            `DELETE FROM ${t} WHERE id = ? AND kind = ? AND pack = (SELECT pack FROM packfiles WHERE id = ?)`,
+          )
+          .run(id, kind, packId);
+      }
       this.#db.exec('DELETE FROM snapshots_indexed');
     });
   }
@@ -683,6 +739,7 @@ export class IndexCache {
     // INSERT_BATCH rows per statement: half the cost per row of one statement per row.
     const args: SQLInputValue[] = new Array(INSERT_BATCH * 6);
     let i = 0;
+    let inserted = 0;
     for (; i + INSERT_BATCH <= n; i += INSERT_BATCH) {
       for (let j = 0, o = 0; j < INSERT_BATCH; j++, o += 6) {
         const k = order[i + j]!;
@@ -694,20 +751,51 @@ export class IndexCache {
         args[o + 4] = b.length;
         args[o + 5] = b.rawLength;
       }
-      this.#stmt.insertBlobs.run(...args);
+      inserted += Number(this.#stmt.insertBlobs.run(...args).changes);
     }
     for (; i < n; i++) {
       const k = order[i]!;
       const b = blobs[k]!;
-      this.#stmt.insertBlob.run(b.id, b.kind, handles[k]!, b.offset, b.length, b.rawLength);
+      inserted += Number(
+        this.#stmt.insertBlob.run(b.id, b.kind, handles[k]!, b.offset, b.length, b.rawLength).changes,
+      );
     }
+    this.#newRows += inserted;
+    if (this.#newRows >= this.#sweepBound()) this.#sweep();
     return this.#bumpGeneration();
+  }
+
+  /** Rows of `blobs_new` that start a sweep, for the current size of the file. */
+  #sweepBound(): number {
+    const pages = this.#db.prepare('PRAGMA page_count').get();
+    const size = this.#db.prepare('PRAGMA page_size').get();
+    const rows =
+      ((pages ? int(pages, 'page_count') : 0) * (size ? int(size, 'page_size') : 4096)) / BYTES_PER_ROW;
+    return Math.min(SWEEP_MAX_ROWS, Math.max(SWEEP_MIN_ROWS, Math.sqrt(SWEEP_FACTOR * rows)));
+  }
+
+  /**
+   * Moves the rows of `blobs_new` into `blobs` (in a transaction): one pass in id order, so each
+   * page of `blobs` is read and written once. The set of indexed blobs does not change.
+   */
+  #sweep(): void {
+    this.transaction(() => {
+      this.#db.exec(
+        `INSERT OR IGNORE INTO blobs (id, kind, pack, offset, length, raw_length)
+         SELECT id, kind, pack, offset, length, raw_length FROM blobs_new ORDER BY id, kind, pack`,
+      );
+      this.#db.exec('DELETE FROM blobs_new');
+    });
+    this.#newRows = 0;
+    this.#sweeps++;
   }
 
   /** Removes the rows of blobs whose packfiles are deleted (they are already invisible to lookups). */
   purgeDeleted(): void {
     this.transaction(() => {
-      this.#db.exec('DELETE FROM blobs WHERE pack IN (SELECT pack FROM packfiles WHERE deleted = 1)');
+      for (const t of LEVELS) {
+        this.#db.exec(`DELETE FROM ${t} WHERE pack IN (SELECT pack FROM packfiles WHERE deleted = 1)`);
+      }
     });
   }
 
@@ -759,7 +847,7 @@ export class IndexCache {
 
   /** The indexed blobs of one live packfile, by offset. */
   packfileBlobs(packId: Uint8Array): BlobLocation[] {
-    return this.#stmt.packBlobs.all(packId).map(toLocation);
+    return this.#stmt.packBlobs.all(packId, packId).map(toLocation);
   }
 
   // ---- listing the store's states ------------------------------------------------------------
@@ -925,7 +1013,10 @@ export class IndexCache {
     return {
       states: n('SELECT count(*) AS n FROM states'),
       packfiles: n('SELECT count(*) AS n FROM packfiles WHERE deleted = 0'),
-      blobs: n('SELECT count(*) AS n FROM blobs b JOIN packfiles p ON p.pack = b.pack WHERE p.deleted = 0'),
+      blobs: n(
+        `SELECT count(*) AS n FROM (${overLevels('UNION', (t) => `SELECT id, kind, pack FROM ${t}`)}) b
+         JOIN packfiles p ON p.pack = b.pack WHERE p.deleted = 0`,
+      ),
       pendingBlobs: this.#pending.size,
     };
   }

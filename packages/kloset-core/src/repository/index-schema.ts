@@ -4,7 +4,7 @@
  */
 
 /** Version of the cache layout; a mismatch makes the cache rebuild itself. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * Persistent tables (the union of the states applied so far).
@@ -26,6 +26,11 @@ export const SCHEMA_VERSION = 3;
  *   or missing, a corrupt blob dropped), so a listed snapshot's chunks are still all indexed.
  * - `blobs`: (id, kind, pack) -> location. A blob may sit in more than one packfile (two writers
  *   storing the same data concurrently); lookups take any copy whose packfile is not deleted.
+ * - `blobs_new`: the same rows, recently indexed: a small level in front of `blobs` (as in an LSM
+ *   tree). Inserts of random ids go here, where the pages they touch stay in SQLite's page cache;
+ *   past a bound its rows move into `blobs` in one sweep in id order (each page of `blobs` written
+ *   once per sweep, not once per state). Every lookup, scan and delete covers both tables; a row
+ *   may be in both (the same location) until the sweep drops the copy.
  */
 export const PERSISTENT_SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -51,6 +56,15 @@ CREATE TABLE IF NOT EXISTS bloom_filter (
   data BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS blobs (
+  id BLOB NOT NULL,
+  kind INTEGER NOT NULL,
+  pack INTEGER NOT NULL,
+  offset INTEGER NOT NULL,
+  length INTEGER NOT NULL,
+  raw_length INTEGER NOT NULL,
+  PRIMARY KEY (id, kind, pack)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blobs_new (
   id BLOB NOT NULL,
   kind INTEGER NOT NULL,
   pack INTEGER NOT NULL,
