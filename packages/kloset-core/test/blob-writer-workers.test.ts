@@ -1,6 +1,6 @@
 /**
- * BlobWriter compresses payloads up to 16 KiB itself, hands those up to 256 KiB to workers, and
- * does the work itself if they fail.
+ * BlobWriter compresses payloads up to 16 KiB (tree nodes up to 128 KiB) itself, hands those up to
+ * 256 KiB to workers, and does the work itself if they fail.
  */
 import { MemoryStorage } from '@kloset/connector-contract/testing';
 import { afterEach, expect, it } from 'vitest';
@@ -61,6 +61,20 @@ it('payloads above 16 KiB are compressed by the workers, large ones are not sent
   expect(asked).toEqual([text.length]);
   expect(small.stored).toBe(true);
   expect(small.storedBytes).toBeLessThan(text.length / 4);
+  await w.flush();
+});
+
+it('tree nodes up to 128 KiB are compressed without the workers, chunks of that size by them', async () => {
+  const { w, asked, cache } = await writer(async (data) => compressIfPays(data, 'zstd'));
+  const node = new TextEncoder().encode('a tree node entry, msgpack-ish.\n'.repeat(4096)); // 128 KiB
+  expect(node.length).toBe(128 * 1024);
+  const put = w.putBlob(BlobKind.Tree, node);
+  expect(cache.has(BlobKind.Tree, w.blobId(node))).toBe(true); // pending at once: no worker
+  await put;
+  expect(asked).toEqual([]);
+  await w.putBlob(BlobKind.Chunk, node);
+  await w.putBlob(BlobKind.Tree, new Uint8Array(128 * 1024 + 1).fill(3));
+  expect(asked).toEqual([node.length, 128 * 1024 + 1]);
   await w.flush();
 });
 
