@@ -19,7 +19,8 @@ if (!Number.isInteger(n) || n < 1 || !dir) {
 }
 rmSync(dir, { recursive: true, force: true });
 
-const hwmMiB = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'latin1'))?.[1] ?? 0) / 1024;
+const hwmMiB = () =>
+  Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'latin1'))?.[1] ?? 0) / 1024;
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
 const line = (entries) => {
@@ -70,7 +71,9 @@ const repo = await Repository.create(storage, { passphrase: 'synthetic', cacheDi
 try {
   const result = await backup(repo, source);
   line(n);
-  console.log(`snapshot ${result.id.slice(0, 16)}: ${result.tree.entries} entries, ${result.filesRead} files read`);
+  console.log(
+    `snapshot ${result.id.slice(0, 16)}: ${result.tree.entries} entries, ${result.filesRead} files read`,
+  );
 } finally {
   await repo.close();
 }
