@@ -18,7 +18,10 @@ import { TreeReader } from '../src/snapshot/tree-reader.ts';
 import { createTestRepository, openTestRepository, pseudoRandom, tempDir } from './repository-helpers.ts';
 
 const SMALL = {
-  packfileSize: 1024, // every chunk in a packfile of its own
+  // Every chunk but a file's last is at least 1024 bytes: it fills a packfile alone. A file's last
+  // chunk can be shorter and share its packfile with another short blob: the tests damage the
+  // packfile of a first chunk.
+  packfileSize: 1024,
   chunking: { min: 1024, avg: 2048, max: 4096, normalization: 2 },
 } as const;
 const entries = [
@@ -46,9 +49,11 @@ async function store(): Promise<{ repo: Repository; storage: MemoryStorage; head
   return { repo, storage, header };
 }
 
+/** The packfile of the first chunk of `path`, which holds that chunk alone. */
 async function packOf(repo: Repository, header: SnapshotHeader, path: string): Promise<string> {
   const e = await new TreeReader(repo, header.root).get(path, 'file');
   const loc = repo.locateBlob(BlobKind.Chunk, e!.chunks[0]!.id);
+  expect(repo.indexedBlobs(loc!.packfile)).toHaveLength(1);
   return toHex(loc!.packfile);
 }
 
