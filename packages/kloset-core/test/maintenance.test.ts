@@ -27,7 +27,7 @@ import { collect } from './snapshot-fixtures.ts';
 const DAY = 24 * 60 * 60 * 1000;
 const later = () => Date.now() + DAY + 60_000;
 const SMALL = {
-  packfileSize: 1024, // the minimum: every chunk gets a packfile of its own
+  packfileSize: 1024, // the minimum: a chunk of 1024 bytes or more fills a packfile alone
   chunking: { min: 1024, avg: 2048, max: 4096, normalization: 2 },
 } as const;
 
@@ -74,8 +74,9 @@ describe('maintenance', () => {
     const repo = await newStore(storage);
     const a = await snap(repo, [file('/only-a', 1), file('/shared', 2)]);
     const b = await snap(repo, [file('/only-b', 3), file('/shared', 2)]);
-    // A file's last chunk can be below the packfile size, so its packfile may take the next file's
-    // first chunk too: only A's chunks in packfiles without any of B's blobs are unused.
+    // A file's last chunk can be below the packfile size and share a packfile with another short
+    // blob (the last chunk of /shared, read at the same time): only A's chunks in packfiles without
+    // any of B's blobs are unused.
     const packOf = (id: Uint8Array) =>
       Buffer.from(repo.locateBlob(BlobKind.Chunk, id)!.packfile).toString('hex');
     const packsOfB = new Set((await chunksOf(repo, b, '/shared')).map((c) => packOf(c.id)));
