@@ -170,7 +170,10 @@ osd class default list = *
 [client.rgw.0]
 log file = $RGW_DIR/log/rgw.log
 rgw data = $RGW_DIR/rgw
-rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
+# tcp_nodelay: without it beast sends a response's headers and body in two segments and the
+# second waits for the client's delayed ACK: ~40 ms per small GET (1 KiB, one at a time: 22 ms
+# per request -> 0.9 ms; AWS and other S3 servers do not wait so).
+rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1
 rgw thread pool size = 64
 rgw init timeout = 60
 # radosgw hard-codes defaults ms_mon_client_mode=secure + auth_client_required=cephx.
