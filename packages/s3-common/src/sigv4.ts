@@ -50,11 +50,25 @@ export function canonicalQuery(query: Readonly<Record<string, string>>): string 
 
 /** `20260102T030405Z` */
 export function amzDate(ms: number): string {
-  return new Date(ms)
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}/, '');
+  const second = Math.floor(ms / 1000);
+  if (second !== lastDate.second) {
+    // YYYY-MM-DDTHH:MM:SS.sssZ -> YYYYMMDDTHHMMSSZ
+    const iso = new Date(second * 1000).toISOString();
+    const text = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
+    lastDate = { second, text };
+  }
+  return lastDate.text;
 }
+
+/** The last amzDate: requests are signed many times a second. */
+let lastDate = { second: Number.NaN, text: '' };
+
+/** A header value as SigV4 signs it: trimmed, runs of white space made one space. */
+function canonicalValue(value: string): string {
+  return NEEDS_FOLDING.test(value) ? value.trim().replace(/\s+/g, ' ') : value;
+}
+/** White space at either end, any but a plain space, or two spaces in a row. */
+const NEEDS_FOLDING = /^\s|\s$|[^\S ]|  /;
 
 const hmac = (key: string | Buffer, data: string): Buffer => createHmac('sha256', key).update(data).digest();
 
@@ -82,7 +96,7 @@ export class SigV4Signer {
     if (creds.sessionToken) headers['x-amz-security-token'] = creds.sessionToken;
     const names = Object.keys(headers).sort();
     let canonicalHeaders = '';
-    for (const n of names) canonicalHeaders += `${n}:${headers[n]!.trim().replace(/\s+/g, ' ')}\n`;
+    for (const n of names) canonicalHeaders += `${n}:${canonicalValue(headers[n]!)}\n`;
     const signedHeaders = names.join(';');
     const canonical = `${req.method}\n${req.path}\n${req.query ?? ''}\n${canonicalHeaders}\n${signedHeaders}\n${payload}`;
     const scope = `${day}/${region}/${this.#service}/aws4_request`;

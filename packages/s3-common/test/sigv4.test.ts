@@ -81,8 +81,25 @@ describe('SigV4Signer', () => {
     expect(fresh.authorization).toBe(next.authorization);
   });
 
-  it('formats x-amz-date', () => {
+  it('formats x-amz-date (the same second twice, then the next ones)', () => {
     expect(amzDate(Date.UTC(2026, 10, 26, 5, 4, 3, 999))).toBe('20261126T050403Z');
+    expect(amzDate(Date.UTC(2026, 10, 26, 5, 4, 3, 0))).toBe('20261126T050403Z');
+    expect(amzDate(Date.UTC(2026, 10, 26, 5, 4, 4, 1))).toBe('20261126T050404Z');
+    expect(amzDate(Date.UTC(2026, 11, 31, 23, 59, 59, 500))).toBe('20261231T235959Z');
+    expect(amzDate(Date.UTC(2027, 0, 1))).toBe('20270101T000000Z');
+  });
+
+  it('signs header values trimmed, with runs of white space as one space', () => {
+    const signed = (value: string) => {
+      const headers: Record<string, string> = { host: 'h', 'x-amz-meta-a': value };
+      new SigV4Signer().sign({ method: 'GET', path: '/k', headers }, EXAMPLE_CREDS, 'us-east-1', 0);
+      return headers.authorization;
+    };
+    const plain = signed('a b c');
+    for (const v of ['  a b c', 'a b c ', 'a  b c', 'a\tb c', 'a \n b\u00a0c', ' a   b  c '])
+      expect(signed(v), JSON.stringify(v)).toBe(plain);
+    expect(signed('a b  c')).toBe(plain);
+    expect(signed('a bc')).not.toBe(plain);
   });
 });
 

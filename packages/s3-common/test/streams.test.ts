@@ -72,6 +72,12 @@ describe('small helpers', () => {
     expect(isMd5Etag('"9e107d9d372bb6826bd81d3542a419d6"')).toBe(true);
     expect(isMd5Etag('"9e107d9d372bb6826bd81d3542a419d6-3"')).toBe(false);
     expect(unquoteEtag('W/"abc"')).toBe('abc');
+    expect(unquoteEtag('"abc"')).toBe('abc');
+    expect(unquoteEtag('abc')).toBe('abc');
+    expect(unquoteEtag('"')).toBe('"');
+    expect(unquoteEtag('""')).toBe('');
+    expect(unquoteEtag('"a"b"')).toBe('a"b');
+    expect(unquoteEtag('"abc')).toBe('"abc');
     expect(contentMd5(new TextEncoder().encode('The quick brown fox jumps over the lazy dog'))).toBe(
       Buffer.from('9e107d9d372bb6826bd81d3542a419d6', 'hex').toString('base64'),
     );

@@ -94,15 +94,20 @@ const zstdDecompressAsync: ZstdAsync = (data, options) => {
   return limited(() => f(data, options));
 };
 
+/** The zstd parameters of each level, made once (a payload is compressed per blob). */
+const zstdParams = new Map<number, Readonly<Record<number, number>>>();
+
 function zstdOptions(length: number, level: number): zlib.ZstdOptions {
-  return {
-    params: {
+  let params = zstdParams.get(level);
+  if (params === undefined) {
+    params = Object.freeze({
       [zlib.constants.ZSTD_c_compressionLevel]: level,
       [zlib.constants.ZSTD_c_contentSizeFlag]: 1,
       [zlib.constants.ZSTD_c_checksumFlag]: 0,
-    },
-    pledgedSrcSize: length,
-  };
+    });
+    zstdParams.set(level, params);
+  }
+  return { params, pledgedSrcSize: length };
 }
 
 const uncompressed = (data: Uint8Array): EncodedPayload => ({ codec: CompressionCodec.None, body: data });
