@@ -39,8 +39,14 @@ import { canReuse, previousEntry, recordEntry } from './record-entry.ts';
 const MAX_REPORTED_ERRORS = 1000;
 /** Files read at once when neither the options nor the source say. */
 const DEFAULT_FILE_CONCURRENCY = 8;
-/** Files waiting for a slot at most (file-lanes.ts): ~1.5 MB of records. */
-const LANE_CAPACITY = 1024;
+/**
+ * Files waiting for a slot at most (file-lanes.ts): a few hundred bytes a record, ~1.5 KB with a
+ * bucket object's metadata (~12 MB). 1,024 -> 8,192 (tools/bench/README.md, 3 alternating pairs):
+ * the 1.4 GiB mixed data set (`local.sh 1`) peak RSS 549-569 -> 517-524 MB and wall 5.5-5.8 ->
+ * 5.2-5.3 s; 100,000 tiny files and a 100,000-object bucket the same (230-253 / 229-240 MB,
+ * 247 / 242 MB).
+ */
+const LANE_CAPACITY = 8192;
 
 function currentUser(): string {
   try {
