@@ -6,7 +6,10 @@ import {
   compressIfPaysAsync,
   decompressBody,
   decompressBodyAsync,
+  looksRandom,
   MIN_COMPRESS_LENGTH,
+  SPREAD_MAX_LENGTH,
+  SPREAD_MIN_LENGTH,
   worthCompressing,
 } from '../src/crypto/compression.ts';
 import { CorruptDataError } from '../src/crypto/errors.ts';
@@ -83,6 +86,33 @@ describe('compression', () => {
       expect(enc.body).toBe(data);
       expect((await compressIfPaysAsync(data, mode)).body).toBe(data);
     }
+  });
+
+  it('does not give small payloads whose bytes look random to zstd, and does give other small ones', () => {
+    const random = (n: number) => nodeCryptoProvider.randomBytes(n);
+    const repeated = (n: number) => {
+      const block = random(256);
+      return Uint8Array.from({ length: n }, (_, i) => block[i % 256]!);
+    };
+    for (const n of [SPREAD_MIN_LENGTH, 1024, SPREAD_MAX_LENGTH]) {
+      expect(looksRandom(random(n)), `random ${n}`).toBe(true);
+      expect(worthCompressing(random(n)), `random ${n}`).toBe(false);
+      for (const [name, data] of [
+        ['text', text(n)],
+        ['repeated random block', repeated(n)],
+        ['hex', new TextEncoder().encode(Buffer.from(random(n)).toString('hex').slice(0, n))],
+        ['base64', new TextEncoder().encode(Buffer.from(random(n)).toString('base64').slice(0, n))],
+      ] as const) {
+        expect(looksRandom(data), `${name} ${n}`).toBe(false);
+        expect(worthCompressing(data), `${name} ${n}`).toBe(true);
+      }
+      // A repeated random block does pay: it is compressed, as before.
+      expect(compressIfPays(repeated(n), 'zstd').codec).toBe(CompressionCodec.Zstd);
+    }
+    // Outside the range the check is not made: zstd decides (and random data stays as is).
+    expect(worthCompressing(random(SPREAD_MIN_LENGTH - 1))).toBe(true);
+    expect(worthCompressing(random(SPREAD_MAX_LENGTH + 1))).toBe(true);
+    expect(compressIfPays(random(SPREAD_MAX_LENGTH + 1), 'zstd').codec).toBe(CompressionCodec.None);
   });
 
   it('keeps zstd output only when it is at most 7/8 of the input', () => {
