@@ -6,31 +6,15 @@
 //   node tools/bench/s3-gets.mjs BUCKET [CONCURRENCY] [--md5]
 import { createHash } from 'node:crypto';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { createS3Connection, readS3Settings, S3_COMMON_OPTIONS } from '@kloset/s3-common';
+import { createS3Connection } from '@kloset/s3-common';
+import { benchS3Settings } from './s3-bench-settings.mjs';
 
 const args = process.argv.slice(2);
 const md5 = args.includes('--md5');
 const [bucket, concurrency = '128'] = args.filter((a) => a !== '--md5');
-const endpoint = process.env.S3_ENDPOINT;
-if (!bucket || !endpoint) {
-  console.error(
-    'usage: node tools/bench/s3-gets.mjs BUCKET [CONCURRENCY] [--md5]  (S3_ENDPOINT and keys in the environment)',
-  );
-  process.exit(2);
-}
-const url = new URL(endpoint);
-const settings = readS3Settings(
-  {
-    location: `s3://${url.host}/${bucket}`,
-    options: {
-      access_key: process.env.AWS_ACCESS_KEY_ID,
-      secret_access_key: process.env.AWS_SECRET_ACCESS_KEY,
-      use_tls: String(url.protocol === 'https:'),
-      concurrency,
-    },
-  },
-  S3_COMMON_OPTIONS,
-);
+const settings = benchS3Settings(bucket, 'node tools/bench/s3-gets.mjs BUCKET [CONCURRENCY] [--md5]', {
+  concurrency,
+});
 const conn = createS3Connection(settings);
 const keys = [];
 let token;
