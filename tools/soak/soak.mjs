@@ -53,7 +53,7 @@ const LINES = {
   sync: /^synced .+: [\d,]+ copied, [\d,]+ already there, .+ stored$/m,
   rm: /^removed snapshot [0-9a-f]{8}$/m,
   prune: /^kept [\d,]+ snapshots, removed [\d,]+(?: \(run maintenance to reclaim their space\))?$/m,
-  maintenance: /^deleted [\d,]+ unused packfiles \(.+\)$/m,
+  maintenance: /^deleted [\d,]+ unused packfiles \([^)]+\)(, [\d,]+ left by an interrupted run)?$/m,
   check: /^check: [\d,]+ snapshots, [\d,]+ entries, [\d,]+ blobs: ok$/m,
 };
 

@@ -132,7 +132,8 @@ const RESTORE_LINE = /^restored ([\d,]+) entries .* to .+$/m;
 const SYNC_LINE = /^synced .+: (\d+) copied, (\d+) already there, .+ stored$/m;
 const RM_LINE = /^removed snapshot ([0-9a-f]{8})$/m;
 const PRUNE_LINE = /^kept (\d+) snapshots, removed (\d+)(?: \(run maintenance to reclaim their space\))?$/m;
-const MAINTENANCE_LINE = /^deleted \d+ unused packfiles \(.+\)$/m;
+// A run after one killed while deleting also says what that run had left (`, 2 left by an interrupted run`).
+const MAINTENANCE_LINE = /^deleted [\d,]+ unused packfiles \([^)]+\)(, [\d,]+ left by an interrupted run)?$/m;
 const CHECK_LINE = /^check: (\d+) snapshots, [\d,]+ entries, [\d,]+ blobs: ok$/m;
 
 interface Target {
