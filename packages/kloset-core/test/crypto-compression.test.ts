@@ -94,7 +94,7 @@ describe('compression', () => {
       const block = random(256);
       return Uint8Array.from({ length: n }, (_, i) => block[i % 256]!);
     };
-    for (const n of [SPREAD_MIN_LENGTH, 1024, SPREAD_MAX_LENGTH]) {
+    for (const n of [SPREAD_MIN_LENGTH, 2048, SPREAD_MAX_LENGTH]) {
       expect(looksRandom(random(n)), `random ${n}`).toBe(true);
       expect(worthCompressing(random(n)), `random ${n}`).toBe(false);
       for (const [name, data] of [

@@ -8,6 +8,7 @@ import { type MemoryEntry, MemorySource, MemoryStorage } from '@kloset/connector
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backup } from '../src/backup/backup.ts';
 import { check } from '../src/check/check.ts';
+import { toHex } from '../src/encoding/bytes.ts';
 import { maintenance } from '../src/maintenance/maintenance.ts';
 import { BlobKind } from '../src/repository/blob-store.ts';
 import { acquireLock } from '../src/repository/locks.ts';
@@ -77,8 +78,7 @@ describe('maintenance', () => {
     // A file's last chunk can be below the packfile size and share a packfile with another short
     // blob (the last chunk of /shared, read at the same time): only A's chunks in packfiles without
     // any of B's blobs are unused.
-    const packOf = (id: Uint8Array) =>
-      Buffer.from(repo.locateBlob(BlobKind.Chunk, id)!.packfile).toString('hex');
+    const packOf = (id: Uint8Array) => toHex(repo.locateBlob(BlobKind.Chunk, id)!.packfile);
     const packsOfB = new Set((await chunksOf(repo, b, '/shared')).map((c) => packOf(c.id)));
     const onlyA = (await chunksOf(repo, a, '/only-a')).filter((c) => !packsOfB.has(packOf(c.id)));
     expect(onlyA.length).toBeGreaterThan(0);

@@ -131,9 +131,9 @@ const byteCounts = new Uint32Array(256);
  * True when the order-0 entropy of `data` (bits per byte, from its byte counts) is within
  * SPREAD_MARGIN_BITS of what uniform random bytes of this length give (8 bits less the estimate's
  * bias, 255 / (2 n ln 2): threshold 7.62 for 1 KiB, 7.76 for 4 KiB). Measured over 100,000
- * random payloads each: 1 KiB 7.725 at least (7.81 on average), 4 KiB 7.935 (7.955); text, JSON, hex and base64
- * sit at 4-6 bits, and a 256-byte random block repeated (which zstd shrinks through its matches)
- * at 7.35 at most. Below 1 KiB the estimate spreads too much (512 random bytes: 7.44-7.59). Only
+ * random payloads each: 1 KiB 7.725 at least (7.81 on average), 4 KiB 7.935 (7.955); text, JSON,
+ * hex and base64 sit at 4-6 bits, and a 256-byte random block repeated (which zstd shrinks through
+ * its matches) at 7.35 at most. Below 1 KiB the estimate spreads too much (512 random bytes: 7.44-7.59). Only
  * data repeating a long high-entropy piece within a few KiB is misjudged: stored as is, which a
  * reader accepts anywhere.
  */
