@@ -48,10 +48,14 @@ export function formatTime(ms: number): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
-/** `-rwxr-xr-x` style, from a type and POSIX mode bits. */
+/**
+ * `-rwxr-xr-x` style, from a type and POSIX mode bits. An entry without mode bits (an S3 object, or
+ * a prefix the S3 source lists as a directory) shows its type and dashes, as `restic ls -l` does:
+ * `----------`, `d---------` (-json tells them from mode 0: its `mode` is null).
+ */
 export function formatMode(type: string, mode: number | undefined): string {
   const t = type === 'directory' ? 'd' : type === 'symlink' ? 'l' : '-';
-  if (mode === undefined) return `${t}?????????`;
+  if (mode === undefined) return `${t}---------`;
   const rwx = (bits: number) => `${bits & 4 ? 'r' : '-'}${bits & 2 ? 'w' : '-'}${bits & 1 ? 'x' : '-'}`;
   return `${t}${rwx(mode >> 6)}${rwx(mode >> 3)}${rwx(mode)}`;
 }
