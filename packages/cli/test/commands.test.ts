@@ -3,6 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { metadataJson } from '../src/commands/entry-metadata.ts';
 import { ExitCode } from '../src/exit-codes.ts';
 import { removeDir } from './helpers/cli-home.ts';
 import { MemoryEngine, memDestinations, memManifest, memSources, record } from './helpers/memory-engine.ts';
@@ -152,6 +153,7 @@ describe('a store with snapshots', () => {
       mode: 0o644,
       uid: null,
       gid: null,
+      ...metadataJson({}),
     });
     const missing = await k(['at', STORE, 'ls', 'latest:/nope']);
     expect(missing.code).toBe(1);

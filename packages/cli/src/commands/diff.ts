@@ -5,6 +5,12 @@ import { ExitCode } from '../exit-codes.ts';
 import { formatCount } from '../output/format.ts';
 import type { JsonObject } from '../output/json.ts';
 import type { Command } from './command.ts';
+import {
+  type MetadataChange,
+  metadataChangeJson,
+  metadataChangeLine,
+  metadataChanges,
+} from './entry-metadata.ts';
 import { commandFilter, selectOne } from './selection.ts';
 import { entryJson } from './views.ts';
 import { withStore } from './with-store.ts';
@@ -17,10 +23,17 @@ function shown(e: EntryView | undefined, path: string): string {
   return path;
 }
 
-function changeLine(c: DiffChangeView): string {
+/** The headers, user metadata, tags and attributes that differ (a changed entry with `metadata` only). */
+function metadataChangesOf(c: DiffChangeView): MetadataChange[] {
+  if (c.change !== 'changed' || !c.fields.includes('metadata') || !c.before || !c.after) return [];
+  return metadataChanges(c.before.metadata, c.after.metadata);
+}
+
+function changeLines(c: DiffChangeView): string[] {
   const entry = c.after ?? c.before;
   const what = c.change === 'changed' ? `  (${c.fields.join(', ')})` : '';
-  return `${MARK[c.change]} ${shown(entry, c.path)}${what}`;
+  const details = metadataChangesOf(c).map((m) => metadataChangeLine(m, '    '));
+  return [`${MARK[c.change]} ${shown(entry, c.path)}${what}`, ...details];
 }
 
 function changeJson(c: DiffChangeView): JsonObject {
@@ -29,6 +42,7 @@ function changeJson(c: DiffChangeView): JsonObject {
     path: c.path,
     type: (c.after ?? c.before)?.type ?? null,
     fields: [...c.fields],
+    changes: metadataChangesOf(c).map(metadataChangeJson),
     before: c.before ? entryJson(c.before) : null,
     after: c.after ? entryJson(c.after) : null,
   };
@@ -42,14 +56,20 @@ export const diffCommand: Command = {
     'mtime, owner, link, metadata, error) from the first snapshot to the second, in tree order\n' +
     '(a directory before its entries). With :PATH on both sides, compares those paths (entries\n' +
     'below them are matched by their path relative to them). A file that became a directory is\n' +
-    'one removal and one addition. Reads both trees once, in step; memory does not grow with them.',
+    'one removal and one addition. Reads both trees once, in step; memory does not grow with them.\n' +
+    'When metadata changed, one indented line follows per header, user metadata, tag or attribute\n' +
+    'added (+), removed (-) or changed (~): "~ content-type: text/plain -> text/html",\n' +
+    '"+ meta owner: alice", "- tag color: red"; -json lists them in "changes".',
   usesStore: true,
   flags: [...SELECTION_FLAGS],
   args: [
     { name: 'SNAPSHOT[:PATH]', required: true, description: 'the older side' },
     { name: 'SNAPSHOT[:PATH]', required: true, description: 'the newer side' },
   ],
-  json: 'one line per change {"change": "added"|"removed"|"changed", "path", "type", "fields", "before": {entry}|null, "after": {entry}|null}',
+  json:
+    'one line per change {"change": "added"|"removed"|"changed", "path", "type", "fields", ' +
+    '"changes": [{"kind": "header"|"metadata"|"tag"|"storage_class"|"etag"|"attribute", "field", "change", "from", "to"}], ' +
+    '"before": {entry}|null, "after": {entry}|null}',
   examples: ['kloset diff 1a2b3c4d latest', 'kloset diff 1a2b3c4d:/etc latest:/etc'],
   async run(ctx) {
     const a = parseSnapshotRef(ctx.args[0]!, 'diff');
@@ -65,7 +85,7 @@ export const diffCommand: Command = {
       )) {
         n++;
         if (ctx.out.json) await ctx.out.record(changeJson(c));
-        else await ctx.out.text(changeLine(c));
+        else await ctx.out.text(...changeLines(c));
       }
       await ctx.out.note(
         `${formatCount(n)} difference${n === 1 ? '' : 's'} from ${shortId(sa.id)}:${a.path} to ${shortId(sb.id)}:${b.path}`,

@@ -1,10 +1,11 @@
 import { parseSnapshotRef } from '../args/snapshot-ref.ts';
 import { describeFilterView, isEmptyFilterView, SELECTION_FLAGS } from '../args/snapshot-selection.ts';
+import { UsageError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { table } from '../output/format.ts';
 import type { Command } from './command.ts';
 import { commandFilter, selectOne, selectSnapshots } from './selection.ts';
-import { entryJson, entryLine, snapshotJson, snapshotRow } from './views.ts';
+import { entryJson, entryLine, entryLongLines, snapshotJson, snapshotRow } from './views.ts';
 import { withStore } from './with-store.ts';
 
 export const lsCommand: Command = {
@@ -16,9 +17,23 @@ export const lsCommand: Command = {
     'that directory of the snapshot (the whole sub-tree with -recursive), or the entry itself\n' +
     'when PATH is not a directory; "latest" is then the newest snapshot matching the filters.\n' +
     'A snapshot header that cannot be read or authenticated is named on stderr and the listing\n' +
-    'exits with 4 (the readable snapshots are still listed).',
+    'exits with 4 (the readable snapshots are still listed).\n' +
+    'An entry without POSIX permissions (an S3 object, or a prefix listed as a directory) shows\n' +
+    'its type and dashes as its mode (----------, d---------; -json: "mode": null). With -l, each\n' +
+    'entry is followed by one indented line per header, user metadata, tag and attribute its\n' +
+    'source recorded: "content-type: text/html", "meta owner: alice", "tag color: red",\n' +
+    '"storage-class: STANDARD", "etag: ...", "s3.key: ..."; -json always carries them.',
   usesStore: true,
-  flags: [{ name: 'recursive', kind: 'boolean', description: 'list the whole sub-tree' }, ...SELECTION_FLAGS],
+  flags: [
+    { name: 'recursive', kind: 'boolean', description: 'list the whole sub-tree' },
+    {
+      name: 'long',
+      kind: 'boolean',
+      aliases: ['l'],
+      description: "also show each entry's headers, user metadata, tags and attributes",
+    },
+    ...SELECTION_FLAGS,
+  ],
   args: [
     {
       name: 'SNAPSHOT[:PATH]',
@@ -26,16 +41,22 @@ export const lsCommand: Command = {
       description: 'a snapshot id prefix or "latest", and a path in it',
     },
   ],
-  json: 'one line per snapshot {snapshot}, or one line per entry {"path", "type", "size", "mtime", "mode", "uid", "gid", "link"?, "error"?}',
+  json:
+    'one line per snapshot {snapshot}, or one line per entry {"path", "type", "size", "mtime", "mode", "uid", "gid", "link"?, "error"?, ' +
+    '"headers": {"content-type"...}, "metadata": {name: value}, "tags": {key: value}, "storage_class", "etag", "attributes": {stored key: value}}',
   examples: [
     'kloset ls',
     'kloset ls -tag daily -since 7d',
     'kloset ls latest',
     'kloset ls 1a2b3c4d:/etc -recursive',
+    'kloset ls -l latest:/photos',
   ],
   async run(ctx) {
     const raw = ctx.args[0];
     const ref = raw === undefined ? undefined : parseSnapshotRef(raw, 'ls');
+    if (ref === undefined && ctx.flags.bool('long')) {
+      throw new UsageError('ls: -l lists the entries of a snapshot: give SNAPSHOT[:PATH]', 'ls');
+    }
     const filter = commandFilter(ctx, 'ls');
     return withStore(ctx, true, async (store) => {
       if (!ref) {
@@ -56,6 +77,7 @@ export const lsCommand: Command = {
       }
       const snap = await selectOne(store, ref.snapshot, filter, (l) => ctx.out.warn(l));
       const recursive = ctx.flags.bool('recursive');
+      const long = ctx.flags.bool('long');
       let first = true;
       for await (const entry of store.entries(snap.id, ref.path, recursive)) {
         // The first entry is the target itself: shown only when it is not a directory.
@@ -63,7 +85,7 @@ export const lsCommand: Command = {
         first = false;
         if (isTarget && entry.type === 'directory') continue;
         if (ctx.out.json) await ctx.out.record(entryJson(entry));
-        else await ctx.out.text(entryLine(entry));
+        else await ctx.out.text(...(long ? entryLongLines(entry) : [entryLine(entry)]));
       }
       return ExitCode.Ok;
     });

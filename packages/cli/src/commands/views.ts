@@ -3,6 +3,7 @@ import { shortId } from '../args/snapshot-ref.ts';
 import type { EntryFailure, EntryView, SnapshotView, StoreView } from '../engine/engine.ts';
 import { formatBytes, formatCount, formatDuration, formatMode, formatTime } from '../output/format.ts';
 import type { JsonObject } from '../output/json.ts';
+import { metadataJson, metadataLines } from './entry-metadata.ts';
 
 /** At most this many failures/problems are kept for a -json result (the count is always exact). */
 export const MAX_LISTED = 1000;
@@ -77,7 +78,7 @@ export function entryJson(e: EntryView): JsonObject {
   };
   if (e.linkTarget !== undefined) out.link = e.linkTarget;
   if (e.error !== undefined) out.error = e.error;
-  return out;
+  return { ...out, ...metadataJson(e.metadata) };
 }
 
 export function entryLine(e: EntryView): string {
@@ -85,6 +86,11 @@ export function entryLine(e: EntryView): string {
   const name = e.type === 'symlink' && e.linkTarget !== undefined ? `${e.path} -> ${e.linkTarget}` : e.path;
   const err = e.error !== undefined ? `  (error: ${e.error})` : '';
   return `${formatMode(e.type, e.mode)}  ${formatBytes(e.size).padStart(10)}  ${mtime}  ${name}${err}`;
+}
+
+/** `ls -l`: the entry's line, then one indented line per header, user metadata, tag and attribute. */
+export function entryLongLines(e: EntryView): string[] {
+  return [entryLine(e), ...metadataLines(e.metadata, '    ')];
 }
 
 export function storeJson(location: string, v: StoreView): JsonObject {

@@ -57,6 +57,7 @@ function entryView(e: core.SnapshotEntry): EntryView {
     ...(e.gid !== undefined ? { gid: e.gid } : {}),
     ...(e.linkTarget !== undefined ? { linkTarget: e.linkTarget } : {}),
     ...(e.error !== undefined ? { error: e.error } : {}),
+    metadata: e.metadata,
   };
 }
 

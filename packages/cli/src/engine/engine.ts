@@ -41,6 +41,8 @@ export interface EntryView {
   readonly gid?: number;
   readonly linkTarget?: string;
   readonly error?: string;
+  /** The connector's attributes (`s3.content-type`, `s3.tag.<key>`...), as the source recorded them. */
+  readonly metadata: Readonly<Record<string, string>>;
 }
 
 export interface StoreView {

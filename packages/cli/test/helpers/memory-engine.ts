@@ -108,7 +108,14 @@ function openMemStore(s: MemStore, onClose: () => void): OpenStore {
           req.onFailure({ path: r.path, error: r.error });
         }
         if (r.type === 'file') bytes += r.size;
-        entries.push({ path: r.path, type: r.type, size: r.size, mtime: r.mtime, mode: r.mode ?? 0o644 });
+        entries.push({
+          path: r.path,
+          type: r.type,
+          size: r.size,
+          mtime: r.mtime,
+          mode: r.mode ?? 0o644,
+          metadata: r.metadata,
+        });
         req.onProgress({ entries: entries.length, bytes });
       }
       entries.sort((a, b) => (a.path < b.path ? -1 : 1));
