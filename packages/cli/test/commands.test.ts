@@ -160,6 +160,30 @@ describe('a store with snapshots', () => {
     expect(missing.stderr).toMatch(/^kloset: .*\/nope: no such entry\n$/);
   });
 
+  it('ls -l escapes metadata like names (one line per key); -json keeps it raw', async () => {
+    const metadata = {
+      's3.content-type': 'text/plain',
+      's3.tag.x\ny': 'a\x1b[31mb',
+      's3.meta.path': 'C:\\d',
+    };
+    memSources.set('mem://meta', [record('/', 'directory'), record('/obj', 'file', { metadata })]);
+    expect((await k(['at', STORE, 'backup', 'mem://meta'])).code).toBe(0);
+    const lines = (await k(['at', STORE, 'ls', '-l', 'latest'])).stdout.split('\n');
+    expect(lines[0]).toMatch(/^-rw-r--r-- {2}.* {2}\/obj$/);
+    expect(lines.slice(1)).toEqual([
+      '    content-type: text/plain',
+      '    meta path: C:\\\\d',
+      '    tag x\\ny: a\\x1b[31mb',
+      '',
+    ]);
+    const [entry] = jsonLines((await k(['at', STORE, 'ls', '-json', 'latest:/obj'])).stdout);
+    expect(entry).toMatchObject({
+      headers: { 'content-type': 'text/plain' },
+      tags: { 'x\ny': 'a\x1b[31mb' },
+    });
+    expect(entry!.metadata).toEqual({ path: 'C:\\d' });
+  });
+
   it('a backup with unreadable entries reports them and exits 3', async () => {
     memSources.set('mem://bad', [
       record('/', 'directory'),
