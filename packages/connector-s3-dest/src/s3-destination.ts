@@ -119,9 +119,10 @@ export class S3Destination implements Destination {
 
   /**
    * Checks the credentials and the bucket before the first write (one listing call), and creates
-   * the bucket when it is missing. Fails with one line on a wrong key or an unreachable endpoint.
+   * the bucket when it is missing (unless `createBucket` is false: a dry run creates nothing). Fails
+   * with one line on a wrong key or an unreachable endpoint.
    */
-  async prepare(): Promise<void> {
+  async prepare(options: { readonly createBucket?: boolean } = {}): Promise<void> {
     const ctx = { op: 'ListObjectsV2', bucket: this.#bucket, endpoint: this.#endpoint };
     try {
       await withRetry(
@@ -132,7 +133,10 @@ export class S3Destination implements Destination {
         this.#retry,
       );
     } catch (err) {
-      if (s3ErrorCode(err) === 'NoSuchBucket') return createBucket(this.#conn, this.#bucket, this.#retry);
+      if (s3ErrorCode(err) === 'NoSuchBucket') {
+        if (options.createBucket === false) return;
+        return createBucket(this.#conn, this.#bucket, this.#retry);
+      }
       // Credentials allowed to write but not to list are fine.
       if (isConnectorError(err, 'permission')) return;
       throw err;
