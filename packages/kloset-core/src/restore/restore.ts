@@ -42,14 +42,16 @@ interface Planned {
   readonly target: EntryPath;
 }
 
-/** A planned entry and what the overwrite mode decided for it. */
+/** A planned entry and what the overwrite mode decided for it (none with `always`: write it). */
 interface Decided extends Planned {
-  readonly decision: Decision;
+  readonly decision?: Decision;
 }
+
+const WRITE_IT: Decision = {};
 
 /** What the prefetch of small files sees of an entry: no content to fetch when it is skipped. */
 function prefetchView(d: Decided): SnapshotEntry {
-  return d.decision.skip === undefined ? d.entry : { ...d.entry, chunks: [] };
+  return d.decision?.skip === undefined ? d.entry : { ...d.entry, chunks: [] };
 }
 
 /** The entries to restore, in write order, mapped to destination paths. */
@@ -228,7 +230,7 @@ export async function restore(
   const tasks = new Set<Promise<boolean>>();
 
   const writeOne = async (
-    { entry, target, decision }: Decided,
+    { entry, target, decision = WRITE_IT }: Decided,
     parentWait: Promise<boolean> | undefined,
     prefetched: Prefetched | undefined,
   ): Promise<boolean> => {
@@ -329,9 +331,7 @@ export async function restore(
             compareBudget,
           ),
         }))
-      : (async function* () {
-          for await (const p of planned) yield { ...p, decision: {} };
-        })();
+      : planned;
     // A dry run fetches no content: nothing is written.
     const items: AsyncIterable<{ item: Decided; prefetched?: Prefetched }> = dryRun
       ? (async function* () {
