@@ -87,6 +87,9 @@ function checkReadBack(
  * `caps.symlinks`), every result is ok, and after `finish()` the tree reads back exactly, with
  * modes, mtimes and metadata as the capabilities say. A content stream that throws midway must
  * make `write` reject with that error and leave nothing under the final name nor any temporary.
+ * Over existing content (destination-existing-cases.ts): `stat` and `readExisting`, when offered,
+ * see exactly what was written and create nothing; a `createOnly` write never replaces an
+ * existing file; a plain write replaces one whole.
  *
  * `setup` is called once per test; the suite calls `close()` and then `cleanup()`.
  */
