@@ -191,10 +191,14 @@ export class Services {
     }
   }
 
-  async destination(raw: string): Promise<{ where: ResolvedLocation; destination: Destination }> {
+  /** The destination `raw` names; `readOnly` (a dry run): its connector creates nothing. */
+  async destination(
+    raw: string,
+    readOnly = false,
+  ): Promise<{ where: ResolvedLocation; destination: Destination }> {
     const where = await this.resolve(raw, 'destination');
     try {
-      return { where, destination: await connect(await this.connectors(), 'destination', where) };
+      return { where, destination: await connect(await this.connectors(), 'destination', where, readOnly) };
     } catch (err) {
       throw locationError('destination', where, err);
     }

@@ -52,7 +52,8 @@ export function parseAbortUploadsAfter(raw: string): number | undefined {
 
 /**
  * Creates an S3Destination and checks the bucket (one listing call; the bucket is created when it
- * is missing), so that a wrong key or an unreachable endpoint fails here in one line.
+ * is missing, unless `readOnly`), so that a wrong key or an unreachable endpoint fails here in one
+ * line.
  */
 export async function createS3Destination(params: ConnectorParams): Promise<Destination> {
   const settings = readS3Settings(params, S3_DESTINATION_OPTIONS);
@@ -62,7 +63,7 @@ export async function createS3Destination(params: ConnectorParams): Promise<Dest
     abortUploadsAfterMs: parseAbortUploadsAfter(abortAfter),
   });
   try {
-    await destination.prepare();
+    await destination.prepare({ createBucket: params.readOnly !== true });
   } catch (err) {
     await destination.close();
     throw err;

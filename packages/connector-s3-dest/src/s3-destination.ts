@@ -3,14 +3,17 @@ import {
   type ContentStream,
   type Destination,
   type EntryAttributes,
+  type ExistingEntry,
   isConnectorError,
   Semaphore,
+  type WriteOptions,
   type WriteResult,
 } from '@kloset/connector-contract';
 import {
   abortStaleUploads,
   createBucket,
   createS3Connection,
+  describeTarget,
   formatS3Location,
   headersFromMetadata,
   META_PREFIX,
@@ -22,6 +25,7 @@ import {
   uploadObject,
   withRetry,
 } from '@kloset/s3-common';
+import { readObjectRange, statObject } from './existing-object.ts';
 import { relativeKey } from './object-key.ts';
 
 const MiB = 1024 * 1024;
@@ -115,9 +119,10 @@ export class S3Destination implements Destination {
 
   /**
    * Checks the credentials and the bucket before the first write (one listing call), and creates
-   * the bucket when it is missing. Fails with one line on a wrong key or an unreachable endpoint.
+   * the bucket when it is missing (unless `createBucket` is false: a dry run creates nothing). Fails
+   * with one line on a wrong key or an unreachable endpoint.
    */
-  async prepare(): Promise<void> {
+  async prepare(options: { readonly createBucket?: boolean } = {}): Promise<void> {
     const ctx = { op: 'ListObjectsV2', bucket: this.#bucket, endpoint: this.#endpoint };
     try {
       await withRetry(
@@ -128,14 +133,55 @@ export class S3Destination implements Destination {
         this.#retry,
       );
     } catch (err) {
-      if (s3ErrorCode(err) === 'NoSuchBucket') return createBucket(this.#conn, this.#bucket, this.#retry);
+      if (s3ErrorCode(err) === 'NoSuchBucket') {
+        if (options.createBucket === false) return;
+        return createBucket(this.#conn, this.#bucket, this.#retry);
+      }
       // Credentials allowed to write but not to list are fine.
       if (isConnectorError(err, 'permission')) return;
       throw err;
     }
   }
 
-  async write(entry: EntryAttributes, content?: ContentStream): Promise<WriteResult> {
+  /** The full key of a file entry, or undefined when it has none (see write). */
+  #keyOf(entry: EntryAttributes): string | undefined {
+    if (entry.type !== 'file') return undefined;
+    const rel = relativeKey(entry, this.#rootPrefix);
+    if ('error' in rel) return undefined;
+    const key = `${this.#prefix}${rel.key}`;
+    return key === '' ? undefined : key;
+  }
+
+  /**
+   * What exists at a file entry's key (Destination.stat): one HeadObject. Directories and symlinks
+   * have no object: undefined. The restored root's entry (a directory, stat'ed first by the engine
+   * like it is written first) sets the key prefix the keys below it are relative to, as `write` does.
+   */
+  async stat(entry: EntryAttributes): Promise<ExistingEntry | undefined> {
+    if (entry.type === 'directory' && entry.path === '/') this.#rootPrefix = entry.metadata[META_PREFIX];
+    const key = this.#keyOf(entry);
+    if (key === undefined) return undefined;
+    return statObject(this.#conn, key, entry.metadata, this.#retry);
+  }
+
+  /** Bytes of the object at a file entry's key (Destination.readExisting): one ranged GetObject. */
+  async readExisting(
+    entry: EntryAttributes,
+    offset: number,
+    into: Uint8Array,
+  ): Promise<Uint8Array | undefined> {
+    const key = this.#keyOf(entry);
+    if (key === undefined) return undefined;
+    return readObjectRange(this.#conn, key, offset, into, this.#retry);
+  }
+
+  /**
+   * Uploads a file entry as an object. With `createOnly`, a PutObject carries `If-None-Match: *`
+   * (atomic on unversioned buckets; Ceph RGW ignores it on versioned ones); a multipart upload,
+   * which has no such condition everywhere, is preceded by a HeadObject instead (not atomic: an
+   * object created by someone else between the two is replaced).
+   */
+  async write(entry: EntryAttributes, content?: ContentStream, options?: WriteOptions): Promise<WriteResult> {
     const { path } = entry;
     if (entry.type === 'directory') {
       if (path === '/') this.#rootPrefix = entry.metadata[META_PREFIX];
@@ -158,7 +204,15 @@ export class S3Destination implements Destination {
       return { path, ok: false, error: `S3 destination ${this.location}: ${path} would need an empty key` };
     }
     const failed: { err?: unknown } = {};
+    const createOnly = options?.createOnly === true;
+    const exists: WriteResult = {
+      path,
+      ok: false,
+      exists: true,
+      error: `${describeTarget(this.#bucket, key)} exists: not replaced`,
+    };
     try {
+      if (createOnly && entry.size > this.#threshold && (await this.stat(entry)) !== undefined) return exists;
       await uploadObject({
         connection: this.#conn,
         endpoint: this.#endpoint,
@@ -175,9 +229,11 @@ export class S3Destination implements Destination {
         partsInFlight: this.#partsInFlight,
         memory: this.#memory,
         retry: this.#retry,
+        ...(createOnly ? { ifNoneMatch: true } : {}),
       });
       return { path, ok: true };
     } catch (err) {
+      if (createOnly && failed.err === undefined && isConnectorError(err, 'already_exists')) return exists;
       // The content failed a check upstream: let its error through (nothing was left behind).
       if (failed.err !== undefined) throw failed.err;
       return { path, ok: false, error: err instanceof Error ? err.message : String(err) };

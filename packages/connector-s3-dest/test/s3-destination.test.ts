@@ -8,7 +8,7 @@ import {
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
 } from '@aws-sdk/client-s3';
-import { ConnectorError, type EntryAttributes } from '@kloset/connector-contract';
+import { ConnectorError } from '@kloset/connector-contract';
 import { nodeBody, readS3Settings } from '@kloset/s3-common';
 import {
   incompleteUploadKeys,
@@ -26,6 +26,7 @@ import {
   S3Destination,
   s3DestinationConnector,
 } from '../src/index.ts';
+import { file } from './entries.ts';
 
 const s3 = s3TestBuckets();
 const { env, client: plain } = s3;
@@ -49,14 +50,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await s3.dispose();
-});
-
-const file = (path: string, size: number, metadata: Record<string, string> = {}): EntryAttributes => ({
-  path,
-  type: 'file',
-  size,
-  mtime: { sec: 1_700_000_000, nsec: 0 },
-  metadata,
 });
 
 async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {

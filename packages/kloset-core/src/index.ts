@@ -115,11 +115,13 @@ export type { ResourceStore, SealedKind } from './repository/resource-store.ts';
 // Restore.
 export { restore } from './restore/restore.ts';
 export type {
+  OverwriteMode,
   RestoreEntryResult,
   RestoreOptions,
   RestoreProgress,
   RestoreResult,
   RestoreSummary,
+  SkipReason,
 } from './restore/restore-options.ts';
 export {
   changedFields,

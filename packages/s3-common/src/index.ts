@@ -10,6 +10,7 @@ export * from './client.ts';
 export * from './errors.ts';
 export * from './exact-reader.ts';
 export * from './get-object.ts';
+export * from './head-object.ts';
 export * from './list-objects.ts';
 export * from './listing-keys.ts';
 export * from './location.ts';

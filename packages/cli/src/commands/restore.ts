@@ -1,5 +1,6 @@
 import { parseSnapshotRef } from '../args/snapshot-ref.ts';
 import { SELECTION_FLAGS } from '../args/snapshot-selection.ts';
+import type { RestoreOutcome } from '../engine/engine.ts';
 import { UsageError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { describeLocation } from '../location/location.ts';
@@ -9,6 +10,41 @@ import { commandFilter, selectOne } from './selection.ts';
 import { FailureList } from './views.ts';
 import { withStore } from './with-store.ts';
 
+const OVERWRITE_MODES = ['always', 'if-changed', 'never'] as const;
+type OverwriteMode = (typeof OVERWRITE_MODES)[number];
+
+function overwriteMode(raw: string | undefined): OverwriteMode {
+  const mode = OVERWRITE_MODES.find((m) => m === (raw ?? 'always'));
+  if (mode === undefined) {
+    throw new UsageError(
+      `restore: -overwrite takes always, if-changed or never, not ${JSON.stringify(raw)}`,
+      'restore',
+    );
+  }
+  return mode;
+}
+
+/** The human summary: what was (or would be) restored, replaced and skipped. */
+function summaryLine(
+  o: RestoreOutcome,
+  what: string,
+  mode: OverwriteMode,
+  dryRun: boolean,
+  failed: number,
+): string {
+  const replaced = o.replaced === undefined ? '' : `, ${formatCount(o.replaced)} replaced`;
+  let line =
+    `${dryRun ? 'dry run: would restore' : 'restored'} ${formatCount(o.entries)} entries ` +
+    `(${formatBytes(o.bytes)}${replaced}) of ${what}`;
+  if (failed) line += `, ${formatCount(failed)} failed`;
+  if (mode !== 'always' || o.skipped > 0) {
+    line +=
+      `; ${dryRun ? 'would skip' : 'skipped'} ${formatCount(o.skipped)} ` +
+      `(${formatCount(o.skippedIdentical)} identical, ${formatCount(o.skippedExisting)} existing)`;
+  }
+  return dryRun ? `${line}; nothing was written` : line;
+}
+
 export const restoreCommand: Command = {
   words: ['restore'],
   summary: 'restore a snapshot, or a path of it, into a directory or a named destination',
@@ -16,10 +52,37 @@ export const restoreCommand: Command = {
     'Restores SNAPSHOT (or only PATH of it) into DIR or the named destination @NAME. Every block\n' +
     'is verified before it is written: content that fails verification is not written, the\n' +
     'entry is reported and the command exits with 4. Entries that cannot be written exit with 3.\n' +
-    'With -tag, -name, -since or -before, "latest" is the newest snapshot matching them.',
+    'With -tag, -name, -since or -before, "latest" is the newest snapshot matching them.\n' +
+    '\n' +
+    "What exists already at an entry's place in DIR or the bucket is decided by -overwrite:\n" +
+    '  always      (the default, as with restic and tar) write every entry, replacing what is there\n' +
+    '  if-changed  skip a file or symlink that already holds the same content, write the others\n' +
+    '  never       never replace anything: skip every file or symlink whose place is taken\n' +
+    'Directories are always merged. "The same content" is decided exactly: the same type, the same\n' +
+    'symlink target, the same size, then the same bytes: the existing file or object is read and\n' +
+    "hashed piece by piece along the snapshot's chunk boundaries (the keyed SHA-256 of the backup)\n" +
+    'and compared with the snapshot. An object whose ETag is the MD5 of its body, restored from a\n' +
+    'bucket backup that recorded such an ETag, is compared by ETag without being read. Sizes and\n' +
+    'mtimes alone are never trusted. A skipped entry keeps its own mode, mtime and metadata, and\n' +
+    'its content is not read from the store. With never, a file is only created if absent (O_EXCL;\n' +
+    'on S3 If-None-Match: *, and a HeadObject before a multipart upload).\n' +
+    '\n' +
+    '-dry-run reports what would be restored and skipped and writes nothing: no directory, file,\n' +
+    'object or bucket is created, and no content is read from the store.',
   usesStore: true,
   flags: [
     { name: 'to', kind: 'string', value: 'DIR|@NAME', description: 'where to restore (required)' },
+    {
+      name: 'overwrite',
+      kind: 'string',
+      value: 'always|if-changed|never',
+      description: 'what to do with entries that exist already (default always)',
+    },
+    {
+      name: 'dry-run',
+      kind: 'boolean',
+      description: 'show what would be restored and skipped, write nothing',
+    },
     ...SELECTION_FLAGS,
   ],
   args: [
@@ -29,19 +92,25 @@ export const restoreCommand: Command = {
       description: 'a snapshot id prefix or "latest", and a path in it',
     },
   ],
-  json: '{"snapshot", "path", "to", "entries", "bytes", "failed": [{"path", "error"}] (first 1000), "failed_count", "corrupt"}',
+  json:
+    '{"snapshot", "path", "to", "dry_run", "overwrite", "entries", "bytes", "replaced" (null with always), ' +
+    '"skipped", "skipped_identical", "skipped_existing", "failed": [{"path", "error"}] (first 1000), ' +
+    '"failed_count", "corrupt"}',
   examples: [
     'kloset restore -to /tmp/restore latest',
     'kloset at /var/backups restore -to @my-s3-restore 1a2b3c4d',
+    'kloset restore -to /srv/data -overwrite if-changed -dry-run latest',
   ],
   async run(ctx) {
     const to = ctx.flags.string('to');
     if (to === undefined) throw new UsageError('restore: missing -to DIR|@NAME', 'restore');
     const ref = parseSnapshotRef(ctx.args[0]!, 'restore');
     const filter = commandFilter(ctx, 'restore');
+    const mode = overwriteMode(ctx.flags.string('overwrite'));
+    const dryRun = ctx.flags.bool('dry-run');
     return withStore(ctx, true, async (store) => {
       const snap = await selectOne(store, ref.snapshot, filter, (l) => ctx.out.warn(l));
-      const { where, destination } = await ctx.services.destination(to);
+      const { where, destination } = await ctx.services.destination(to, dryRun);
       const failures = new FailureList();
       const progress = ctx.out.progress('restore');
       let outcome: Awaited<ReturnType<typeof store.restore>>;
@@ -50,6 +119,8 @@ export const restoreCommand: Command = {
           destination: describeLocation(where),
           snapshotId: snap.id,
           path: ref.path,
+          overwrite: mode,
+          dryRun,
           signal: ctx.io.signal,
           onProgress: (e) => progress.update(e),
           onFailure: (f) => {
@@ -67,16 +138,26 @@ export const restoreCommand: Command = {
           snapshot: snap.id,
           path: ref.path,
           to: where.location,
+          dry_run: dryRun,
+          overwrite: mode,
           entries: outcome.entries,
           bytes: outcome.bytes,
+          replaced: outcome.replaced ?? null,
+          skipped: outcome.skipped,
+          skipped_identical: outcome.skippedIdentical,
+          skipped_existing: outcome.skippedExisting,
           failed: failures.json(),
           failed_count: failed,
           corrupt: outcome.corrupt,
         },
         () => [
-          `restored ${formatCount(outcome.entries)} entries (${formatBytes(outcome.bytes)}) of ` +
-            `${snap.id.slice(0, 8)}:${ref.path} to ${where.display}` +
-            (failed ? `, ${formatCount(failed)} failed` : ''),
+          summaryLine(
+            outcome,
+            `${snap.id.slice(0, 8)}:${ref.path} to ${where.display}`,
+            mode,
+            dryRun,
+            failed,
+          ),
         ],
       );
       if (outcome.corrupt > 0) return ExitCode.Integrity;

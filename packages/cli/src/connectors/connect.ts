@@ -16,6 +16,7 @@ export async function connect<R extends keyof Built>(
   connectors: Connectors,
   role: R,
   where: ResolvedLocation,
+  readOnly = false,
 ): Promise<Built[R]> {
   const connector = await connectors.resolve(role, where.location);
   let options: ReturnType<typeof validateOptions>;
@@ -26,6 +27,10 @@ export async function connect<R extends keyof Built>(
     throw err;
   }
   // The connector's create is typed per role; the registry guarantees the role matches.
-  const create = connector.create as (p: { location: string; options: typeof options }) => Promise<Built[R]>;
-  return create({ location: where.location, options });
+  const create = connector.create as (p: {
+    location: string;
+    options: typeof options;
+    readOnly?: boolean;
+  }) => Promise<Built[R]>;
+  return create({ location: where.location, options, ...(readOnly ? { readOnly } : {}) });
 }

@@ -271,6 +271,8 @@ function openStore(repo: Repo): OpenStore {
           const h = await header(req.snapshotId);
           const r = await core.restore(repo, h, destination, {
             path: req.path,
+            overwrite: req.overwrite,
+            dryRun: req.dryRun,
             signal: req.signal,
             onProgress: (p) =>
               req.onProgress({
@@ -282,7 +284,16 @@ function openStore(repo: Repo): OpenStore {
             onEntryError: (e) => req.onFailure({ path: e.path, error: e.error }),
           });
           const t = r.summary;
-          return { entries: t.entries, bytes: t.bytes, failures: t.failed, corrupt: t.corrupt };
+          return {
+            entries: t.entries,
+            bytes: t.bytes,
+            failures: t.failed,
+            corrupt: t.corrupt,
+            skipped: t.skipped,
+            skippedIdentical: t.skippedIdentical,
+            skippedExisting: t.skippedExisting,
+            replaced: t.replaced,
+          };
         },
       ),
     check: (req) =>

@@ -100,17 +100,28 @@ export interface RestoreRequest {
   readonly snapshotId: string;
   /** The path inside the snapshot to restore, `/` for all. */
   readonly path: string;
+  /** What to do with entries whose place is taken: always (replace), if-changed, never. */
+  readonly overwrite: 'always' | 'if-changed' | 'never';
+  /** Decide and count, write nothing. */
+  readonly dryRun: boolean;
   readonly signal: AbortSignal;
   onProgress(event: ProgressEvent): void;
   onFailure(failure: EntryFailure): void;
 }
 
 export interface RestoreOutcome {
+  /** Entries written (or, in a dry run, that would be) and failed; skipped ones not included. */
   readonly entries: number;
   readonly bytes: number;
   readonly failures: number;
   /** Entries refused because their content failed verification (a subset of failures). */
   readonly corrupt: number;
+  /** Entries not written because of the overwrite mode, in all and by reason. */
+  readonly skipped: number;
+  readonly skippedIdentical: number;
+  readonly skippedExisting: number;
+  /** Entries written over something that existed (undefined with `always`, which does not look). */
+  readonly replaced: number | undefined;
 }
 
 /** A problem found by check: which snapshot and file it hurts, and what is wrong. */

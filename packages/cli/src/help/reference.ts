@@ -9,6 +9,36 @@ import { ENVIRONMENT, flagLabel, JSON_CONVENTIONS, usageLine } from './help.ts';
 
 const esc = (s: string) => s.replace(/\|/g, '\\|');
 
+/**
+ * A description as Markdown: a blank line starts a paragraph, a line indented by two spaces is an
+ * item of a list (`  always  does this`: the first word in code), other lines join their paragraph.
+ */
+function descriptionMarkdown(description: string): string[] {
+  const out: string[] = [];
+  let text: string[] = [];
+  let inList = false;
+  const end = () => {
+    if (text.length > 0) out.push(text.join(' '), '');
+    else if (inList) out.push('');
+    text = [];
+    inList = false;
+  };
+  for (const line of description.split('\n')) {
+    const item = /^ {2}(\S+)\s+(.*)$/.exec(line);
+    if (line === '') end();
+    else if (item !== null) {
+      if (!inList) end();
+      inList = true;
+      out.push(`- \`${item[1]}\`: ${item[2]}`);
+    } else {
+      if (inList) end();
+      text.push(line);
+    }
+  }
+  end();
+  return out;
+}
+
 function commandSection(cmd: Command): string[] {
   const lines = [
     `### ${commandName(cmd)}`,
@@ -17,7 +47,7 @@ function commandSection(cmd: Command): string[] {
     '',
   ];
   lines.push('```', usageLine(cmd), '```', '');
-  if (cmd.description) lines.push(cmd.description.replace(/\n/g, ' '), '');
+  if (cmd.description) lines.push(...descriptionMarkdown(cmd.description));
   if (cmd.args.length) {
     lines.push('| argument | |', '|---|---|');
     for (const a of cmd.args)

@@ -179,7 +179,16 @@ function openMemStore(s: MemStore, onClose: () => void): OpenStore {
         bytes += e.size;
       }
       await dest.finish();
-      return { entries, bytes, failures, corrupt };
+      return {
+        entries,
+        bytes,
+        failures,
+        corrupt,
+        skipped: 0,
+        skippedIdentical: 0,
+        skippedExisting: 0,
+        replaced: req.overwrite === 'always' ? undefined : 0,
+      };
     },
     async check(req) {
       for (const p of s.problems) req.onProblem(p);

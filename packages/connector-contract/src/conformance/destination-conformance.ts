@@ -1,32 +1,17 @@
 /** The Destination conformance suite: every Destination implementation runs it from its own tests. */
 import { describe, expect, it } from 'vitest';
-import type { Destination, WriteResult } from '../destination/destination.ts';
-import { splitPath } from '../source/path.ts';
 import type { EntryAttributes, EntryPath, Timestamp } from '../source/record.ts';
 import { deterministicBytes } from '../testing/deterministic-data.ts';
-import { concatBytes, describeError, expectBytes, mapLimit } from './assertions.ts';
+import { concatBytes, describeError, expectBytes } from './assertions.ts';
+import { destinationExistingCases } from './destination-existing-cases.ts';
+import { withDestination, writeTree } from './destination-harness.ts';
 import {
   type DestinationCapabilities,
   type DestinationSetup,
-  type DestinationUnderTest,
   destinationTree,
   type ReadBackEntry,
-  streamParts,
   type TreeEntry,
 } from './destination-tree.ts';
-
-async function withDestination(setup: DestinationSetup, fn: (d: DestinationUnderTest) => Promise<void>) {
-  const handle = await setup();
-  try {
-    await fn(handle);
-  } finally {
-    try {
-      await handle.destination.close();
-    } finally {
-      await handle.cleanup();
-    }
-  }
-}
 
 /**
  * Streams copies of `parts` and overwrites each copy once the consumer asks for the next chunk (or
@@ -44,33 +29,6 @@ async function* reusedParts(parts: readonly Uint8Array[]): AsyncGenerator<Uint8A
     }
   } finally {
     current?.fill(0xee);
-  }
-}
-
-/** Writes entries parents first: one depth at a time, up to `destination.concurrency` at once. */
-async function writeTree(
-  destination: Destination,
-  tree: readonly TreeEntry[],
-  stream: (parts: readonly Uint8Array[]) => AsyncIterable<Uint8Array> = streamParts,
-): Promise<void> {
-  const depth = (e: TreeEntry) => splitPath(e.attributes.path).length;
-  const maxDepth = Math.max(...tree.map(depth));
-  for (let d = 0; d <= maxDepth; d++) {
-    await mapLimit(
-      tree.filter((e) => depth(e) === d),
-      destination.concurrency,
-      async (entry) => {
-        const { path } = entry.attributes;
-        let result: WriteResult;
-        try {
-          result = await destination.write(entry.attributes, entry.parts ? stream(entry.parts) : undefined);
-        } catch (err) {
-          expect.fail(`write(${path}) threw: ${describeError(err)}`);
-        }
-        expect(result.ok, `write(${path}) result: ${result.error ?? ''}`).toBe(true);
-        expect(result.path, `path in the result of write(${path})`).toBe(path);
-      },
-    );
   }
 }
 
@@ -129,6 +87,9 @@ function checkReadBack(
  * `caps.symlinks`), every result is ok, and after `finish()` the tree reads back exactly, with
  * modes, mtimes and metadata as the capabilities say. A content stream that throws midway must
  * make `write` reject with that error and leave nothing under the final name nor any temporary.
+ * Over existing content (destination-existing-cases.ts): `stat` and `readExisting`, when offered,
+ * see exactly what was written and create nothing; a `createOnly` write never replaces an
+ * existing file; a plain write replaces one whole.
  *
  * `setup` is called once per test; the suite calls `close()` and then `cleanup()`.
  */
@@ -260,5 +221,7 @@ export function destinationConformance(
         }),
       timeout,
     );
+
+    destinationExistingCases(setup, caps, timeout);
   });
 }

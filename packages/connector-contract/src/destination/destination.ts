@@ -1,4 +1,4 @@
-import type { ContentStream, EntryAttributes, EntryPath } from '../source/record.ts';
+import type { ContentStream, EntryAttributes, EntryPath, EntryType } from '../source/record.ts';
 
 /** The outcome of writing one entry. */
 export interface WriteResult {
@@ -6,6 +6,44 @@ export interface WriteResult {
   readonly ok: boolean;
   /** One line saying what failed, when `ok` is false. */
   readonly error?: string;
+  /**
+   * Set (with `ok` false) only by a `createOnly` write that wrote nothing because something
+   * already exists at the entry's place: that existing file, object or symlink is left untouched.
+   */
+  readonly exists?: boolean;
+}
+
+/** How one entry is written. */
+export interface WriteOptions {
+  /**
+   * Never replace: when anything (a file, object, symlink, directory...) already exists at the
+   * place of a file or symlink entry, write nothing, leave it as it is and
+   * resolve with `{ ok: false, exists: true }` (the content stream may be left unread). The test
+   * and the creation are one atomic step where the destination can make them one (a local
+   * directory: `O_EXCL`; S3: a PutObject with `If-None-Match: *`); where it cannot (a multipart
+   * upload), the destination checks just before it writes. Directory entries ignore it: they
+   * are merged into an existing directory, as without it.
+   */
+  readonly createOnly?: boolean;
+}
+
+/**
+ * What a destination holds at an entry's place before the restore writes it (`Destination.stat`).
+ */
+export interface ExistingEntry {
+  /** `other` for what is none of the three (a FIFO, a socket, a device). */
+  readonly type: EntryType | 'other';
+  /** Content length in bytes (files and objects; 0 for directories and symlinks). */
+  readonly size: number;
+  /** A symlink's target, in the form of `EntryAttributes.linkTarget`. */
+  readonly linkTarget?: string;
+  /**
+   * Whether the existing content is the entry's content, when the destination knows it exactly
+   * without reading it: an S3 object whose ETag is the MD5 of its body, compared with the MD5 the
+   * entry's own metadata recorded (an ETag of the same kind, verified when it was backed up).
+   * Undefined when it does not know: the engine then compares the bytes (`readExisting`).
+   */
+  readonly sameContent?: boolean;
 }
 
 /**
@@ -25,6 +63,8 @@ export interface WriteResult {
  *   upload in one request / complete a multipart upload only at the end.
  * - If `content` throws (corrupt data detected by the engine), the destination discards what it
  *   wrote for that entry and lets the error propagate.
+ * - `write` with `createOnly` never replaces what exists (see WriteOptions); without it, an
+ *   existing file, object or symlink at the entry's place is replaced whole.
  * - `finish()` is called once after every write has resolved: apply deferred attributes
  *   (directory mtimes), flush. `close()` releases resources.
  */
@@ -51,7 +91,22 @@ export interface Destination {
    * which reading back costs more than a fetch from the store (a remote one) leaves it unset.
    */
   readWritten?(path: EntryPath, offset: number, into: Uint8Array): Promise<Uint8Array | undefined>;
-  write(entry: EntryAttributes, content?: ContentStream): Promise<WriteResult>;
+  /**
+   * Optional (with `readExisting`): what exists now at the place `entry` would be written to, or
+   * undefined when nothing does. Read-only: it creates nothing, not even the destination's root or
+   * bucket, and may be called for any entry, before its parent is written and in a dry run. It
+   * resolves to undefined when the place or one of its parents does not exist, and rejects (a
+   * ConnectorError naming the path) when it cannot tell (permission denied, network).
+   */
+  stat?(entry: EntryAttributes): Promise<ExistingEntry | undefined>;
+  /**
+   * Optional (with `stat`): reads `into.length` bytes from `offset` of the file or object that
+   * exists now at `entry`'s place, into `into`. Resolves to `into` filled, or to undefined when it
+   * cannot give every byte (it is gone, it is not a file, the range passes its end); rejects only
+   * when it cannot tell (permission denied, network). Read-only, like `stat`.
+   */
+  readExisting?(entry: EntryAttributes, offset: number, into: Uint8Array): Promise<Uint8Array | undefined>;
+  write(entry: EntryAttributes, content?: ContentStream, options?: WriteOptions): Promise<WriteResult>;
   finish(): Promise<void>;
   close(): Promise<void>;
 }

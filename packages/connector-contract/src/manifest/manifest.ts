@@ -33,6 +33,11 @@ export type OptionValues = Readonly<Record<string, string | number | boolean>>;
 export interface ConnectorParams {
   readonly location: string;
   readonly options: OptionValues;
+  /**
+   * The connector will only be read from or looked at (a destination for a dry run): its factory
+   * creates nothing (no bucket, no directory); it still checks what it can without writing.
+   */
+  readonly readOnly?: boolean;
 }
 
 interface ConnectorBase<R extends ConnectorRole> {

@@ -1,5 +1,5 @@
 /** A Destination that keeps what it is given in memory: for unit tests of restores. */
-import type { Destination, WriteResult } from '../destination/destination.ts';
+import type { Destination, ExistingEntry, WriteOptions, WriteResult } from '../destination/destination.ts';
 import { isValidPath, parentPath } from '../source/path.ts';
 import type { ContentStream, EntryAttributes, EntryPath } from '../source/record.ts';
 
@@ -14,7 +14,8 @@ export interface WrittenEntry {
  * the engine: a valid path, the parent written before (the root `/` first), content of exactly
  * `size` bytes for files and none for others, at most `concurrency` writes at once. Violations
  * resolve with `ok: false` (and are counted in `violations`). A throwing content stream makes
- * `write` reject with that error and keeps nothing.
+ * `write` reject with that error and keeps nothing. `stat` and `readExisting` see `entries` (which
+ * a test may fill beforehand, as content that exists before a restore); `createOnly` is honoured.
  */
 export class MemoryDestination implements Destination {
   readonly location: string;
@@ -29,6 +30,9 @@ export class MemoryDestination implements Destination {
   maxInFlight = 0;
   /** Calls of readWritten so far. */
   readWrittenCalls = 0;
+  /** Calls of write so far, and of readExisting. */
+  writeCalls = 0;
+  readExistingCalls = 0;
   finished = false;
   closed = false;
   #inFlight = 0;
@@ -38,7 +42,11 @@ export class MemoryDestination implements Destination {
     this.concurrency = options.concurrency ?? 4;
   }
 
-  async write(entry: EntryAttributes, content?: ContentStream): Promise<WriteResult> {
+  async write(entry: EntryAttributes, content?: ContentStream, options?: WriteOptions): Promise<WriteResult> {
+    this.writeCalls++;
+    if (options?.createOnly === true && entry.type !== 'directory' && this.entries.has(entry.path)) {
+      return { path: entry.path, ok: false, exists: true, error: `${entry.path} exists: not replaced` };
+    }
     this.#inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.#inFlight);
     try {
@@ -78,6 +86,27 @@ export class MemoryDestination implements Destination {
   async readWritten(path: EntryPath, offset: number, into: Uint8Array): Promise<Uint8Array | undefined> {
     this.readWrittenCalls++;
     const bytes = this.entries.get(path)?.bytes;
+    if (bytes === undefined || offset < 0 || offset + into.length > bytes.length) return undefined;
+    into.set(bytes.subarray(offset, offset + into.length));
+    return into;
+  }
+
+  /** What `entries` holds at `entry.path`. */
+  async stat(entry: EntryAttributes): Promise<ExistingEntry | undefined> {
+    const e = this.entries.get(entry.path);
+    if (e === undefined) return undefined;
+    const { type, linkTarget } = e.attributes;
+    return { type, size: e.bytes?.length ?? 0, ...(linkTarget === undefined ? {} : { linkTarget }) };
+  }
+
+  /** Bytes of the file `entries` holds at `entry.path`; counts the calls. */
+  async readExisting(
+    entry: EntryAttributes,
+    offset: number,
+    into: Uint8Array,
+  ): Promise<Uint8Array | undefined> {
+    this.readExistingCalls++;
+    const bytes = this.entries.get(entry.path)?.bytes;
     if (bytes === undefined || offset < 0 || offset + into.length > bytes.length) return undefined;
     into.set(bytes.subarray(offset, offset + into.length));
     return into;

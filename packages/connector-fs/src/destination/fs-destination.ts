@@ -32,11 +32,13 @@ import {
   type Destination,
   type EntryAttributes,
   type EntryPath,
+  type ExistingEntry,
   isValidPath,
   nameFromBytes,
   parentPath,
   splitPath,
   type Timestamp,
+  type WriteOptions,
   type WriteResult,
 } from '@kloset/connector-contract';
 import { closeQuietly, readInto } from '../fd-io.ts';
@@ -44,6 +46,7 @@ import { errnoOf, fsError, reasonOf } from '../fs-errors.ts';
 import { InlineCalls, type InlineCallsOptions } from '../inline-calls.ts';
 import { childPath, NAME_MAX, type NativePath, shownPath, withShortPath } from '../native-path.ts';
 import { utimesSeconds } from '../time.ts';
+import { readExistingFile, statExisting } from './existing.ts';
 
 /** Options of FsDestination. */
 export interface FsDestinationOptions {
@@ -99,7 +102,17 @@ export class FsDestination implements Destination {
     this.#calls = new InlineCalls(options.inlineCalls);
   }
 
-  async write(entry: EntryAttributes, content?: ContentStream): Promise<WriteResult> {
+  /** What exists at `entry`'s place now (Destination.stat): lstat, and readlink for a symlink. */
+  stat(entry: EntryAttributes): Promise<ExistingEntry | undefined> {
+    return statExisting(this.#root, entry);
+  }
+
+  /** Bytes of the regular file at `entry`'s place now (Destination.readExisting), never through a symlink. */
+  readExisting(entry: EntryAttributes, offset: number, into: Uint8Array): Promise<Uint8Array | undefined> {
+    return readExistingFile(this.#root, entry, offset, into);
+  }
+
+  async write(entry: EntryAttributes, content?: ContentStream, options?: WriteOptions): Promise<WriteResult> {
     const { path } = entry;
     if (!isValidPath(path))
       return { path, ok: false, error: `invalid path ${JSON.stringify(path)}: not restored` };
@@ -120,6 +133,7 @@ export class FsDestination implements Destination {
     const dirAbs = path === '/' ? this.#root : this.#dirs.get(parentPath(path))!.absPath;
     const name = nameBytes ?? baseName(path);
     const absPath = path === '/' ? this.#root : childPath(dirAbs, name);
+    const createOnly = options?.createOnly === true;
     try {
       switch (entry.type) {
         case 'directory':
@@ -129,15 +143,22 @@ export class FsDestination implements Destination {
           if (!content)
             throw new ConnectorError('invalid', `write of file ${path} without content`, { key: path });
           // A long path: the file is reached through its directory (one descriptor for the write).
-          await withShortPath(dirAbs, (dir) => this.#file(entry, dir, name, content), NAME_MAX + 1);
+          await withShortPath(
+            dirAbs,
+            (dir) => this.#file(entry, dir, name, content, createOnly),
+            NAME_MAX + 1,
+          );
           if (nameBytes !== undefined) this.#fileNameBytes.set(path, nameBytes);
           break;
         case 'symlink':
-          await withShortPath(dirAbs, (dir) => this.#symlink(entry, dir, name), NAME_MAX + 1);
+          await withShortPath(dirAbs, (dir) => this.#symlink(entry, dir, name, createOnly), NAME_MAX + 1);
           break;
       }
       return { path, ok: true };
     } catch (err) {
+      if (err instanceof AlreadyThere) {
+        return { path, ok: false, exists: true, error: `${shownPath(absPath)} exists: not replaced` };
+      }
       // The content's own error propagates (the engine records it); ours become a result.
       if (err instanceof ContentFailure) throw err.cause;
       if (err instanceof ConnectorError || (err instanceof Error && 'code' in err)) {
@@ -223,7 +244,8 @@ export class FsDestination implements Destination {
   /**
    * A file that does not exist yet is created under its final name (exclusively, 0600) and removed
    * again if its content fails; a file that exists is written to a temporary name, then renamed
-   * over it, so it is replaced whole or not at all. Either way no partial file stays under the
+   * over it, so it is replaced whole or not at all (with `createOnly`, it is left as it is:
+   * AlreadyThere, and the content is not read). Either way no partial file stays under the
    * final name after a failure (a crash may leave one that was new, as with restic and tar).
    * The creation and writes of up to INLINE_WRITE_MAX bytes run on this thread while they are fast
    * (InlineCalls), larger writes in the thread pool; the attribute calls on the open descriptor and
@@ -235,6 +257,7 @@ export class FsDestination implements Destination {
     dir: NativePath,
     name: string | Uint8Array,
     content: ContentStream,
+    createOnly: boolean,
   ): Promise<void> {
     const absPath = childPath(dir, name);
     let temp: NativePath | undefined;
@@ -243,6 +266,7 @@ export class FsDestination implements Destination {
       fd = await this.#openNew(absPath);
     } catch (err) {
       if (errnoOf(err) !== 'EEXIST') throw err;
+      if (createOnly) throw new AlreadyThere();
       temp = tempName(dir);
       fd = await this.#openNew(temp);
     }
@@ -309,11 +333,33 @@ export class FsDestination implements Destination {
     );
   }
 
-  async #symlink(entry: EntryAttributes, dir: NativePath, name: string | Uint8Array): Promise<void> {
+  /**
+   * A symlink is made under a temporary name and renamed into place, replacing what is there; with
+   * `createOnly`, it is made under its final name, which fails (AlreadyThere) when that exists.
+   */
+  async #symlink(
+    entry: EntryAttributes,
+    dir: NativePath,
+    name: string | Uint8Array,
+    createOnly: boolean,
+  ): Promise<void> {
     if (entry.linkTarget === undefined) {
       throw new ConnectorError('invalid', `symlink ${entry.path} without a target`, { key: entry.path });
     }
     const absPath = childPath(dir, name);
+    if (createOnly) {
+      try {
+        await symlink(linkTargetOf(entry), absPath);
+      } catch (err) {
+        if (errnoOf(err) === 'EEXIST') throw new AlreadyThere();
+        throw err;
+      }
+      if (this.#owners && entry.uid !== undefined && entry.gid !== undefined) {
+        await lchown(absPath, entry.uid, entry.gid);
+      }
+      await setLinkTime(absPath, entry.mtime);
+      return;
+    }
     const temp = tempName(dir);
     await symlink(linkTargetOf(entry), temp);
     try {
@@ -328,6 +374,9 @@ export class FsDestination implements Destination {
     }
   }
 }
+
+/** A createOnly write found something at the entry's place and wrote nothing. */
+class AlreadyThere {}
 
 /** Wraps an error thrown by a content stream, to tell it from a file-system error. */
 class ContentFailure {

@@ -2,6 +2,16 @@
 import type { EntryPath, EntryType } from '@kloset/connector-contract';
 import type { SnapshotHeader } from '../snapshot/header.ts';
 
+/**
+ * What a restore does with entries whose place in the destination is taken (overwrite.ts):
+ * `always` writes every entry (the default, as restic and tar); `if-changed` skips a file or
+ * symlink that already holds exactly the snapshot's content; `never` never replaces anything.
+ */
+export type OverwriteMode = 'always' | 'if-changed' | 'never';
+
+/** Why an entry was not written: its place held the same content, or held something (`never`). */
+export type SkipReason = 'identical' | 'exists';
+
 export interface RestoreOptions {
   /**
    * The path of the snapshot to restore (default `/`). A directory is restored as the destination's
@@ -24,7 +34,18 @@ export interface RestoreOptions {
    * destinations writing more than 8 entries at once); two batches are in memory at most.
    */
   readonly batchBytes?: number;
-  /** Called for every entry once written (or failed). */
+  /**
+   * What to do with entries whose place is taken (default `always`). `if-changed` and `never` need
+   * a destination that can tell what it holds (Destination.stat and readExisting): restore
+   * rejects before writing anything when it cannot.
+   */
+  readonly overwrite?: OverwriteMode;
+  /**
+   * Decide and report every entry, but write nothing (no write, no finish) and fetch no content:
+   * the summary counts what would be restored and skipped.
+   */
+  readonly dryRun?: boolean;
+  /** Called for every entry once written (or failed, or skipped). */
   readonly onEntry?: (result: RestoreEntryResult) => void;
   /** Called for every entry that could not be restored. */
   readonly onEntryError?: (result: RestoreEntryResult & { readonly error: string }) => void;
@@ -49,6 +70,10 @@ export interface RestoreEntryResult {
   readonly corrupt?: boolean;
   /** Content bytes written (files). */
   readonly bytes: number;
+  /** Set when the entry was not written (`ok` is true): why. */
+  readonly skipped?: SkipReason;
+  /** Whether something existed at its place before (undefined when not looked at: `always`). */
+  readonly existed?: boolean;
 }
 
 export interface RestoreProgress {
@@ -65,7 +90,7 @@ export interface RestoreProgress {
 }
 
 export interface RestoreSummary {
-  /** Entries handled (written or failed). */
+  /** Entries handled (written or failed), skipped ones not included. In a dry run: would be. */
   readonly entries: number;
   readonly files: number;
   readonly directories: number;
@@ -76,6 +101,17 @@ export interface RestoreSummary {
   readonly failed: number;
   /** Of the failed entries, files whose content was missing or corrupt in the store. */
   readonly corrupt: number;
+  /** Entries not written because of the overwrite mode, in all and by reason. */
+  readonly skipped: number;
+  readonly skippedIdentical: number;
+  readonly skippedExisting: number;
+  /**
+   * Of the entries written, those that replaced something that existed at their place; undefined
+   * with `always`, which does not look.
+   */
+  readonly replaced: number | undefined;
+  /** The restore was a dry run: nothing was written. */
+  readonly dryRun: boolean;
 }
 
 export interface RestoreResult {

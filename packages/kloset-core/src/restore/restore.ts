@@ -22,6 +22,7 @@ import { resolveSnapshot, type SnapshotRef } from '../snapshot/snapshots.ts';
 import { errorMessage, TreeReader } from '../snapshot/tree-reader.ts';
 import type { ReadBack } from './fetch-chunks.ts';
 import { fileContent, RestoreContentError } from './file-content.ts';
+import { canLook, type Decision, decide, mapOrdered } from './overwrite.ts';
 import { type Prefetched, prefetchSmallFiles } from './prefetch.ts';
 import type {
   RestoreEntryResult,
@@ -29,6 +30,7 @@ import type {
   RestoreProgress,
   RestoreResult,
   RestoreSummary,
+  SkipReason,
 } from './restore-options.ts';
 import { WrittenChunks } from './written-chunks.ts';
 
@@ -38,6 +40,18 @@ const MAX_REPORTED_FAILURES = 1000;
 interface Planned {
   readonly entry: SnapshotEntry;
   readonly target: EntryPath;
+}
+
+/** A planned entry and what the overwrite mode decided for it (none with `always`: write it). */
+interface Decided extends Planned {
+  readonly decision?: Decision;
+}
+
+const WRITE_IT: Decision = {};
+
+/** What the prefetch of small files sees of an entry: no content to fetch when it is skipped. */
+function prefetchView(d: Decided): SnapshotEntry {
+  return d.decision?.skip === undefined ? d.entry : { ...d.entry, chunks: [] };
 }
 
 /** The entries to restore, in write order, mapped to destination paths. */
@@ -115,6 +129,13 @@ export async function restore(
   options: RestoreOptions = {},
 ): Promise<RestoreResult> {
   options.signal?.throwIfAborted();
+  const mode = options.overwrite ?? 'always';
+  const dryRun = options.dryRun === true;
+  if (mode !== 'always' && !canLook(destination)) {
+    throw new Error(
+      `${destination.location} cannot tell what it already holds: overwrite mode ${mode} needs it`,
+    );
+  }
   const header = typeof snapshot === 'string' ? await resolveSnapshot(repo, snapshot) : snapshot;
   const label = `snapshot ${toHex(header.id).slice(0, 8)}`;
   const path = options.path ?? '/';
@@ -142,14 +163,26 @@ export async function restore(
   const readBack: ReadBack | undefined =
     readWritten === undefined ? undefined : { chunks: new WrittenChunks(), read: readWritten };
 
-  const counts = { entries: 0, files: 0, directories: 0, symlinks: 0, bytes: 0, failed: 0, corrupt: 0 };
+  const counts = {
+    entries: 0,
+    files: 0,
+    directories: 0,
+    symlinks: 0,
+    bytes: 0,
+    failed: 0,
+    corrupt: 0,
+    skipped: 0,
+    skippedIdentical: 0,
+    skippedExisting: 0,
+    replaced: 0,
+  };
   const totals = await restoreTotals(reader, header, path, label);
   const failures: RestoreEntryResult[] = [];
   const started = performance.now();
   const progressOf = (done: boolean): RestoreProgress => {
     const elapsedMs = performance.now() - started;
     return {
-      entries: counts.entries,
+      entries: counts.entries + counts.skipped,
       files: counts.files,
       bytes: counts.bytes,
       totalEntries: totals.entries,
@@ -168,7 +201,15 @@ export async function restore(
   timer?.unref();
 
   const report = (r: RestoreEntryResult) => {
+    if (r.skipped !== undefined) {
+      counts.skipped++;
+      if (r.skipped === 'identical') counts.skippedIdentical++;
+      else counts.skippedExisting++;
+      options.onEntry?.(r);
+      return;
+    }
     counts.entries++;
+    if (r.ok && r.existed === true && r.type !== 'directory') counts.replaced++;
     if (r.type === 'file') counts.files++;
     else if (r.type === 'directory') counts.directories++;
     else counts.symlinks++;
@@ -189,11 +230,17 @@ export async function restore(
   const tasks = new Set<Promise<boolean>>();
 
   const writeOne = async (
-    { entry, target }: Planned,
+    { entry, target, decision = WRITE_IT }: Decided,
     parentWait: Promise<boolean> | undefined,
     prefetched: Prefetched | undefined,
   ): Promise<boolean> => {
-    const result = (ok: boolean, error?: string, bytes = 0, corrupt = false): boolean => {
+    const result = (
+      ok: boolean,
+      error?: string,
+      bytes = 0,
+      corrupt = false,
+      skipped?: SkipReason,
+    ): boolean => {
       report({
         path: entry.path,
         target,
@@ -202,6 +249,8 @@ export async function restore(
         bytes,
         ...(error === undefined ? {} : { error }),
         ...(corrupt ? { corrupt } : {}),
+        ...(skipped === undefined ? {} : { skipped }),
+        ...(decision.existed === undefined ? {} : { existed: skipped === 'exists' || decision.existed }),
       });
       return ok;
     };
@@ -212,6 +261,9 @@ export async function restore(
     if (entry.error !== undefined)
       return result(false, `not in the snapshot: the backup recorded ${entry.error}`);
     if (signal?.aborted) return result(false, 'restore aborted');
+    if (decision.error !== undefined) return result(false, decision.error);
+    if (decision.skip !== undefined) return result(true, undefined, 0, false, decision.skip);
+    if (dryRun) return result(true, undefined, entry.type === 'file' ? entry.size : 0);
     let contentError: RestoreContentError | undefined;
     try {
       const attrs = attributesFor(entry, target);
@@ -237,13 +289,15 @@ export async function restore(
       }
       let res: WriteResult;
       try {
-        res = await destination.write(attrs, content);
+        res = await destination.write(attrs, content, mode === 'never' ? { createOnly: true } : undefined);
       } finally {
         // A destination that stopped reading without closing the stream (a failed write) would
         // leave it suspended, holding its read-ahead budget and buffers: close it here.
         await content?.return(undefined).catch(() => undefined);
       }
       if (contentError !== undefined) return result(false, contentError.message, 0, true);
+      if (!res.ok && res.exists === true && mode === 'never')
+        return result(true, undefined, 0, false, 'exists');
       if (!res.ok) return result(false, res.error ?? 'the destination refused it');
       if (entry.type === 'file') readBack?.chunks.record(target, entry.chunks);
       return result(true, undefined, entry.type === 'file' ? entry.size : 0);
@@ -253,20 +307,43 @@ export async function restore(
     }
   };
   const writeAndRelease = (
-    planned: Planned,
+    planned: Decided,
     parentWait: Promise<boolean> | undefined,
     prefetched: Prefetched | undefined,
   ): Promise<boolean> => writeOne(planned, parentWait, prefetched).finally(() => prefetched?.release());
 
   let completed = false;
   try {
-    const items = prefetchSmallFiles(plan(reader, path, label), (p) => p.entry, repo, batchBudget, {
-      smallFileBytes: Math.min(4 * 1024 * 1024, windowBytes),
-      batchBytes,
-      batchEntries: 1024,
-      reuse,
-      readBack,
-    });
+    const planned = plan(reader, path, label);
+    // Entries are looked at ahead of the writes (as many at once as writes), before any content
+    // is fetched: a skipped file costs no read from the store.
+    const looking = mode !== 'always' && canLook(destination) ? destination : undefined;
+    const compareBudget = new Semaphore(32 * MiB);
+    const decided: AsyncIterable<Decided> = looking
+      ? mapOrdered(planned, concurrency, async (p) => ({
+          ...p,
+          decision: await decide(
+            mode,
+            repo,
+            looking,
+            p.entry,
+            attributesFor(p.entry, p.target),
+            compareBudget,
+          ),
+        }))
+      : planned;
+    // A dry run fetches no content: nothing is written.
+    const items: AsyncIterable<{ item: Decided; prefetched?: Prefetched }> = dryRun
+      ? (async function* () {
+          for await (const item of decided) yield { item };
+        })()
+      : prefetchSmallFiles(decided, prefetchView, repo, batchBudget, {
+          smallFileBytes: Math.min(4 * 1024 * 1024, windowBytes),
+          batchBytes,
+          batchEntries: 1024,
+          reuse,
+          readBack,
+        });
     for await (const { item: planned, prefetched } of items) {
       if (signal?.aborted) {
         prefetched?.release();
@@ -288,13 +365,17 @@ export async function restore(
     }
     await Promise.all(tasks);
     signal?.throwIfAborted();
-    await destination.finish();
+    if (!dryRun) await destination.finish();
     completed = true;
   } finally {
     await Promise.allSettled(tasks);
     if (timer !== undefined) clearInterval(timer);
     onProgress?.(progressOf(completed));
   }
-  const summary: RestoreSummary = { ...counts };
+  const summary: RestoreSummary = {
+    ...counts,
+    replaced: mode === 'always' ? undefined : counts.replaced,
+    dryRun,
+  };
   return { snapshot: header, path, summary, failures };
 }
