@@ -17,7 +17,10 @@ function commandSection(cmd: Command): string[] {
     '',
   ];
   lines.push('```', usageLine(cmd), '```', '');
-  if (cmd.description) lines.push(cmd.description.replace(/\n/g, ' '), '');
+  // Paragraphs (blank-line separated) stay apart; the lines of one are joined.
+  if (cmd.description) {
+    for (const paragraph of cmd.description.split('\n\n')) lines.push(paragraph.replace(/\n/g, ' '), '');
+  }
   if (cmd.args.length) {
     lines.push('| argument | |', '|---|---|');
     for (const a of cmd.args)
@@ -112,7 +115,9 @@ export function renderReference(commands: readonly Command[]): string {
     '## Output',
     '',
     'Human text on stdout by default. Progress (entries, bytes, rate, ETA) is drawn on stderr only',
-    'when stderr is a terminal, and never with `-quiet`. Errors are one line on stderr,',
+    'when stderr is a terminal, and never with `-quiet`; it is not part of the `-json` output. A',
+    "backup's totals and ETA show once the walk of its source has ended (`1,200/5,000 entries`);",
+    'before, the count found so far with a `+` (`1,200/3,000+ entries`). Errors are one line on stderr,',
     '`kloset: <message>`, without a stack trace (`KLOSET_DEBUG=1` adds it). Entries that fail during',
     'a backup or restore, and problems found by check, are one `kloset: ...` line each on stderr.',
     'In human text, control characters in names and messages are escaped as `ls -b` does (`\\n`,',
