@@ -1,5 +1,5 @@
 /** Backup filters: glob patterns (glob.ts), which entries they keep (path-filter.ts), the source wrapper. */
-import type { EntryType, Source, SourceRecord } from '@kloset/connector-contract';
+import type { EntryType, ScanContext, Source, SourceRecord } from '@kloset/connector-contract';
 import { describe, expect, it } from 'vitest';
 import { filteredSource } from '../src/backup/filtered-source.ts';
 import { compileGlob, PatternError } from '../src/backup/glob.ts';
@@ -189,6 +189,38 @@ describe('filteredSource', () => {
       '/cache/deep',
       '/link',
     ]);
+  });
+
+  it('tells the source the excluded directories, and passes lookups of the previous snapshot on', async () => {
+    let seen: ScanContext | undefined;
+    const spy: Source = {
+      info: source.info,
+      async *scan(_signal, context) {
+        seen = context;
+        yield record('/', 'directory');
+      },
+      close: async () => {},
+    };
+    const previous = async (path: string) => ({
+      path,
+      type: 'file' as const,
+      size: 9,
+      mtime: { sec: 0, nsec: 0 },
+      metadata: {},
+    });
+    for await (const _ of filteredSource(spy, { exclude: ['cache/', '/docs'], include: ['*.txt'] }).scan(
+      undefined,
+      { previous },
+    )) {
+    }
+    const re = new RegExp(seen!.excludedDirectories!, 'u');
+    expect(['/cache', '/x/cache', '/docs'].map((p) => re.test(p))).toEqual([true, true, true]);
+    expect(['/docs2', '/x/docs', '/a.txt'].map((p) => re.test(p))).toEqual([false, false, false]);
+    expect((await seen!.previous!('/f'))?.size).toBe(9);
+    // Includes alone exclude no directory: no hint.
+    for await (const _ of filteredSource(spy, { include: ['*.txt'] }).scan()) {
+    }
+    expect(seen?.excludedDirectories).toBeUndefined();
   });
 
   it('is the source itself without patterns', () => {

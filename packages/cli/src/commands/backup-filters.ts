@@ -18,9 +18,10 @@ export const FILTER_RULES =
   'left out when it or a directory above it matches an -exclude pattern (excludes always win;\n' +
   'the order of the flags does not matter). With -include, a file or symlink is kept only when\n' +
   'it or a directory above it matches an -include pattern; directories are kept (possibly empty)\n' +
-  'unless excluded. Left-out entries are not read and not in the snapshot (the source still lists\n' +
-  "what is under an excluded directory). A pattern file holds one pattern a line ('#' comments\n" +
-  'and blank lines ignored, lines trimmed).';
+  'unless excluded. Left-out entries are not read and not in the snapshot. A local walk does not\n' +
+  "descend into an excluded directory; a bucket's listing still lists the keys under an excluded\n" +
+  "prefix, and drops them. A pattern file holds one pattern a line ('#' comments and blank lines\n" +
+  'ignored, lines trimmed).';
 
 export const FILTER_FLAGS: readonly FlagSpec[] = [
   {

@@ -1,9 +1,9 @@
 /**
  * A Source without the entries a PathFilter drops (`-exclude`, `-include`): every kind of source
  * gets the same filter, applied to the records as the source yields them. A dropped entry is
- * never opened and is not in the snapshot. The source still lists what is under an excluded
- * directory (a local walk reads it, a bucket's listing lists its keys): the records are dropped
- * as they come, one regular expression test each.
+ * never opened and is not in the snapshot. The source is told which directories are excluded
+ * with all under them (ScanContext.excludedDirectories): a local walk does not descend into
+ * them; a bucket's listing still lists their keys, whose records are dropped as they come.
  */
 import type { ScanContext, Source, SourceRecord } from '@kloset/connector-contract';
 import { PathFilter, type PathFilterPatterns } from './path-filter.ts';
@@ -12,10 +12,20 @@ import { PathFilter, type PathFilterPatterns } from './path-filter.ts';
 export function filteredSource(inner: Source, patterns: PathFilterPatterns): Source {
   const filter = new PathFilter(patterns);
   if (filter.empty) return inner;
+  const excludedDirectories = filter.excludedDirectories;
+  const withHint = (context: ScanContext | undefined): ScanContext | undefined => {
+    if (excludedDirectories === undefined) return context;
+    const previous = context?.previous;
+    return {
+      ...(previous ? { previous: (path: string) => previous.call(context, path) } : {}),
+      excludedDirectories,
+    };
+  };
   return {
     info: inner.info,
     ...(inner.concurrency !== undefined ? { concurrency: inner.concurrency } : {}),
-    scan: (signal?: AbortSignal, context?: ScanContext) => kept(inner.scan(signal, context), filter),
+    scan: (signal?: AbortSignal, context?: ScanContext) =>
+      kept(inner.scan(signal, withHint(context)), filter),
     close: () => inner.close(),
   };
 }

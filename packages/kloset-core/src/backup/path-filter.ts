@@ -30,6 +30,12 @@ class PatternSet {
     this.#directories = union(dirs);
   }
 
+  /** The source of a regular expression matching the directories the set matches, if any. */
+  get directorySource(): string | undefined {
+    const parts = [this.#any, this.#directories].filter((r) => r !== undefined).map((r) => `(?:${r.source})`);
+    return parts.length > 0 ? parts.join('|') : undefined;
+  }
+
   matches(path: string, directory: boolean): boolean {
     if (this.#any?.test(path) === true) return true;
     return directory && this.#directories?.test(path) === true;
@@ -63,6 +69,14 @@ export class PathFilter {
   /** True when there is no pattern at all (nothing to filter). */
   get empty(): boolean {
     return this.#exclude.size === 0 && this.#include.size === 0;
+  }
+
+  /**
+   * The source of a regular expression matching the directories left out with all under them
+   * (ScanContext.excludedDirectories), if any.
+   */
+  get excludedDirectories(): string | undefined {
+    return this.#exclude.directorySource;
   }
 
   /** True when the entry at `path` (a valid entry path) is kept. */
