@@ -223,6 +223,10 @@ describe('backup -dry-run', () => {
       `dry run of ${data}: would back up 10 files, 9 directories, 1 symlinks, 74.4 KiB\n` +
         'no previous snapshot of this source: every file would be read; nothing was written to the store\n',
     );
+    const missing = join(home.dir, 'missing');
+    expect(failsInOneLine(await k(['at', dryStore, 'backup', '-dry-run', missing]))).toBe(
+      `kloset: backup -dry-run of ${missing}: source directory ${missing} does not exist`,
+    );
     expect(await describeTree(dryStore)).toEqual(before);
     expect(jsonLines(ok(await k(['at', dryStore, 'ls', '-json'])).stdout)).toEqual([]);
   });

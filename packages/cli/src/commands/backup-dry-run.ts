@@ -1,7 +1,7 @@
 /** `backup -dry-run`: what a backup would hold, from a walk of the source; nothing is written. */
 import type { Source } from '@kloset/connector-contract';
 import { ExitCode } from '../exit-codes.ts';
-import type { ResolvedLocation } from '../location/location.ts';
+import { describeLocation, type ResolvedLocation } from '../location/location.ts';
 import { formatBytes, formatCount } from '../output/format.ts';
 import type { CommandContext } from './command.ts';
 import { type OpeningStore, withStore } from './with-store.ts';
@@ -21,6 +21,7 @@ export async function dryRun(
         true,
         (store) =>
           store.dryRunBackup(source, {
+            source: describeLocation(where),
             signal: ctx.io.signal,
             ...(verbose
               ? {

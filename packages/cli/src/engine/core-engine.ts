@@ -251,19 +251,31 @@ function openStore(repo: Repo): OpenStore {
         if (damage.length > 0) req.onStoreDamage?.(damage);
         return snapshotView(result.header);
       }),
-    dryRunBackup: (source, req) =>
-      labelled(`backup -dry-run of ${source.info.protocol}:${source.info.root}`, req.signal, async () => {
-        const onEntry = req.onEntry;
-        return await core.dryRunBackup(repo, source, {
-          signal: req.signal,
-          ...(onEntry
-            ? {
-                onEntry: ({ record, unchanged }) =>
-                  onEntry({ path: record.path, type: record.type, size: record.size, unchanged }),
-              }
-            : {}),
-        });
-      }),
+    async dryRunBackup(source, req) {
+      const onEntry = req.onEntry;
+      // A failure of the caller's output (stdout closed: EPIPE) is its own, not the dry run's.
+      let outputFailure: { error: unknown } | undefined;
+      const report = async (e: core.DryRunEntry): Promise<void> => {
+        try {
+          await onEntry?.({
+            path: e.record.path,
+            type: e.record.type,
+            size: e.record.size,
+            unchanged: e.unchanged,
+          });
+        } catch (error) {
+          outputFailure = { error };
+          throw error;
+        }
+      };
+      try {
+        return await labelled(`backup -dry-run of ${req.source}`, req.signal, () =>
+          core.dryRunBackup(repo, source, { signal: req.signal, ...(onEntry ? { onEntry: report } : {}) }),
+        );
+      } catch (err) {
+        throw outputFailure === undefined ? err : outputFailure.error;
+      }
+    },
     async *entries(id, path, recursive) {
       try {
         const h = await header(id);

@@ -110,6 +110,8 @@ export interface BackupFilters {
 }
 
 export interface DryRunRequest {
+  /** What is walked, for messages: `@NAME (LOCATION)` or the location. */
+  readonly source: string;
   readonly signal: AbortSignal;
   /** Each entry a backup would hold; `unchanged`: a file it would reuse without reading it. */
   onEntry?(entry: {
