@@ -260,5 +260,20 @@ describe('backup -dry-run', () => {
       ).stdout,
     )[0]!;
     expect(after.unchanged_files).toBe(first.summary.files);
+    // In human text: each path with -verbose, the unchanged ones marked, then the counts.
+    const human = ok(
+      await k(['at', store, 'backup', '-dry-run', '-verbose', '-include', '/keep', data]),
+    ).stdout;
+    const lines = human.trimEnd().split('\n');
+    expect(lines.filter((l) => l.startsWith('/keep/')).sort()).toEqual([
+      '/keep/c.txt  (unchanged)',
+      '/keep/d.log  (unchanged)',
+    ]);
+    expect(lines.slice(-2)).toEqual([
+      `dry run of ${data}: would back up 2 files, 9 directories, 0 symlinks, 12.7 KiB`,
+      expect.stringMatching(
+        /^2 files \(12\.7 KiB\) unchanged since snapshot [0-9a-f]{8} would not be read again; nothing was written to the store$/,
+      ),
+    ]);
   });
 });
