@@ -25,7 +25,16 @@ export type {
   BackupResult,
   ContentChunker,
 } from './backup/backup-options.ts';
-export { type ScanAheadOptions, scanAhead } from './backup/scan-ahead.ts';
+export {
+  type DryRunEntry,
+  type DryRunOptions,
+  type DryRunResult,
+  dryRunBackup,
+} from './backup/dry-run.ts';
+export { filteredSource } from './backup/filtered-source.ts';
+export { PatternError } from './backup/glob.ts';
+export type { PathFilterPatterns } from './backup/path-filter.ts';
+export { type ScanAheadOptions, ScanTally, scanAhead, scanTallyOf } from './backup/scan-ahead.ts';
 // Check.
 export { check } from './check/check.ts';
 export type {

@@ -1,7 +1,7 @@
 /** scanAhead: the scan runs before the backup asks for it, bounded, and hands over intact. */
 import type { ScanContext, Source, SourceRecord } from '@kloset/connector-contract';
 import { describe, expect, it } from 'vitest';
-import { scanAhead } from '../src/backup/scan-ahead.ts';
+import { scanAhead, scanTallyOf } from '../src/backup/scan-ahead.ts';
 
 /** A source of `count` files that asks the context for each file's previous entry. */
 class CountingSource implements Source {
@@ -57,6 +57,23 @@ describe('scanAhead', () => {
     expect(() => ahead.scan()).toThrow(/already taken/);
     await ahead.close();
     expect(inner.closed).toBe(true);
+  });
+
+  it('tallies the records and file bytes scanned so far, done once the scan has ended', async () => {
+    const inner = new CountingSource(100);
+    expect(scanTallyOf(inner)).toBeUndefined();
+    const ahead = scanAhead(inner, { maxRecords: 10 });
+    const tally = scanTallyOf(ahead)!;
+    await tick();
+    expect(tally.entries).toBe(inner.yielded);
+    expect(tally.done).toBe(false);
+    let seen = 0;
+    for await (const _ of ahead.scan()) {
+      seen++;
+      if (seen === 50) expect(tally.done).toBe(false);
+    }
+    expect(tally).toMatchObject({ entries: 100, bytes: (99 * 100) / 2, done: true });
+    await ahead.close();
   });
 
   it('lookups of the previous snapshot wait for the context scan() is given', async () => {

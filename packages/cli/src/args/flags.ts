@@ -7,7 +7,11 @@
  */
 import { UsageError } from '../errors.ts';
 
-export type FlagKind = 'boolean' | 'string' | 'list';
+/**
+ * `list`: repeated and/or comma-separated values, trimmed; `repeated`: one value per occurrence,
+ * exactly as given (patterns, which may hold commas and spaces).
+ */
+export type FlagKind = 'boolean' | 'string' | 'list' | 'repeated';
 
 export interface FlagSpec {
   readonly name: string;
@@ -42,7 +46,7 @@ export class ParsedFlags {
     const v = this.#values.get(name);
     return typeof v === 'string' ? v : undefined;
   }
-  /** A list flag: repeated and/or comma-separated values (`-tag a,b -tag c`). */
+  /** A list or repeated flag: its values (`-tag a,b -tag c`: a, b, c). */
   list(name: string): string[] {
     const v = this.#values.get(name);
     return Array.isArray(v) ? [...v] : [];
@@ -135,6 +139,10 @@ export function parseFlags(
         throw new UsageError(`flag -${spec.name}${where} given more than once`, command);
       if (value === '') throw new UsageError(`flag -${spec.name}${where} needs a non-empty value`, command);
       values.set(spec.name, value);
+    } else if (spec.kind === 'repeated') {
+      const list = (values.get(spec.name) as string[] | undefined) ?? [];
+      list.push(value);
+      values.set(spec.name, list);
     } else {
       const list = (values.get(spec.name) as string[] | undefined) ?? [];
       for (const part of value.split(',')) {

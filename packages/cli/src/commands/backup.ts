@@ -3,6 +3,8 @@ import type { Engine, EntryWarning } from '../engine/engine.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { describeLocation } from '../location/location.ts';
 import { formatBytes, formatCount, formatDuration } from '../output/format.ts';
+import { dryRun } from './backup-dry-run.ts';
+import { backupFilters, FILTER_FLAGS, FILTER_RULES } from './backup-filters.ts';
 import type { Command } from './command.ts';
 import { FailureList, snapshotJson } from './views.ts';
 import { abandonStore, type OpeningStore, storeOptions, withStore } from './with-store.ts';
@@ -16,7 +18,13 @@ export const backupCommand: Command = {
     'and exits with 3. A file that changes while it is read is read again; if it changes again,\n' +
     'it is stored as read and reported as a warning (exit code unchanged).\n' +
     'Unchanged files (same size, mtime and change token as in the previous\n' +
-    'snapshot of the same source) are not read again.',
+    'snapshot of the same source) are not read again.\n\n' +
+    `${FILTER_RULES}\n\n` +
+    'With -dry-run, the source is walked (filters applied) and nothing is written to the store:\n' +
+    'no lock, no data, no snapshot. No file is read: it reports the entries and the sizes the\n' +
+    'source lists, and the files a backup would not read again (unchanged since the previous\n' +
+    'snapshot of the same source); with -verbose, each path too. Progress (on a terminal) shows\n' +
+    'the totals and an ETA once the walk of the source has ended, and the count so far, N+, before.',
   usesStore: true,
   flags: [
     { name: 'tag', kind: 'list', value: 'TAG', description: 'tag the snapshot (repeat or comma-separate)' },
@@ -26,23 +34,35 @@ export const backupCommand: Command = {
       value: 'NAME',
       description: 'name of the snapshot (default: the source root)',
     },
+    ...FILTER_FLAGS,
+    {
+      name: 'dry-run',
+      kind: 'boolean',
+      description: 'walk the source and report what would be backed up; write nothing to the store',
+    },
   ],
   args: [{ name: 'PATH|@NAME', required: false, description: 'what to back up (default: .)' }],
-  json: '{"snapshot": {snapshot}, "failed": [{"path", "error"}] (first 1000), "failed_count", "warnings": [{"path", "warning"}] (first 1000), "warning_count"}',
+  json:
+    '{"snapshot": {snapshot}, "failed": [{"path", "error"}] (first 1000), "failed_count", "warnings": [{"path", "warning"}] (first 1000), "warning_count"}; ' +
+    'with -dry-run: {"dry_run": true, "entries", "files", "directories", "symlinks", "errors", "bytes", "unchanged_files", "unchanged_bytes", "parent"}, after one {"path", "type", "size", "unchanged"} per entry with -verbose',
   examples: [
     'kloset backup ~/Documents',
     'kloset at /var/backups backup @my-s3-bucket',
     'kloset at @my-s3-store backup /var/www',
+    "kloset backup -exclude '*.tmp' -exclude node_modules/ -exclude /cache ~/project",
+    "kloset backup -include '/docs/**' -include '*.pdf' -dry-run -verbose ~",
   ],
   async run(ctx) {
     const target = ctx.args[0] ?? '.';
+    const filters = await backupFilters(ctx.flags, ctx.io.cwd, ctx.io.env);
+    const dry = ctx.flags.bool('dry-run');
     const where = await ctx.services.resolve(target, 'source');
     // When no passphrase prompt can come, the store starts opening first: its key derivation (the
     // thread pool's, ~0.4 s) runs while the source's connector package loads (~0.15 s for S3).
     const opts = storeOptions(ctx, where);
     let opening: OpeningStore | undefined;
     if (ctx.services.opensWithoutPrompt(opts)) {
-      opening = ctx.services.openStore(opts, false);
+      opening = ctx.services.openStore(opts, dry);
       // Awaited by withStore, or abandoned below: never an unhandled rejection meanwhile.
       opening.catch(() => undefined);
     }
@@ -56,8 +76,17 @@ export const backupCommand: Command = {
       if (opening !== undefined) await abandonStore(opening);
       throw err;
     }
+    let filtered: Source;
+    try {
+      filtered = engine.filterSource(raw, filters);
+    } catch (err) {
+      await raw.close();
+      if (opening !== undefined) await abandonStore(opening);
+      throw err;
+    }
     // The walk starts now and runs while the store opens (the passphrase's key derivation).
-    const source = engine.scanAhead(raw, ctx.io.signal);
+    const source = engine.scanAhead(filtered, ctx.io.signal);
+    if (dry) return dryRun(ctx, source, where, opening);
     const failures = new FailureList();
     let warnings: { list: readonly EntryWarning[]; count: number } = { list: [], count: 0 };
     const snapshot = await (async () => {

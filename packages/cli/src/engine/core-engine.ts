@@ -4,15 +4,18 @@
  * The core's errors are mapped to one-line CliErrors with the right exit code here, and only here.
  */
 
-import type { Storage } from '@kloset/connector-contract';
+import type { Source, Storage } from '@kloset/connector-contract';
 import * as core from '@kloset/core';
-import { CliError, IntegrityError, WrongPassphraseError } from '../errors.ts';
+import { CliError, IntegrityError, UsageError, WrongPassphraseError } from '../errors.ts';
 import type {
+  BackupFilters,
   DiffChangeView,
   Engine,
   EntryView,
+  FilterPattern,
   MaintenanceOutcome,
   OpenStore,
+  ProgressEvent,
   PruneOutcome,
   SnapshotFilterView,
   SnapshotView,
@@ -229,7 +232,7 @@ function openStore(repo: Repo): OpenStore {
           ...(req.name !== undefined ? { name: req.name } : {}),
           tags: req.tags,
           signal: req.signal,
-          onProgress: (p) => req.onProgress({ entries: p.entries, bytes: p.bytes, errors: p.errors }),
+          onProgress: (p) => req.onProgress(backupProgressEvent(p)),
         });
         for (const e of result.errors) req.onFailure(e);
         if (result.warningCount > 0) req.onWarnings?.(result.warnings, result.warningCount);
@@ -249,6 +252,31 @@ function openStore(repo: Repo): OpenStore {
         if (damage.length > 0) req.onStoreDamage?.(damage);
         return snapshotView(result.header);
       }),
+    async dryRunBackup(source, req) {
+      const onEntry = req.onEntry;
+      // A failure of the caller's output (stdout closed: EPIPE) is its own, not the dry run's.
+      let outputFailure: { error: unknown } | undefined;
+      const report = async (e: core.DryRunEntry): Promise<void> => {
+        try {
+          await onEntry?.({
+            path: e.record.path,
+            type: e.record.type,
+            size: e.record.size,
+            unchanged: e.unchanged,
+          });
+        } catch (error) {
+          outputFailure = { error };
+          throw error;
+        }
+      };
+      try {
+        return await labelled(`backup -dry-run of ${req.source}`, req.signal, () =>
+          core.dryRunBackup(repo, source, { signal: req.signal, ...(onEntry ? { onEntry: report } : {}) }),
+        );
+      } catch (err) {
+        throw outputFailure === undefined ? err : outputFailure.error;
+      }
+    },
     async *entries(id, path, recursive) {
       try {
         const h = await header(id);
@@ -444,8 +472,37 @@ function openStore(repo: Repo): OpenStore {
  */
 const SCAN_AHEAD_RECORDS = 2048;
 
+/**
+ * A backup's progress in the CLI's terms: once the scan has ended, its counts are the totals;
+ * before, the counts so far (a lower bound).
+ */
+function backupProgressEvent(p: core.BackupProgress): ProgressEvent {
+  const event = { entries: p.entries, bytes: p.bytes, errors: p.errors };
+  if (p.scanned === undefined) return event;
+  return p.scanned.done
+    ? { ...event, totalEntries: p.scanned.entries, totalBytes: p.scanned.bytes }
+    : { ...event, scannedEntries: p.scanned.entries, scannedBytes: p.scanned.bytes };
+}
+
+/** `source` filtered; a bad pattern is a usage error naming it and where it was given. */
+function filterSource(source: Source, filters: BackupFilters): Source {
+  const pattern = (f: FilterPattern) => f.pattern;
+  try {
+    return core.filteredSource(source, {
+      exclude: filters.exclude.map(pattern),
+      include: filters.include.map(pattern),
+    });
+  } catch (err) {
+    if (!(err instanceof core.PatternError)) throw err;
+    const bad = err.pattern;
+    const given = [...filters.exclude, ...filters.include].find((f) => f.pattern === bad);
+    throw new UsageError(given ? `${given.from}: ${err.message}` : err.message, 'backup');
+  }
+}
+
 export async function createCoreEngine(): Promise<Engine> {
   return {
+    filterSource,
     scanAhead: (source, signal) =>
       core.scanAhead(source, { maxRecords: SCAN_AHEAD_RECORDS, ...(signal ? { signal } : {}) }),
     create: (storage, req) =>

@@ -62,6 +62,12 @@ export interface ProgressEvent {
   readonly bytes: number;
   readonly totalEntries?: number;
   readonly totalBytes?: number;
+  /**
+   * While the totals are not known yet: the entries and bytes found so far by a scan that runs
+   * ahead (backup), a lower bound of the totals.
+   */
+  readonly scannedEntries?: number;
+  readonly scannedBytes?: number;
   readonly errors?: number;
 }
 
@@ -92,6 +98,39 @@ export interface BackupRequest {
    * data it stored again, a parent snapshot it could not read), one line each.
    */
   onStoreDamage?(lines: readonly string[]): void;
+}
+
+/** A backup filter pattern and where it was given, for errors (`-exclude`, `-exclude-file F line 3`). */
+export interface FilterPattern {
+  readonly pattern: string;
+  readonly from: string;
+}
+
+export interface BackupFilters {
+  readonly exclude: readonly FilterPattern[];
+  readonly include: readonly FilterPattern[];
+}
+
+export interface DryRunRequest {
+  /** What is walked, for messages: `@NAME (LOCATION)` or the location. */
+  readonly source: string;
+  readonly signal: AbortSignal;
+  /** Each entry a backup would hold; `unchanged`: a file it would reuse without reading it. */
+  onEntry?(entry: {
+    readonly path: string;
+    readonly type: EntryType;
+    readonly size: number;
+    readonly unchanged: boolean;
+  }): void | Promise<void>;
+}
+
+/** What `backup -dry-run` found: what a backup would hold, and what it would reuse. */
+export interface DryRunOutcome extends Omit<SnapshotSummaryCounts, 'storedBytes'> {
+  readonly entries: number;
+  readonly unchangedFiles: number;
+  readonly unchangedBytes: number;
+  /** Id of the previous snapshot compared with, if any. */
+  readonly parent?: string;
 }
 
 export interface RestoreRequest {
@@ -358,6 +397,8 @@ export interface OpenStore {
   syncTo(destination: OpenStore, request: SyncRequest): Promise<SyncOutcome>;
   snapshot(id: string): Promise<SnapshotView>;
   backup(source: Source, request: BackupRequest): Promise<SnapshotView>;
+  /** What `backup` of `source` would hold; writes nothing to the store (and takes no lock). */
+  dryRunBackup(source: Source, request: DryRunRequest): Promise<DryRunOutcome>;
   /** The entry at `path` and, for a directory, its children (`recursive`: the whole sub-tree), in key order. */
   entries(snapshotId: string, path: string, recursive: boolean): AsyncIterable<EntryView>;
   restore(destination: Destination, request: RestoreRequest): Promise<RestoreOutcome>;
@@ -398,6 +439,12 @@ export interface Engine {
    * `close()` of the result stops the scan and closes `source`.
    */
   scanAhead(source: Source, signal: AbortSignal | undefined): Source;
+  /**
+   * `source` without the entries the filters drop (the rules: `backup --help`), or `source`
+   * itself when there are none. A pattern that is not a valid glob is a UsageError naming it and
+   * where it was given.
+   */
+  filterSource(source: Source, filters: BackupFilters): Source;
   /** Does not close `storage`: the caller does. */
   create(storage: Storage, request: CreateRequest): Promise<StoreView>;
   /** Takes ownership of `storage`: OpenStore.close() closes it (and so does a failed open). */

@@ -1,6 +1,9 @@
 /**
  * Progress on stderr, one line rewritten in place: entries, bytes, rate and, when the total is
- * known, ETA. Only when stderr is a terminal and not -quiet; otherwise every call is a no-op.
+ * known, ETA (`1,200/5,000 entries, 10 MiB/40 MiB, 5 MiB/s, ETA 6s`); while only a lower bound of
+ * the total is known (a backup whose scan has not ended), that bound with a `+`
+ * (`1,200/3,000+ entries, 10 MiB/20 MiB+, 5 MiB/s`) and no ETA. Only when stderr is a terminal and
+ * not -quiet; otherwise every call is a no-op.
  */
 import type { Writable } from 'node:stream';
 import { formatBytes, formatCount, formatDuration, formatRate } from './format.ts';
@@ -11,6 +14,9 @@ export interface ProgressState {
   /** Totals, when known (e.g. restore knows them from the snapshot). */
   readonly totalEntries?: number;
   readonly totalBytes?: number;
+  /** Lower bounds of the totals while they are not known (found so far by a scan running ahead). */
+  readonly scannedEntries?: number;
+  readonly scannedBytes?: number;
   /** Entries that failed so far. */
   readonly errors?: number;
 }
@@ -27,20 +33,33 @@ const INTERVAL_MS = 250;
 
 export function renderProgress(label: string, s: ProgressState, elapsedMs: number): string {
   const rate = elapsedMs > 0 ? (s.bytes * 1000) / elapsedMs : 0;
-  const entries =
-    s.totalEntries !== undefined
-      ? `${formatCount(s.entries)}/${formatCount(s.totalEntries)} entries`
-      : `${formatCount(s.entries)} entries`;
-  const bytes =
-    s.totalBytes !== undefined
-      ? `${formatBytes(s.bytes)}/${formatBytes(s.totalBytes)}`
-      : formatBytes(s.bytes);
+  const entries = `${outOf(formatCount, s.entries, s.totalEntries, s.scannedEntries)} entries`;
+  const bytes = outOf(formatBytes, s.bytes, s.totalBytes, s.scannedBytes);
   const parts = [`${label}: ${entries}`, bytes, formatRate(rate)];
-  if (s.totalBytes !== undefined && rate > 0 && s.totalBytes >= s.bytes) {
-    parts.push(`ETA ${formatDuration(((s.totalBytes - s.bytes) / rate) * 1000)}`);
-  }
+  const eta = etaMs(s, elapsedMs);
+  if (eta !== undefined) parts.push(`ETA ${formatDuration(eta)}`);
   if (s.errors) parts.push(`${formatCount(s.errors)} errors`);
   return parts.join(', ');
+}
+
+/** `done/total`, `done/bound+` while only a lower bound is known, else `done`. */
+function outOf(format: (n: number) => string, done: number, total?: number, bound?: number): string {
+  if (total !== undefined) return `${format(done)}/${format(total)}`;
+  if (bound !== undefined) return `${format(done)}/${format(Math.max(done, bound))}+`;
+  return format(done);
+}
+
+/**
+ * Time left at the rate so far: by bytes, or by entries when the total holds no bytes (only
+ * directories, empty files). Undefined until the totals are known and the rate is.
+ */
+export function etaMs(s: ProgressState, elapsedMs: number): number | undefined {
+  if (s.totalBytes !== undefined && s.totalBytes > 0) {
+    if (s.bytes <= 0 || elapsedMs <= 0) return undefined;
+    return (Math.max(0, s.totalBytes - s.bytes) * elapsedMs) / s.bytes;
+  }
+  if (s.totalEntries === undefined || s.entries <= 0 || elapsedMs <= 0) return undefined;
+  return (Math.max(0, s.totalEntries - s.entries) * elapsedMs) / s.entries;
 }
 
 export class TerminalProgress implements Progress {

@@ -12,8 +12,9 @@ import {
   type SourceRecord,
   type Storage,
 } from '@kloset/connector-contract';
-import { selectSnapshots } from '@kloset/core';
+import { filteredSource, selectSnapshots } from '@kloset/core';
 import type {
+  BackupFilters,
   CheckProblem,
   Engine,
   EntryView,
@@ -38,6 +39,13 @@ export class MemoryEngine implements Engine {
   /** No early scan in tests: the source as it is. */
   scanAhead(source: Source): Source {
     return source;
+  }
+  /** The core's filter (the patterns' errors are not mapped to usage errors here). */
+  filterSource(source: Source, filters: BackupFilters): Source {
+    return filteredSource(source, {
+      exclude: filters.exclude.map((f) => f.pattern),
+      include: filters.include.map((f) => f.pattern),
+    });
   }
   readonly stores = new Map<string, MemStore>();
   /** Stores opened, and opened but not closed yet. */
@@ -97,6 +105,20 @@ function openMemStore(s: MemStore, onClose: () => void): OpenStore {
     },
     async snapshot(id) {
       return find(id);
+    },
+    async dryRunBackup(source, req) {
+      const n = { entries: 0, files: 0, directories: 0, symlinks: 0, errors: 0, bytes: 0 };
+      for await (const r of source.scan(req.signal)) {
+        n.entries++;
+        if (r.error !== undefined) n.errors++;
+        if (r.type === 'file') {
+          n.files++;
+          n.bytes += r.size;
+        } else if (r.type === 'directory') n.directories++;
+        else n.symlinks++;
+        await req.onEntry?.({ path: r.path, type: r.type, size: r.size, unchanged: false });
+      }
+      return { ...n, unchangedFiles: 0, unchangedBytes: 0 };
     },
     async backup(source, req) {
       const entries: EntryView[] = [];

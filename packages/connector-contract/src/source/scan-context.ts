@@ -35,6 +35,14 @@ export interface ScanContext {
    * it was recorded with an error.
    */
   previous?(path: EntryPath): Promise<PreviousEntry | undefined>;
+  /**
+   * A regular expression (the source of a JavaScript RegExp, flag `u`) that matches the path of
+   * every directory the backup leaves out with everything under it (`backup -exclude`): the
+   * engine drops the records of such a directory and of all under it whatever the source yields,
+   * so a source may skip listing what is under a matching directory (it still yields the
+   * directory itself, or not). A string, so that a walk in a worker thread can use it.
+   */
+  readonly excludedDirectories?: string;
 }
 
 /**

@@ -33,7 +33,8 @@ export interface FsSourceOptions {
  * its lstat, so `open()` yields the file as scanned (a change found by that read is `changed`,
  * as below; a second `open()` reads the file as it is then); larger files are read when opened.
  * Unreadable or vanished entries are yielded with `error`; sockets, fifos and devices are
- * skipped. A missing root fails the scan with `not_found`. `info` is
+ * skipped. A directory that `context.excludedDirectories` matches is yielded, but what is under
+ * it is not listed. A missing root fails the scan with `not_found`. `info` is
  * `{ protocol: 'fs', origin: <host name>, root: <absolute path> }`.
  */
 export class FsSource implements Source {
@@ -64,11 +65,19 @@ export class FsSource implements Source {
    */
   scan(signal?: AbortSignal, context?: ScanContext): AsyncIterable<SourceRecord> {
     const calls = new InlineCalls(this.#inline);
-    if (this.#worker === undefined) return walk(this.#root, signal, calls);
+    const skip = context?.excludedDirectories;
+    if (this.#worker === undefined) return walk(this.#root, signal, calls, skipper(skip));
     return scanInWorker(this.#root, signal, calls, this.#worker, context);
   }
 
   async close(): Promise<void> {}
+}
+
+/** The test of ScanContext.excludedDirectories: a directory whose content is not listed. */
+function skipper(source: string | undefined): ((path: string) => boolean) | undefined {
+  if (source === undefined) return undefined;
+  const re = new RegExp(source, 'u');
+  return (path) => re.test(path);
 }
 
 /** The walk in a worker started at the first `next()`; on this thread if none can start. */
@@ -80,7 +89,11 @@ async function* scanInWorker(
   context: ScanContext | undefined,
 ): AsyncGenerator<SourceRecord> {
   signal?.throwIfAborted();
-  const worker = startWalkWorker(root, options);
-  if (worker === undefined) yield* walk(root, signal, calls);
+  const skip = context?.excludedDirectories;
+  const worker = startWalkWorker(
+    root,
+    skip === undefined ? options : { ...options, excludedDirectories: skip },
+  );
+  if (worker === undefined) yield* walk(root, signal, calls, skipper(skip));
   else yield* workerWalk(root, worker, signal, calls, context);
 }

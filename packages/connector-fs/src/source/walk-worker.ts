@@ -28,6 +28,11 @@ import {
 } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 
+/** Names that are not UTF-8 throw: the main thread escapes them (nameFromBytes). */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/** Code points the main thread escapes too. */
+const ESCAPED_RANGE = /[\uef80-\uefff]/;
+
 /** What the main thread gives the worker. */
 export interface WalkWorkerData {
   readonly root: string;
@@ -41,6 +46,8 @@ export interface WalkWorkerData {
   readonly maxInFlight: number;
   /** Files of at most this many bytes are read. */
   readonly readMax: number;
+  /** ScanContext.excludedDirectories: directories whose content is not listed. */
+  readonly excludedDirectories?: string;
 }
 
 /**
@@ -199,9 +206,15 @@ class Walker {
   #contentUsed = 0;
   #errors: [number, string][] = [];
   readonly #stack: Level[] = [];
+  /** ScanContext.excludedDirectories, compiled. */
+  readonly #skip: RegExp | undefined;
+  /** Bytes of the root's path with its trailing `/`: an entry's path is what follows. */
+  #rootPrefix = 0;
 
   constructor(data: WalkWorkerData) {
     this.#data = data;
+    this.#skip =
+      data.excludedDirectories === undefined ? undefined : new RegExp(data.excludedDirectories, 'u');
     this.#control = new Int32Array(data.control);
     this.#credit = new BigInt64Array(data.credit);
     this.#fields = new Float64Array(data.batchEntries * FIELDS);
@@ -247,6 +260,7 @@ class Walker {
     const prefix =
       rootBytes[rootBytes.length - 1] === SLASH ? rootBytes : Buffer.concat([rootBytes, Buffer.of(SLASH)]);
     this.#stack.push({ dir, prefix, depth: 0 });
+    this.#rootPrefix = prefix.length;
     try {
       this.#add(KIND_DIRECTORY, -1, rootStat, undefined, 1);
       this.#walk();
@@ -287,6 +301,22 @@ class Walker {
     }
   }
 
+  /**
+   * True when the directory at native `path` is excluded (its content not listed). Its entry path
+   * is its path under the root when that is plain UTF-8 (as the main thread makes it); a path
+   * the main thread escapes is listed (the engine drops what is under it anyway).
+   */
+  #skipped(path: Buffer): boolean {
+    if (this.#skip === undefined) return false;
+    let rel: string;
+    try {
+      rel = STRICT_UTF8.decode(path.subarray(this.#rootPrefix));
+    } catch {
+      return false;
+    }
+    return !ESCAPED_RANGE.test(rel) && this.#skip.test(`/${rel}`);
+  }
+
   #entry(d: Dirent<Buffer>, level: Level): void {
     const name = d.name;
     if (
@@ -308,6 +338,8 @@ class Walker {
     }
     if (st.isFile()) {
       this.#file(path, name, level.depth, st);
+    } else if (st.isDirectory() && this.#skipped(path)) {
+      this.#add(KIND_DIRECTORY, level.depth, st, name, 0);
     } else if (st.isDirectory()) {
       let sub: NodeDir;
       try {

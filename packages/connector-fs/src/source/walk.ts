@@ -117,6 +117,8 @@ export async function* walk(
   rootAbs: string,
   signal?: AbortSignal,
   calls: InlineCalls = new InlineCalls(),
+  /** Directories whose content is not listed (ScanContext.excludedDirectories); their record is yielded. */
+  skip?: (path: EntryPath) => boolean,
 ): AsyncGenerator<SourceRecord> {
   signal?.throwIfAborted();
   let rootStat: BigIntStats;
@@ -166,6 +168,10 @@ export async function* walk(
       signal?.throwIfAborted();
       if (!('stat' in entry)) {
         yield entry;
+      } else if (entry.type === 'directory' && skip?.(entry.path) === true) {
+        yield recordFromStat(entry.path, entry.absPath, 'directory', entry.stat, calls, {
+          nameBytes: entry.nameBytes,
+        });
       } else if (entry.type === 'directory') {
         let sub: Dir;
         try {

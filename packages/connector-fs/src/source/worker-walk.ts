@@ -70,6 +70,8 @@ export interface WorkerWalkOptions {
   readonly creditBytes?: number;
   /** Batches posted and not yet taken, at most. Default 8. */
   readonly maxInFlight?: number;
+  /** ScanContext.excludedDirectories: directories whose content is not listed. */
+  readonly excludedDirectories?: string;
 }
 
 const TYPES: readonly EntryType[] = ['file', 'directory', 'symlink'];
@@ -104,6 +106,9 @@ export function startWalkWorker(rootAbs: string, options: WorkerWalkOptions = {}
     creditBytes: options.creditBytes ?? 8 * 1024 * 1024,
     maxInFlight: options.maxInFlight ?? 8,
     readMax: INLINE_READ_MAX,
+    ...(options.excludedDirectories !== undefined
+      ? { excludedDirectories: options.excludedDirectories }
+      : {}),
   };
   Atomics.store(new Int32Array(data.control), CTRL_WAKE_AT, NO_WAKE);
   let worker: Worker;

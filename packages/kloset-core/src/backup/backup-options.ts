@@ -69,6 +69,11 @@ export interface BackupProgress {
   readonly finishing: boolean;
   /** Last report. */
   readonly done: boolean;
+  /**
+   * What the scan of a `scanAhead` source has found so far (undefined for any other source): its
+   * entries and the sizes of its files; once `done` (the scan has ended), the backup's totals.
+   */
+  readonly scanned?: { readonly entries: number; readonly bytes: number; readonly done: boolean };
 }
 
 /** One entry that could not be backed up (it is recorded in the snapshot with its error). */

@@ -35,6 +35,7 @@ import { EntryWarnings, storeFileContent } from './file-content.ts';
 import { FileScheduler } from './file-scheduler.ts';
 import { BackupCounters, startProgress } from './progress.ts';
 import { canReuse, previousEntry, recordEntry } from './record-entry.ts';
+import { scanTallyOf } from './scan-ahead.ts';
 
 const MAX_REPORTED_ERRORS = 1000;
 /** Files read at once when neither the options nor the source say. */
@@ -70,7 +71,7 @@ export async function backup(
 ): Promise<BackupResult> {
   options.signal?.throwIfAborted();
   const startTime = Date.now();
-  const counters = new BackupCounters();
+  const counters = new BackupCounters(scanTallyOf(source));
   const errors: BackupEntryError[] = [];
   const warnings = new EntryWarnings();
   const recordError = (path: string, error: string) => {

@@ -1,5 +1,6 @@
 /** Backup counters and the throttled progress callback. */
 import type { BackupProgress } from './backup-options.ts';
+import type { ScanTally } from './scan-ahead.ts';
 
 /** Mutable counters of a running backup. */
 export class BackupCounters {
@@ -17,6 +18,12 @@ export class BackupCounters {
   filesInFlight = 0;
   finishing = false;
   readonly started = performance.now();
+  /** The scan's tally, when the source is a scanAhead one. */
+  readonly scan: ScanTally | undefined;
+
+  constructor(scan?: ScanTally) {
+    this.scan = scan;
+  }
 
   snapshot(done: boolean): BackupProgress {
     const elapsedMs = performance.now() - this.started;
@@ -36,6 +43,9 @@ export class BackupCounters {
       filesInFlight: this.filesInFlight,
       finishing: this.finishing,
       done,
+      ...(this.scan
+        ? { scanned: { entries: this.scan.entries, bytes: this.scan.bytes, done: this.scan.done } }
+        : {}),
     };
   }
 }

@@ -15,6 +15,24 @@ export interface ScanAheadOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * What the scan of a scanAhead source has yielded so far: a counter of its records and of the
+ * sizes of its files, complete once `done` (the scan ended without error). The backup's progress
+ * reports it as totals.
+ */
+export class ScanTally {
+  entries = 0;
+  bytes = 0;
+  done = false;
+}
+
+const tallies = new WeakMap<Source, ScanTally>();
+
+/** The tally of a source returned by `scanAhead`, undefined for any other source. */
+export function scanTallyOf(source: Source): ScanTally | undefined {
+  return tallies.get(source);
+}
+
 type Item = { readonly record: SourceRecord } | { readonly error: unknown } | { readonly end: true };
 
 /**
@@ -41,6 +59,7 @@ export function scanAhead(inner: Source, options: ScanAheadOptions): Source {
   let stopped = false;
   let finished = false;
   let taken = false;
+  const tally = new ScanTally();
 
   const push = (item: Item): void => {
     queue.push(item);
@@ -59,9 +78,12 @@ export function scanAhead(inner: Source, options: ScanAheadOptions): Source {
         const r = await iterator.next();
         if (r.done === true) {
           finished = true;
+          tally.done = true;
           push({ end: true });
           return;
         }
+        tally.entries++;
+        if (r.value.type === 'file') tally.bytes += r.value.size;
         push({ record: r.value });
       }
     } catch (error) {
@@ -80,7 +102,7 @@ export function scanAhead(inner: Source, options: ScanAheadOptions): Source {
     await iterator.return?.();
   };
 
-  return {
+  const source: Source = {
     info: inner.info,
     ...(inner.concurrency !== undefined ? { concurrency: inner.concurrency } : {}),
     scan(_signal?: AbortSignal, ctx?: ScanContext): AsyncIterable<SourceRecord> {
@@ -116,4 +138,6 @@ export function scanAhead(inner: Source, options: ScanAheadOptions): Source {
       }
     },
   };
+  tallies.set(source, tally);
+  return source;
 }
