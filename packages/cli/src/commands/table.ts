@@ -9,6 +9,7 @@ import { infoCommand } from './info.ts';
 import { lsCommand } from './ls.ts';
 import { maintenanceCommand } from './maintenance.ts';
 import { NAMED_CONFIG_COMMANDS } from './named-configs.ts';
+import { passphraseChangeCommand } from './passphrase-change.ts';
 import { PING_COMMANDS } from './ping.ts';
 import { PKG_COMMANDS } from './pkg.ts';
 import { pruneCommand } from './prune.ts';
@@ -33,6 +34,7 @@ export const COMMANDS: readonly Command[] = [
   maintenanceCommand,
   repairCommand,
   unlockCommand,
+  passphraseChangeCommand,
   syncCommand,
   versionCommand,
   ...NAMED_CONFIG_COMMANDS,

@@ -93,6 +93,7 @@ export function mapCoreError(err: unknown): unknown {
     return new IntegrityError(err.message, { cause: err });
   }
   if (err instanceof core.MaintenanceRefusedError) return new IntegrityError(err.message, { cause: err });
+  if (err instanceof core.PassphraseChangeError) return new CliError(err.message, 1, { cause: err });
   return err;
 }
 
@@ -201,7 +202,8 @@ async function labelled<T>(what: string, signal: AbortSignal, fn: () => Promise<
   }
 }
 
-function openStore(repo: Repo): OpenStore {
+/** `passphrase`: the one that opened `repo` (undefined for a plaintext store). */
+function openStore(repo: Repo, passphrase: string | undefined): OpenStore {
   const header = async (id: string): Promise<Header> => core.resolveSnapshot(repo, id);
   const unreadable = repo.unreadableStates.count;
   const setAside = repo.cacheSetAside;
@@ -309,6 +311,13 @@ function openStore(repo: Repo): OpenStore {
           packIndexesRead: r.packIndexesRead,
           ...(r.cacheRebuilt === undefined ? {} : { cacheRebuilt: r.cacheRebuilt }),
         };
+      }),
+    changePassphrase: (newPassphrase) =>
+      mapped(async () => {
+        if (passphrase === undefined) {
+          throw new CliError('passphrase change: this store is not encrypted: it has no passphrase');
+        }
+        return core.changePassphrase(repo, passphrase, newPassphrase);
       }),
     unlock: ({ all }) =>
       mapped(async () => {
@@ -449,16 +458,15 @@ export async function createCoreEngine(): Promise<Engine> {
       mapped(async () => {
         try {
           let repo: Repo;
+          let passphrase: string | undefined;
           try {
             repo = await core.Repository.open(storage, { cacheDir: req.cacheDir });
           } catch (err) {
             if (!(err instanceof core.PassphraseRequiredError)) throw err;
-            repo = await core.Repository.open(storage, {
-              cacheDir: req.cacheDir,
-              passphrase: await req.passphrase(),
-            });
+            passphrase = await req.passphrase();
+            repo = await core.Repository.open(storage, { cacheDir: req.cacheDir, passphrase });
           }
-          return openStore(repo);
+          return openStore(repo, passphrase);
         } catch (err) {
           await storage.close().catch(() => {});
           throw err;

@@ -355,7 +355,17 @@ export interface OpenStore {
    * Optional: engines without locks leave it out.
    */
   unlock?(request: { readonly all: boolean }): Promise<UnlockOutcome>;
+  /**
+   * `passphrase change`: wraps the store's key under `newPassphrase` (exclusive lock; only the
+   * config is replaced, atomically). Optional: engines without passphrases leave it out.
+   */
+  changePassphrase?(newPassphrase: string): Promise<PassphraseChangeOutcome>;
   close(): Promise<void>;
+}
+
+/** What `passphrase change` did: the Argon2id cost of the new wrapping. */
+export interface PassphraseChangeOutcome {
+  readonly kdf: { readonly memoryKiB: number; readonly passes: number; readonly parallelism: number };
 }
 
 /** What `unlock` did: the locks removed (hex id, why) and the live ones kept. */
