@@ -5,6 +5,7 @@ import { checkCommand } from './check.ts';
 import type { Command } from './command.ts';
 import { createCommand } from './create.ts';
 import { diffCommand } from './diff.ts';
+import { findCommand } from './find.ts';
 import { infoCommand } from './info.ts';
 import { lsCommand } from './ls.ts';
 import { maintenanceCommand } from './maintenance.ts';
@@ -26,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
   lsCommand,
   catCommand,
   diffCommand,
+  findCommand,
   restoreCommand,
   checkCommand,
   infoCommand,
