@@ -17,7 +17,7 @@ export interface PathGlob {
 }
 
 const REGEX_SPECIAL = /[.*+?^${}()|[\]\\/]/g;
-const escape = (s: string) => s.replace(REGEX_SPECIAL, '\\$&');
+const literal = (s: string) => s.replace(REGEX_SPECIAL, '\\$&');
 /** Any character, new lines included. */
 const ANY = '[\\s\\S]';
 
@@ -37,7 +37,7 @@ function bracket(pattern: string, start: number): { regex: string; end: number }
     first = false;
     if (ch === '\\' && i + 1 < pattern.length) {
       const next = pattern[++i]!;
-      body += next === '-' ? '\\-' : escape(next);
+      body += next === '-' ? '\\-' : literal(next);
     } else if (ch === '-') body += '-';
     else body += ch.replace(/[\\\]^[]/g, '\\$&');
   }
@@ -75,10 +75,10 @@ function toRegex(pattern: string): string {
       out += cls ? cls.regex : '\\[';
       i = cls ? cls.end : i + 1;
     } else if (ch === '\\' && i + 1 < pattern.length) {
-      out += escape(pattern[i + 1]!);
+      out += literal(pattern[i + 1]!);
       i += 2;
     } else {
-      out += escape(ch);
+      out += literal(ch);
       i++;
     }
   }
