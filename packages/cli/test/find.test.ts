@@ -49,13 +49,7 @@ const match = (snap: number, path: string, size: number) => ({
 
 beforeAll(async () => {
   home = await makeCliHome('find');
-  k = klosetIn(home, {
-    KLOSET_PASSPHRASE: 'find things',
-    TZ: 'UTC',
-    AWS_ACCESS_KEY_ID: '',
-    AWS_SECRET_ACCESS_KEY: '',
-    AWS_CA_BUNDLE: '',
-  });
+  k = klosetIn(home, { KLOSET_PASSPHRASE: 'find things', TZ: 'UTC' });
   store = join(home.dir, 'store');
   tree = join(home.dir, 'tree');
   ok(await k(['at', store, 'create']));

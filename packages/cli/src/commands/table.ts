@@ -17,6 +17,7 @@ import { pruneCommand } from './prune.ts';
 import { repairCommand } from './repair.ts';
 import { restoreCommand } from './restore.ts';
 import { rmCommand } from './rm.ts';
+import { statsCommand } from './stats.ts';
 import { syncCommand } from './sync.ts';
 import { unlockCommand } from './unlock.ts';
 import { versionCommand } from './version.ts';
@@ -31,6 +32,7 @@ export const COMMANDS: readonly Command[] = [
   restoreCommand,
   checkCommand,
   infoCommand,
+  statsCommand,
   rmCommand,
   pruneCommand,
   maintenanceCommand,

@@ -16,6 +16,7 @@ import type {
   PruneOutcome,
   SnapshotFilterView,
   SnapshotView,
+  StoreStatsView,
   StoreView,
   SyncedView,
 } from './engine.ts';
@@ -174,6 +175,32 @@ function syncedView(x: core.SyncedSnapshot): SyncedView {
   return { id, status, storedBytes, readBytes, mappedFiles };
 }
 
+/** How many resources of `kind` the storage of `repo` lists, and their bytes (streamed). */
+async function resourceTotals(repo: Repo, kind: 'packfile' | 'state' | 'snapshot') {
+  let count = 0;
+  let bytes = 0;
+  for await (const r of repo.storage.list(kind)) {
+    count++;
+    bytes += r.size;
+  }
+  return { count, bytes };
+}
+
+async function storeStats(repo: Repo): Promise<StoreStatsView> {
+  const [packs, states, headers] = await Promise.all(
+    (['packfile', 'state', 'snapshot'] as const).map((kind) => resourceTotals(repo, kind)),
+  );
+  return {
+    packfiles: packs!.count,
+    packfileBytes: packs!.bytes,
+    states: states!.count,
+    stateBytes: states!.bytes,
+    snapshotHeaders: headers!.count,
+    snapshotHeaderBytes: headers!.bytes,
+    blobs: repo.indexStats().blobs,
+  };
+}
+
 /** The repository behind each store this engine opened (for sync, which needs two). */
 const repositories = new WeakMap<OpenStore, Repo>();
 
@@ -312,6 +339,7 @@ function openStore(repo: Repo, passphrase: string | undefined): OpenStore {
           ...(r.cacheRebuilt === undefined ? {} : { cacheRebuilt: r.cacheRebuilt }),
         };
       }),
+    storeStats: () => mapped(() => storeStats(repo)),
     changePassphrase: (newPassphrase) =>
       mapped(async () => {
         if (passphrase === undefined) {

@@ -360,7 +360,23 @@ export interface OpenStore {
    * config is replaced, atomically). Optional: engines without passphrases leave it out.
    */
   changePassphrase?(newPassphrase: string): Promise<PassphraseChangeOutcome>;
+  /** `stats`: what the store holds, from the storage's listings and the index (streamed, counted). */
+  storeStats?(): Promise<StoreStatsView>;
   close(): Promise<void>;
+}
+
+/** What a store holds (see `stats`): counts and bytes of its resources, and its indexed blobs. */
+export interface StoreStatsView {
+  /** Packfiles in storage (indexed or not) and the sum of their sizes. */
+  readonly packfiles: number;
+  readonly packfileBytes: number;
+  readonly states: number;
+  readonly stateBytes: number;
+  /** Snapshot headers in storage (readable or not) and the sum of their sizes. */
+  readonly snapshotHeaders: number;
+  readonly snapshotHeaderBytes: number;
+  /** Blobs the index lists in packfiles not deleted (one stored in two packfiles counts twice). */
+  readonly blobs: number;
 }
 
 /** What `passphrase change` did: the Argon2id cost of the new wrapping. */
