@@ -1,4 +1,5 @@
-import type { MemoryStorage } from '@kloset/connector-contract/testing';
+import { FaultInjectingStorage } from '@kloset/connector-contract';
+import { MemoryStorage } from '@kloset/connector-contract/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WrongPassphraseError } from '../src/crypto/errors.ts';
 import { nodeCryptoProvider } from '../src/crypto/node-provider.ts';
@@ -87,6 +88,30 @@ describe('changePassphrase', () => {
       await plain.repo.close();
     }
   });
+
+  for (const when of ['before', 'after'] as const) {
+    it(`a replaceConfig that fails ${when} writing: the store opens with the ${when === 'before' ? 'old' : 'new'} passphrase, and the lock is gone`, async () => {
+      const memory = new MemoryStorage();
+      const faulty = new FaultInjectingStorage(memory, {
+        rules: [{ op: 'replaceConfig', fault: { type: 'error', code: 'unavailable', when } }],
+      });
+      const { repo } = await createTestRepository(cacheDir(), {}, faulty);
+      try {
+        await expect(changePassphrase(repo, PASSPHRASE, NEW, { kdf: WEAK_KDF })).rejects.toThrow(
+          /unavailable|injected/,
+        );
+      } finally {
+        await repo.close();
+      }
+      expect(faulty.injected.map((f) => f.op)).toEqual(['replaceConfig']);
+      expect(memory.store.resources.lock.size).toBe(0);
+      const [opens, fails] = when === 'before' ? [PASSPHRASE, NEW] : [NEW, PASSPHRASE];
+      await expect(Repository.open(memory, { passphrase: fails, cacheDir: cacheDir() })).rejects.toThrow(
+        WrongPassphraseError,
+      );
+      await (await Repository.open(memory, { passphrase: opens, cacheDir: cacheDir() })).close();
+    });
+  }
 
   it('keeps the keys of the config it does not know', async () => {
     const { repo, storage } = await createTestRepository(cacheDir());
