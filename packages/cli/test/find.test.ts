@@ -140,4 +140,15 @@ describe('find', () => {
     expect(failsInOneLine(await k(['at', store, 'find']), 2)).toMatch(/PATTERN/);
     expect(failsInOneLine(await k(['at', store, 'find', '*', 'not-hex']), 2)).toMatch(/not a snapshot id/);
   });
+
+  it('a header that cannot be read: named on stderr, exit 4, the readable snapshots still searched', async () => {
+    const bad = 'cd'.repeat(32);
+    await writeFile(join(store, 'snapshots', bad), 'not a sealed header');
+    const r = await k(['at', store, 'find', '-json', '/docs/*.log']);
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toMatch(
+      new RegExp(`^kloset: snapshot ${bad}: cannot be read: .*\\(run 'kloset check'\\)\n$`),
+    );
+    expect(jsonLines(r.stdout)).toEqual([match(0, '/docs/old.log', 8)]);
+  });
 });

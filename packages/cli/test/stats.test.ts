@@ -141,4 +141,18 @@ describe('stats', () => {
     expect(out.store.bytes).toBe(300_016);
     expect(failsInOneLine(await k(['at', store, 'stats', 'zz']), 2)).toMatch(/not a snapshot id/);
   });
+
+  it('a header that cannot be read: named on stderr, exit 4, the readable snapshots still counted', async () => {
+    const bad = 'ab'.repeat(32);
+    await writeFile(join(store, 'snapshots', bad), 'not a sealed header');
+    const r = await k(['at', store, 'stats', '-json']);
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toMatch(
+      new RegExp(`^kloset: snapshot ${bad}: cannot be read: .*\\(run 'kloset check'\\)\n$`),
+    );
+    const out = jsonLines(r.stdout)[0] as unknown as StatsJson;
+    expect(out.snapshots.map((s) => s.id)).toEqual(ids);
+    expect(out.store.snapshots).toBe(2);
+    expect(out.store.snapshot_headers).toBe(3);
+  });
 });

@@ -1,6 +1,6 @@
 /** `stats`: sizes and deduplication, per snapshot and for the whole store. */
 import { parseSnapshotRef, shortId } from '../args/snapshot-ref.ts';
-import { SELECTION_FLAGS } from '../args/snapshot-selection.ts';
+import { isEmptyFilterView, SELECTION_FLAGS } from '../args/snapshot-selection.ts';
 import type { SnapshotView, StoreStatsView } from '../engine/engine.ts';
 import { CliError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
@@ -93,10 +93,14 @@ export const statsCommand: Command = {
     return withStore(ctx, true, async (store) => {
       if (store.storeStats === undefined) throw new CliError('stats: this store cannot tell its sizes');
       const unreadable: { id: string; reason: string }[] = [];
-      const chosen = await selectSnapshots(store, refs, filter, false, (id, reason) =>
+      // Every readable header once (unreadable ones named below), then the chosen among them.
+      const all = await selectSnapshots(store, [], { tags: [] }, false, (id, reason) =>
         unreadable.push({ id, reason }),
       );
-      const all = await store.snapshots();
+      const chosen =
+        refs.length === 0 && isEmptyFilterView(filter)
+          ? all
+          : await selectSnapshots(store, refs, filter, false);
       const totals = await store.storeStats();
       await ctx.out.result(
         { snapshots: chosen.map(snapshotStatsJson), store: storeStatsJson(all, totals) },
