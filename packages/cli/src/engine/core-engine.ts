@@ -187,16 +187,18 @@ async function resourceTotals(repo: Repo, kind: 'packfile' | 'state' | 'snapshot
 }
 
 async function storeStats(repo: Repo): Promise<StoreStatsView> {
-  const [packs, states, headers] = await Promise.all(
-    (['packfile', 'state', 'snapshot'] as const).map((kind) => resourceTotals(repo, kind)),
-  );
+  const [packs, states, headers] = await Promise.all([
+    resourceTotals(repo, 'packfile'),
+    resourceTotals(repo, 'state'),
+    resourceTotals(repo, 'snapshot'),
+  ]);
   return {
-    packfiles: packs!.count,
-    packfileBytes: packs!.bytes,
-    states: states!.count,
-    stateBytes: states!.bytes,
-    snapshotHeaders: headers!.count,
-    snapshotHeaderBytes: headers!.bytes,
+    packfiles: packs.count,
+    packfileBytes: packs.bytes,
+    states: states.count,
+    stateBytes: states.bytes,
+    snapshotHeaders: headers.count,
+    snapshotHeaderBytes: headers.bytes,
     blobs: repo.indexStats().blobs,
   };
 }
