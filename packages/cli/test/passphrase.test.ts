@@ -3,6 +3,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ExitCode } from '../src/exit-codes.ts';
 import type { Io } from '../src/io/io.ts';
+import { obtainNewPassphrase } from '../src/passphrase/new-passphrase.ts';
 import { obtainPassphrase } from '../src/passphrase/passphrase.ts';
 import { readHidden } from '../src/passphrase/prompt.ts';
 
@@ -98,6 +99,38 @@ describe('obtainPassphrase on a terminal', () => {
       value: 'env',
       origin: 'env',
     });
+    expect(tty.modes).toEqual([]);
+  });
+});
+
+describe('obtainNewPassphrase (passphrase change)', () => {
+  it('asks twice on a terminal and returns it when both match', async () => {
+    const tty = new FakeTty();
+    const err = new PassThrough();
+    let shown = '';
+    err.on('data', (c: Buffer) => (shown += c.toString()));
+    typeLater(tty, 'new one\r', 'new one\r');
+    expect(await obtainNewPassphrase(ttyIo(tty, err), undefined, '/s')).toBe('new one');
+    expect(shown).toBe('new passphrase for /s: \nnew passphrase (again): \n');
+  });
+
+  it('refuses a mismatch and an empty one', async () => {
+    const a = new FakeTty();
+    typeLater(a, 'one\r', 'two\r');
+    await expect(obtainNewPassphrase(ttyIo(a, new PassThrough()), undefined, '/s')).rejects.toThrow(
+      'the new passphrases do not match',
+    );
+    const b = new FakeTty();
+    typeLater(b, '\r');
+    await expect(obtainNewPassphrase(ttyIo(b, new PassThrough()), undefined, '/s')).rejects.toThrow(
+      'the new passphrase cannot be empty',
+    );
+  });
+
+  it('takes KLOSET_NEW_PASSPHRASE without prompting', async () => {
+    const tty = new FakeTty();
+    const io = ttyIo(tty, new PassThrough(), { KLOSET_NEW_PASSPHRASE: 'from env' });
+    expect(await obtainNewPassphrase(io, undefined, '/s')).toBe('from env');
     expect(tty.modes).toEqual([]);
   });
 });

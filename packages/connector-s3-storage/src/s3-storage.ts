@@ -181,6 +181,34 @@ export class S3Storage implements Storage {
     }
   }
 
+  /**
+   * Replaces the config object with one PutObject (an S3 put is atomic: a GET sees the old object
+   * or the new one). The store must exist: a config is never created here. In a bucket with
+   * versioning, the old config stays as a noncurrent version until a lifecycle rule removes it.
+   */
+  async replaceConfig(config: Uint8Array): Promise<void> {
+    this.#writable('replaceConfig');
+    const key = this.#layout.configKey;
+    if (!(await this.#exists(key))) {
+      throw new ConnectorError('not_found', `no kloset store at ${this.location}: no config to replace`, {
+        op: 'replaceConfig',
+        container: this.#bucket,
+        key,
+        endpoint: this.#endpoint,
+      });
+    }
+    const bytes = config.slice();
+    const md5 = contentMd5(bytes);
+    await s3Call(this.#ctx('PutObject', key), () =>
+      this.#conn.putObject({
+        key,
+        body: bytes,
+        md5,
+        ...(this.#storageClass ? { headers: { storageClass: this.#storageClass } } : {}),
+      }),
+    );
+  }
+
   async put(kind: ResourceKind, id: string, data: PutData): Promise<void> {
     checkResourceId(kind, id, 'put', this.#bucket);
     this.#writable('put');

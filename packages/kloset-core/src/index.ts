@@ -60,6 +60,7 @@ export {
   type StoreConfig,
   StoreConfigError,
 } from './format/config.ts';
+export { PassphraseChangeError, type RewrapOptions, rewrapStoreConfig } from './format/rewrap-config.ts';
 // Maintenance.
 export { maintenance } from './maintenance/maintenance.ts';
 export {
@@ -87,6 +88,7 @@ export {
 export type { BlobReadResult, ReadBlobsOptions } from './repository/blob-reader.ts';
 export type { BlobId, BlobLocation, BlobStore, PutBlobResult } from './repository/blob-store.ts';
 export { BlobKind } from './repository/blob-store.ts';
+export { changePassphrase, type PassphraseChangeResult } from './repository/change-passphrase.ts';
 export {
   CorruptBlobError,
   CorruptPackfileError,

@@ -19,6 +19,7 @@ import type {
   PruneOutcome,
   SnapshotFilterView,
   SnapshotView,
+  StoreStatsView,
   StoreView,
   SyncedView,
 } from './engine.ts';
@@ -97,6 +98,7 @@ export function mapCoreError(err: unknown): unknown {
     return new IntegrityError(err.message, { cause: err });
   }
   if (err instanceof core.MaintenanceRefusedError) return new IntegrityError(err.message, { cause: err });
+  if (err instanceof core.PassphraseChangeError) return new CliError(err.message, 1, { cause: err });
   return err;
 }
 
@@ -177,6 +179,34 @@ function syncedView(x: core.SyncedSnapshot): SyncedView {
   return { id, status, storedBytes, readBytes, mappedFiles };
 }
 
+/** How many resources of `kind` the storage of `repo` lists, and their bytes (streamed). */
+async function resourceTotals(repo: Repo, kind: 'packfile' | 'state' | 'snapshot') {
+  let count = 0;
+  let bytes = 0;
+  for await (const r of repo.storage.list(kind)) {
+    count++;
+    bytes += r.size;
+  }
+  return { count, bytes };
+}
+
+async function storeStats(repo: Repo): Promise<StoreStatsView> {
+  const [packs, states, headers] = await Promise.all([
+    resourceTotals(repo, 'packfile'),
+    resourceTotals(repo, 'state'),
+    resourceTotals(repo, 'snapshot'),
+  ]);
+  return {
+    packfiles: packs.count,
+    packfileBytes: packs.bytes,
+    states: states.count,
+    stateBytes: states.bytes,
+    snapshotHeaders: headers.count,
+    snapshotHeaderBytes: headers.bytes,
+    blobs: repo.indexStats().blobs,
+  };
+}
+
 /** The repository behind each store this engine opened (for sync, which needs two). */
 const repositories = new WeakMap<OpenStore, Repo>();
 
@@ -205,7 +235,8 @@ async function labelled<T>(what: string, signal: AbortSignal, fn: () => Promise<
   }
 }
 
-function openStore(repo: Repo): OpenStore {
+/** `passphrase`: the one that opened `repo` (undefined for a plaintext store). */
+function openStore(repo: Repo, passphrase: string | undefined): OpenStore {
   const header = async (id: string): Promise<Header> => core.resolveSnapshot(repo, id);
   const unreadable = repo.unreadableStates.count;
   const setAside = repo.cacheSetAside;
@@ -349,6 +380,14 @@ function openStore(repo: Repo): OpenStore {
           packIndexesRead: r.packIndexesRead,
           ...(r.cacheRebuilt === undefined ? {} : { cacheRebuilt: r.cacheRebuilt }),
         };
+      }),
+    storeStats: () => mapped(() => storeStats(repo)),
+    changePassphrase: (newPassphrase) =>
+      mapped(async () => {
+        if (passphrase === undefined) {
+          throw new CliError('passphrase change: this store is not encrypted: it has no passphrase');
+        }
+        return core.changePassphrase(repo, passphrase, newPassphrase);
       }),
     unlock: ({ all }) =>
       mapped(async () => {
@@ -518,16 +557,15 @@ export async function createCoreEngine(): Promise<Engine> {
       mapped(async () => {
         try {
           let repo: Repo;
+          let passphrase: string | undefined;
           try {
             repo = await core.Repository.open(storage, { cacheDir: req.cacheDir });
           } catch (err) {
             if (!(err instanceof core.PassphraseRequiredError)) throw err;
-            repo = await core.Repository.open(storage, {
-              cacheDir: req.cacheDir,
-              passphrase: await req.passphrase(),
-            });
+            passphrase = await req.passphrase();
+            repo = await core.Repository.open(storage, { cacheDir: req.cacheDir, passphrase });
           }
-          return openStore(repo);
+          return openStore(repo, passphrase);
         } catch (err) {
           await storage.close().catch(() => {});
           throw err;

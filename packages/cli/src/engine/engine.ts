@@ -409,7 +409,33 @@ export interface OpenStore {
    * Optional: engines without locks leave it out.
    */
   unlock?(request: { readonly all: boolean }): Promise<UnlockOutcome>;
+  /**
+   * `passphrase change`: wraps the store's key under `newPassphrase` (exclusive lock; only the
+   * config is replaced, atomically). Optional: engines without passphrases leave it out.
+   */
+  changePassphrase?(newPassphrase: string): Promise<PassphraseChangeOutcome>;
+  /** `stats`: what the store holds, from the storage's listings and the index (streamed, counted). */
+  storeStats?(): Promise<StoreStatsView>;
   close(): Promise<void>;
+}
+
+/** What a store holds (see `stats`): counts and bytes of its resources, and its indexed blobs. */
+export interface StoreStatsView {
+  /** Packfiles in storage (indexed or not) and the sum of their sizes. */
+  readonly packfiles: number;
+  readonly packfileBytes: number;
+  readonly states: number;
+  readonly stateBytes: number;
+  /** Snapshot headers in storage (readable or not) and the sum of their sizes. */
+  readonly snapshotHeaders: number;
+  readonly snapshotHeaderBytes: number;
+  /** Blobs the index lists in packfiles not deleted (one stored in two packfiles counts twice). */
+  readonly blobs: number;
+}
+
+/** What `passphrase change` did: the Argon2id cost of the new wrapping. */
+export interface PassphraseChangeOutcome {
+  readonly kdf: { readonly memoryKiB: number; readonly passes: number; readonly parallelism: number };
 }
 
 /** What `unlock` did: the locks removed (hex id, why) and the live ones kept. */

@@ -25,6 +25,10 @@ export function usageLine(cmd: Command): string {
 
 export const ENVIRONMENT: readonly (readonly [string, string])[] = [
   ['KLOSET_PASSPHRASE', 'the store passphrase (after passphrase= of a named store, before -keyfile)'],
+  [
+    'KLOSET_NEW_PASSPHRASE',
+    'the new passphrase of "passphrase change" (else -new-keyfile FILE, else a prompt)',
+  ],
   ['KLOSET_REPOSITORY', 'the store used when no "at" is given (default ~/.kloset)'],
   ['KLOSET_DEBUG=1', 'print the stack trace of an error; log storage retries (as -verbose)'],
   ['KLOSET_PKG_PATH', 'directories (:-separated) of package archives that "pkg add NAME" looks in first'],

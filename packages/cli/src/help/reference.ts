@@ -137,6 +137,8 @@ export function renderReference(commands: readonly Command[]): string {
     '`-keyfile FILE`; a prompt without echo when stdin is a terminal (asked twice by `create`, both',
     'must match). Otherwise the command fails in one line: it never waits on a stdin that is not a',
     'terminal. A keyfile that gives no line within 10 s (a FIFO with no writer) fails in one line.',
+    '`passphrase change` takes the new passphrase from `-new-keyfile FILE` or `KLOSET_NEW_PASSPHRASE`',
+    '(not both), else from a prompt asked twice on a terminal.',
     '',
     ...PACKAGES_SECTION,
     '## Output',

@@ -72,8 +72,14 @@ export type StorageMode = 'read-write' | 'read-only';
  *   partially written resource. Order is unspecified. Streams: memory does not grow with the count.
  *   Each item has the resource's size and, when the backend knows it, `modified` (the time of
  *   its put, by the backend's clock).
+ * - `replaceConfig(config)` (optional): replaces the config of an existing store with `config`,
+ *   atomically: an `open` at any instant, even if the writer dies midway, returns the old bytes or
+ *   the new ones, never a mix and never nothing. Resolves once the new config is durable. Fails
+ *   with `not_found` if there is no store (it never creates one). Only `passphrase change` calls it
+ *   (the one part of a config that may change, FORMAT.md §3.1), under the store's exclusive lock.
+ *   Storages that cannot replace an object atomically omit it.
  * - `delete(kind, id)`: removes the resource. Deleting an absent resource succeeds (idempotent).
- * - `mode`: `read-only` storages fail every put/delete/create with `permission`.
+ * - `mode`: `read-only` storages fail every put/delete/create/replaceConfig with `permission`.
  * - `close()`: releases resources; no call follows.
  * - `removeLeftovers(olderThanMs)` (optional): removes what this store's own interrupted puts left
  *   behind, invisible to `get` and `list`: temporary files of a local store, incomplete multipart
@@ -98,6 +104,7 @@ export interface Storage {
   readonly mode: StorageMode;
   create(config: Uint8Array): Promise<void>;
   open(): Promise<Uint8Array>;
+  replaceConfig?(config: Uint8Array): Promise<void>;
   put(kind: ResourceKind, id: string, data: PutData): Promise<void>;
   get(kind: ResourceKind, id: string, range?: ByteRange): Promise<Uint8Array>;
   list(kind: ResourceKind): AsyncIterable<ResourceInfo>;

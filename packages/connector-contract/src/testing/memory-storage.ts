@@ -99,6 +99,17 @@ export class MemoryStorage implements Storage {
     return this.store.config.slice();
   }
 
+  async replaceConfig(config: Uint8Array): Promise<void> {
+    await this.#enter('replaceConfig', undefined, true);
+    if (this.store.config === undefined) {
+      throw new ConnectorError('not_found', `no store at ${this.location}: no config to replace`, {
+        op: 'replaceConfig',
+        container: this.location,
+      });
+    }
+    this.store.config = config.slice();
+  }
+
   async put(kind: ResourceKind, id: string, data: PutData): Promise<void> {
     checkResourceId(kind, id, 'put', this.location);
     await this.#enter('put', `${kind}/${id}`, true);

@@ -28,6 +28,8 @@ export class ConcurrencyLimitedStorage implements Storage {
   readonly #slots: Semaphore;
   /** Present when `inner` has it, limited as the other calls. */
   readonly removeLeftovers?: (olderThanMs: number) => Promise<LeftoverRemoval>;
+  /** Present when `inner` has it, limited as the other calls. */
+  readonly replaceConfig?: (config: Uint8Array) => Promise<void>;
 
   constructor(inner: Storage, options: ConcurrencyLimitOptions) {
     this.#inner = inner;
@@ -38,6 +40,10 @@ export class ConcurrencyLimitedStorage implements Storage {
     const removeLeftovers = inner.removeLeftovers?.bind(inner);
     if (removeLeftovers !== undefined) {
       this.removeLeftovers = (olderThanMs) => this.#slots.use(() => removeLeftovers(olderThanMs));
+    }
+    const replaceConfig = inner.replaceConfig?.bind(inner);
+    if (replaceConfig !== undefined) {
+      this.replaceConfig = (config) => this.#slots.use(() => replaceConfig(config));
     }
   }
 

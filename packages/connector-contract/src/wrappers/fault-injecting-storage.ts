@@ -94,9 +94,12 @@ export class FaultInjectingStorage implements Storage {
     list: 0,
     delete: 0,
     removeLeftovers: 0,
+    replaceConfig: 0,
   };
   /** Present when `inner` has it; faults apply to it as to any operation. */
   readonly removeLeftovers?: (olderThanMs: number) => Promise<LeftoverRemoval>;
+  /** Present when `inner` has it; faults apply to it as to any operation. */
+  readonly replaceConfig?: (config: Uint8Array) => Promise<void>;
 
   constructor(inner: Storage, options: FaultInjectionOptions) {
     for (const [i, rule] of options.rules.entries()) {
@@ -114,6 +117,11 @@ export class FaultInjectingStorage implements Storage {
     if (removeLeftovers !== undefined) {
       this.removeLeftovers = (olderThanMs) =>
         this.#call('removeLeftovers', undefined, 'leftovers', () => removeLeftovers(olderThanMs));
+    }
+    const replaceConfig = inner.replaceConfig?.bind(inner);
+    if (replaceConfig !== undefined) {
+      this.replaceConfig = (config) =>
+        this.#call('replaceConfig', undefined, 'config', () => replaceConfig(config));
     }
   }
 

@@ -80,6 +80,8 @@ const sleepMs = (ms: number) => new Promise<void>((resolve) => setTimeout(resolv
  * - `list` is retried only while it has yielded nothing: restarting later would yield duplicates.
  * - `removeLeftovers` exists when `inner` has it, and is retried (it is idempotent; what a failed
  *   attempt removed is not counted).
+ * - `replaceConfig` exists when `inner` has it, and is retried (putting the same bytes again is
+ *   harmless).
  */
 export class RetryStorage implements Storage {
   readonly #inner: Storage;
@@ -91,6 +93,7 @@ export class RetryStorage implements Storage {
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #now: () => number;
   readonly removeLeftovers?: (olderThanMs: number) => Promise<LeftoverRemoval>;
+  readonly replaceConfig?: (config: Uint8Array) => Promise<void>;
 
   constructor(inner: Storage, options: RetryOptions = {}) {
     this.#inner = inner;
@@ -98,6 +101,10 @@ export class RetryStorage implements Storage {
     if (removeLeftovers !== undefined) {
       this.removeLeftovers = (olderThanMs) =>
         this.#retry('removeLeftovers', 'leftovers', () => removeLeftovers(olderThanMs));
+    }
+    const replaceConfig = inner.replaceConfig?.bind(inner);
+    if (replaceConfig !== undefined) {
+      this.replaceConfig = (config) => this.#retry('replaceConfig', 'config', () => replaceConfig(config));
     }
     const p = options.policy ?? DEFAULT_STORE_POLICY;
     this.#policy = {

@@ -1,7 +1,15 @@
 /** Names of the Storage methods, as wrappers report and match them. */
 
 /** A Storage method that does I/O (every one but `close`). */
-export type StorageOperation = 'create' | 'open' | 'put' | 'get' | 'list' | 'delete' | 'removeLeftovers';
+export type StorageOperation =
+  | 'create'
+  | 'open'
+  | 'put'
+  | 'get'
+  | 'list'
+  | 'delete'
+  | 'removeLeftovers'
+  | 'replaceConfig';
 
 /** All StorageOperation values. */
 export const STORAGE_OPERATIONS: readonly StorageOperation[] = [
@@ -12,4 +20,5 @@ export const STORAGE_OPERATIONS: readonly StorageOperation[] = [
   'list',
   'delete',
   'removeLeftovers',
+  'replaceConfig',
 ];

@@ -118,6 +118,30 @@ export class FsStorage implements Storage {
     }
   }
 
+  /**
+   * Replaces the config as a put replaces a resource: a temporary file beside it, fsynced, renamed
+   * over it, then the directory fsynced. A crash leaves the old config or the new one (and maybe a
+   * temporary file, which `removeLeftovers` removes).
+   */
+  async replaceConfig(config: Uint8Array): Promise<void> {
+    this.#writable('replaceConfig');
+    const configPath = join(this.#root, CONFIG_FILE);
+    if (!(await isFile(configPath))) {
+      throw new ConnectorError('not_found', `no kloset store at ${this.#root} (no ${CONFIG_FILE} file)`, {
+        op: 'replaceConfig',
+        container: this.#root,
+        key: configPath,
+      });
+    }
+    try {
+      const temp = tempPathFor(configPath);
+      await writeTempFile(temp, config, CONFIG_FILE);
+      await commitReplace(temp, configPath);
+    } catch (err) {
+      throw fsError(err, 'replaceConfig', configPath, this.#root);
+    }
+  }
+
   async put(kind: ResourceKind, id: string, data: PutData): Promise<void> {
     checkResourceId(kind, id, 'put', this.#root);
     this.#writable('put');

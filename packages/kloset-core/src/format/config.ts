@@ -138,6 +138,22 @@ export async function createStoreConfig(
   return { bytes, config, keyRing };
 }
 
+/** The `encryption` map of the config, as stored (FORMAT.md §3.1). */
+export function encryptionValue(enc: EncryptionConfig): MsgpackValue {
+  return {
+    kdf: {
+      algorithm: enc.kdf.algorithm,
+      version: enc.kdf.version,
+      salt: enc.kdf.salt,
+      memory_kib: enc.kdf.memoryKiB,
+      passes: enc.kdf.passes,
+      parallelism: enc.kdf.parallelism,
+    },
+    cipher: enc.cipher,
+    wrapped_key: enc.wrappedKey,
+  };
+}
+
 /** Encodes a config; `masterKey` must be given for a plaintext store and null otherwise. */
 export function encodeStoreConfig(config: StoreConfig, masterKey: Uint8Array | null): Uint8Array {
   if ((config.encryption === null) !== (masterKey !== null)) {
@@ -149,21 +165,7 @@ export function encodeStoreConfig(config: StoreConfig, masterKey: Uint8Array | n
     version: config.version,
     store_id: config.storeId,
     created: config.created,
-    encryption:
-      enc === null
-        ? null
-        : {
-            kdf: {
-              algorithm: enc.kdf.algorithm,
-              version: enc.kdf.version,
-              salt: enc.kdf.salt,
-              memory_kib: enc.kdf.memoryKiB,
-              passes: enc.kdf.passes,
-              parallelism: enc.kdf.parallelism,
-            },
-            cipher: enc.cipher,
-            wrapped_key: enc.wrappedKey,
-          },
+    encryption: enc === null ? null : encryptionValue(enc),
     chunking: {
       algorithm: config.chunking.algorithm,
       min: config.chunking.min,
