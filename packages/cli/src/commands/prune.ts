@@ -106,7 +106,7 @@ export const pruneCommand: Command = {
     if (groupBy !== 'source' && groupBy !== 'none') {
       throw new UsageError(`prune: -group-by takes source or none, not ${JSON.stringify(groupBy)}`, 'prune');
     }
-    const filter = commandFilter(ctx, 'prune');
+    const filter = await commandFilter(ctx, 'prune');
     const dryRun = ctx.flags.bool('dry-run');
     return withStore(ctx, dryRun, async (store) => {
       const outcome = await store.prune({

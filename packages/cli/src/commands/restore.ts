@@ -16,7 +16,10 @@ export const restoreCommand: Command = {
     'Restores SNAPSHOT (or only PATH of it) into DIR or the named destination @NAME. Every block\n' +
     'is verified before it is written: content that fails verification is not written, the\n' +
     'entry is reported and the command exits with 4. Entries that cannot be written exit with 3.\n' +
-    'With -tag, -name, -since or -before, "latest" is the newest snapshot matching them.',
+    'With -tag, -name, -source, -since or -before, "latest" is the newest snapshot matching them.\n' +
+    'When the snapshots "latest" is chosen from come from several sources (two buckets, a bucket\n' +
+    'and a directory), it is refused: each source is listed (name, source, newest snapshot id and\n' +
+    'time, the -source that chooses it) and the command exits 2.',
   usesStore: true,
   flags: [
     { name: 'to', kind: 'string', value: 'DIR|@NAME', description: 'where to restore (required)' },
@@ -32,13 +35,14 @@ export const restoreCommand: Command = {
   json: '{"snapshot", "path", "to", "entries", "bytes", "failed": [{"path", "error"}] (first 1000), "failed_count", "corrupt"}',
   examples: [
     'kloset restore -to /tmp/restore latest',
+    'kloset at /var/backups restore -to @my-s3-restore -source @my-s3-bucket latest',
     'kloset at /var/backups restore -to @my-s3-restore 1a2b3c4d',
   ],
   async run(ctx) {
     const to = ctx.flags.string('to');
     if (to === undefined) throw new UsageError('restore: missing -to DIR|@NAME', 'restore');
     const ref = parseSnapshotRef(ctx.args[0]!, 'restore');
-    const filter = commandFilter(ctx, 'restore');
+    const filter = await commandFilter(ctx, 'restore');
     return withStore(ctx, true, async (store) => {
       const snap = await selectOne(store, ref.snapshot, filter, (l) => ctx.out.warn(l));
       const { where, destination } = await ctx.services.destination(to);

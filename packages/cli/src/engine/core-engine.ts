@@ -7,6 +7,7 @@
 import type { Storage } from '@kloset/connector-contract';
 import * as core from '@kloset/core';
 import { CliError, IntegrityError, WrongPassphraseError } from '../errors.ts';
+import { AmbiguousLatestError } from './ambiguous-latest.ts';
 import type {
   DiffChangeView,
   Engine,
@@ -111,6 +112,7 @@ function coreFilter(f: SnapshotFilterView): core.SnapshotFilter {
   return {
     tags: f.tags,
     ...(f.name !== undefined ? { name: f.name } : {}),
+    ...(f.source !== undefined ? { source: f.source } : {}),
     ...(f.since !== undefined ? { since: f.since } : {}),
     ...(f.before !== undefined ? { before: f.before } : {}),
   };
@@ -335,7 +337,16 @@ function openStore(repo: Repo): OpenStore {
           repo,
           onError === undefined ? () => undefined : (id, error) => onError(id, unreadableReason(id, error)),
         );
-        return core.selectSnapshots(all, sel.refs, coreFilter(sel.filter)).map(snapshotView);
+        try {
+          return core.selectSnapshots(all, sel.refs, coreFilter(sel.filter)).map(snapshotView);
+        } catch (err) {
+          if (!(err instanceof core.AmbiguousLatestError)) throw err;
+          const sources = err.sources.map((g) => ({
+            newest: snapshotView(g.newest as Header),
+            count: g.count,
+          }));
+          throw new AmbiguousLatestError(err.message, sources);
+        }
       }),
     async *cat(id, path, signal) {
       try {
