@@ -66,7 +66,7 @@ describe('control characters in names', () => {
     const r = ok(await k(['at', store, 'ls']));
     expect(r.stdout).not.toMatch(RAW_CONTROL);
     // NAME, SOURCE (the directory), [TAGS]
-    expect(r.stdout).toMatch(/ n\\x1b\]0;title\\a  \/\S+  \[t\\x1b\]\n$/);
+    expect(r.stdout).toMatch(/ n\\x1b\]0;title\\a {2}\/\S+ {2}\[t\\x1b\]\n$/);
   });
 
   it('an error line naming such a path is escaped too', async () => {
