@@ -14,6 +14,7 @@ import { EmptyRetentionPolicyError, planPrune, prune } from '../src/snapshot/pru
 import {
   AmbiguousSnapshotError,
   listSnapshots,
+  resolveSnapshot,
   SnapshotNotFoundError,
   writeSnapshot,
 } from '../src/snapshot/snapshots.ts';
@@ -128,6 +129,21 @@ describe('snapshot filters', () => {
     expect(selectSnapshots([x1, y1, x2], ['latest'], { tags: ['t'] })).toEqual([x2]);
     expect(selectSnapshots([x1, y1, x2], ['d2'])).toEqual([y1]);
     expect(sourcesOf([x1, y1, x2]).map((g) => g.newest.source.root)).toEqual(['/x', '/y']);
+  });
+
+  it('resolveSnapshot: latest of a store holding one source, refused for several', async () => {
+    const repo = new MemoryRepository();
+    const one = header(0xe1, '2025-05-01T00:00:00Z', { name: '/' });
+    const two = header(0xe2, '2025-05-02T00:00:00Z', { name: '@www' });
+    await writeSnapshot(repo, one);
+    await writeSnapshot(repo, two);
+    expect((await resolveSnapshot(repo, 'latest')).id).toEqual(two.id);
+    await writeSnapshot(
+      repo,
+      header(0xe3, '2025-05-03T00:00:00Z', { source: { protocol: 'fs', origin: 'h', root: '/' } }),
+    );
+    await expect(resolveSnapshot(repo, 'latest')).rejects.toThrow(AmbiguousLatestError);
+    expect((await resolveSnapshot(repo, 'e2')).id).toEqual(two.id);
   });
 
   it('works on views with hex ids as on headers', () => {
