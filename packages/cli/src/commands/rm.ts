@@ -25,7 +25,7 @@ export const rmCommand: Command = {
     const refs = ctx.args.map((a) => parseSnapshotRef(a, 'rm').snapshot);
     const filter = await commandFilter(ctx, 'rm');
     if (refs.length === 0 && isEmptyFilterView(filter)) {
-      throw new UsageError('rm: give SNAPSHOT ids, or filters (-tag, -name, -since, -before)', 'rm');
+      throw new UsageError('rm: give SNAPSHOT ids, or filters (-tag, -name, -source, -since, -before)', 'rm');
     }
     return withStore(ctx, false, async (store) => {
       const ids = (await selectSnapshots(store, refs, filter, true)).map((s) => s.id);
