@@ -8,7 +8,7 @@ import { withCommonFlags } from './args/common-flags.ts';
 import { parseFlags } from './args/flags.ts';
 import { type Command, commandName } from './commands/command.ts';
 import { COMMANDS } from './commands/table.ts';
-import { CliError, exitCodeOf, oneLine, UsageError } from './errors.ts';
+import { ChoiceError, CliError, exitCodeOf, oneLine, UsageError } from './errors.ts';
 import { ExitCode } from './exit-codes.ts';
 import { commandHelp, globalHelp } from './help/help.ts';
 import { type Io, writeAll } from './io/io.ts';
@@ -82,6 +82,7 @@ export function formatError(err: unknown, debug: boolean): string {
     message += ` (see "kloset ${err.command} -h")`;
   }
   let line = `kloset: ${escapeControls(message)}\n`;
+  if (err instanceof ChoiceError) for (const choice of err.choices) line += `  ${escapeControls(choice)}\n`;
   if (debug && err instanceof Error) {
     const lines = (text: string) => `${text.split('\n').map(escapeControls).join('\n')}\n`;
     line += lines(err.stack ?? '');

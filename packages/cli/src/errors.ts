@@ -23,6 +23,19 @@ export class UsageError extends CliError {
   }
 }
 
+/**
+ * A command line that does not say which of several things it means: its one line, then the
+ * choices, one per line (printed indented under it). Exit 2.
+ */
+export class ChoiceError extends CliError {
+  override readonly name = 'ChoiceError';
+  readonly choices: readonly string[];
+  constructor(message: string, choices: readonly string[], options?: { cause?: unknown }) {
+    super(message, ExitCode.Usage, options);
+    this.choices = choices;
+  }
+}
+
 /** Missing or corrupt data found by check or restore. */
 export class IntegrityError extends CliError {
   override readonly name = 'IntegrityError';

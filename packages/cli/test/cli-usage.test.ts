@@ -60,7 +60,7 @@ describe('usage errors: one line on stderr, exit 2, nothing on stdout', () => {
     [['restore', '-to', '/tmp/x'], /restore: missing SNAPSHOT\[:PATH\]/],
     [['restore', '-to'], /flag -to for restore needs a value/],
     [['ls', 'a', 'b'], /ls: unexpected argument "b"/],
-    [['rm'], /rm: give SNAPSHOT ids, or filters \(-tag, -name, -since, -before\)/],
+    [['rm'], /rm: give SNAPSHOT ids, or filters \(-tag, -name, -source, -since, -before\)/],
     [['ls', '-since', 'yesterday'], /ls: -since "yesterday" is neither a date/],
     [['ls', '-since', '2025-02-30'], /ls: -since "2025-02-30" is neither a date/],
     [['rm', '-before', '7x'], /rm: -before "7x" is neither a date/],

@@ -131,7 +131,7 @@ describe('a store with snapshots', () => {
     const human = await k(['at', STORE, 'ls']);
     expect(human.stdout).toMatch(
       new RegExp(
-        `^${id.slice(0, 8)}  \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d  16 B  3 files  mine \\[daily,x\\]\\n$`,
+        `^${id.slice(0, 8)}  \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d  16 B  3 files  mine  mem://test/mem://data  \\[daily,x\\]\\n$`,
       ),
     );
   });

@@ -143,13 +143,13 @@ describe('cat', () => {
   });
 
   it('refuses directories and missing paths in one line', async () => {
-    expect(failsInOneLine(await k(['at', storeA, 'cat', 'latest:/docs']))).toMatch(
+    expect(failsInOneLine(await k(['at', storeA, 'cat', '-source', data, 'latest:/docs']))).toMatch(
       /\/docs in snapshot \w{8} is a directory, not a file$/,
     );
-    expect(failsInOneLine(await k(['at', storeA, 'cat', 'latest:/nope']))).toMatch(
+    expect(failsInOneLine(await k(['at', storeA, 'cat', '-source', data, 'latest:/nope']))).toMatch(
       /\/nope not found in snapshot \w{8}$/,
     );
-    expect(failsInOneLine(await k(['at', storeA, 'cat', 'latest:/link-to-readme']))).toMatch(
+    expect(failsInOneLine(await k(['at', storeA, 'cat', '-source', data, 'latest:/link-to-readme']))).toMatch(
       /is a symlink \(to "docs\/readme.txt"\)/,
     );
   });

@@ -65,7 +65,8 @@ describe('control characters in names', () => {
   it('ls of the snapshots escapes the name and the tags', async () => {
     const r = ok(await k(['at', store, 'ls']));
     expect(r.stdout).not.toMatch(RAW_CONTROL);
-    expect(r.stdout).toMatch(/ n\\x1b\]0;title\\a \[t\\x1b\]\n$/);
+    // NAME, SOURCE (the directory), [TAGS]
+    expect(r.stdout).toMatch(/ n\\x1b\]0;title\\a {2}\/\S+ {2}\[t\\x1b\]\n$/);
   });
 
   it('an error line naming such a path is escaped too', async () => {
@@ -96,7 +97,7 @@ describe('a corrupt snapshot header', () => {
 
     const r = await k(['at', store, 'ls']);
     expect(r.code, r.stderr).toBe(4);
-    expect(r.stdout).toMatch(new RegExp(`^${good.slice(0, 8)} .* good\\n$`));
+    expect(r.stdout).toMatch(new RegExp(`^${good.slice(0, 8)} .* good  ${data}\\n$`));
     expect(r.stderr).toMatch(
       new RegExp(
         `^kloset: snapshot ${damaged}: cannot be read: corrupt \\(.+\\) \\(run 'kloset check'\\)\\n$`,

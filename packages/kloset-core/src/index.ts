@@ -146,13 +146,19 @@ export type { EngineRepository } from './snapshot/engine-repository.ts';
 export type { ChunkRef, SnapshotEntry } from './snapshot/entry.ts';
 export { compareKeys, compareUtf8, type EntryKey, entryKey, sortKey } from './snapshot/entry-key.ts';
 export {
+  AmbiguousLatestError,
   compareSnapshots,
   describeFilter,
   isEmptyFilter,
   matchesFilter,
+  type Ordered,
+  ofSource,
   type Selectable,
   type SnapshotFilter,
+  type SourceFilter,
+  type SourceGroup,
   selectSnapshots,
+  sourcesOf,
 } from './snapshot/filter.ts';
 export type { SnapshotHeader, SnapshotSummary } from './snapshot/header.ts';
 export { sameSource } from './snapshot/header.ts';

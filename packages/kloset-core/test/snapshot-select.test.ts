@@ -1,12 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../src/encoding/bytes.ts';
 import { acquireLock } from '../src/repository/locks.ts';
-import { describeFilter, isEmptyFilter, matchesFilter, selectSnapshots } from '../src/snapshot/filter.ts';
+import {
+  AmbiguousLatestError,
+  describeFilter,
+  isEmptyFilter,
+  matchesFilter,
+  selectSnapshots,
+  sourcesOf,
+} from '../src/snapshot/filter.ts';
 import type { SnapshotHeader } from '../src/snapshot/header.ts';
 import { EmptyRetentionPolicyError, planPrune, prune } from '../src/snapshot/prune.ts';
 import {
   AmbiguousSnapshotError,
   listSnapshots,
+  resolveSnapshot,
   SnapshotNotFoundError,
   writeSnapshot,
 } from '../src/snapshot/snapshots.ts';
@@ -79,6 +87,63 @@ describe('snapshot filters', () => {
     expect(() => selectSnapshots(all, ['ff'])).toThrow('no snapshot matches "ff"');
     expect(() => selectSnapshots(all, ['a'])).toThrow(AmbiguousSnapshotError);
     expect(() => selectSnapshots(all, ['zz'])).toThrow(/invalid snapshot reference "zz"/);
+  });
+
+  it('a source filter matches the source (protocol, origin, root) or the name given with it', () => {
+    const bucketA = { protocol: 's3', origin: 'rgw:7480/a', root: '/' };
+    const bucketB = { protocol: 's3', origin: 'rgw:7480/b', root: '/' };
+    // Before named sources gave their name to snapshots, every bucket snapshot was named "/".
+    const oldA = header(0xc1, '2025-02-01T00:00:00Z', { name: '/', source: bucketA });
+    const newA = header(0xc2, '2025-02-03T00:00:00Z', { name: '@a', source: bucketA });
+    const movedA = header(0xc3, '2025-02-04T00:00:00Z', { name: '@a', source: bucketB });
+    const oldB = header(0xc4, '2025-02-02T00:00:00Z', { name: '/', source: bucketB });
+    const snaps = [oldA, newA, movedA, oldB];
+    const byInfo = { label: 's3://rgw:7480/a', info: bucketA };
+    expect(selectSnapshots(snaps, [], { source: byInfo })).toEqual([oldA, newA]);
+    expect(selectSnapshots(snaps, [], { source: { ...byInfo, name: '@a' } })).toEqual([oldA, newA, movedA]);
+    expect(matchesFilter(oldB, { source: { label: 'x', info: { ...bucketB, root: '/p/' } } })).toBe(false);
+    expect(isEmptyFilter({ source: byInfo })).toBe(false);
+    expect(describeFilter({ source: byInfo })).toBe('source s3://rgw:7480/a');
+    expect(selectSnapshots(snaps, ['latest'], { source: byInfo })).toEqual([newA]);
+  });
+
+  it('latest among snapshots of several sources is ambiguous: the error lists each source, newest first', () => {
+    const src = (root: string) => ({ protocol: 'fs', origin: 'h', root });
+    const x1 = header(0xd1, '2025-04-01T00:00:00Z', { source: src('/x') });
+    const y1 = header(0xd2, '2025-04-02T00:00:00Z', { source: src('/y') });
+    const x2 = header(0xd3, '2025-04-03T00:00:00Z', { source: src('/x'), tags: ['t'] });
+    let thrown: unknown;
+    try {
+      selectSnapshots([x1, y1, x2], ['latest']);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(AmbiguousLatestError);
+    const e = thrown as AmbiguousLatestError<SnapshotHeader>;
+    expect(e.message).toMatch(/^"latest" is ambiguous: the snapshots come from 2 sources/);
+    expect(e.sources.map((g) => [g.newest, g.count])).toEqual([
+      [x2, 2],
+      [y1, 1],
+    ]);
+    // A filter that leaves one source decides; ids are never ambiguous that way.
+    expect(selectSnapshots([x1, y1, x2], ['latest'], { tags: ['t'] })).toEqual([x2]);
+    expect(selectSnapshots([x1, y1, x2], ['d2'])).toEqual([y1]);
+    expect(sourcesOf([x1, y1, x2]).map((g) => g.newest.source.root)).toEqual(['/x', '/y']);
+  });
+
+  it('resolveSnapshot: latest of a store holding one source, refused for several', async () => {
+    const repo = new MemoryRepository();
+    const one = header(0xe1, '2025-05-01T00:00:00Z', { name: '/' });
+    const two = header(0xe2, '2025-05-02T00:00:00Z', { name: '@www' });
+    await writeSnapshot(repo, one);
+    await writeSnapshot(repo, two);
+    expect((await resolveSnapshot(repo, 'latest')).id).toEqual(two.id);
+    await writeSnapshot(
+      repo,
+      header(0xe3, '2025-05-03T00:00:00Z', { source: { protocol: 'fs', origin: 'h', root: '/' } }),
+    );
+    await expect(resolveSnapshot(repo, 'latest')).rejects.toThrow(AmbiguousLatestError);
+    expect((await resolveSnapshot(repo, 'e2')).id).toEqual(two.id);
   });
 
   it('works on views with hex ids as on headers', () => {

@@ -1,9 +1,11 @@
 /**
  * The snapshot filters every command that takes snapshots accepts: `-tag T` (repeatable, or
- * `a,b`: the snapshot must have every tag), `-name N` (exactly), `-since DATE`, `-before DATE`
- * (see time-spec.ts). With SNAPSHOT references, `latest` is the newest snapshot that matches and
- * an id prefix must name a snapshot that matches; without references, a command works on every
- * snapshot that matches.
+ * `a,b`: the snapshot must have every tag), `-name N` (exactly), `-source @NAME|PATH|URL` (the
+ * snapshots of that source: see commands/source-filter.ts, which resolves it), `-since DATE`,
+ * `-before DATE` (see time-spec.ts). With SNAPSHOT references, `latest` is the newest snapshot
+ * that matches, provided the matches are all of one source (else the command lists the sources
+ * and exits 2), and an id prefix must name a snapshot that matches; without references, a command
+ * works on every snapshot that matches.
  */
 
 import type { SnapshotFilterView } from '../engine/engine.ts';
@@ -20,6 +22,14 @@ export const SELECTION_FLAGS: readonly FlagSpec[] = [
   },
   { name: 'name', kind: 'string', value: 'NAME', description: 'only snapshots with exactly this name' },
   {
+    name: 'source',
+    kind: 'string',
+    value: '@NAME|PATH|URL',
+    description:
+      'only snapshots of this source: those recording what a backup of it here records (protocol, ' +
+      'origin: host name, or endpoint and bucket; root: path, or prefix), and for @NAME those named @NAME',
+  },
+  {
     name: 'since',
     kind: 'string',
     value: 'DATE',
@@ -33,7 +43,10 @@ export const SELECTION_FLAGS: readonly FlagSpec[] = [
   },
 ];
 
-/** The filter of the selection flags; bad dates and an empty range are usage errors. */
+/**
+ * The filter of the selection flags but -source (resolved by commands/selection.ts); bad dates and
+ * an empty range are usage errors.
+ */
 export function filterFromFlags(flags: ParsedFlags, command: string, now = Date.now()): SnapshotFilterView {
   const since = flags.string('since');
   const before = flags.string('before');
@@ -58,6 +71,7 @@ export function isEmptyFilterView(filter: SnapshotFilterView): boolean {
   return (
     filter.tags.length === 0 &&
     filter.name === undefined &&
+    filter.source === undefined &&
     filter.since === undefined &&
     filter.before === undefined
   );
@@ -67,6 +81,7 @@ export function isEmptyFilterView(filter: SnapshotFilterView): boolean {
 export function describeFilterView(filter: SnapshotFilterView): string {
   const parts = filter.tags.map((t) => `-tag ${t}`);
   if (filter.name !== undefined) parts.push(`-name ${JSON.stringify(filter.name)}`);
+  if (filter.source !== undefined) parts.push(`-source ${filter.source.label}`);
   if (filter.since !== undefined) parts.push(`-since ${new Date(filter.since).toISOString()}`);
   if (filter.before !== undefined) parts.push(`-before ${new Date(filter.before).toISOString()}`);
   return parts.join(' ');

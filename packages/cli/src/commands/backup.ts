@@ -18,7 +18,10 @@ export const backupCommand: Command = {
     'and exits with 3. A file that changes while it is read is read again; if it changes again,\n' +
     'it is stored as read and reported as a warning (exit code unchanged).\n' +
     'Unchanged files (same size, mtime and change token as in the previous\n' +
-    'snapshot of the same source) are not read again.\n\n' +
+    'snapshot of the same source) are not read again.\n' +
+    'The snapshot is named @NAME for a named source, else after the path backed up (the root of\n' +
+    'the source: "/" for a whole bucket), unless -name gives another; it records the source\n' +
+    '(protocol, origin: host name, or endpoint and bucket; root) for -source to find it by.\n\n' +
     `${FILTER_RULES}\n\n` +
     'With -dry-run, the source is walked (filters applied) and nothing is written to the store:\n' +
     'no lock, no data, no snapshot. No file is read: it reports the entries and the sizes the\n' +
@@ -32,7 +35,8 @@ export const backupCommand: Command = {
       name: 'name',
       kind: 'string',
       value: 'NAME',
-      description: 'name of the snapshot (default: the source root)',
+      description:
+        "name of the snapshot (default: @NAME for a named source, else the source root: a directory's path)",
     },
     ...FILTER_FLAGS,
     {
@@ -99,7 +103,8 @@ export const backupCommand: Command = {
             try {
               return await store.backup(source, {
                 source: describeLocation(where),
-                name: ctx.flags.string('name'),
+                // A named source names its snapshots (a bucket's root is `/`, as every bucket's).
+                name: ctx.flags.string('name') ?? (where.name !== undefined ? `@${where.name}` : undefined),
                 tags: ctx.flags.list('tag'),
                 signal: ctx.io.signal,
                 onProgress: (e) => progress.update(e),

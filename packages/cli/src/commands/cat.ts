@@ -35,7 +35,7 @@ export const catCommand: Command = {
     if (!ref.hasPath || ref.path === '/') {
       throw new UsageError(`cat: give the file as SNAPSHOT:PATH, e.g. ${ref.snapshot}:/etc/hosts`, 'cat');
     }
-    const filter = commandFilter(ctx, 'cat');
+    const filter = await commandFilter(ctx, 'cat');
     return withStore(ctx, true, async (store) => {
       const snap = await selectOne(store, ref.snapshot, filter, (l) => ctx.out.warn(l));
       const stdout = ctx.io.stdout;

@@ -42,7 +42,7 @@ export const checkCommand: Command = {
   async run(ctx) {
     const refs = ctx.args.map((a) => parseSnapshotRef(a, 'check').snapshot);
     const fast = ctx.flags.bool('fast');
-    const filter = commandFilter(ctx, 'check');
+    const filter = await commandFilter(ctx, 'check');
     return withStore(
       ctx,
       true,

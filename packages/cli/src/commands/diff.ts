@@ -74,7 +74,7 @@ export const diffCommand: Command = {
   async run(ctx) {
     const a = parseSnapshotRef(ctx.args[0]!, 'diff');
     const b = parseSnapshotRef(ctx.args[1]!, 'diff');
-    const filter = commandFilter(ctx, 'diff');
+    const filter = await commandFilter(ctx, 'diff');
     return withStore(ctx, true, async (store) => {
       const sa = await selectOne(store, a.snapshot, filter, (l) => ctx.out.warn(l));
       const sb = await selectOne(store, b.snapshot, filter, (l) => ctx.out.warn(l));

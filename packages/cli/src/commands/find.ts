@@ -38,7 +38,7 @@ export const findCommand: Command = {
   async run(ctx) {
     const glob = compilePathGlob(ctx.args[0]!, 'find');
     const refs = ctx.args.slice(1).map((a) => parseSnapshotRef(a, 'find').snapshot);
-    const filter = commandFilter(ctx, 'find');
+    const filter = await commandFilter(ctx, 'find');
     return withStore(ctx, true, async (store) => {
       const unreadable: { id: string; reason: string }[] = [];
       const snapshots = await selectSnapshots(store, refs, filter, true, (id, reason) =>

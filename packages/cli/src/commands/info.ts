@@ -12,7 +12,8 @@ export const infoCommand: Command = {
   summary: 'show the store, or a snapshot',
   description:
     'Without an argument, shows the store: its id, encryption, format and totals. With SNAPSHOT,\n' +
-    'its header ("latest": the newest snapshot matching -tag, -name, -since and -before).',
+    'its header ("latest": the newest snapshot matching -tag, -name, -source, -since and -before,\n' +
+    'refused when those come from several sources).',
   usesStore: true,
   flags: [...SELECTION_FLAGS],
   args: [{ name: 'SNAPSHOT', required: false, description: 'a snapshot id prefix or "latest"' }],
@@ -20,7 +21,7 @@ export const infoCommand: Command = {
   examples: ['kloset info', 'kloset at @my-s3-store info latest', 'kloset info -tag weekly latest'],
   async run(ctx) {
     const ref = ctx.args[0] === undefined ? undefined : parseSnapshotRef(ctx.args[0], 'info');
-    const filter = commandFilter(ctx, 'info');
+    const filter = await commandFilter(ctx, 'info');
     if (!ref) refuseFilter(filter, 'info', 'the filters choose a SNAPSHOT: give one (e.g. latest)');
     return withStore(ctx, true, async (store, where) => {
       if (ref) {

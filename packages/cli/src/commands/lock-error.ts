@@ -2,11 +2,7 @@
 import { CliError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
 import type { ResolvedLocation } from '../location/location.ts';
-
-/** `STORE` as typed after `kloset at`, quoted for a shell when it needs it. */
-function shellWord(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
-}
+import { shellWord } from '../output/shell-word.ts';
 
 /**
  * The core's UnreadableLockError (`lock HEXID cannot be read (REASON)`) as the one line a user

@@ -13,9 +13,12 @@ export const lsCommand: Command = {
   summary: 'list snapshots, or the entries of a snapshot',
   description:
     'Without an argument, lists the snapshots of the store, oldest first (only those matching\n' +
-    '-tag, -name, -since and -before, when given). With SNAPSHOT[:PATH], lists the entries of\n' +
-    'that directory of the snapshot (the whole sub-tree with -recursive), or the entry itself\n' +
-    'when PATH is not a directory; "latest" is then the newest snapshot matching the filters.\n' +
+    '-tag, -name, -source, -since and -before, when given): id, time, size, files, name, source\n' +
+    "(s3://ENDPOINT/BUCKET[/PREFIX/], the path of a directory, HOST:PATH for another machine's)\n" +
+    'and tags. With SNAPSHOT[:PATH], lists the entries of that directory of the snapshot (the\n' +
+    'whole sub-tree with -recursive), or the entry itself when PATH is not a directory; "latest"\n' +
+    'is then the newest snapshot matching the filters (refused, listing the sources, exit 2, when\n' +
+    'those snapshots come from several sources: choose one with -source).\n' +
     'A snapshot header that cannot be read or authenticated is named on stderr and the listing\n' +
     'exits with 4 (the readable snapshots are still listed).\n' +
     'An entry without POSIX permissions (an S3 object, or a prefix listed as a directory) shows\n' +
@@ -47,6 +50,7 @@ export const lsCommand: Command = {
   examples: [
     'kloset ls',
     'kloset ls -tag daily -since 7d',
+    'kloset ls -source @my-s3-bucket',
     'kloset ls latest',
     'kloset ls 1a2b3c4d:/etc -recursive',
     'kloset ls -l latest:/photos',
@@ -57,7 +61,7 @@ export const lsCommand: Command = {
     if (ref === undefined && ctx.flags.bool('long')) {
       throw new UsageError('ls: -l lists the entries of a snapshot: give SNAPSHOT[:PATH]', 'ls');
     }
-    const filter = commandFilter(ctx, 'ls');
+    const filter = await commandFilter(ctx, 'ls');
     return withStore(ctx, true, async (store) => {
       if (!ref) {
         const unreadable: { id: string; reason: string }[] = [];
@@ -68,7 +72,13 @@ export const lsCommand: Command = {
           await ctx.out.note(`no snapshot matches the filter (${describeFilterView(filter)})`);
         }
         if (ctx.out.json) for (const s of snapshots) await ctx.out.record(snapshotJson(s));
-        else await ctx.out.text(...table(snapshots.map(snapshotRow), [2]));
+        else
+          await ctx.out.text(
+            ...table(
+              snapshots.map((s) => snapshotRow(s)),
+              [2],
+            ),
+          );
         // A header that cannot be read is never silently left out: named, and the exit code says so.
         for (const u of unreadable) {
           await ctx.out.warn(`snapshot ${u.id}: cannot be read: ${u.reason} (run 'kloset check')`);

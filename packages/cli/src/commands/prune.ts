@@ -80,7 +80,7 @@ export const pruneCommand: Command = {
     'snapshot of each of its N most recent periods that have snapshots (hours, days, ISO weeks,\n' +
     'months, years in local time; set TZ to change), -keep-last the N newest. A snapshot kept by\n' +
     'any rule stays; the others are removed (their headers, under an exclusive lock; the data\n' +
-    'goes with maintenance). With -tag, -name, -since or -before, only matching snapshots are\n' +
+    'goes with maintenance). With -tag, -name, -source, -since or -before, only matching snapshots are\n' +
     'considered and the others are left alone. -dry-run shows the decision and removes nothing.',
   usesStore: true,
   flags: [
@@ -106,7 +106,7 @@ export const pruneCommand: Command = {
     if (groupBy !== 'source' && groupBy !== 'none') {
       throw new UsageError(`prune: -group-by takes source or none, not ${JSON.stringify(groupBy)}`, 'prune');
     }
-    const filter = commandFilter(ctx, 'prune');
+    const filter = await commandFilter(ctx, 'prune');
     const dryRun = ctx.flags.bool('dry-run');
     return withStore(ctx, dryRun, async (store) => {
       const outcome = await store.prune({

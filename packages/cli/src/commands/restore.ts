@@ -52,7 +52,10 @@ export const restoreCommand: Command = {
     'Restores SNAPSHOT (or only PATH of it) into DIR or the named destination @NAME. Every block\n' +
     'is verified before it is written: content that fails verification is not written, the\n' +
     'entry is reported and the command exits with 4. Entries that cannot be written exit with 3.\n' +
-    'With -tag, -name, -since or -before, "latest" is the newest snapshot matching them.\n' +
+    'With -tag, -name, -source, -since or -before, "latest" is the newest snapshot matching them.\n' +
+    'When the snapshots "latest" is chosen from come from several sources (two buckets, a bucket\n' +
+    'and a directory), it is refused: each source is listed (name, source, newest snapshot id and\n' +
+    'time, the -source that chooses it) and the command exits 2.\n' +
     '\n' +
     "What exists already at an entry's place in DIR or the bucket is decided by -overwrite:\n" +
     '  always      (the default, as with restic and tar) write every entry, replacing what is there\n' +
@@ -98,6 +101,7 @@ export const restoreCommand: Command = {
     '"failed_count", "corrupt"}',
   examples: [
     'kloset restore -to /tmp/restore latest',
+    'kloset at /var/backups restore -to @my-s3-restore -source @my-s3-bucket latest',
     'kloset at /var/backups restore -to @my-s3-restore 1a2b3c4d',
     'kloset restore -to /srv/data -overwrite if-changed -dry-run latest',
   ],
@@ -105,7 +109,7 @@ export const restoreCommand: Command = {
     const to = ctx.flags.string('to');
     if (to === undefined) throw new UsageError('restore: missing -to DIR|@NAME', 'restore');
     const ref = parseSnapshotRef(ctx.args[0]!, 'restore');
-    const filter = commandFilter(ctx, 'restore');
+    const filter = await commandFilter(ctx, 'restore');
     const mode = overwriteMode(ctx.flags.string('overwrite'));
     const dryRun = ctx.flags.bool('dry-run');
     return withStore(ctx, true, async (store) => {

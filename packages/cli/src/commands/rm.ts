@@ -11,7 +11,7 @@ export const rmCommand: Command = {
   summary: 'remove snapshots',
   description:
     'Removes the given snapshots (their headers), or, without SNAPSHOT, every snapshot matching\n' +
-    'the filters (-tag, -name, -since, -before; at least one is then needed). The data they alone\n' +
+    'the filters (-tag, -name, -source, -since, -before; at least one is then needed). The data they alone\n' +
     'used stays in the store until maintenance reclaims it. Every id is resolved before anything\n' +
     'is removed.',
   usesStore: true,
@@ -23,9 +23,9 @@ export const rmCommand: Command = {
   examples: ['kloset rm 1a2b3c4d', 'kloset rm 1a2b 3c4d', 'kloset rm -tag test -before 30d'],
   async run(ctx) {
     const refs = ctx.args.map((a) => parseSnapshotRef(a, 'rm').snapshot);
-    const filter = commandFilter(ctx, 'rm');
+    const filter = await commandFilter(ctx, 'rm');
     if (refs.length === 0 && isEmptyFilterView(filter)) {
-      throw new UsageError('rm: give SNAPSHOT ids, or filters (-tag, -name, -since, -before)', 'rm');
+      throw new UsageError('rm: give SNAPSHOT ids, or filters (-tag, -name, -source, -since, -before)', 'rm');
     }
     return withStore(ctx, false, async (store) => {
       const ids = (await selectSnapshots(store, refs, filter, true)).map((s) => s.id);

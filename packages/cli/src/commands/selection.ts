@@ -3,10 +3,17 @@ import { describeFilterView, filterFromFlags, isEmptyFilterView } from '../args/
 import type { OpenStore, SnapshotFilterView, SnapshotView } from '../engine/engine.ts';
 import { CliError, UsageError } from '../errors.ts';
 import type { CommandContext } from './command.ts';
+import { sourceFilter } from './source-filter.ts';
 
-/** The filter flags of the command line, checked (bad dates are usage errors). */
-export function commandFilter(ctx: CommandContext, command: string): SnapshotFilterView {
-  return filterFromFlags(ctx.flags, command);
+/**
+ * The filter flags of the command line, checked (bad dates are usage errors), `-source` resolved
+ * (an unknown @NAME is an error, as everywhere).
+ */
+export async function commandFilter(ctx: CommandContext, command: string): Promise<SnapshotFilterView> {
+  const filter = filterFromFlags(ctx.flags, command);
+  const source = ctx.flags.string('source');
+  if (source === undefined) return filter;
+  return { ...filter, source: await sourceFilter(ctx.services, source) };
 }
 
 /** Refuses filter flags where the command has no snapshot to apply them to. */

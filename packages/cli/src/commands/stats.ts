@@ -89,7 +89,7 @@ export const statsCommand: Command = {
   examples: ['kloset stats', 'kloset at @my-s3-store stats -json', 'kloset stats -tag daily -since 30d'],
   async run(ctx) {
     const refs = ctx.args.map((a) => parseSnapshotRef(a, 'stats').snapshot);
-    const filter = commandFilter(ctx, 'stats');
+    const filter = await commandFilter(ctx, 'stats');
     return withStore(ctx, true, async (store) => {
       if (store.storeStats === undefined) throw new CliError('stats: this store cannot tell its sizes');
       const unreadable: { id: string; reason: string }[] = [];

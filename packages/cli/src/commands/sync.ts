@@ -151,7 +151,7 @@ export const syncCommand: Command = {
   ],
   async run(ctx) {
     const p = plan(ctx);
-    const filter = commandFilter(ctx, 'sync');
+    const filter = await commandFilter(ctx, 'sync');
     return withStore(ctx, p.direction === 'to', async (here, where) => {
       const { store: peer, where: peerWhere } = await openPeer(ctx, p);
       try {

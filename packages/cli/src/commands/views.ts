@@ -1,6 +1,7 @@
 /** How snapshots, entries and stores look in human output and in -json (snake_case keys). */
+import { hostname } from 'node:os';
 import { shortId } from '../args/snapshot-ref.ts';
-import type { EntryFailure, EntryView, SnapshotView, StoreView } from '../engine/engine.ts';
+import type { EntryFailure, EntryView, SnapshotView, SourceInfoView, StoreView } from '../engine/engine.ts';
 import { formatBytes, formatCount, formatDuration, formatMode, formatTime } from '../output/format.ts';
 import type { JsonObject } from '../output/json.ts';
 import { metadataJson, metadataLines } from './entry-metadata.ts';
@@ -34,13 +35,28 @@ export function snapshotJson(s: SnapshotView): JsonObject {
   };
 }
 
-export function snapshotRow(s: SnapshotView): string[] {
+/**
+ * Where a snapshot was taken, as a user would name it: `s3://ENDPOINT/BUCKET[/PREFIX/]` for a
+ * bucket, the path of a directory of this machine (`HOST:PATH` for another machine's),
+ * `PROTOCOL://ORIGIN ROOT` for other sources.
+ */
+export function sourceLabel(source: SourceInfoView, localHost: string = hostname()): string {
+  const { protocol, origin, root } = source;
+  if (protocol === 's3') return `s3://${origin}${root === '/' ? '' : root}`;
+  if (protocol === 'fs') return origin === localHost ? root : `${origin}:${root}`;
+  return `${protocol}://${origin}${root.startsWith('/') ? '' : '/'}${root}`;
+}
+
+/** ID, TIME, SIZE, FILES, NAME, SOURCE, [TAGS]: aligned by `table`. */
+export function snapshotRow(s: SnapshotView, localHost?: string): string[] {
   return [
     shortId(s.id),
     formatTime(s.time),
     formatBytes(s.summary.bytes),
     `${formatCount(s.summary.files)} files`,
-    s.name + (s.tags.length ? ` [${s.tags.join(',')}]` : ''),
+    s.name,
+    sourceLabel(s.source, localHost),
+    s.tags.length ? `[${s.tags.join(',')}]` : '',
   ];
 }
 

@@ -1,8 +1,10 @@
 /** Opens the store of the command line, runs `fn`, and closes the store whatever happens. */
+import { AmbiguousLatestError } from '../engine/ambiguous-latest.ts';
 import type { OpenStore } from '../engine/engine.ts';
 import type { ResolvedLocation } from '../location/location.ts';
 import type { StoreOptions } from '../services.ts';
 import type { CommandContext } from './command.ts';
+import { latestChoice } from './latest-choice.ts';
 import { unreadableLockError } from './lock-error.ts';
 
 /** A store being opened, and where. */
@@ -45,8 +47,19 @@ export async function withStore<T>(
     if (options.damageReported !== true) for (const line of store.damage) await ctx.out.warn(line);
     return await fn(store, where);
   } catch (err) {
+    // `latest` of several sources, wherever the command chose it: the sources to choose from.
+    if (err instanceof AmbiguousLatestError) throw latestChoice(err, await namedSources(ctx));
     throw unreadableLockError(err, where);
   } finally {
     await store.close();
+  }
+}
+
+/** The names of the configured sources; none when the configuration cannot be read. */
+async function namedSources(ctx: CommandContext): Promise<string[]> {
+  try {
+    return (await ctx.services.config()).names('source');
+  } catch {
+    return [];
   }
 }

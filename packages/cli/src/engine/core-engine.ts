@@ -7,6 +7,7 @@
 import type { Source, Storage } from '@kloset/connector-contract';
 import * as core from '@kloset/core';
 import { CliError, IntegrityError, UsageError, WrongPassphraseError } from '../errors.ts';
+import { AmbiguousLatestError } from './ambiguous-latest.ts';
 import type {
   BackupFilters,
   DiffChangeView,
@@ -117,6 +118,7 @@ function coreFilter(f: SnapshotFilterView): core.SnapshotFilter {
   return {
     tags: f.tags,
     ...(f.name !== undefined ? { name: f.name } : {}),
+    ...(f.source !== undefined ? { source: f.source } : {}),
     ...(f.since !== undefined ? { since: f.since } : {}),
     ...(f.before !== undefined ? { before: f.before } : {}),
   };
@@ -414,7 +416,16 @@ function openStore(repo: Repo, passphrase: string | undefined): OpenStore {
           repo,
           onError === undefined ? () => undefined : (id, error) => onError(id, unreadableReason(id, error)),
         );
-        return core.selectSnapshots(all, sel.refs, coreFilter(sel.filter)).map(snapshotView);
+        try {
+          return core.selectSnapshots(all, sel.refs, coreFilter(sel.filter)).map(snapshotView);
+        } catch (err) {
+          if (!(err instanceof core.AmbiguousLatestError)) throw err;
+          const sources = err.sources.map((g) => ({
+            newest: snapshotView(g.newest as Header),
+            count: g.count,
+          }));
+          throw new AmbiguousLatestError(err.message, sources);
+        }
       }),
     async *cat(id, path, signal) {
       try {

@@ -27,7 +27,7 @@ export interface SnapshotView {
   readonly tags: readonly string[];
   readonly hostname: string;
   readonly username: string;
-  readonly source: { readonly protocol: string; readonly origin: string; readonly root: string };
+  readonly source: SourceInfoView;
   readonly summary: SnapshotSummaryCounts;
 }
 
@@ -195,11 +195,28 @@ export interface CheckOutcome {
   readonly packIndexesRead: number;
 }
 
+/** A snapshot's source: same protocol, origin and root is the same source. */
+export interface SourceInfoView {
+  readonly protocol: string;
+  readonly origin: string;
+  readonly root: string;
+}
+
+/** `-source`: the snapshots whose source is `info`, or (a named source) whose name is `name`. */
+export interface SourceFilterView {
+  /** As typed: `@www`, `/var/www`, `s3://host/bucket`. */
+  readonly label: string;
+  readonly info: SourceInfoView;
+  /** `@NAME` for a named source. */
+  readonly name?: string;
+}
+
 /** Snapshot filters (see args/snapshot-selection.ts); times in Unix ms. */
 export interface SnapshotFilterView {
   /** Every one of these tags. */
   readonly tags: readonly string[];
   readonly name?: string;
+  readonly source?: SourceFilterView;
   readonly since?: number;
   readonly before?: number;
 }
@@ -380,7 +397,8 @@ export interface OpenStore {
   snapshots(): Promise<SnapshotView[]>;
   /**
    * The snapshots a selection names: without refs, every match, oldest first; with refs, one per
-   * ref. Throws a one-line CliError when a ref names nothing or several snapshots.
+   * ref. Throws a one-line CliError when a ref names nothing or several snapshots, and
+   * AmbiguousLatestError when `latest` is among matches of several sources.
    */
   select(selection: SnapshotSelection): Promise<SnapshotView[]>;
   /** The verified content of the file at `path` (an IntegrityError when missing or corrupt). */

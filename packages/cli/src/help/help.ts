@@ -92,6 +92,8 @@ export function globalHelp(commands: readonly Command[], version: string): strin
     ...columns(GLOBAL_FLAGS.map((f) => [flagLabel(f), f.description])),
     '',
     'Snapshots are named by a prefix of their id or "latest"; SNAPSHOT:PATH names a path inside one.',
+    '"latest" is the newest snapshot matching the filters if they are all of one source; else the',
+    'command lists the sources and exits 2: choose one with -source @NAME|PATH|URL.',
     '',
     'Passphrase: passphrase= of a named store, else KLOSET_PASSPHRASE, else -keyfile FILE, else a',
     'prompt when stdin is a terminal (twice at create), else an error.',

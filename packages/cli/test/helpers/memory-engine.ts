@@ -12,7 +12,8 @@ import {
   type SourceRecord,
   type Storage,
 } from '@kloset/connector-contract';
-import { filteredSource, selectSnapshots } from '@kloset/core';
+import { AmbiguousLatestError as CoreAmbiguousLatestError, filteredSource, selectSnapshots } from '@kloset/core';
+import { AmbiguousLatestError } from '../../src/engine/ambiguous-latest.ts';
 import type {
   BackupFilters,
   CheckProblem,
@@ -231,6 +232,10 @@ function openMemStore(s: MemStore, onClose: () => void): OpenStore {
       try {
         return selectSnapshots(s.snapshots, sel.refs, sel.filter);
       } catch (err) {
+        if (err instanceof CoreAmbiguousLatestError) {
+          const sources = err.sources.map((g) => ({ newest: g.newest as SnapshotView, count: g.count }));
+          throw new AmbiguousLatestError(err.message, sources);
+        }
         throw new CliError((err as Error).message);
       }
     },

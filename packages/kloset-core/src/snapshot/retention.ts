@@ -6,7 +6,7 @@
  * each of its N most recent periods that have snapshots (empty periods do not count). A snapshot
  * kept by any rule is kept; the others are removed.
  */
-import { compareSnapshots, type Selectable } from './filter.ts';
+import { compareSnapshots, type Ordered } from './filter.ts';
 
 /** How many snapshots each rule keeps. Absent or 0: the rule keeps nothing. */
 export interface RetentionPolicy {
@@ -90,7 +90,7 @@ function periodOf(rule: RetentionRule, p: Parts, index: number): number {
  * Applies `policy` to one group of snapshots. Returns one decision per snapshot, newest first.
  * An empty policy keeps nothing: callers refuse it before (see isEmptyPolicy).
  */
-export function applyRetention<T extends Selectable>(
+export function applyRetention<T extends Ordered>(
   snapshots: readonly T[],
   policy: RetentionPolicy,
   clock: RetentionClock = 'local',

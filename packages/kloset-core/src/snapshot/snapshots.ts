@@ -5,6 +5,7 @@
 import { isNotFound, type SourceInfo } from '@kloset/connector-contract';
 import { fromHex, toHex } from '../encoding/bytes.ts';
 import type { ResourceStore } from '../repository/resource-store.ts';
+import { selectSnapshots } from './filter.ts';
 import { decodeHeader, encodeHeader, type SnapshotHeader, sameSource } from './header.ts';
 import { errorMessage } from './tree-reader.ts';
 
@@ -113,14 +114,14 @@ export async function latestSnapshotOf(
 
 /**
  * Resolves `latest` or a hex id prefix to a header. Throws SnapshotNotFoundError when nothing
- * matches and AmbiguousSnapshotError (listing the candidates) when several ids share the prefix.
+ * matches, AmbiguousSnapshotError (listing the candidates) when several ids share the prefix, and
+ * AmbiguousLatestError for `latest` when the store holds snapshots of several sources.
  */
 export async function resolveSnapshot(store: ResourceStore, ref: SnapshotRef): Promise<SnapshotHeader> {
   if (ref === 'latest') {
-    const all = await listSnapshots(store, () => undefined);
-    const last = all[all.length - 1];
-    if (last === undefined) throw new SnapshotNotFoundError('the store has no snapshot');
-    return last;
+    // The newest, provided every snapshot is of one source (else AmbiguousLatestError).
+    const [last] = selectSnapshots(await listSnapshots(store, () => undefined), ['latest']);
+    return last!;
   }
   const prefix = ref.toLowerCase();
   if (!/^[0-9a-f]{1,64}$/.test(prefix)) {
