@@ -52,5 +52,6 @@ export const s3SourceConnector: SourceConnector = {
   protocols: ['s3'],
   options: S3_SOURCE_OPTIONS,
   checkLocation: checkS3Location,
+  checkOptions: (params) => void readS3Settings(params, S3_SOURCE_OPTIONS),
   create: createS3Source,
 };

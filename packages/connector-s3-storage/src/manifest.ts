@@ -17,5 +17,6 @@ export const s3StorageConnector: StorageConnector = {
   protocols: ['s3'],
   options: S3_STORAGE_OPTIONS,
   checkLocation: checkS3Location,
+  checkOptions: (params) => void readS3Settings(params, S3_STORAGE_OPTIONS),
   create: createS3Storage,
 };

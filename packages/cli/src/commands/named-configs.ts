@@ -54,10 +54,18 @@ async function validate(
   try {
     connector.checkLocation?.(location);
     validateOptions(connector.options, entry, RESERVED_KEYS);
+    connector.checkOptions?.({ location, options: connectorOptions(entry) });
   } catch (err) {
     if (err instanceof ConnectorError) throw new UsageError(`${kind} @${name}: ${err.message}`);
     throw err;
   }
+}
+
+/** The options of an entry that go to its connector (all but location and passphrase). */
+function connectorOptions(entry: NamedEntry): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(entry)) if (!RESERVED_KEYS.includes(k)) out[k] = v;
+  return out;
 }
 
 function requireName(kind: ConfigKind, raw: string | undefined, cmd: string): string {
@@ -148,11 +156,16 @@ function makeCommands(kind: ConfigKind): Command[] {
     json: 'one line per entry {"name", "location"}',
     async run(ctx) {
       const config = await ctx.services.config();
-      for (const name of config.names(kind)) {
-        const e = config.require(kind, name);
-        if (ctx.out.json) await ctx.out.record({ name, location: e.location });
-        else await ctx.out.text(`${name}  ${e.location}`);
+      const rows = config
+        .names(kind)
+        .map((name) => ({ name, location: config.require(kind, name).location }));
+      if (ctx.out.json) {
+        for (const row of rows) await ctx.out.record(row);
+        return ExitCode.Ok;
       }
+      // Names padded to the widest (NAME_PATTERN: printable ASCII only), so locations line up.
+      const width = Math.max(0, ...rows.map((r) => r.name.length));
+      for (const r of rows) await ctx.out.text(`${r.name.padEnd(width)}  ${r.location}`);
       return ExitCode.Ok;
     },
   };

@@ -71,6 +71,29 @@ export function commandHelp(cmd: Command): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** What each group of commands is about, for its help (`kloset store -h`). */
+const GROUP_SUMMARIES: Readonly<Record<string, string>> = {
+  source: 'Named sources: a location to back up and its options, used as @NAME.',
+  store: 'Named stores: a store location, its options and passphrase, used as "at @NAME".',
+  destination: 'Named destinations: a location to restore into and its options, used as "-to @NAME".',
+  pkg: 'Connector packages: the protocols beyond local directories (s3).',
+};
+
+/** The help of a group of commands (`pkg`, `source`...): its subcommands with their summaries. */
+export function groupHelp(commands: readonly Command[], group: string): string {
+  const members = commands.filter((c) => c.words.length > 1 && c.words[0] === group);
+  const lines = [`Usage: kloset ${group} SUBCOMMAND [flags] [args]`, ''];
+  const summary = GROUP_SUMMARIES[group];
+  if (summary) lines.push(summary, '');
+  lines.push(
+    'Subcommands:',
+    ...columns(members.map((c) => [c.words.slice(1).join(' '), c.summary])),
+    '',
+    `Run "kloset ${group} SUBCOMMAND -h" for the help of one.`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
 export function globalHelp(commands: readonly Command[], version: string): string {
   const lines = [
     `kloset ${version}: encrypted, deduplicated backups (Plakar grammar)`,

@@ -1,0 +1,112 @@
+/**
+ * Through the built binary: the help of command groups (`kloset pkg -h`, `kloset help source`),
+ * bad options of `source|store|destination add|set` as usage errors (exit 2, one line, nothing
+ * saved), with the S3 package installed as a user does it, and `source ls` in aligned columns.
+ */
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMMANDS } from '../src/commands/table.ts';
+import { ExitCode } from '../src/exit-codes.ts';
+import { type CliHome, failsInOneLine, klosetIn, makeCliHome, ok, removeDir } from './helpers/cli-home.ts';
+import { jsonLines } from './helpers/run.ts';
+
+let home: CliHome;
+let k: ReturnType<typeof klosetIn>;
+
+beforeAll(async () => {
+  home = await makeCliHome('named-ux');
+  k = klosetIn(home);
+  ok(await k(['pkg', 'add', 's3']));
+}, 180_000);
+afterAll(() => removeDir(home?.dir));
+
+/** The subcommands of `group`, from the command table. */
+const subcommands = (group: string) =>
+  COMMANDS.filter((c) => c.words.length > 1 && c.words[0] === group).map((c) => c.words.slice(1).join(' '));
+
+describe('the help of a command group', () => {
+  const asked: [string, string[]][] = [
+    ['pkg', ['pkg', '-h']],
+    ['store', ['store', '--help']],
+    ['source', ['help', 'source']],
+    ['destination', ['destination', '-help']],
+    ['pkg', ['help', 'pkg']],
+  ];
+  it.each(asked)('%s: kloset %j prints its subcommands and exits 0', async (group, argv) => {
+    const r = await k(argv);
+    expect(r.code, r.stderr).toBe(ExitCode.Ok);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(new RegExp(`^Usage: kloset ${group} SUBCOMMAND`));
+    const subs = subcommands(group);
+    expect(subs.length).toBeGreaterThan(3);
+    for (const sub of subs) {
+      const summary = COMMANDS.find((c) => c.words.join(' ') === `${group} ${sub}`)!.summary;
+      expect(r.stdout).toMatch(new RegExp(`\\n  ${sub} +${summary.replace(/[()]/g, '\\$&')}\\n`));
+    }
+  });
+
+  it('a group without a subcommand is still a usage error', async () => {
+    expect(failsInOneLine(await k(['pkg']), ExitCode.Usage)).toBe(
+      'kloset: pkg needs a subcommand: add, list, rm, build',
+    );
+  });
+});
+
+describe('bad options of add and set: exit 2, one line, nothing saved', () => {
+  const bucket = 's3://127.0.0.1:1/some-bucket';
+  const cases: [string[], string][] = [
+    [
+      ['source', 'add', 'x', bucket, 'colour=red'],
+      'kloset: source @x: unknown option "colour" (known: access_key,',
+    ],
+    [
+      ['source', 'add', 'x', bucket, 'use_tls=maybe'],
+      'kloset: source @x: option use_tls: expected true or false',
+    ],
+    [
+      ['source', 'add', 'x', bucket, 'access_key=AK'],
+      'kloset: source @x: options access_key and secret_access_key go together',
+    ],
+    [['store', 'add', 'x', bucket, 'storage_class=cold'], 'kloset: store @x: option storage_class: expected'],
+    [
+      ['destination', 'add', 'x', bucket, 'abort_uploads_after=soon'],
+      'kloset: destination @x: option abort_uploads_after: expected a duration',
+    ],
+    [['source', 'add', 'x', 's3://host'], 'kloset: source @x: location "s3://host": the bucket is missing'],
+    [['source', 'set', 'ok', 'session_token=T'], 'kloset: source @ok: option session_token needs access_key'],
+    [['store', 'set', 'ok', 'concurrency=0'], 'kloset: store @ok: option concurrency: 0 is out of range'],
+  ];
+
+  beforeAll(async () => {
+    ok(await k(['source', 'add', 'ok', bucket]));
+    ok(await k(['store', 'add', 'ok', bucket]));
+  });
+
+  it.each(cases)('kloset %j', async (argv, start) => {
+    const before = await readFile(home.config, 'utf8');
+    expect(failsInOneLine(await k(argv), ExitCode.Usage).startsWith(start)).toBe(true);
+    expect(await readFile(home.config, 'utf8')).toBe(before);
+  });
+});
+
+describe('ls', () => {
+  it('pads names to the widest so that locations line up; -json unchanged', async () => {
+    ok(await k(['destination', 'add', 'a', '/tmp/a']));
+    ok(await k(['destination', 'add', 'much-longer.name', 's3://127.0.0.1:1/dest-bucket']));
+    ok(await k(['destination', 'add', 'mid_1', '/tmp/mid']));
+    const r = ok(await k(['destination', 'ls']));
+    expect(r.stdout).toBe(
+      [
+        'a                 /tmp/a',
+        'mid_1             /tmp/mid',
+        'much-longer.name  s3://127.0.0.1:1/dest-bucket',
+        '',
+      ].join('\n'),
+    );
+    expect(jsonLines(ok(await k(['destination', 'ls', '-json'])).stdout)).toEqual([
+      { name: 'a', location: '/tmp/a' },
+      { name: 'mid_1', location: '/tmp/mid' },
+      { name: 'much-longer.name', location: 's3://127.0.0.1:1/dest-bucket' },
+    ]);
+  });
+});
