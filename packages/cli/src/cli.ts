@@ -10,6 +10,7 @@ import { type Command, commandName } from './commands/command.ts';
 import { COMMANDS } from './commands/table.ts';
 import { CliError, exitCodeOf, oneLine, UsageError } from './errors.ts';
 import { ExitCode } from './exit-codes.ts';
+import { optionsHelp } from './help/connector-options.ts';
 import { commandHelp, globalHelp, groupHelp } from './help/help.ts';
 import { type Io, writeAll } from './io/io.ts';
 import { escapeControls } from './output/escape.ts';
@@ -60,7 +61,12 @@ async function dispatch(
   const { command, globals } = line;
   const name = commandName(command);
   if (wantsHelp(line.rest)) {
-    await writeAll(io.stdout, commandHelp(command));
+    const role = command.optionsRole;
+    const known =
+      role === undefined
+        ? []
+        : optionsHelp(await new Services(io, options.engine, options.builtins).knownManifests(), role);
+    await writeAll(io.stdout, commandHelp(command, known));
     return ExitCode.Ok;
   }
   if (line.at !== undefined && !command.usesStore)

@@ -19,10 +19,12 @@ import { Connectors } from './connectors/connectors.ts';
 import type { Engine, OpenStore, StoreView } from './engine/engine.ts';
 import { CliError, WrongPassphraseError } from './errors.ts';
 import { ExitCode } from './exit-codes.ts';
+import type { ManifestOptions } from './help/connector-options.ts';
 import type { Io } from './io/io.ts';
 import { describeLocation, type ResolvedLocation, resolveLocation } from './location/location.ts';
 import { escapeControls } from './output/escape.ts';
 import { obtainPassphrase, type Passphrase } from './passphrase/passphrase.ts';
+import { readInstalled } from './pkg/layout.ts';
 
 export type EngineFactory = () => Promise<Engine>;
 
@@ -144,6 +146,20 @@ export class Services {
       this.#connectors ??= new Connectors(packagesDir(this.io.env), builtins);
     }
     return this.#connectors;
+  }
+
+  /**
+   * The manifests of the protocols this CLI knows: the built-in ones, then those of the installed
+   * packages (their manifest.json: no package code runs; unreadable ones left out).
+   */
+  async knownManifests(): Promise<ManifestOptions[]> {
+    const connectors = await this.connectors();
+    const builtins = connectors.builtins();
+    const { packages } = await readInstalled(packagesDir(this.io.env));
+    const installed = packages
+      .map((p) => p.manifest)
+      .filter((m) => !connectors.builtinNames().includes(m.name));
+    return [...builtins, ...installed];
   }
 
   engine(): Promise<Engine> {

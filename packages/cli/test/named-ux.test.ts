@@ -52,6 +52,40 @@ describe('the help of a command group', () => {
   });
 });
 
+describe('add -h and set -h list the options of the protocols this kloset knows', () => {
+  it.each([
+    [
+      'source',
+      'add',
+      ['refresh_metadata=true|false', 'concurrency=1..256'],
+      ['storage_class=', 'abort_uploads'],
+    ],
+    ['store', 'set', ['storage_class=TEXT', 'session_token=TEXT'], ['refresh_metadata=', 'abort_uploads']],
+    ['destination', 'add', ['abort_uploads_after=TEXT', 'use_tls=true|false'], ['refresh_metadata=']],
+  ])('%s %s -h', async (kind, sub, shown, absent) => {
+    const r = ok(await k([kind, sub, '-h']));
+    const options = r.stdout.slice(r.stdout.indexOf('Options (KEY=VALUE), by location:'));
+    expect(options).toContain('\n  s3:// (package s3):\n    access_key=TEXT\n        Access key id.');
+    expect(options).toMatch(/\n {4}region=TEXT\n {8}Signing region\./);
+    for (const s of shown) expect(options).toContain(`\n    ${s}\n`);
+    for (const a of absent) expect(options).not.toContain(a);
+  });
+
+  it('without the s3 package: the built-in protocols only, and how to get more', async () => {
+    const bare = await makeCliHome('named-ux-bare');
+    try {
+      const r = ok(await klosetIn(bare)(['destination', 'add', '-h']));
+      expect(r.stdout).toContain(
+        'Options (KEY=VALUE), by location:\n  a local path or fs:// (package fs):\n    concurrency=1..256\n',
+      );
+      expect(r.stdout).not.toContain('(package s3)');
+      expect(r.stdout).toContain('Other protocols come as packages ("kloset pkg add NAME")');
+    } finally {
+      await removeDir(bare.dir);
+    }
+  });
+});
+
 describe('bad options of add and set: exit 2, one line, nothing saved', () => {
   const bucket = 's3://127.0.0.1:1/some-bucket';
   const cases: [string[], string][] = [

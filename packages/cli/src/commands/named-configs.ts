@@ -111,6 +111,7 @@ function makeCommands(kind: ConfigKind): Command[] {
   const add: Command = {
     ...base,
     words: [kind, 'add'],
+    optionsRole: ROLE[kind],
     summary: `add a named ${kind}`,
     description: `Saves ${kind} NAME. The location is the second argument or location=LOCATION. Options are checked\nagainst the connector; an unknown key or a bad value is refused and nothing is saved.`,
     flags: [],
@@ -194,6 +195,7 @@ function makeCommands(kind: ConfigKind): Command[] {
   const set: Command = {
     ...base,
     words: [kind, 'set'],
+    optionsRole: ROLE[kind],
     summary: `change options of a named ${kind}`,
     flags: [],
     args: [nameArg, { name: 'KEY=VALUE', required: true, variadic: true, description: 'options to set' }],

@@ -54,7 +54,8 @@ export const JSON_CONVENTIONS: readonly string[] = [
   'Errors still go to stderr as one "kloset: <message>" line; the exit code tells the outcome.',
 ];
 
-export function commandHelp(cmd: Command): string {
+/** `options`: the lines listing the connector options it takes (optionsHelp), if it takes any. */
+export function commandHelp(cmd: Command, options: readonly string[] = []): string {
   const lines = [`Usage: ${usageLine(cmd)}`, '', cmd.summary];
   if (cmd.description) lines.push('', ...cmd.description.split('\n'));
   if (cmd.args.length) {
@@ -65,6 +66,7 @@ export function commandHelp(cmd: Command): string {
   if (cmd.usesStore) {
     lines.push('', 'LOCATION is a path, a URL (s3://...) or @NAME; default $KLOSET_REPOSITORY or ~/.kloset.');
   }
+  if (options.length) lines.push('', ...options);
   if (cmd.json) lines.push('', `JSON (-json): ${cmd.json}`);
   if (cmd.examples?.length) lines.push('', 'Examples:', ...cmd.examples.map((e) => `  ${e}`));
   lines.push('', 'Exit codes: 0 ok, 1 error, 2 usage, 3 partial, 4 integrity (see kloset help).');

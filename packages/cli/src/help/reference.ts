@@ -5,6 +5,7 @@
 import { withCommonFlags } from '../args/common-flags.ts';
 import { type Command, commandName } from '../commands/command.ts';
 import { EXIT_CODE_DOCS } from '../exit-codes.ts';
+import { type ManifestOptions, optionRows, protocolsLabel, ROLE_WORD } from './connector-options.ts';
 import { ENVIRONMENT, flagLabel, JSON_CONVENTIONS, usageLine } from './help.ts';
 
 const esc = (s: string) => s.replace(/\|/g, '\\|');
@@ -79,7 +80,52 @@ const PACKAGES_SECTION: readonly string[] = [
   '',
 ];
 
-export function renderReference(commands: readonly Command[]): string {
+/** `## Connector options`: what each package's manifest declares, role by role. */
+function optionsSection(manifests: readonly ManifestOptions[]): string[] {
+  const lines = [
+    '## Connector options',
+    '',
+    'Options follow the location as `KEY=VALUE` words: `kloset source add NAME LOCATION KEY=VALUE...`,',
+    '`kloset store set NAME KEY=VALUE...`. `add` and `set` check them against the manifest of the',
+    "location's connector (an unknown key or a bad value: exit 2, one line, nothing saved); `kloset",
+    'source add -h` (and store, destination) lists those of the protocols this kloset knows. Rendered',
+    'from the manifests of the packages of this checkout:',
+    '',
+  ];
+  for (const m of manifests) {
+    const rows = optionRows(m);
+    const roles = [...new Set(m.connectors.map((c) => ROLE_WORD[c.role]))].join(', ');
+    lines.push(`### ${m.name}: ${protocolsLabel(m)}`, '', `${m.description} (${roles}).`, '');
+    if (rows.length === 0) {
+      lines.push('No options.', '');
+      continue;
+    }
+    lines.push('| option | for | default | |', '|---|---|---|---|');
+    for (const r of rows) {
+      const dflt = r.default === undefined ? '' : `\`${esc(r.default)}\``;
+      lines.push(`| \`${esc(r.key)}\` | ${r.roles.join(', ')} | ${dflt} | ${esc(r.description)} |`);
+    }
+    lines.push('');
+  }
+  return [...lines, ...S3_NOTES];
+}
+
+/** What the option table of `s3` cannot say in a row. */
+const S3_NOTES: readonly string[] = [
+  'Credentials of `s3`: `access_key` and `secret_access_key` (with `session_token` for temporary',
+  "ones); without them, the AWS SDK's credential chain (`AWS_ACCESS_KEY_ID` and",
+  '`AWS_SECRET_ACCESS_KEY`, `AWS_PROFILE`, `~/.aws/credentials` and `~/.aws/config`, SSO, instance',
+  'and container roles).',
+  '',
+  'Tags of a bucket source: a backup reads the headers, user metadata and tags of an object only when',
+  'its listed ETag, size or LastModified differ from the previous snapshot, and changing the tags of',
+  'an object changes none of those. To pick up tag-only changes, set `refresh_metadata=true` on the',
+  'source (`kloset source set NAME refresh_metadata=true`): every object is then asked HeadObject and',
+  'GetObjectTagging.',
+  '',
+];
+
+export function renderReference(commands: readonly Command[], manifests: readonly ManifestOptions[]): string {
   const lines = [
     '# kloset command line reference',
     '',
@@ -110,6 +156,7 @@ export function renderReference(commands: readonly Command[]): string {
     'terminal. A keyfile that gives no line within 10 s (a FIFO with no writer) fails in one line.',
     '',
     ...PACKAGES_SECTION,
+    ...optionsSection(manifests),
     '## Output',
     '',
     'Human text on stdout by default. Progress (entries, bytes, rate, ETA) is drawn on stderr only',
