@@ -110,7 +110,7 @@ export function timeoutHint(where: ResolvedLocation, deadlineMs: number): string
   const longer = Math.max(120, Math.round((deadlineMs * 4) / 1000));
   return where.name !== undefined
     ? `timeout=${deadlineMs / 1000} s: 'kloset store set ${where.name} timeout=${longer}' waits longer`
-    : `timeout=${deadlineMs / 1000} s: a store added with 'kloset store add NAME ${where.location} timeout=${longer}' waits longer`;
+    : `timeout=${deadlineMs / 1000} s: the location '${where.display}${where.display.includes('?') ? '&' : '?'}timeout=${longer}' waits longer`;
 }
 
 export class Services {

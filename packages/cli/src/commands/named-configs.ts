@@ -7,6 +7,7 @@ import { type ConfigKind, NAME_PATTERN, type NamedEntry } from '../config/named-
 import { CliError, UsageError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { normalizeLocation, RESERVED_KEYS } from '../location/location.ts';
+import { splitLocationQuery } from '../location/location-query.ts';
 import type { JsonObject } from '../output/json.ts';
 import type { Command, CommandContext } from './command.ts';
 
@@ -135,9 +136,14 @@ function makeCommands(kind: ConfigKind): Command[] {
       if (pairs.location !== undefined && given.location !== undefined) {
         throw new UsageError(`${kind} add: the location is given twice`, `${kind} add`);
       }
-      const entry = { ...pairs, ...given } as NamedEntry;
-      if (!entry.location)
+      const typed = { ...pairs, ...given };
+      if (!typed.location)
         throw new UsageError(`${kind} add: missing LOCATION (or location=...)`, `${kind} add`);
+      // `s3://host/bucket?use_tls=false`: the options of the query string are saved as options.
+      const query = splitLocationQuery(typed.location);
+      for (const key of Object.keys(query.options))
+        if (Object.hasOwn(typed, key)) throw new UsageError(`${kind} add: ${key} given twice`, `${kind} add`);
+      const entry = { ...typed, ...query.options, location: query.location } as NamedEntry;
       const config = await ctx.services.config();
       if (config.get(kind, name))
         throw new CliError(`${kind} @${name} already exists (change it with "kloset ${kind} set")`);

@@ -64,7 +64,11 @@ export function commandHelp(cmd: Command, options: readonly string[] = []): stri
   const flags = withCommonFlags(cmd.flags, cmd.usesStore);
   lines.push('', 'Flags:', ...columns(flags.map((f) => [flagLabel(f), f.description])));
   if (cmd.usesStore) {
-    lines.push('', 'LOCATION is a path, a URL (s3://...) or @NAME; default $KLOSET_REPOSITORY or ~/.kloset.');
+    lines.push(
+      '',
+      'LOCATION is a path, a URL (s3://...) or @NAME; default $KLOSET_REPOSITORY or ~/.kloset.',
+      "A URL may carry options: 's3://host/bucket?use_tls=false&region=eu-west-3'.",
+    );
   }
   if (options.length) lines.push('', ...options);
   if (cmd.json) lines.push('', `JSON (-json): ${cmd.json}`);
@@ -103,8 +107,9 @@ export function globalHelp(commands: readonly Command[], version: string): strin
     'Usage: kloset [-keyfile FILE] [-json] [-quiet] [at LOCATION] COMMAND [flags] [args]',
     '',
     'LOCATION is a path, a URL (s3://...) or @NAME (a named store). Without "at", the store is',
-    '$KLOSET_REPOSITORY, else ~/.kloset. Flags are single-dash words (-to DIR, -fast, -to=DIR);',
-    'they may follow arguments; "--" ends them.',
+    '$KLOSET_REPOSITORY, else ~/.kloset. A URL location (store, source or destination) may carry',
+    "options: 's3://host/bucket?use_tls=false&region=eu-west-3' (no keys: see docs/cli.md).",
+    'Flags are single-dash words (-to DIR, -fast, -to=DIR); they may follow arguments; "--" ends them.',
     '',
     'Commands:',
     ...columns(commands.map((c) => [commandName(c), c.summary])),

@@ -34,6 +34,20 @@ function commandSection(cmd: Command): string[] {
   return lines;
 }
 
+/** Options in the query string of a one-off location. */
+const LOCATION_OPTIONS: readonly string[] = [
+  'A URL location, as a store (`at`), a source (`backup`) or a destination (`restore -to`), may carry',
+  "its connector's options in a query string: `kloset at 's3://host/bucket/prefix?use_tls=false&region=eu-west-3' ls`",
+  '(quote it for the shell). Keys and values are percent-decoded (`%26` for a `&` in a value) and',
+  'checked as `store add` checks them: an unknown option or a bad value is a usage error (exit 2).',
+  '`access_key`, `secret_access_key`, `session_token`, `passphrase` and any other secret option are',
+  'refused in a location, in one line: they would show in shell history and process lists. They come',
+  'from a named configuration, the environment or a profile of the AWS shared files. `kloset store add',
+  "NAME 'URL?KEY=VALUE...'` saves the options of the query as options. In a URL location a `?` always",
+  'starts the options: an S3 prefix that holds one can be neither typed nor saved.',
+  '',
+];
+
 /** How connector packages are built, found and installed (`pkg build|add|list|rm`). */
 const PACKAGES_SECTION: readonly string[] = [
   '## Connector packages',
@@ -140,6 +154,7 @@ export function renderReference(commands: readonly Command[], manifests: readonl
     '(`s3://...`) or `@NAME`, a named store (or `@NAME` source / destination where those go). Without `at`, the',
     'store is `$KLOSET_REPOSITORY`, else `~/.kloset`.',
     '',
+    ...LOCATION_OPTIONS,
     'Flags are single-dash words: `-to DIR`, `-to=DIR`, `-fast`, `-fast=false`; `--to` works too. They may',
     'come before or after arguments; `--` ends them. `-h`, `-help` and `--help` show the help of any',
     'command, and of a group of commands with its subcommands (`kloset store -h`, `kloset help pkg`).',
