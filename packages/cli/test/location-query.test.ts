@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { s3TestBuckets, seedBucket, viewObjects } from '@kloset/s3-common/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../src/exit-codes.ts';
-import { type CliHome, failsInOneLine, klosetIn, makeCliHome, ok, removeDir } from './helpers/cli-home.ts';
+import { awsEnv } from './helpers/aws-env.ts';
+import { type CliHome, failsInOneLine, type klosetIn, ok, removeDir, s3CliHome } from './helpers/cli-home.ts';
 import { jsonLines } from './helpers/run.ts';
 
 const s3 = s3TestBuckets();
@@ -29,21 +30,11 @@ beforeAll(async () => {
   storeBucket = await s3.create('query-store');
   sourceBucket = s3.name('query-src');
   await seedBucket(s3.client, sourceBucket);
-  home = await makeCliHome('location-query');
   // Keys from the environment only; no profile or shared file of the machine decides anything.
-  k = klosetIn(home, {
+  ({ home, k } = await s3CliHome('location-query', {
     KLOSET_PASSPHRASE: 'query pass',
-    AWS_ACCESS_KEY_ID: env.accessKey,
-    AWS_SECRET_ACCESS_KEY: env.secretKey,
-    AWS_SESSION_TOKEN: '',
-    AWS_PROFILE: '',
-    AWS_REGION: '',
-    AWS_DEFAULT_REGION: '',
-    AWS_CONFIG_FILE: '/dev/null',
-    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-    AWS_CA_BUNDLE: '',
-  });
-  ok(await k(['pkg', 'add', 's3']));
+    ...awsEnv({ AWS_ACCESS_KEY_ID: env.accessKey, AWS_SECRET_ACCESS_KEY: env.secretKey }),
+  }));
   tree = join(home.dir, 'tree');
   await mkdir(tree);
   await writeFile(join(tree, 'a.txt'), 'alpha\n');

@@ -10,6 +10,7 @@ import {
   checkS3Location,
   readS3Options,
   readS3Settings,
+  resolveS3Settings,
   S3_COMMON_OPTIONS,
   STORAGE_CLASS_OPTION,
 } from '@kloset/s3-common';
@@ -62,7 +63,10 @@ function destinationSettings(params: ConnectorParams): S3DestinationConfig {
  * is missing), so that a wrong key or an unreachable endpoint fails here in one line.
  */
 export async function createS3Destination(params: ConnectorParams): Promise<Destination> {
-  const destination = new S3Destination(destinationSettings(params));
+  const destination = new S3Destination({
+    ...destinationSettings(params),
+    settings: await resolveS3Settings(params, S3_DESTINATION_OPTIONS),
+  });
   try {
     await destination.prepare();
   } catch (err) {

@@ -127,9 +127,13 @@ function optionsSection(manifests: readonly ManifestOptions[]): string[] {
 /** What the option table of `s3` cannot say in a row. */
 const S3_NOTES: readonly string[] = [
   'Credentials of `s3`: `access_key` and `secret_access_key` (with `session_token` for temporary',
-  "ones); without them, the AWS SDK's credential chain (`AWS_ACCESS_KEY_ID` and",
-  '`AWS_SECRET_ACCESS_KEY`, `AWS_PROFILE`, `~/.aws/credentials` and `~/.aws/config`, SSO, instance',
-  'and container roles).',
+  "ones); else `profile=NAME`, a profile of the AWS shared files as the AWS CLI's `--profile` (its",
+  'credentials, and its region when neither `region=` nor an AWS endpoint name gives one); else the',
+  "AWS SDK's credential chain (`AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, `AWS_PROFILE`,",
+  '`~/.aws/credentials` and `~/.aws/config`, SSO, instance and container roles). The shared files',
+  'are `AWS_CONFIG_FILE` and `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/config` and',
+  '`~/.aws/credentials`. A profile (`profile=` or `AWS_PROFILE`) in neither fails in one line naming',
+  "it and both files: `kloset at 's3://s3.eu-west-3.amazonaws.com/bucket?profile=work' ls`.",
   '',
   'Tags of a bucket source: a backup reads the headers, user metadata and tags of an object only when',
   'its listed ETag, size or LastModified differ from the previous snapshot, and changing the tags of',
