@@ -155,7 +155,8 @@ export class Services {
   async knownManifests(): Promise<ManifestOptions[]> {
     const connectors = await this.connectors();
     const builtins = connectors.builtins();
-    const { packages } = await readInstalled(packagesDir(this.io.env));
+    // Help must not fail on a packages directory it cannot read: the built-ins are still known.
+    const { packages } = await readInstalled(packagesDir(this.io.env)).catch(() => ({ packages: [] }));
     const installed = packages
       .map((p) => p.manifest)
       .filter((m) => !connectors.builtinNames().includes(m.name));

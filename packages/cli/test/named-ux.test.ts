@@ -123,6 +123,36 @@ describe('bad options of add and set: exit 2, one line, nothing saved', () => {
   });
 });
 
+describe('a location with a query string in add and set', () => {
+  it('saves the options of the query as options, the location without it', async () => {
+    ok(await k(['store', 'add', 'qs', 's3://127.0.0.1:1/first-bucket?use_tls=false&region=eu-west-3']));
+    ok(await k(['store', 'set', 'qs', 'location=s3://127.0.0.1:1/second-bucket/pre?timeout=120']));
+    expect(jsonLines(ok(await k(['store', 'show', '-json', 'qs'])).stdout)).toEqual([
+      {
+        name: 'qs',
+        options: {
+          location: 's3://127.0.0.1:1/second-bucket/pre',
+          use_tls: 'false',
+          region: 'eu-west-3',
+          timeout: '120',
+        },
+      },
+    ]);
+    const twice = await k([
+      'store',
+      'set',
+      'qs',
+      'location=s3://127.0.0.1:1/b3x?use_tls=true',
+      'use_tls=false',
+    ]);
+    expect(failsInOneLine(twice, ExitCode.Usage)).toBe(
+      'kloset: store set: use_tls given twice (see "kloset store set -h")',
+    );
+    const key = await k(['source', 'add', 'qk', 's3://127.0.0.1:1/bkt?access_key=AK']);
+    expect(failsInOneLine(key, ExitCode.Usage)).toContain('access_key does not go in a location');
+  });
+});
+
 describe('ls', () => {
   it('pads names to the widest so that locations line up; -json unchanged', async () => {
     ok(await k(['destination', 'add', 'a', '/tmp/a']));

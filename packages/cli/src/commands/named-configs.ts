@@ -27,6 +27,15 @@ function parsePairs(words: readonly string[], cmd: string): Record<string, strin
   return out;
 }
 
+/** A location with a query string (`s3://host/bucket?use_tls=false`): its options saved as options. */
+function withQueryOptions(given: Record<string, string>, cmd: string): Record<string, string> {
+  if (given.location === undefined) return given;
+  const query = splitLocationQuery(given.location);
+  for (const key of Object.keys(query.options))
+    if (Object.hasOwn(given, key)) throw new UsageError(`${cmd}: ${key} given twice`, cmd);
+  return { ...given, ...query.options, location: query.location };
+}
+
 async function connectorFor(ctx: CommandContext, kind: ConfigKind, location: string): Promise<Connector> {
   return (await ctx.services.connectors()).resolve(ROLE[kind], location);
 }
@@ -139,11 +148,7 @@ function makeCommands(kind: ConfigKind): Command[] {
       const typed = { ...pairs, ...given };
       if (!typed.location)
         throw new UsageError(`${kind} add: missing LOCATION (or location=...)`, `${kind} add`);
-      // `s3://host/bucket?use_tls=false`: the options of the query string are saved as options.
-      const query = splitLocationQuery(typed.location);
-      for (const key of Object.keys(query.options))
-        if (Object.hasOwn(typed, key)) throw new UsageError(`${kind} add: ${key} given twice`, `${kind} add`);
-      const entry = { ...typed, ...query.options, location: query.location } as NamedEntry;
+      const entry = withQueryOptions(typed, `${kind} add`) as NamedEntry;
       const config = await ctx.services.config();
       if (config.get(kind, name))
         throw new CliError(`${kind} @${name} already exists (change it with "kloset ${kind} set")`);
@@ -208,7 +213,7 @@ function makeCommands(kind: ConfigKind): Command[] {
     json: '{"name", "kind", "set": [KEY...]}',
     async run(ctx) {
       const name = requireName(kind, ctx.args[0], `${kind} set`);
-      const changes = parsePairs(ctx.args.slice(1), `${kind} set`);
+      const changes = withQueryOptions(parsePairs(ctx.args.slice(1), `${kind} set`), `${kind} set`);
       const config = await ctx.services.config();
       const entry = { ...config.require(kind, name), ...changes } as NamedEntry;
       await validate(ctx, kind, name, entry);

@@ -42,9 +42,10 @@ const LOCATION_OPTIONS: readonly string[] = [
   'checked as `store add` checks them: an unknown option or a bad value is a usage error (exit 2).',
   '`access_key`, `secret_access_key`, `session_token`, `passphrase` and any other secret option are',
   'refused in a location, in one line: they would show in shell history and process lists. They come',
-  'from a named configuration, the environment or a profile of the AWS shared files. `kloset store add',
-  "NAME 'URL?KEY=VALUE...'` saves the options of the query as options. In a URL location a `?` always",
-  'starts the options: an S3 prefix that holds one can be neither typed nor saved.',
+  'from a named configuration, the environment or a profile of the AWS shared files. `add` and `set`',
+  "of a named configuration (`kloset store add NAME 'URL?KEY=VALUE...'`) save the options of the query",
+  'as options. In a URL location a `?` always starts the options: an S3 prefix that holds one can be',
+  'neither typed nor saved.',
   '',
 ];
 
