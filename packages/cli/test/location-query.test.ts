@@ -118,10 +118,20 @@ describe('options in the query string of a one-off location', () => {
       'expected KEY=VALUE in its query, got "use_tls"',
     ],
     ['bad percent-encoding', ['at', url('b-pct', 'region=%zz'), 'ls'], 'bad percent-encoding in "%zz"'],
+    [
+      'a key after a malformed part: the key is refused, the secret not quoted',
+      ['at', url('b-order', 'x&secret_access_key=VERY-SECRET-VALUE'), 'ls'],
+      'secret_access_key does not go in a location',
+    ],
     ['an option twice', ['at', url('b-twice', 'use_tls=false&use_tls=true'), 'ls'], 'use_tls given twice'],
   ];
   it.each(refused)('%s: exit 2, one line', async (_what, argv, message) => {
     const line = argv.map((a) => (a === STORE ? url(storeBucket, 'use_tls=false') : a));
-    expect(failsInOneLine(await k(line), ExitCode.Usage)).toContain(message);
+    const error = failsInOneLine(await k(line), ExitCode.Usage);
+    expect(error).toContain(message);
+    // What is quoted back is the location without its query: no value typed there, secret or not.
+    expect(error).not.toContain('?');
+    expect(error).not.toContain(env.accessKey);
+    expect(error).not.toContain('VERY-SECRET-VALUE');
   });
 });

@@ -25,14 +25,15 @@ export async function connect<R extends keyof Built>(
       // Options typed in a URL: the connector's secrets stay out of it too, and a bad one is the
       // command line's fault (exit 2), checked as `store add` checks them.
       const secret = connector.options.find((o) => o.secret && Object.hasOwn(where.options, o.name));
-      if (secret) throw new UsageError(secretInUrl(where.display, secret.name));
+      if (secret) throw new UsageError(secretInUrl(where.location, secret.name));
     }
     options = validateOptions(connector.options, where.options, RESERVED_KEYS);
     if (where.typed) connector.checkOptions?.({ location: where.location, options: where.options });
   } catch (err) {
     if (err instanceof ConnectorError) {
-      const message = `${where.display}: ${err.message}`;
-      throw where.typed ? new UsageError(message) : new CliError(message);
+      // Typed options: the location without its query, so that no value typed there is echoed.
+      if (where.typed) throw new UsageError(`${where.location}: ${err.message}`);
+      throw new CliError(`${where.display}: ${err.message}`);
     }
     throw err;
   }

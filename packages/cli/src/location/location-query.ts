@@ -23,43 +23,62 @@ export interface SplitLocation {
   readonly options: Readonly<Record<string, string>>;
 }
 
-function decode(part: string, raw: string): string {
+function decode(part: string, base: string): string {
   try {
     return decodeURIComponent(part);
   } catch {
-    throw new UsageError(`location ${JSON.stringify(raw)}: bad percent-encoding in ${JSON.stringify(part)}`);
+    throw new UsageError(`location ${JSON.stringify(base)}: bad percent-encoding in ${JSON.stringify(part)}`);
   }
 }
 
-/** The message refusing a secret option given in a URL. */
-export function secretInUrl(raw: string, key: string): string {
+/**
+ * The message refusing a secret option given in a URL. It names the location without its query,
+ * and never the value: a message must not spread the secret it refuses.
+ */
+export function secretInUrl(base: string, key: string): string {
   return (
-    `location ${JSON.stringify(raw)}: ${key} does not go in a location (it would show in shell history ` +
+    `location ${JSON.stringify(base)}: ${key} does not go in a location (it would show in shell history ` +
     `and process lists): give it to a named configuration ("kloset store add NAME LOCATION ${key}=..."), ` +
     'or use the environment or profile='
   );
 }
 
-/** Splits `raw` into its location and the options of its query string (UsageError when malformed). */
+/** The key of a `KEY=VALUE` part, decoded when it can be (for the check of secrets). */
+function keyOf(pair: string): string {
+  const eq = pair.indexOf('=');
+  const raw = eq < 0 ? pair : pair.slice(0, eq);
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/**
+ * Splits `raw` into its location and the options of its query string (UsageError when malformed).
+ * Secrets are refused first, and messages quote the location without its query: what is quoted
+ * back never holds a secret.
+ */
 export function splitLocationQuery(raw: string): SplitLocation {
   const q = raw.indexOf('?');
   if (q < 0 || protocolOf(raw) === 'fs') return { location: raw, options: {} };
+  const base = raw.slice(0, q);
+  const pairs = raw
+    .slice(q + 1)
+    .split('&')
+    .filter((p) => p !== '');
+  const secret = pairs.map(keyOf).find((k) => SECRET_IN_URL.includes(k));
+  if (secret !== undefined) throw new UsageError(secretInUrl(base, secret));
+  const where = `location ${JSON.stringify(base)}`;
   const options: Record<string, string> = {};
-  for (const pair of raw.slice(q + 1).split('&')) {
-    if (pair === '') continue;
+  for (const pair of pairs) {
     const eq = pair.indexOf('=');
-    if (eq <= 0) {
-      throw new UsageError(
-        `location ${JSON.stringify(raw)}: expected KEY=VALUE in its query, got ${JSON.stringify(pair)}`,
-      );
-    }
-    const key = decode(pair.slice(0, eq), raw);
-    if (SECRET_IN_URL.includes(key)) throw new UsageError(secretInUrl(raw, key));
-    if (key === 'location')
-      throw new UsageError(`location ${JSON.stringify(raw)}: location cannot be an option`);
-    if (Object.hasOwn(options, key))
-      throw new UsageError(`location ${JSON.stringify(raw)}: ${key} given twice`);
-    options[key] = decode(pair.slice(eq + 1), raw);
+    if (eq <= 0)
+      throw new UsageError(`${where}: expected KEY=VALUE in its query, got ${JSON.stringify(pair)}`);
+    const key = decode(pair.slice(0, eq), base);
+    if (key === 'location') throw new UsageError(`${where}: location cannot be an option`);
+    if (Object.hasOwn(options, key)) throw new UsageError(`${where}: ${key} given twice`);
+    options[key] = decode(pair.slice(eq + 1), base);
   }
-  return { location: raw.slice(0, q), options };
+  return { location: base, options };
 }
