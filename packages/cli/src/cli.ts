@@ -3,14 +3,15 @@
  * Errors are printed as one line `kloset: <message>` (with the stack when KLOSET_DEBUG=1).
  */
 import type { ConnectorManifest } from '@kloset/connector-contract';
-import { type CommandLine, findCommand, parseCommandLine, wantsHelp } from './args/command-line.ts';
+import { type CommandLine, findCommand, isGroup, parseCommandLine, wantsHelp } from './args/command-line.ts';
 import { withCommonFlags } from './args/common-flags.ts';
 import { parseFlags } from './args/flags.ts';
 import { type Command, commandName } from './commands/command.ts';
 import { COMMANDS } from './commands/table.ts';
 import { ChoiceError, CliError, exitCodeOf, oneLine, UsageError } from './errors.ts';
 import { ExitCode } from './exit-codes.ts';
-import { commandHelp, globalHelp } from './help/help.ts';
+import { optionsHelp } from './help/connector-options.ts';
+import { commandHelp, globalHelp, groupHelp } from './help/help.ts';
 import { type Io, writeAll } from './io/io.ts';
 import { escapeControls } from './output/escape.ts';
 import { Output } from './output/output.ts';
@@ -43,6 +44,10 @@ async function runHelp(io: Io, commands: readonly Command[], topic: readonly str
     return ExitCode.Ok;
   }
   const cmd = findCommand(commands, topic);
+  if (!cmd && topic.length === 1 && isGroup(commands, topic[0]!)) {
+    await writeAll(io.stdout, groupHelp(commands, topic[0]!));
+    return ExitCode.Ok;
+  }
   if (!cmd) throw new UsageError(`no help for ${JSON.stringify(topic.join(' '))}: no such command`);
   await writeAll(io.stdout, commandHelp(cmd));
   return ExitCode.Ok;
@@ -56,7 +61,12 @@ async function dispatch(
   const { command, globals } = line;
   const name = commandName(command);
   if (wantsHelp(line.rest)) {
-    await writeAll(io.stdout, commandHelp(command));
+    const role = command.optionsRole;
+    const known =
+      role === undefined
+        ? []
+        : optionsHelp(await new Services(io, options.engine, options.builtins).knownManifests(), role);
+    await writeAll(io.stdout, commandHelp(command, known));
     return ExitCode.Ok;
   }
   if (line.at !== undefined && !command.usesStore)

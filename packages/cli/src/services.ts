@@ -19,10 +19,12 @@ import { Connectors } from './connectors/connectors.ts';
 import type { Engine, OpenStore, StoreView } from './engine/engine.ts';
 import { CliError, WrongPassphraseError } from './errors.ts';
 import { ExitCode } from './exit-codes.ts';
+import type { ManifestOptions } from './help/connector-options.ts';
 import type { Io } from './io/io.ts';
 import { describeLocation, type ResolvedLocation, resolveLocation } from './location/location.ts';
 import { escapeControls } from './output/escape.ts';
 import { obtainPassphrase, type Passphrase } from './passphrase/passphrase.ts';
+import { readInstalled } from './pkg/layout.ts';
 
 export type EngineFactory = () => Promise<Engine>;
 
@@ -108,7 +110,7 @@ export function timeoutHint(where: ResolvedLocation, deadlineMs: number): string
   const longer = Math.max(120, Math.round((deadlineMs * 4) / 1000));
   return where.name !== undefined
     ? `timeout=${deadlineMs / 1000} s: 'kloset store set ${where.name} timeout=${longer}' waits longer`
-    : `timeout=${deadlineMs / 1000} s: a store added with 'kloset store add NAME ${where.location} timeout=${longer}' waits longer`;
+    : `timeout=${deadlineMs / 1000} s: the location '${where.display}${where.display.includes('?') ? '&' : '?'}timeout=${longer}' waits longer`;
 }
 
 export class Services {
@@ -144,6 +146,21 @@ export class Services {
       this.#connectors ??= new Connectors(packagesDir(this.io.env), builtins);
     }
     return this.#connectors;
+  }
+
+  /**
+   * The manifests of the protocols this CLI knows: the built-in ones, then those of the installed
+   * packages (their manifest.json: no package code runs; unreadable ones left out).
+   */
+  async knownManifests(): Promise<ManifestOptions[]> {
+    const connectors = await this.connectors();
+    const builtins = connectors.builtins();
+    // Help must not fail on a packages directory it cannot read: the built-ins are still known.
+    const { packages } = await readInstalled(packagesDir(this.io.env)).catch(() => ({ packages: [] }));
+    const installed = packages
+      .map((p) => p.manifest)
+      .filter((m) => !connectors.builtinNames().includes(m.name));
+    return [...builtins, ...installed];
   }
 
   engine(): Promise<Engine> {

@@ -10,10 +10,11 @@ import {
   checkS3Location,
   readS3Options,
   readS3Settings,
+  resolveS3Settings,
   S3_COMMON_OPTIONS,
   STORAGE_CLASS_OPTION,
 } from '@kloset/s3-common';
-import { S3Destination } from './s3-destination.ts';
+import { S3Destination, type S3DestinationConfig } from './s3-destination.ts';
 
 /** `abort_uploads_after`: the age past which a restore aborts incomplete uploads under its prefix. */
 export const ABORT_UPLOADS_AFTER_OPTION: OptionSpec = {
@@ -50,17 +51,22 @@ export function parseAbortUploadsAfter(raw: string): number | undefined {
   return Number(m[1]) * UNIT_MS[m[2]!]!;
 }
 
+/** The settings of an S3 destination; ConnectorError `invalid` naming a bad option. */
+function destinationSettings(params: ConnectorParams): S3DestinationConfig {
+  const settings = readS3Settings(params, S3_DESTINATION_OPTIONS);
+  const abortAfter = String(readS3Options(params, S3_DESTINATION_OPTIONS).abort_uploads_after ?? '24h');
+  return { settings, abortUploadsAfterMs: parseAbortUploadsAfter(abortAfter) };
+}
+
 /**
  * Creates an S3Destination and checks the bucket (one listing call; the bucket is created when it
  * is missing, unless `readOnly`), so that a wrong key or an unreachable endpoint fails here in one
  * line.
  */
 export async function createS3Destination(params: ConnectorParams): Promise<Destination> {
-  const settings = readS3Settings(params, S3_DESTINATION_OPTIONS);
-  const abortAfter = String(readS3Options(params, S3_DESTINATION_OPTIONS).abort_uploads_after ?? '24h');
   const destination = new S3Destination({
-    settings,
-    abortUploadsAfterMs: parseAbortUploadsAfter(abortAfter),
+    ...destinationSettings(params),
+    settings: await resolveS3Settings(params, S3_DESTINATION_OPTIONS),
   });
   try {
     await destination.prepare({ createBucket: params.readOnly !== true });
@@ -77,5 +83,6 @@ export const s3DestinationConnector: DestinationConnector = {
   protocols: ['s3'],
   options: S3_DESTINATION_OPTIONS,
   checkLocation: checkS3Location,
+  checkOptions: (params) => void destinationSettings(params),
   create: createS3Destination,
 };

@@ -1,6 +1,12 @@
 /** The S3 source connector, as the `s3` package manifest lists it. */
 import type { ConnectorParams, OptionSpec, Source, SourceConnector } from '@kloset/connector-contract';
-import { checkS3Location, readS3Options, readS3Settings, S3_COMMON_OPTIONS } from '@kloset/s3-common';
+import {
+  checkS3Location,
+  readS3Options,
+  readS3Settings,
+  resolveS3Settings,
+  S3_COMMON_OPTIONS,
+} from '@kloset/s3-common';
 import { S3Source } from './s3-source.ts';
 
 /** `refresh_metadata`: read headers, metadata and tags of every object, unchanged or not. */
@@ -41,7 +47,7 @@ export const S3_SOURCE_OPTIONS: readonly OptionSpec[] = [
 
 /** Creates an S3Source from a location and options (no network access until `scan`). */
 export async function createS3Source(params: ConnectorParams): Promise<Source> {
-  const settings = readS3Settings(params, S3_SOURCE_OPTIONS);
+  const settings = await resolveS3Settings(params, S3_SOURCE_OPTIONS);
   const refreshMetadata = readS3Options(params, S3_SOURCE_OPTIONS).refresh_metadata === true;
   return new S3Source({ settings, refreshMetadata });
 }
@@ -52,5 +58,6 @@ export const s3SourceConnector: SourceConnector = {
   protocols: ['s3'],
   options: S3_SOURCE_OPTIONS,
   checkLocation: checkS3Location,
+  checkOptions: (params) => void readS3Settings(params, S3_SOURCE_OPTIONS),
   create: createS3Source,
 };

@@ -10,7 +10,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { fromIni, fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { type GetObjectRequest, type GetObjectResult, getObject } from './get-object.ts';
 import { type ListObjectsRequest, type ListPage, listObjects } from './list-objects.ts';
@@ -49,6 +49,16 @@ export interface S3ConnectionOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
+/** Without keys: those of `profile=` (fromIni, which follows roles, SSO, processes), else the chain. */
+function credentialsOf(settings: S3Settings): NonNullable<S3ClientConfig['credentials']> {
+  if (settings.profile === undefined) return fromNodeProviderChain();
+  const files = settings.sharedFiles;
+  return fromIni({
+    profile: settings.profile,
+    ...(files ? { filepath: files.credentials, configFilepath: files.config } : {}),
+  });
+}
+
 /** Builds the connection for `settings`. */
 export function createS3Connection(settings: S3Settings, options: S3ConnectionOptions = {}): S3Connection {
   const maxSockets = options.maxSockets ?? settings.concurrency + 4;
@@ -78,7 +88,7 @@ export function createS3Connection(settings: S3Settings, options: S3ConnectionOp
     endpoint: settings.location.endpoint,
     region: settings.region,
     forcePathStyle: !settings.location.virtualHost,
-    credentials: settings.credentials ?? fromNodeProviderChain(),
+    credentials: settings.credentials ?? credentialsOf(settings),
     requestHandler,
     maxAttempts: options.maxAttempts ?? 1,
     followRegionRedirects: aws,

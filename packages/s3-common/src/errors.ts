@@ -185,7 +185,7 @@ function classify(f: ErrorFacts, ctx: S3OpContext): { code: ErrorCode; reason: s
     if (c === 'CredentialsProviderError') {
       return {
         code: 'auth',
-        reason: `no credentials: set access_key and secret_access_key, or configure the AWS credential chain (${oneLine(f.message, 160)})`,
+        reason: `no credentials: set access_key and secret_access_key, or profile=NAME, or configure the AWS credential chain (${oneLine(f.message, 160)})`,
       };
     }
     if (AUTH_CODES.has(c)) {

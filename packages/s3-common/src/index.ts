@@ -21,6 +21,7 @@ export * from './object-answer.ts';
 export * from './object-headers.ts';
 export * from './object-metadata.ts';
 export * from './options.ts';
+export * from './profile.ts';
 export * from './put-object.ts';
 export * from './response-checksum.ts';
 export * from './retry.ts';

@@ -34,10 +34,18 @@ export const S3_COMMON_OPTIONS: readonly OptionSpec[] = [
     description: 'Session token for temporary credentials (with access_key and secret_access_key).',
   },
   {
+    name: 'profile',
+    type: 'string',
+    required: false,
+    description:
+      "A profile of the AWS shared files (AWS_CONFIG_FILE or ~/.aws/config, AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials), as the AWS CLI's --profile: its credentials (keys, role, SSO, process) and its region. Not with access_key. Without it and without access_key, AWS_PROFILE names the profile (its region; the credential chain reads its keys).",
+  },
+  {
     name: 'region',
     type: 'string',
     required: false,
-    description: 'Signing region. Default: taken from an AWS endpoint name, else us-east-1.',
+    description:
+      'Signing region. Default: taken from an AWS endpoint name, else from the profile, else us-east-1.',
   },
   {
     name: 'use_tls',

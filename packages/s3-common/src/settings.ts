@@ -44,8 +44,12 @@ export const DEFAULT_TIMEOUTS: S3Timeouts = timeoutsOf(policyOfTimeout(undefined
 /** Everything needed to talk to one bucket. */
 export interface S3Settings {
   readonly location: S3Location;
-  /** Explicit keys; undefined means the standard AWS credential chain. */
+  /** Explicit keys; undefined means `profile`, else the standard AWS credential chain. */
   readonly credentials?: S3Credentials;
+  /** `profile=`: the credentials of this profile of the AWS shared files (not the whole chain). */
+  readonly profile?: string;
+  /** The shared files a profile was looked up in (resolveS3Settings), for the credential provider. */
+  readonly sharedFiles?: { readonly config: string; readonly credentials: string };
   readonly region: string;
   readonly tlsInsecureNoVerify: boolean;
   /** Requests in flight at once, and the size of the connection pool. */
@@ -78,9 +82,14 @@ export function readS3Options(params: ConnectorParams, specs: readonly OptionSpe
 
 /**
  * Checks `params.options` against `specs` (unknown option or malformed value: `invalid`, by name)
- * and builds the settings. Values may be raw strings or already converted.
+ * and builds the settings. Values may be raw strings or already converted. `profileRegion`: the
+ * region of the profile in use (profile.ts), when neither `region=` nor an AWS endpoint says one.
  */
-export function readS3Settings(params: ConnectorParams, specs: readonly OptionSpec[]): S3Settings {
+export function readS3Settings(
+  params: ConnectorParams,
+  specs: readonly OptionSpec[],
+  profileRegion?: string,
+): S3Settings {
   const values = readS3Options(params, specs);
   const location = parseS3Location(params.location, {
     useTls: values.use_tls !== false,
@@ -98,6 +107,13 @@ export function readS3Settings(params: ConnectorParams, specs: readonly OptionSp
   if (sessionToken !== undefined && accessKeyId === undefined) {
     throw new ConnectorError('invalid', 'option session_token needs access_key and secret_access_key');
   }
+  const profile = str(values, 'profile');
+  if (profile !== undefined && accessKeyId !== undefined) {
+    throw new ConnectorError(
+      'invalid',
+      'options profile and access_key exclude each other: give one or the other',
+    );
+  }
   const storageClass = str(values, 'storage_class');
   if (storageClass !== undefined && !STORAGE_CLASS_PATTERN.test(storageClass)) {
     throw new ConnectorError(
@@ -112,7 +128,8 @@ export function readS3Settings(params: ConnectorParams, specs: readonly OptionSp
     ...(accessKeyId !== undefined && secretAccessKey !== undefined
       ? { credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } }
       : {}),
-    region: str(values, 'region') ?? regionOfAwsHost(location.host) ?? 'us-east-1',
+    ...(profile !== undefined ? { profile } : {}),
+    region: str(values, 'region') ?? regionOfAwsHost(location.host) ?? profileRegion ?? 'us-east-1',
     tlsInsecureNoVerify: values.tls_insecure_no_verify === true,
     concurrency,
     ...(storageClass !== undefined ? { storageClass } : {}),

@@ -23,6 +23,7 @@ describe('S3 options', () => {
       [
         'access_key',
         'concurrency',
+        'profile',
         'region',
         'secret_access_key',
         'session_token',

@@ -85,8 +85,18 @@ export function parseCommandLine(argv: readonly string[], commands: readonly Com
     return { kind: 'help', topic: rest.slice(1), globals };
   }
   const command = findCommand(commands, rest);
-  if (!command) throw unknownCommand(commands, rest);
+  if (!command) {
+    // `kloset store -h`: the help of a group of commands (`store add`, `store ls`...).
+    if (isGroup(commands, first) && wantsHelp(rest.slice(1)))
+      return { kind: 'help', topic: [first], globals };
+    throw unknownCommand(commands, rest);
+  }
   return { kind: 'command', globals, at, command, rest: rest.slice(command.words.length) };
+}
+
+/** True when `word` is the first of several words of some command (`pkg`, `source`, `store`). */
+export function isGroup(commands: readonly Command[], word: string): boolean {
+  return commands.some((c) => c.words.length > 1 && c.words[0] === word);
 }
 
 /** True when `-h`, `-help` or `--help` comes before any `--`. */

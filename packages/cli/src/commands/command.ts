@@ -2,6 +2,7 @@
  * What every command declares: its words (`ls`, later `source add`), its flags and arguments for
  * parsing and help, and a `run` that parses nothing itself: it gets a context and calls the core.
  */
+import type { ConnectorRole } from '@kloset/connector-contract';
 import type { FlagSpec, ParsedFlags } from '../args/flags.ts';
 import type { ExitCode } from '../exit-codes.ts';
 import type { Io } from '../io/io.ts';
@@ -40,6 +41,8 @@ export interface Command {
   /** Shape of the -json output, one line, for help and docs. */
   readonly json?: string;
   readonly examples?: readonly string[];
+  /** Takes the options of a connector of this role: its help lists those of the known protocols. */
+  readonly optionsRole?: ConnectorRole;
   /** Resolves to an exit code, ExitCode.Ok if undefined. Throws CliError for failures. */
   run(ctx: CommandContext): Promise<ExitCode | undefined>;
 }

@@ -7,6 +7,7 @@ import { type ConfigKind, NAME_PATTERN, type NamedEntry } from '../config/named-
 import { CliError, UsageError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { normalizeLocation, RESERVED_KEYS } from '../location/location.ts';
+import { splitLocationQuery } from '../location/location-query.ts';
 import type { JsonObject } from '../output/json.ts';
 import type { Command, CommandContext } from './command.ts';
 
@@ -24,6 +25,15 @@ function parsePairs(words: readonly string[], cmd: string): Record<string, strin
     out[key] = w.slice(eq + 1);
   }
   return out;
+}
+
+/** A location with a query string (`s3://host/bucket?use_tls=false`): its options saved as options. */
+function withQueryOptions(given: Record<string, string>, cmd: string): Record<string, string> {
+  if (given.location === undefined) return given;
+  const query = splitLocationQuery(given.location);
+  for (const key of Object.keys(query.options))
+    if (Object.hasOwn(given, key)) throw new UsageError(`${cmd}: ${key} given twice`, cmd);
+  return { ...given, ...query.options, location: query.location };
 }
 
 async function connectorFor(ctx: CommandContext, kind: ConfigKind, location: string): Promise<Connector> {
@@ -54,10 +64,18 @@ async function validate(
   try {
     connector.checkLocation?.(location);
     validateOptions(connector.options, entry, RESERVED_KEYS);
+    connector.checkOptions?.({ location, options: connectorOptions(entry) });
   } catch (err) {
     if (err instanceof ConnectorError) throw new UsageError(`${kind} @${name}: ${err.message}`);
     throw err;
   }
+}
+
+/** The options of an entry that go to its connector (all but location and passphrase). */
+function connectorOptions(entry: NamedEntry): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(entry)) if (!RESERVED_KEYS.includes(k)) out[k] = v;
+  return out;
 }
 
 function requireName(kind: ConfigKind, raw: string | undefined, cmd: string): string {
@@ -103,6 +121,7 @@ function makeCommands(kind: ConfigKind): Command[] {
   const add: Command = {
     ...base,
     words: [kind, 'add'],
+    optionsRole: ROLE[kind],
     summary: `add a named ${kind}`,
     description: `Saves ${kind} NAME. The location is the second argument or location=LOCATION. Options are checked\nagainst the connector; an unknown key or a bad value is refused and nothing is saved.`,
     flags: [],
@@ -126,9 +145,10 @@ function makeCommands(kind: ConfigKind): Command[] {
       if (pairs.location !== undefined && given.location !== undefined) {
         throw new UsageError(`${kind} add: the location is given twice`, `${kind} add`);
       }
-      const entry = { ...pairs, ...given } as NamedEntry;
-      if (!entry.location)
+      const typed = { ...pairs, ...given };
+      if (!typed.location)
         throw new UsageError(`${kind} add: missing LOCATION (or location=...)`, `${kind} add`);
+      const entry = withQueryOptions(typed, `${kind} add`) as NamedEntry;
       const config = await ctx.services.config();
       if (config.get(kind, name))
         throw new CliError(`${kind} @${name} already exists (change it with "kloset ${kind} set")`);
@@ -148,11 +168,16 @@ function makeCommands(kind: ConfigKind): Command[] {
     json: 'one line per entry {"name", "location"}',
     async run(ctx) {
       const config = await ctx.services.config();
-      for (const name of config.names(kind)) {
-        const e = config.require(kind, name);
-        if (ctx.out.json) await ctx.out.record({ name, location: e.location });
-        else await ctx.out.text(`${name}  ${e.location}`);
+      const rows = config
+        .names(kind)
+        .map((name) => ({ name, location: config.require(kind, name).location }));
+      if (ctx.out.json) {
+        for (const row of rows) await ctx.out.record(row);
+        return ExitCode.Ok;
       }
+      // Names padded to the widest (NAME_PATTERN: printable ASCII only), so locations line up.
+      const width = Math.max(0, ...rows.map((r) => r.name.length));
+      for (const r of rows) await ctx.out.text(`${r.name.padEnd(width)}  ${r.location}`);
       return ExitCode.Ok;
     },
   };
@@ -181,13 +206,14 @@ function makeCommands(kind: ConfigKind): Command[] {
   const set: Command = {
     ...base,
     words: [kind, 'set'],
+    optionsRole: ROLE[kind],
     summary: `change options of a named ${kind}`,
     flags: [],
     args: [nameArg, { name: 'KEY=VALUE', required: true, variadic: true, description: 'options to set' }],
     json: '{"name", "kind", "set": [KEY...]}',
     async run(ctx) {
       const name = requireName(kind, ctx.args[0], `${kind} set`);
-      const changes = parsePairs(ctx.args.slice(1), `${kind} set`);
+      const changes = withQueryOptions(parsePairs(ctx.args.slice(1), `${kind} set`), `${kind} set`);
       const config = await ctx.services.config();
       const entry = { ...config.require(kind, name), ...changes } as NamedEntry;
       await validate(ctx, kind, name, entry);

@@ -6,8 +6,9 @@ import {
   type Storage,
   validateOptions,
 } from '@kloset/connector-contract';
-import { CliError } from '../errors.ts';
+import { CliError, UsageError } from '../errors.ts';
 import { RESERVED_KEYS, type ResolvedLocation } from '../location/location.ts';
+import { secretInUrl } from '../location/location-query.ts';
 import type { Connectors } from './connectors.ts';
 
 type Built = { source: Source; storage: Storage; destination: Destination };
@@ -21,9 +22,20 @@ export async function connect<R extends keyof Built>(
   const connector = await connectors.resolve(role, where.location);
   let options: ReturnType<typeof validateOptions>;
   try {
+    if (where.typed) {
+      // Options typed in a URL: the connector's secrets stay out of it too, and a bad one is the
+      // command line's fault (exit 2), checked as `store add` checks them.
+      const secret = connector.options.find((o) => o.secret && Object.hasOwn(where.options, o.name));
+      if (secret) throw new UsageError(secretInUrl(where.location, secret.name));
+    }
     options = validateOptions(connector.options, where.options, RESERVED_KEYS);
+    if (where.typed) connector.checkOptions?.({ location: where.location, options: where.options });
   } catch (err) {
-    if (err instanceof ConnectorError) throw new CliError(`${where.display}: ${err.message}`);
+    if (err instanceof ConnectorError) {
+      // Typed options: the location without its query, so that no value typed there is echoed.
+      if (where.typed) throw new UsageError(`${where.location}: ${err.message}`);
+      throw new CliError(`${where.display}: ${err.message}`);
+    }
     throw err;
   }
   // The connector's create is typed per role; the registry guarantees the role matches.

@@ -58,7 +58,8 @@ export const JSON_CONVENTIONS: readonly string[] = [
   'Errors still go to stderr as one "kloset: <message>" line; the exit code tells the outcome.',
 ];
 
-export function commandHelp(cmd: Command): string {
+/** `options`: the lines listing the connector options it takes (optionsHelp), if it takes any. */
+export function commandHelp(cmd: Command, options: readonly string[] = []): string {
   const lines = [`Usage: ${usageLine(cmd)}`, '', cmd.summary];
   if (cmd.description) lines.push('', ...cmd.description.split('\n'));
   if (cmd.args.length) {
@@ -67,11 +68,39 @@ export function commandHelp(cmd: Command): string {
   const flags = withCommonFlags(cmd.flags, cmd.usesStore);
   lines.push('', 'Flags:', ...columns(flags.map((f) => [flagLabel(f), f.description])));
   if (cmd.usesStore) {
-    lines.push('', 'LOCATION is a path, a URL (s3://...) or @NAME; default $KLOSET_REPOSITORY or ~/.kloset.');
+    lines.push(
+      '',
+      'LOCATION is a path, a URL (s3://...) or @NAME; default $KLOSET_REPOSITORY or ~/.kloset.',
+      "A URL may carry options: 's3://host/bucket?use_tls=false&region=eu-west-3'.",
+    );
   }
+  if (options.length) lines.push('', ...options);
   if (cmd.json) lines.push('', `JSON (-json): ${cmd.json}`);
   if (cmd.examples?.length) lines.push('', 'Examples:', ...cmd.examples.map((e) => `  ${e}`));
   lines.push('', 'Exit codes: 0 ok, 1 error, 2 usage, 3 partial, 4 integrity (see kloset help).');
+  return `${lines.join('\n')}\n`;
+}
+
+/** What each group of commands is about, for its help (`kloset store -h`). */
+const GROUP_SUMMARIES: Readonly<Record<string, string>> = {
+  source: 'Named sources: a location to back up and its options, used as @NAME.',
+  store: 'Named stores: a store location, its options and passphrase, used as "at @NAME".',
+  destination: 'Named destinations: a location to restore into and its options, used as "-to @NAME".',
+  pkg: 'Connector packages: the protocols beyond local directories (s3).',
+};
+
+/** The help of a group of commands (`pkg`, `source`...): its subcommands with their summaries. */
+export function groupHelp(commands: readonly Command[], group: string): string {
+  const members = commands.filter((c) => c.words.length > 1 && c.words[0] === group);
+  const lines = [`Usage: kloset ${group} SUBCOMMAND [flags] [args]`, ''];
+  const summary = GROUP_SUMMARIES[group];
+  if (summary) lines.push(summary, '');
+  lines.push(
+    'Subcommands:',
+    ...columns(members.map((c) => [c.words.slice(1).join(' '), c.summary])),
+    '',
+    `Run "kloset ${group} SUBCOMMAND -h" for the help of one.`,
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -82,8 +111,9 @@ export function globalHelp(commands: readonly Command[], version: string): strin
     'Usage: kloset [-keyfile FILE] [-json] [-quiet] [at LOCATION] COMMAND [flags] [args]',
     '',
     'LOCATION is a path, a URL (s3://...) or @NAME (a named store). Without "at", the store is',
-    '$KLOSET_REPOSITORY, else ~/.kloset. Flags are single-dash words (-to DIR, -fast, -to=DIR);',
-    'they may follow arguments; "--" ends them.',
+    '$KLOSET_REPOSITORY, else ~/.kloset. A URL location (store, source or destination) may carry',
+    "options: 's3://host/bucket?use_tls=false&region=eu-west-3' (no keys: see docs/cli.md).",
+    'Flags are single-dash words (-to DIR, -fast, -to=DIR); they may follow arguments; "--" ends them.',
     '',
     'Commands:',
     ...columns(commands.map((c) => [commandName(c), c.summary])),

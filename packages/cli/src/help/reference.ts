@@ -5,6 +5,7 @@
 import { withCommonFlags } from '../args/common-flags.ts';
 import { type Command, commandName } from '../commands/command.ts';
 import { EXIT_CODE_DOCS } from '../exit-codes.ts';
+import { type ManifestOptions, optionRows, protocolsLabel, ROLE_WORD } from './connector-options.ts';
 import { ENVIRONMENT, flagLabel, JSON_CONVENTIONS, usageLine } from './help.ts';
 
 const esc = (s: string) => s.replace(/\|/g, '\\|');
@@ -63,6 +64,21 @@ function commandSection(cmd: Command): string[] {
   return lines;
 }
 
+/** Options in the query string of a one-off location. */
+const LOCATION_OPTIONS: readonly string[] = [
+  'A URL location, as a store (`at`), a source (`backup`) or a destination (`restore -to`), may carry',
+  "its connector's options in a query string: `kloset at 's3://host/bucket/prefix?use_tls=false&region=eu-west-3' ls`",
+  '(quote it for the shell). Keys and values are percent-decoded (`%26` for a `&` in a value) and',
+  'checked as `store add` checks them: an unknown option or a bad value is a usage error (exit 2).',
+  '`access_key`, `secret_access_key`, `session_token`, `passphrase` and any other secret option are',
+  'refused in a location, in one line: they would show in shell history and process lists. They come',
+  'from a named configuration, the environment or a profile of the AWS shared files. `add` and `set`',
+  "of a named configuration (`kloset store add NAME 'URL?KEY=VALUE...'`) save the options of the query",
+  'as options. In a URL location a `?` always starts the options: an S3 prefix that holds one can be',
+  'neither typed nor saved.',
+  '',
+];
+
 /** How connector packages are built, found and installed (`pkg build|add|list|rm`). */
 const PACKAGES_SECTION: readonly string[] = [
   '## Connector packages',
@@ -109,7 +125,56 @@ const PACKAGES_SECTION: readonly string[] = [
   '',
 ];
 
-export function renderReference(commands: readonly Command[]): string {
+/** `## Connector options`: what each package's manifest declares, role by role. */
+function optionsSection(manifests: readonly ManifestOptions[]): string[] {
+  const lines = [
+    '## Connector options',
+    '',
+    'Options follow the location as `KEY=VALUE` words: `kloset source add NAME LOCATION KEY=VALUE...`,',
+    '`kloset store set NAME KEY=VALUE...`. `add` and `set` check them against the manifest of the',
+    "location's connector (an unknown key or a bad value: exit 2, one line, nothing saved); `kloset",
+    'source add -h` (and store, destination) lists those of the protocols this kloset knows. Rendered',
+    'from the manifests of the packages of this checkout:',
+    '',
+  ];
+  for (const m of manifests) {
+    const rows = optionRows(m);
+    const roles = [...new Set(m.connectors.map((c) => ROLE_WORD[c.role]))].join(', ');
+    lines.push(`### ${m.name}: ${protocolsLabel(m)}`, '', `${m.description} (${roles}).`, '');
+    if (rows.length === 0) {
+      lines.push('No options.', '');
+      continue;
+    }
+    lines.push('| option | for | default | |', '|---|---|---|---|');
+    for (const r of rows) {
+      const dflt = r.default === undefined ? '' : `\`${esc(r.default)}\``;
+      lines.push(`| \`${esc(r.key)}\` | ${r.roles.join(', ')} | ${dflt} | ${esc(r.description)} |`);
+    }
+    lines.push('');
+  }
+  return [...lines, ...S3_NOTES];
+}
+
+/** What the option table of `s3` cannot say in a row. */
+const S3_NOTES: readonly string[] = [
+  'Credentials of `s3`: `access_key` and `secret_access_key` (with `session_token` for temporary',
+  "ones); else `profile=NAME`, a profile of the AWS shared files as the AWS CLI's `--profile` (its",
+  'credentials, and its region when neither `region=` nor an AWS endpoint name gives one); else the',
+  "AWS SDK's credential chain (`AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, `AWS_PROFILE`,",
+  '`~/.aws/credentials` and `~/.aws/config`, SSO, instance and container roles). The shared files',
+  'are `AWS_CONFIG_FILE` and `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/config` and',
+  '`~/.aws/credentials`. A profile (`profile=` or `AWS_PROFILE`) in neither fails in one line naming',
+  "it and both files: `kloset at 's3://s3.eu-west-3.amazonaws.com/bucket?profile=work' ls`.",
+  '',
+  'Tags of a bucket source: a backup reads the headers, user metadata and tags of an object only when',
+  'its listed ETag, size or LastModified differ from the previous snapshot, and changing the tags of',
+  'an object changes none of those. To pick up tag-only changes, set `refresh_metadata=true` on the',
+  'source (`kloset source set NAME refresh_metadata=true`): every object is then asked HeadObject and',
+  'GetObjectTagging.',
+  '',
+];
+
+export function renderReference(commands: readonly Command[], manifests: readonly ManifestOptions[]): string {
   const lines = [
     '# kloset command line reference',
     '',
@@ -124,10 +189,12 @@ export function renderReference(commands: readonly Command[]): string {
     '(`s3://...`) or `@NAME`, a named store (or `@NAME` source / destination where those go). Without `at`, the',
     'store is `$KLOSET_REPOSITORY`, else `~/.kloset`.',
     '',
+    ...LOCATION_OPTIONS,
     'Flags are single-dash words: `-to DIR`, `-to=DIR`, `-fast`, `-fast=false`; `--to` works too. They may',
     'come before or after arguments; `--` ends them. `-h`, `-help` and `--help` show the help of any',
-    'command. `-json`, `-quiet` and (for commands on a store) `-keyfile FILE` are accepted before `at`',
-    'or after the command.',
+    'command, and of a group of commands with its subcommands (`kloset store -h`, `kloset help pkg`).',
+    '`-json`, `-quiet` and (for commands on a store) `-keyfile FILE` are accepted before `at` or after',
+    'the command.',
     '',
     'Snapshots are named by a prefix of their id (hex) or `latest`; `SNAPSHOT:PATH` names a path in one.',
     '',
@@ -159,6 +226,7 @@ export function renderReference(commands: readonly Command[]): string {
     '(not both), else from a prompt asked twice on a terminal.',
     '',
     ...PACKAGES_SECTION,
+    ...optionsSection(manifests),
     '## Output',
     '',
     'Human text on stdout by default. Progress (entries, bytes, rate, ETA) is drawn on stderr only',

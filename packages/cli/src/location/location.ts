@@ -6,6 +6,7 @@ import { malformedLocation, protocolOf } from '@kloset/connector-contract';
 import type { ConfigKind, NamedConfig } from '../config/named-config.ts';
 import { absolutePath, type Env } from '../config/paths.ts';
 import { CliError, UsageError } from '../errors.ts';
+import { splitLocationQuery } from './location-query.ts';
 
 export interface ResolvedLocation {
   /** What the user typed, for messages: `@my-store`, `/var/backups`. */
@@ -18,6 +19,8 @@ export interface ResolvedLocation {
   readonly passphrase?: string;
   /** The NAME of `@NAME`. */
   readonly name?: string;
+  /** The options came from the command line (a query string): a bad one is a usage error. */
+  readonly typed?: boolean;
 }
 
 /** Keys of a named configuration that are the CLI's, not the connector's. */
@@ -51,7 +54,11 @@ export async function resolveLocation(
   cwd: string,
   env: Env,
 ): Promise<ResolvedLocation> {
-  if (!isNamed(raw)) return { display: raw, location: normalizeLocation(raw, cwd, env), options: {} };
+  if (!isNamed(raw)) {
+    const { location, options } = splitLocationQuery(raw);
+    const resolved = { display: raw, location: normalizeLocation(location, cwd, env), options };
+    return Object.keys(options).length ? { ...resolved, typed: true } : resolved;
+  }
   const name = raw.slice(1);
   const entry = (await config()).require(kind, name);
   const options: Record<string, string> = {};

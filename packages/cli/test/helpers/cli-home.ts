@@ -63,6 +63,17 @@ export function klosetIn(
     spawnCli(argv, { bin: true, cwd: home.work, env: { ...home.env, ...env, ...more }, timeoutMs: 180_000 });
 }
 
+/** A new home whose commands see `env`, with the s3 package installed as a user does it. */
+export async function s3CliHome(
+  prefix: string,
+  env: Record<string, string>,
+): Promise<{ home: CliHome; k: ReturnType<typeof klosetIn> }> {
+  const home = await makeCliHome(prefix);
+  const k = klosetIn(home, env);
+  ok(await k(['pkg', 'add', 's3']));
+  return { home, k };
+}
+
 /** The result, after checking the command succeeded (the failure shows its stderr). */
 export function ok(r: SpawnResult): SpawnResult {
   if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);

@@ -53,6 +53,14 @@ interface ConnectorBase<R extends ConnectorRole> {
    * that a malformed location is refused then rather than at its first use. Optional.
    */
   checkLocation?(location: string): void;
+  /**
+   * Checks what the option specs alone cannot (options that go together, the form of a string
+   * value such as a storage class or a duration), without any I/O, and throws ConnectorError
+   * `invalid` naming the option. `params.options` hold the raw strings as typed. Called, like
+   * checkLocation, before a configuration is saved, so that a bad value is a usage error then
+   * rather than a failure at its first use. Optional.
+   */
+  checkOptions?(params: ConnectorParams): void;
 }
 
 export interface SourceConnector extends ConnectorBase<'source'> {
