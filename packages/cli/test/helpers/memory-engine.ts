@@ -12,7 +12,11 @@ import {
   type SourceRecord,
   type Storage,
 } from '@kloset/connector-contract';
-import { AmbiguousLatestError as CoreAmbiguousLatestError, filteredSource, selectSnapshots } from '@kloset/core';
+import {
+  AmbiguousLatestError as CoreAmbiguousLatestError,
+  filteredSource,
+  selectSnapshots,
+} from '@kloset/core';
 import { AmbiguousLatestError } from '../../src/engine/ambiguous-latest.ts';
 import type {
   BackupFilters,
