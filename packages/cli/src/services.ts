@@ -213,7 +213,14 @@ export class Services {
     raw: string,
     readOnly = false,
   ): Promise<{ where: ResolvedLocation; destination: Destination }> {
-    const where = await this.resolve(raw, 'destination');
+    return this.destinationAt(await this.resolve(raw, 'destination'), readOnly);
+  }
+
+  /** The destination of a location already resolved (`resolve(raw, 'destination')`). */
+  async destinationAt(
+    where: ResolvedLocation,
+    readOnly = false,
+  ): Promise<{ where: ResolvedLocation; destination: Destination }> {
     try {
       return { where, destination: await connect(await this.connectors(), 'destination', where, readOnly) };
     } catch (err) {

@@ -58,10 +58,12 @@ describe('options in the query string of a one-off location', () => {
     const src = url(sourceBucket, 'use_tls=false&refresh_metadata=true&concurrency=4');
     const snap = jsonLines(ok(await k(['-json', 'at', at, 'backup', src])).stdout)[0]!.snapshot as {
       id: string;
+      name: string;
       source: { origin: string };
     };
-    // The options are not part of the recorded source.
+    // The options are not part of the recorded source, nor of the name (the URL as typed).
     expect(snap.source.origin).not.toContain('?');
+    expect(snap.name).toBe(`s3://${env.host}/${sourceBucket}`);
     const dest = s3.name('query-dest');
     ok(await k(['at', at, 'restore', '-to', url(dest, 'use_tls=false&storage_class=STANDARD'), snap.id]));
     const restored = await viewObjects(s3.client, dest, '');

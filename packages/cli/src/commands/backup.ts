@@ -1,13 +1,23 @@
-import type { Source } from '@kloset/connector-contract';
+import { protocolOf, type Source } from '@kloset/connector-contract';
 import type { Engine, EntryWarning } from '../engine/engine.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { describeLocation } from '../location/location.ts';
+import { describeLocation, type ResolvedLocation } from '../location/location.ts';
 import { formatBytes, formatCount, formatDuration } from '../output/format.ts';
 import { dryRun } from './backup-dry-run.ts';
 import { backupFilters, FILTER_FLAGS, FILTER_RULES } from './backup-filters.ts';
 import type { Command } from './command.ts';
 import { FailureList, snapshotJson } from './views.ts';
 import { abandonStore, type OpeningStore, storeOptions, withStore } from './with-store.ts';
+
+/**
+ * The name of a snapshot without -name: `@NAME` for a named source, the URL as typed (less its
+ * query) for a one-off location of another protocol (a bucket's root is `/`, as every bucket's),
+ * else undefined: the engine names it after the source root (a directory's path).
+ */
+export function defaultSnapshotName(where: ResolvedLocation): string | undefined {
+  if (where.name !== undefined) return `@${where.name}`;
+  return protocolOf(where.location) === 'fs' ? undefined : where.location;
+}
 
 export const backupCommand: Command = {
   words: ['backup'],
@@ -19,8 +29,8 @@ export const backupCommand: Command = {
     'it is stored as read and reported as a warning (exit code unchanged).\n' +
     'Unchanged files (same size, mtime and change token as in the previous\n' +
     'snapshot of the same source) are not read again.\n' +
-    'The snapshot is named @NAME for a named source, else after the path backed up (the root of\n' +
-    'the source: "/" for a whole bucket), unless -name gives another; it records the source\n' +
+    'The snapshot is named @NAME for a named source, the URL for a one-off one (s3://HOST/BUCKET),\n' +
+    "else after the directory's path, unless -name gives another; it records the source\n" +
     '(protocol, origin: host name, or endpoint and bucket; root) for -source to find it by.\n\n' +
     `${FILTER_RULES}\n\n` +
     'With -dry-run, the source is walked (filters applied) and nothing is written to the store:\n' +
@@ -36,7 +46,7 @@ export const backupCommand: Command = {
       kind: 'string',
       value: 'NAME',
       description:
-        "name of the snapshot (default: @NAME for a named source, else the source root: a directory's path)",
+        "name of the snapshot (default: @NAME for a named source, the URL of a one-off one, else the directory's path)",
     },
     ...FILTER_FLAGS,
     {
@@ -103,8 +113,7 @@ export const backupCommand: Command = {
             try {
               return await store.backup(source, {
                 source: describeLocation(where),
-                // A named source names its snapshots (a bucket's root is `/`, as every bucket's).
-                name: ctx.flags.string('name') ?? (where.name !== undefined ? `@${where.name}` : undefined),
+                name: ctx.flags.string('name') ?? defaultSnapshotName(where),
                 tags: ctx.flags.list('tag'),
                 signal: ctx.io.signal,
                 onProgress: (e) => progress.update(e),

@@ -112,9 +112,11 @@ export const restoreCommand: Command = {
     const filter = await commandFilter(ctx, 'restore');
     const mode = overwriteMode(ctx.flags.string('overwrite'));
     const dryRun = ctx.flags.bool('dry-run');
+    // A bad -to (unknown @NAME, a bad option or a secret in its query) is told before the store opens.
+    const target = await ctx.services.resolve(to, 'destination');
     return withStore(ctx, true, async (store) => {
       const snap = await selectOne(store, ref.snapshot, filter, (l) => ctx.out.warn(l));
-      const { where, destination } = await ctx.services.destination(to, dryRun);
+      const { where, destination } = await ctx.services.destinationAt(target, dryRun);
       const failures = new FailureList();
       const progress = ctx.out.progress('restore');
       let outcome: Awaited<ReturnType<typeof store.restore>>;

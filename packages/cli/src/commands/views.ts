@@ -68,10 +68,7 @@ export function snapshotDetails(s: SnapshotView): string[] {
     ['name', s.name],
     ['tags', s.tags.join(', ') || '-'],
     ['host', `${s.username}@${s.hostname}`],
-    [
-      'source',
-      `${s.source.protocol}://${s.source.origin}${s.source.root.startsWith('/') ? '' : '/'}${s.source.root}`,
-    ],
+    ['source', sourceLabel(s.source)],
     ['files', formatCount(s.summary.files)],
     ['directories', formatCount(s.summary.directories)],
     ['symlinks', formatCount(s.summary.symlinks)],
