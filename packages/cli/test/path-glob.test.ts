@@ -4,7 +4,9 @@ import { UsageError } from '../src/errors.ts';
 
 /** The paths of `paths` that `pattern` matches. */
 const matching = (pattern: string, paths: readonly string[]) =>
-  paths.filter((p) => compilePathGlob(pattern).matches(p));
+  paths.filter((p) => compilePathGlob(pattern).matches(p, DIRECTORIES.has(p)));
+
+const DIRECTORIES = new Set(['/', '/docs']);
 
 const PATHS = [
   '/',
@@ -34,6 +36,7 @@ describe('compilePathGlob', () => {
     expect(matching('/docs/*.txt', PATHS)).toEqual(['/docs/a.txt']);
     expect(matching('docs/*', PATHS)).toEqual(['/docs/a.txt', '/docs/readme.md']);
     expect(matching('/docs/', PATHS)).toEqual(['/docs']);
+    expect(compilePathGlob('/docs/').matches('/docs', false)).toBe(false);
     expect(matching('/*/a.txt', PATHS)).toEqual(['/docs/a.txt']);
   });
 
@@ -46,7 +49,8 @@ describe('compilePathGlob', () => {
       '/docs/deep/a.txt',
       '/docs/deep/deeper/note.md',
     ]);
-    expect(matching('/**.md', PATHS)).toEqual(['/b.md', '/docs/readme.md', '/docs/deep/deeper/note.md']);
+    // Not a whole component: `**` is `*` there.
+    expect(matching('/**.md', PATHS)).toEqual(['/b.md']);
   });
 
   it('[sets], ranges and negations match one character, never /', () => {
@@ -60,14 +64,14 @@ describe('compilePathGlob', () => {
     expect(matching('[a-b].md', PATHS)).toEqual(['/b.md']);
     expect(matching('[!a].*', PATHS)).toEqual(['/b.md']);
     expect(matching('[^a].md', PATHS)).toEqual(['/b.md']);
-    expect(matching('/docs[/]a.txt', PATHS)).toEqual([]);
+    expect(() => compilePathGlob('/docs[/]a.txt')).toThrow(UsageError);
     expect(matching('/docs[!x]a.txt', PATHS)).toEqual([]);
   });
 
-  it('\\ escapes; an unclosed [ and regex characters are literal', () => {
+  it('\\ escapes; regex characters are literal; an unclosed [ is a usage error', () => {
     expect(matching('\\[odd\\].txt', PATHS)).toEqual(['/[odd].txt']);
     expect(matching('star\\*.txt', PATHS)).toEqual(['/star*.txt']);
-    expect(matching('[odd', ['/[odd', '/o'])).toEqual(['/[odd']);
+    expect(() => compilePathGlob('[odd')).toThrow(/find: bad pattern "\[odd": unterminated \[/);
     expect(matching('a+(b)|c.$', ['/a+(b)|c.$', '/aab'])).toEqual(['/a+(b)|c.$']);
     expect(matching('[\\]x]', ['/]', '/x', '/y'])).toEqual(['/]', '/x']);
   });

@@ -32,7 +32,7 @@ export {
   dryRunBackup,
 } from './backup/dry-run.ts';
 export { filteredSource } from './backup/filtered-source.ts';
-export { PatternError } from './backup/glob.ts';
+export { compileGlob, type Glob, PatternError } from './backup/glob.ts';
 export type { PathFilterPatterns } from './backup/path-filter.ts';
 export { type ScanAheadOptions, ScanTally, scanAhead, scanTallyOf } from './backup/scan-ahead.ts';
 // Check.

@@ -54,6 +54,11 @@ describe('compileGlob', () => {
     ['\\*', '/*', true],
     ['\\*', '/a', false],
     ['é*', '/dir/été', true],
+    // Names holding a new line, above or in the entry (the source has no `s` flag).
+    ['*.log', '/a\nb/c.log', true],
+    ['/a\nb/**', '/a\nb/x\ny', true],
+    ['**/c', '/a\n/c', true],
+    ['*', '/x\ny', true],
   ])('%s against %s: %s', (pattern, path, expected) => {
     expect(matches(pattern, path)).toBe(expected);
   });

@@ -14,12 +14,13 @@ export const findCommand: Command = {
   summary: 'find the snapshots that hold paths matching a pattern',
   description:
     'Lists the entries (files, directories, symlinks; objects of a bucket) whose path matches the\n' +
-    'glob PATTERN, in every snapshot matching -tag, -name, -since and -before, or in the SNAPSHOTs\n' +
-    'given, oldest snapshot first and in path order within each. PATTERN: "*" any characters but\n' +
-    '"/", "?" one character but "/", "**" any characters including "/" (as a whole segment, also\n' +
-    'none: "/a/**/b" matches /a/b), "[abc]", "[a-z]", "[!abc]" one character of (or not of) a set,\n' +
-    '"\\x" the character x. A PATTERN without "/" matches the base name of an entry at any depth;\n' +
-    'one with "/" matches its whole path from the root. Quote it, so that the shell leaves it be.\n' +
+    'glob PATTERN, in every snapshot matching -tag, -name, -source, -since and -before, or in the\n' +
+    'SNAPSHOTs given, oldest snapshot first and in path order within each. PATTERN, as in backup\n' +
+    '-exclude: "*" any characters but "/", "?" one character but "/", "**" as a whole component any\n' +
+    'number of components ("/a/**/b" matches /a/b and /a/x/y/b), "[abc]", "[a-z]", "[!abc]" one\n' +
+    'character of (or not of) a set, "\\x" the character x. A PATTERN without "/" matches the base\n' +
+    'name of an entry at any depth; one with "/" matches its whole path from the root; one ending\n' +
+    'with "/" directories only. Quote it, so that the shell leaves it be.\n' +
     'Each snapshot is read as a stream: memory does not grow with its size. Snapshots without a\n' +
     'match are not shown; when nothing matches, a note says so on stderr (exit 0). A snapshot\n' +
     'header that cannot be read is named on stderr and the command exits with 4.',
@@ -49,7 +50,7 @@ export const findCommand: Command = {
       for (const snap of snapshots) {
         let found = 0;
         for await (const entry of store.entries(snap.id, '/', true)) {
-          if (!glob.matches(entry.path)) continue;
+          if (!glob.matches(entry.path, entry.type === 'directory')) continue;
           if (found++ === 0) {
             // A blank line between snapshots (text prints nothing with -json).
             if (matches > 0) await ctx.out.text('');

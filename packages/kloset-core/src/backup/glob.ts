@@ -36,6 +36,8 @@ export interface Glob {
 }
 
 const SPECIAL = /[.*+?^${}()|[\]\\/]/;
+/** Any character, a new line included. */
+const ANY = '[\\s\\S]';
 
 /** Compiles `pattern`; throws PatternError. */
 export function compileGlob(pattern: string): Glob {
@@ -50,8 +52,9 @@ export function compileGlob(pattern: string): Glob {
   const anchored = body.startsWith('/');
   if (anchored) body = body.slice(1);
   if (body.length === 0) throw new PatternError(pattern, 'it matches the whole source');
-  // Paths start with `/`: `^.*/` is "at any depth", the root's children included.
-  const source = `${anchored ? '^/' : '^.*/'}${translate(pattern, body)}$`;
+  // Paths start with `/`: `^[\s\S]*/` is "at any depth", the root's children included. `[\s\S]`,
+  // not `.`: a name may hold a new line, and the source is compiled without the `s` flag.
+  const source = `${anchored ? '^/' : `^${ANY}*/`}${translate(pattern, body)}$`;
   try {
     new RegExp(source, 'u');
   } catch (err) {
@@ -71,10 +74,10 @@ function translate(pattern: string, body: string): string {
       while (body[j] === '*') j++;
       const wholeComponent = j - i >= 2 && (i === 0 || body[i - 1] === '/');
       if (wholeComponent && body[j] === '/') {
-        out += '(?:.*/)?';
+        out += `(?:${ANY}*/)?`;
         j++;
       } else if (wholeComponent && j === body.length) {
-        out += '.*';
+        out += `${ANY}*`;
       } else {
         out += '[^/]*';
       }
