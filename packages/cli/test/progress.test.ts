@@ -1,6 +1,8 @@
 /** The progress line: totals and an ETA once known, a lower bound with `+` before, neither without. */
 import { PassThrough, Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Io } from '../src/io/io.ts';
+import { Output, type OutputMode } from '../src/output/output.ts';
 import {
   etaMs,
   JsonProgress,
@@ -215,5 +217,57 @@ describe('JsonProgress', () => {
     progress.update({ entries: 3, bytes: 9, totalEntries: 3, totalBytes: 9 });
     progress.stop();
     expect(out.events()).toEqual([expect.objectContaining({ entries: 3, bytes: 9, done: true })]);
+  });
+});
+
+describe('Output.progress', () => {
+  /** What `progress('backup')` writes to a stderr that is a terminal, for one state, in `mode`. */
+  function written(mode: OutputMode): string {
+    vi.useFakeTimers();
+    let text = '';
+    const stderr = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        text += chunk.toString();
+        callback();
+      },
+    });
+    const io: Io = {
+      stdout: new PassThrough(),
+      stderr,
+      stdin: new PassThrough(),
+      stdinIsTTY: false,
+      stderrIsTTY: true,
+      env: {},
+      cwd: '/',
+      signal: new AbortController().signal,
+    };
+    const progress = new Output(io, mode).progress('backup');
+    progress.update({ entries: 2, bytes: 4, totalEntries: 2, totalBytes: 4 });
+    vi.advanceTimersByTime(1000);
+    progress.stop();
+    vi.useRealTimers();
+    return text;
+  }
+
+  it('draws the line on a terminal without -json-progress (with -json too)', () => {
+    expect(written({ json: true, quiet: false })).toContain('\r\x1b[Kbackup: 2/2 entries');
+  });
+
+  it('with -json-progress writes JSON events instead of the line, even on a terminal', () => {
+    const text = written({ json: false, quiet: false, jsonProgress: true });
+    expect(text).not.toContain('\r');
+    const events = text
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events.map((e) => [e.command, e.entries, e.done])).toEqual([
+      ['backup', 2, false],
+      ['backup', 2, true],
+    ]);
+  });
+
+  it('writes nothing with -quiet', () => {
+    expect(written({ json: false, quiet: true })).toBe('');
+    expect(written({ json: false, quiet: true, jsonProgress: true })).toBe('');
   });
 });
