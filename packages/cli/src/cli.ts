@@ -75,12 +75,19 @@ async function dispatch(
   const { args } = parsed;
   checkArgs(command, args);
   const globalNames = command.usesStore
-    ? ['json', 'quiet', 'verbose', 'keyfile']
-    : ['json', 'quiet', 'verbose'];
+    ? ['json', 'json-progress', 'quiet', 'verbose', 'keyfile']
+    : ['json', 'json-progress', 'quiet', 'verbose'];
   if (!command.usesStore && globals.has('keyfile'))
     throw new UsageError(`${name} does not take -keyfile`, name);
   const flags = parsed.flags.withDefaults(globals, globalNames);
-  const out = new Output(io, { json: flags.bool('json'), quiet: flags.bool('quiet') });
+  // Asking for progress events and for nothing but errors is a contradiction, not a preference.
+  if (flags.bool('json-progress') && flags.bool('quiet'))
+    throw new UsageError(`${name}: -json-progress and -quiet cannot be used together`, name);
+  const out = new Output(io, {
+    json: flags.bool('json'),
+    quiet: flags.bool('quiet'),
+    jsonProgress: flags.bool('json-progress'),
+  });
   const services = new Services(io, options.engine, options.builtins, { verbose: flags.bool('verbose') });
   const code = await command.run({ io, out, flags, args, at: line.at, services });
   return code ?? ExitCode.Ok;

@@ -12,6 +12,11 @@ export const JSON_FLAG: FlagSpec = {
   kind: 'boolean',
   description: 'print JSON on stdout: one object per line (JSON Lines)',
 };
+export const JSON_PROGRESS_FLAG: FlagSpec = {
+  name: 'json-progress',
+  kind: 'boolean',
+  description: 'print progress on stderr as JSON Lines, terminal or not (not with -quiet)',
+};
 export const QUIET_FLAG: FlagSpec = {
   name: 'quiet',
   kind: 'boolean',
@@ -34,6 +39,7 @@ export const VERBOSE_FLAG: FlagSpec = {
 export const GLOBAL_FLAGS: readonly FlagSpec[] = [
   HELP_FLAG,
   JSON_FLAG,
+  JSON_PROGRESS_FLAG,
   QUIET_FLAG,
   VERBOSE_FLAG,
   KEYFILE_FLAG,
@@ -41,5 +47,13 @@ export const GLOBAL_FLAGS: readonly FlagSpec[] = [
 
 /** The flags of a command: its own plus the common ones. */
 export function withCommonFlags(own: readonly FlagSpec[], usesStore: boolean): FlagSpec[] {
-  return [...own, JSON_FLAG, QUIET_FLAG, VERBOSE_FLAG, ...(usesStore ? [KEYFILE_FLAG] : []), HELP_FLAG];
+  return [
+    ...own,
+    JSON_FLAG,
+    JSON_PROGRESS_FLAG,
+    QUIET_FLAG,
+    VERBOSE_FLAG,
+    ...(usesStore ? [KEYFILE_FLAG] : []),
+    HELP_FLAG,
+  ];
 }

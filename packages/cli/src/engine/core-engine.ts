@@ -341,6 +341,7 @@ function openStore(repo: Repo, passphrase: string | undefined): OpenStore {
                 bytes: p.bytes,
                 totalEntries: p.totalEntries,
                 totalBytes: p.totalBytes,
+                errors: p.failed,
               }),
             onEntryError: (e) => req.onFailure({ path: e.path, error: e.error }),
           });

@@ -56,6 +56,7 @@ export const JSON_CONVENTIONS: readonly string[] = [
   'Commands with one result print one line; listings print one line per item.',
   'Ids are 64 hex digits, times are ISO 8601 UTC strings, sizes are bytes.',
   'Errors still go to stderr as one "kloset: <message>" line; the exit code tells the outcome.',
+  'With -json-progress, progress goes to stderr as JSON Lines events, the last with "done": true.',
 ];
 
 /** `options`: the lines listing the connector options it takes (optionsHelp), if it takes any. */
@@ -108,7 +109,7 @@ export function globalHelp(commands: readonly Command[], version: string): strin
   const lines = [
     `kloset ${version}: encrypted, deduplicated backups (Plakar grammar)`,
     '',
-    'Usage: kloset [-keyfile FILE] [-json] [-quiet] [at LOCATION] COMMAND [flags] [args]',
+    'Usage: kloset [-keyfile FILE] [-json] [-json-progress] [-quiet] [at LOCATION] COMMAND [flags] [args]',
     '',
     'LOCATION is a path, a URL (s3://...) or @NAME (a named store). Without "at", the store is',
     '$KLOSET_REPOSITORY, else ~/.kloset. A URL location (store, source or destination) may carry',

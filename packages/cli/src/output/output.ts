@@ -2,7 +2,8 @@
  * Where commands print. Human text goes to stdout unless -quiet or -json; with -json, each
  * result is one JSON object on one line of stdout (JSON Lines) and nothing else is printed there.
  * Warnings and per-entry errors go to stderr as `kloset: ...` lines (also with -json, never with
- * -quiet for errors). Progress goes to stderr only when it is a terminal. Every human line is
+ * -quiet for errors). Progress goes to stderr only when it is a terminal; with -json-progress,
+ * as JSON Lines events on stderr instead, terminal or not (never with -quiet). Every human line is
  * printed with its control characters escaped (escape.ts): a name cannot forge a line or drive
  * the terminal; JSON records are printed as they are.
  */
@@ -11,11 +12,13 @@ import type { Writable } from 'node:stream';
 import type { Io } from '../io/io.ts';
 import { escapeControls } from './escape.ts';
 import { type JsonObject, jsonLine } from './json.ts';
-import { NO_PROGRESS, type Progress, TerminalProgress } from './progress.ts';
+import { JsonProgress, NO_PROGRESS, type Progress, TerminalProgress } from './progress.ts';
 
 export interface OutputMode {
   readonly json: boolean;
   readonly quiet: boolean;
+  /** Progress as JSON Lines events on stderr (in place of the terminal line). */
+  readonly jsonProgress?: boolean;
 }
 
 async function write(stream: Writable, text: string): Promise<void> {
@@ -25,12 +28,14 @@ async function write(stream: Writable, text: string): Promise<void> {
 export class Output {
   readonly json: boolean;
   readonly quiet: boolean;
+  readonly jsonProgress: boolean;
   readonly #io: Io;
 
   constructor(io: Io, mode: OutputMode) {
     this.#io = io;
     this.json = mode.json;
     this.quiet = mode.quiet;
+    this.jsonProgress = mode.jsonProgress ?? false;
   }
 
   /** Human lines on stdout (not with -json or -quiet). */
@@ -62,9 +67,14 @@ export class Output {
     await write(this.#io.stderr, `kloset: ${escapeControls(message)}\n`);
   }
 
-  /** A progress line, when stderr is a terminal and not -quiet. */
+  /**
+   * Progress of the command `label`: JSON events on stderr with -json-progress, else a line when
+   * stderr is a terminal; nothing with -quiet.
+   */
   progress(label: string): Progress {
-    if (this.quiet || !this.#io.stderrIsTTY) return NO_PROGRESS;
+    if (this.quiet) return NO_PROGRESS;
+    if (this.jsonProgress) return new JsonProgress(this.#io.stderr, label);
+    if (!this.#io.stderrIsTTY) return NO_PROGRESS;
     return new TerminalProgress(this.#io.stderr, label);
   }
 }
