@@ -299,10 +299,12 @@ describe('ls of a local directory snapshot', () => {
     await writeFile(join(tree, 'sub', 'f.txt'), 'f\n');
     await chmod(join(tree, 'sub', 'f.txt'), 0o640);
     await chmod(join(tree, 'sub'), 0o750);
-    ok(await k(['at', store, 'backup', tree]));
-    const out = ok(await k(['at', store, 'ls', '-l', '-recursive', 'latest'])).stdout;
+    const id = jsonLines(ok(await k(['-json', 'at', store, 'backup', tree])).stdout)[0]!.snapshot as {
+      id: string;
+    };
+    const out = ok(await k(['at', store, 'ls', '-l', '-recursive', id.id])).stdout;
     expect(out).toMatch(/^drwxr-x--- {2}.* {2}\/sub\n-rw-r----- {2}.* {2}\/sub\/f\.txt\n$/);
-    const [f] = await lsJson('latest:/sub/f.txt');
+    const [f] = await lsJson(`${id.id}:/sub/f.txt`);
     expect(f).toMatchObject({
       mode: 0o640,
       headers: {},

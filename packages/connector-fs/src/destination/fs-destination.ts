@@ -1,5 +1,4 @@
 /** FsDestination: restores entries into a local directory. */
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
@@ -47,6 +46,7 @@ import { InlineCalls, type InlineCallsOptions } from '../inline-calls.ts';
 import { childPath, NAME_MAX, type NativePath, shownPath, withShortPath } from '../native-path.ts';
 import { utimesSeconds } from '../time.ts';
 import { readExistingFile, statExisting } from './existing.ts';
+import { removeStaleTemps, tempName } from './temp-names.ts';
 
 /** Options of FsDestination. */
 export interface FsDestinationOptions {
@@ -221,12 +221,14 @@ export class FsDestination implements Destination {
 
   async #directory(entry: EntryAttributes, absPath: NativePath): Promise<void> {
     if (entry.path === '/') {
-      await mkdir(absPath, { recursive: true, mode: 0o700 });
+      const made = await mkdir(absPath, { recursive: true, mode: 0o700 });
       if (!(await stat(absPath)).isDirectory()) {
         throw new ConnectorError('invalid', `restore target ${shownPath(absPath)} is not a directory`, {
           key: shownPath(absPath),
         });
       }
+      // An existing target may hold what a killed restore left (temp-names.ts).
+      if (made === undefined) await removeStaleTemps(absPath);
     } else {
       await withShortPath(absPath, async (p) => {
         try {
@@ -235,6 +237,7 @@ export class FsDestination implements Destination {
         } catch (err) {
           const existing = await lstat(p).catch(() => undefined);
           if (!existing?.isDirectory()) throw err;
+          await removeStaleTemps(p);
         }
       });
     }
@@ -447,15 +450,6 @@ function writeAllFdSync(fd: number, bytes: Uint8Array): void {
     if (n <= 0) throw Object.assign(new Error('write wrote nothing'), { code: 'EIO' });
     off += n;
   }
-}
-
-/** Temporary names: a random part drawn once per process, then a counter (creation is exclusive anyway). */
-const TEMP_PREFIX = `.kloset-${randomBytes(6).toString('hex')}-`;
-let tempCounter = 0;
-
-/** A temporary name in the directory `dir`. */
-function tempName(dir: NativePath): NativePath {
-  return childPath(dir, `${TEMP_PREFIX}${(tempCounter++).toString(36)}.tmp`);
 }
 
 async function setLinkTime(path: NativePath, mtime: Timestamp): Promise<void> {
