@@ -1,6 +1,7 @@
 export * from './concurrency/semaphore.ts';
 export * from './destination/destination.ts';
 export * from './errors/connector-error.ts';
+export * from './manifest/duration.ts';
 export * from './manifest/manifest.ts';
 export * from './manifest/options.ts';
 export * from './manifest/registry.ts';

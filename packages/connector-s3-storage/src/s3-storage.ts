@@ -24,6 +24,7 @@ import {
   etagIsBodyMd5,
   formatS3Location,
   listingKeyDecoder,
+  type ObjectHeaders,
   readBody,
   type S3Connection,
   type S3OpContext,
@@ -34,6 +35,7 @@ import {
   uploadObject,
 } from '@kloset/s3-common';
 import { StoreLayout } from './layout.ts';
+import { bucketLockState, type LockPolicy, noObjectLockError, retentionFrom } from './object-lock.ts';
 
 const MiB = 1024 * 1024;
 
@@ -48,6 +50,8 @@ export interface S3StorageConfig {
   readonly partSize?: number;
   /** Parts of one put in flight at once. Default 2 (memory per put: 2 parts). */
   readonly partsInFlight?: number;
+  /** Object Lock (options object_lock and retention): every object but locks is written retained. */
+  readonly lock?: LockPolicy;
 }
 
 async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
@@ -77,6 +81,9 @@ export class S3Storage implements Storage {
   readonly #partSize: number;
   readonly #partsInFlight: number;
   readonly #storageClass: string | undefined;
+  readonly #lock: LockPolicy | undefined;
+  /** The check that the bucket has Object Lock, made once before the first write. */
+  #lockChecked: Promise<void> | undefined;
 
   constructor(config: S3StorageConfig) {
     const { settings } = config;
@@ -90,6 +97,41 @@ export class S3Storage implements Storage {
     this.#threshold = Math.max(config.multipartThreshold ?? 16 * MiB, 0);
     this.#partsInFlight = config.partsInFlight ?? 2;
     this.#storageClass = settings.storageClass;
+    this.#lock = config.lock;
+  }
+
+  /** The Object Lock policy of the store, if any. */
+  get lockPolicy(): LockPolicy | undefined {
+    return this.#lock;
+  }
+
+  /** The connection (for maintenance of the object versions, retention.ts). */
+  get connection(): S3Connection {
+    return this.#conn;
+  }
+
+  /** The headers of an object of `kind` written now: storage class, and a retention but for locks. */
+  #headers(kind: ResourceKind | 'config'): ObjectHeaders | undefined {
+    const retention = this.#lock !== undefined && kind !== 'lock' ? retentionFrom(this.#lock) : undefined;
+    if (this.#storageClass === undefined && retention === undefined) return undefined;
+    return {
+      ...(this.#storageClass !== undefined ? { storageClass: this.#storageClass } : {}),
+      ...(retention !== undefined ? { retention } : {}),
+    };
+  }
+
+  /** With Object Lock options: refuses a bucket without Object Lock (once per storage). */
+  async #checkLock(): Promise<void> {
+    if (this.#lock === undefined) return;
+    this.#lockChecked ??= bucketLockState(this.#conn, this.#bucket).then((state) => {
+      if (state === 'disabled') throw noObjectLockError(this.#bucket, this.location);
+    });
+    try {
+      await this.#lockChecked;
+    } catch (err) {
+      this.#lockChecked = undefined;
+      throw err;
+    }
   }
 
   #ctx(op: string, key?: string): S3OpContext {
@@ -122,17 +164,22 @@ export class S3Storage implements Storage {
     if (await this.#exists(key)) throw existing;
     const bytes = config.slice();
     const md5 = contentMd5(bytes);
-    const put = () =>
-      s3Call(this.#ctx('PutObject', key), () =>
-        this.#conn.putObject({
-          key,
-          body: bytes,
-          md5,
-          ifNoneMatch: true,
-          ...(this.#storageClass ? { headers: { storageClass: this.#storageClass } } : {}),
-        }),
+    const put = () => {
+      const headers = this.#headers('config');
+      return s3Call(this.#ctx('PutObject', key), () =>
+        this.#conn.putObject({ key, body: bytes, md5, ifNoneMatch: true, ...(headers ? { headers } : {}) }),
       );
+    };
     try {
+      if (this.#lock !== undefined) {
+        const state = await bucketLockState(this.#conn, this.#bucket);
+        if (state === 'missing')
+          await createBucket(this.#conn, this.#bucket, undefined, { objectLock: true });
+        // A bucket made meanwhile by another writer, without Object Lock, is refused too.
+        if (state !== 'enabled' && (await bucketLockState(this.#conn, this.#bucket)) !== 'enabled') {
+          throw noObjectLockError(this.#bucket, this.location);
+        }
+      }
       try {
         await put();
       } catch (err) {
@@ -197,22 +244,21 @@ export class S3Storage implements Storage {
         endpoint: this.#endpoint,
       });
     }
+    await this.#checkLock();
     const bytes = config.slice();
     const md5 = contentMd5(bytes);
+    const headers = this.#headers('config');
     await s3Call(this.#ctx('PutObject', key), () =>
-      this.#conn.putObject({
-        key,
-        body: bytes,
-        md5,
-        ...(this.#storageClass ? { headers: { storageClass: this.#storageClass } } : {}),
-      }),
+      this.#conn.putObject({ key, body: bytes, md5, ...(headers ? { headers } : {}) }),
     );
   }
 
   async put(kind: ResourceKind, id: string, data: PutData): Promise<void> {
     checkResourceId(kind, id, 'put', this.#bucket);
     this.#writable('put');
+    await this.#checkLock();
     const key = this.#layout.key(kind, id);
+    const headers = this.#headers(kind);
     const body = isPutBody(data)
       ? { size: data.size, stream: data.open() }
       : { size: data.length, stream: once(data.slice()) };
@@ -223,7 +269,7 @@ export class S3Storage implements Storage {
       key,
       size: body.size,
       body: body.stream,
-      ...(this.#storageClass ? { headers: { storageClass: this.#storageClass } } : {}),
+      ...(headers ? { headers } : {}),
       multipartThreshold: this.#threshold,
       partSize: this.#partSize,
       partsInFlight: this.#partsInFlight,

@@ -2,7 +2,13 @@
  * The headers an object is written with, as the SDK's command fields (CreateMultipartUpload, and
  * uploads sent through the SDK) and as the HTTP headers of a plain PutObject (put-object.ts).
  */
-import type { StorageClass } from '@aws-sdk/client-s3';
+import type { ObjectLockMode, StorageClass } from '@aws-sdk/client-s3';
+
+/** An Object Lock retention: its mode and the date until which the version cannot be deleted. */
+export interface ObjectRetention {
+  readonly mode: 'GOVERNANCE' | 'COMPLIANCE';
+  readonly retainUntil: Date;
+}
 
 /** The headers and attributes an object is written with. */
 export interface ObjectHeaders {
@@ -18,6 +24,8 @@ export interface ObjectHeaders {
   /** Tags, sent as the x-amz-tagging header. */
   readonly tags?: Readonly<Record<string, string>>;
   readonly storageClass?: string;
+  /** Object Lock retention of the version written (the bucket must have Object Lock enabled). */
+  readonly retention?: ObjectRetention;
 }
 
 /** URL-query form of tags for the x-amz-tagging header. */
@@ -45,6 +53,12 @@ export function sdkHeaderParams(h: ObjectHeaders = {}) {
       : {}),
     ...(tagging !== undefined ? { Tagging: tagging } : {}),
     ...(h.storageClass !== undefined ? { StorageClass: h.storageClass as StorageClass } : {}),
+    ...(h.retention !== undefined
+      ? {
+          ObjectLockMode: h.retention.mode as ObjectLockMode,
+          ObjectLockRetainUntilDate: h.retention.retainUntil,
+        }
+      : {}),
   };
 }
 
@@ -67,5 +81,9 @@ export function wireHeaders(h: ObjectHeaders = {}): Record<string, string> {
   const tagging = h.tags ? encodeTagging(h.tags) : undefined;
   if (tagging !== undefined) out['x-amz-tagging'] = tagging;
   if (h.storageClass !== undefined) out['x-amz-storage-class'] = h.storageClass;
+  if (h.retention !== undefined) {
+    out['x-amz-object-lock-mode'] = h.retention.mode;
+    out['x-amz-object-lock-retain-until-date'] = h.retention.retainUntil.toISOString();
+  }
   return out;
 }

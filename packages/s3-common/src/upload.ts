@@ -8,6 +8,7 @@ import {
   type CompletedPart,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  PutObjectRetentionCommand,
   PutObjectTaggingCommand,
 } from '@aws-sdk/client-s3';
 import type { Semaphore } from '@kloset/connector-contract';
@@ -193,7 +194,7 @@ async function putMultipart(req: UploadRequest): Promise<void> {
     if (failure) throw failure.err;
     if (!(await reader.atEnd())) throw sizeError(req, sent, true);
     parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
-    await withRetry(
+    const completed = await withRetry(
       () =>
         s3Call(
           ctx('CompleteMultipartUpload'),
@@ -225,6 +226,30 @@ async function putMultipart(req: UploadRequest): Promise<void> {
                 {
                   abortSignal: signal,
                 },
+              ),
+            signal,
+          ),
+        retry,
+        signal,
+      );
+    }
+    // Nor do they apply an Object Lock retention given there: set it on the version completed.
+    const retention = req.headers?.retention;
+    if (retention !== undefined) {
+      const versionId = completed.VersionId;
+      await withRetry(
+        () =>
+          s3Call(
+            ctx('PutObjectRetention'),
+            () =>
+              client.send(
+                new PutObjectRetentionCommand({
+                  Bucket: bucket,
+                  Key: key,
+                  ...(versionId ? { VersionId: versionId } : {}),
+                  Retention: { Mode: retention.mode, RetainUntilDate: retention.retainUntil },
+                }),
+                { abortSignal: signal },
               ),
             signal,
           ),

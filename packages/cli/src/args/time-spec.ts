@@ -6,28 +6,14 @@
  *   and time `2025-01-31T13:45[:07[.123]]` (local time; a space may replace the `T`), the same
  *   with `Z` or an offset `+02:00`, or a duration meaning that long ago (`7d`: 7 days ago).
  */
+import { durationMs } from '@kloset/connector-contract';
 import { UsageError } from '../errors.ts';
 
-const UNIT_MS: Readonly<Record<string, number>> = {
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 7 * 86_400_000,
-};
+export { durationMs };
 
-const DURATION = /^(?:\d+[smhdw])+$/;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(Z|[+-]\d{2}:?\d{2})?$/;
-
-/** A duration in ms, or undefined when `text` is not one. */
-export function durationMs(text: string): number | undefined {
-  if (!DURATION.test(text)) return undefined;
-  let total = 0;
-  for (const m of text.matchAll(/(\d+)([smhdw])/g)) total += Number(m[1]) * UNIT_MS[m[2]!]!;
-  return Number.isSafeInteger(total) ? total : undefined;
-}
 
 /** Parses a duration flag value; a bad one is a usage error naming the flag. */
 export function parseDuration(text: string, flag: string, command: string): number {

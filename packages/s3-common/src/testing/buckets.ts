@@ -32,7 +32,10 @@ export async function createTestBucket(client: S3Client, what: string): Promise<
   return bucket;
 }
 
-/** Deletes every object (and version) under `prefix`, and aborts pending multipart uploads. */
+/**
+ * Deletes every object (and version) under `prefix`, and aborts pending multipart uploads.
+ * Versions under a GOVERNANCE retention (Object Lock) are deleted too (the bypass header).
+ */
 export async function emptyPrefix(client: S3Client, bucket: string, prefix = ''): Promise<void> {
   let keyMarker: string | undefined;
   let versionMarker: string | undefined;
@@ -56,13 +59,21 @@ export async function emptyPrefix(client: S3Client, bucket: string, prefix = '')
     const single = ids.filter((id) => XML_UNSAFE.test(id.Key ?? ''));
     const batch = ids.filter((id) => !XML_UNSAFE.test(id.Key ?? ''));
     for (const id of single) {
-      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: id.Key, VersionId: id.VersionId }));
+      await client.send(
+        new DeleteObjectCommand({
+          Bucket: bucket,
+          Key: id.Key,
+          VersionId: id.VersionId,
+          BypassGovernanceRetention: true,
+        }),
+      );
     }
     for (let i = 0; i < batch.length; i += 1000) {
       await client.send(
         new DeleteObjectsCommand({
           Bucket: bucket,
           Delete: { Objects: batch.slice(i, i + 1000), Quiet: true },
+          BypassGovernanceRetention: true,
         }),
       );
     }
