@@ -2,6 +2,8 @@
  * What commands use beyond their arguments, built on first use: the named configuration, the
  * connectors, the engine (kloset-core), and opening the store of `at`.
  */
+
+import { join } from 'node:path';
 import {
   type ConnectorManifest,
   type Destination,
@@ -42,6 +44,8 @@ export interface StoreOptions {
   readonly sourcePassphrase?: string | undefined;
   /** Where sourcePassphrase comes from, for messages (`passphrase= of source @NAME`). */
   readonly sourcePassphraseFrom?: string | undefined;
+  /** -as-of: open the store, read-only, as it was at this instant (Unix ms). */
+  readonly asOf?: number | undefined;
 }
 
 /** Where a passphrase came from, for the message of a wrong one. */
@@ -182,8 +186,8 @@ export class Services {
    * (locks included) under one policy, whose deadline is the store's `timeout=` option (seconds;
    * checked by the connector's manifest when `connect` built the storage).
    */
-  async storage(where: ResolvedLocation): Promise<Storage> {
-    const inner = await connect(await this.connectors(), 'storage', where);
+  async storage(where: ResolvedLocation, asOf?: number): Promise<Storage> {
+    const inner = await connect(await this.connectors(), 'storage', where, false, asOf);
     const stderr = this.io.stderr;
     const raw = where.options.timeout;
     const policy = policyOfTimeout(raw === undefined ? undefined : Number(raw));
@@ -284,12 +288,14 @@ export class Services {
     const where = await this.storeLocation(opts.at);
     let origin: string | undefined;
     try {
-      const storage = await this.storage(where);
+      const storage = await this.storage(where, opts.asOf);
       try {
         const engine = await this.engine();
+        // A store as it was has an index cache of its own: the current one is not rebuilt each time.
+        const caches = cacheDir(this.io.env);
         const store = await engine.open(storage, {
-          readOnly,
-          cacheDir: cacheDir(this.io.env),
+          readOnly: readOnly || opts.asOf !== undefined,
+          cacheDir: opts.asOf === undefined ? caches : join(caches, 'as-of'),
           passphrase: async () => {
             const keyfile = this.#keyfile(opts);
             const configured = where.passphrase ?? opts.sourcePassphrase;

@@ -1,16 +1,28 @@
 /**
  * Immutable stores (issue 16), through the built binary against the S3 test server (Ceph RGW):
  * object_lock and retention options (checked at `store add`, refused on a bucket without Object
- * Lock), objects written under a GOVERNANCE retention, `create` making the bucket with Object Lock.
+ * Lock), objects written under a GOVERNANCE retention, `create` making the bucket with Object Lock;
+ * after an attack with the store's credentials and passphrase (rm of every snapshot, maintenance
+ * -grace 0, a packfile overwritten, every object deleted without a version id), `-as-of` still
+ * lists, checks and restores the snapshots byte-identical, and locked versions refuse deletion.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  DeleteObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  ListObjectVersionsCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { s3TestBuckets } from '@kloset/s3-common/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../src/exit-codes.ts';
 import { awsEnv } from './helpers/aws-env.ts';
 import { type CliHome, failsInOneLine, type klosetIn, ok, removeDir, s3CliHome } from './helpers/cli-home.ts';
+import { jsonLines } from './helpers/run.ts';
+import { describeTree } from './helpers/tree.ts';
 
 const s3 = s3TestBuckets();
 const { env } = s3;
@@ -73,5 +85,104 @@ describe('object_lock and retention options', () => {
       expect(h.ObjectLockMode, key).toBe('GOVERNANCE');
       expect(h.ObjectLockRetainUntilDate?.getTime() ?? 0, key).toBeGreaterThan(Date.now());
     }
+  });
+});
+
+/** The current keys of the bucket (ListObjectsV2: what a store without -as-of sees). */
+async function currentKeys(bucket: string): Promise<string[]> {
+  const listed = await s3.client.send(new ListObjectsV2Command({ Bucket: bucket }));
+  return (listed.Contents ?? []).map((o) => o.Key ?? '');
+}
+
+describe('after an attack with the store credentials and passphrase', () => {
+  let bucket = '';
+  let at = '';
+  let ids: string[] = [];
+  let before = '';
+  /** The backed-up tree at each backup (describeTree), oldest first as `ids`. */
+  const trees: Awaited<ReturnType<typeof describeTree>>[] = [];
+
+  beforeAll(async () => {
+    bucket = s3.name('lock-attack');
+    at = url(bucket, 'object_lock=governance&retention=3m');
+    ok(await k(['at', at, 'create']));
+    ok(await k(['at', at, 'backup', tree]));
+    trees.push(await describeTree(tree));
+    await writeFile(join(tree, 'c.txt'), 'gamma\n');
+    ok(await k(['at', at, 'backup', tree]));
+    trees.push(await describeTree(tree));
+    ids = jsonLines(ok(await k(['-json', 'at', at, 'ls'])).stdout)
+      .sort((a, b) => String(a.time).localeCompare(String(b.time)))
+      .map((s) => String(s.id));
+    expect(ids).toHaveLength(2);
+    await sleep(1100);
+    before = new Date().toISOString();
+    await sleep(1100);
+    // The attack: a packfile overwritten with garbage, every snapshot removed, the data reclaimed...
+    const pack = (await currentKeys(bucket)).find((key) => key.startsWith('packfiles/'));
+    expect(pack).toBeDefined();
+    await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: pack, Body: 'garbage' }));
+    ok(await k(['at', at, 'rm', ...ids]));
+    await k(['at', at, 'maintenance', '-grace', '0s']);
+    // ...and whatever is left deleted, without version ids (which the lock would refuse).
+    for (const key of await currentKeys(bucket)) {
+      await s3.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    }
+    expect(await currentKeys(bucket)).toEqual([]);
+  }, 180_000);
+
+  it('the store as it is is gone', async () => {
+    failsInOneLine(await k(['at', at, 'ls']));
+  });
+
+  it('ls, info, check and cat -as-of TIME see the snapshots as they were', async () => {
+    const listed = jsonLines(ok(await k(['-json', 'at', at, 'ls', '-as-of', before])).stdout);
+    expect(listed.map((s) => String(s.id)).sort()).toEqual([...ids].sort());
+    ok(await k(['at', at, 'info', '-as-of', before]));
+    ok(await k(['at', at, 'check', '-as-of', before]));
+    const cat = ok(await k(['at', at, 'cat', '-as-of', before, `${ids[0]}:/a.txt`]));
+    expect(cat.stdout).toBe('alpha\n');
+  });
+
+  it('restore -as-of TIME restores every snapshot byte-identical', async () => {
+    for (const [i, id] of ids.entries()) {
+      const to = join(home.dir, `restored-${id.slice(0, 8)}`);
+      ok(await k(['at', at, 'restore', '-as-of', before, '-to', to, id]));
+      expect(await describeTree(to)).toEqual(trees[i]);
+    }
+  });
+
+  it('sync -as-of TIME copies the snapshots out into a new store', async () => {
+    const copy = join(home.dir, 'copy-store');
+    ok(await k(['at', copy, 'create']));
+    ok(await k(['at', at, 'sync', '-as-of', before, '-to', copy]));
+    const listed = jsonLines(ok(await k(['-json', 'at', copy, 'ls'])).stdout);
+    expect(listed.map((s) => String(s.id)).sort()).toEqual([...ids].sort());
+  });
+
+  it('no locked version can be deleted by its version id', async () => {
+    const versions = await s3.client.send(
+      new ListObjectVersionsCommand({ Bucket: bucket, Prefix: 'packfiles/' }),
+    );
+    const locked = (versions.Versions ?? []).filter((v) => v.Size !== 7);
+    expect(locked.length).toBeGreaterThan(0);
+    for (const v of locked) {
+      const refused = await s3.client
+        .send(new DeleteObjectCommand({ Bucket: bucket, Key: v.Key, VersionId: v.VersionId }))
+        .then(
+          () => 'deleted',
+          (e: unknown) => String((e as { message?: string }).message),
+        );
+      expect(refused).toMatch(/forbidden by object lock/);
+    }
+  });
+
+  it('a store that keeps no versions refuses -as-of in one line', async () => {
+    const local = join(home.dir, 'local-store');
+    ok(await k(['at', local, 'create']));
+    const line = failsInOneLine(await k(['at', local, 'ls', '-as-of', '1h']), ExitCode.Usage);
+    expect(line).toMatch(/-as-of: store .* cannot be read as it was/);
+    const bad = failsInOneLine(await k(['at', at, 'ls', '-as-of', 'yesterday']), ExitCode.Usage);
+    expect(bad).toMatch(/-as-of "yesterday" is neither a date/);
   });
 });

@@ -29,6 +29,15 @@ export const KEYFILE_FLAG: FlagSpec = {
   description: 'read the passphrase from FILE (its first line)',
 };
 
+/** -as-of TIME: the read commands read the store as it was then (snapshot-selection.ts parses it). */
+export const AS_OF_FLAG: FlagSpec = {
+  name: 'as-of',
+  kind: 'string',
+  value: 'TIME',
+  description:
+    'read the store as it was at TIME (2025-01-31T13:45:00Z, or 2h for two hours ago), before any later delete or overwrite: only stores that keep object versions (an S3 bucket with versioning or Object Lock)',
+};
+
 export const VERBOSE_FLAG: FlagSpec = {
   name: 'verbose',
   kind: 'boolean',

@@ -8,6 +8,7 @@
  */
 import { durationMs } from '@kloset/connector-contract';
 import { UsageError } from '../errors.ts';
+import type { ParsedFlags } from './flags.ts';
 
 export { durationMs };
 
@@ -74,4 +75,10 @@ export function parseTimeSpec(text: string, now: number, flag: string, command: 
     );
   }
   return ms;
+}
+
+/** The -as-of flag (common-flags.ts) as an instant, undefined when absent; a bad one is a usage error. */
+export function asOfFlag(flags: ParsedFlags, command: string, now = Date.now()): number | undefined {
+  const text = flags.string('as-of');
+  return text === undefined ? undefined : parseTimeSpec(text, now, 'as-of', command);
 }

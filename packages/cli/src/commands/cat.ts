@@ -1,6 +1,8 @@
 import { once } from 'node:events';
+import { AS_OF_FLAG } from '../args/common-flags.ts';
 import { parseSnapshotRef } from '../args/snapshot-ref.ts';
 import { SELECTION_FLAGS } from '../args/snapshot-selection.ts';
+import { asOfFlag } from '../args/time-spec.ts';
 import { UsageError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
 import type { Command } from './command.ts';
@@ -20,7 +22,7 @@ export const catCommand: Command = {
     'the output there (what was printed is verified). Corrupt or missing data exits with 4.\n' +
     'With -json, the content is sent as base64 records, then a summary record.',
   usesStore: true,
-  flags: [...SELECTION_FLAGS],
+  flags: [...SELECTION_FLAGS, AS_OF_FLAG],
   args: [
     {
       name: 'SNAPSHOT:PATH',
@@ -36,23 +38,31 @@ export const catCommand: Command = {
       throw new UsageError(`cat: give the file as SNAPSHOT:PATH, e.g. ${ref.snapshot}:/etc/hosts`, 'cat');
     }
     const filter = await commandFilter(ctx, 'cat');
-    return withStore(ctx, true, async (store) => {
-      const snap = await selectOne(store, ref.snapshot, filter, (l) => ctx.out.warn(l));
-      const stdout = ctx.io.stdout;
-      let bytes = 0;
-      for await (const part of store.cat(snap.id, ref.path, ctx.io.signal)) {
-        if (ctx.out.json) {
-          for (let off = 0; off < part.length; off += JSON_PART_BYTES) {
-            const slice = part.subarray(off, off + JSON_PART_BYTES);
-            await ctx.out.record({ offset: bytes + off, data: Buffer.from(slice).toString('base64') });
+    const asOf = asOfFlag(ctx.flags, 'cat');
+    return withStore(
+      ctx,
+      true,
+      async (store) => {
+        const snap = await selectOne(store, ref.snapshot, filter, (l) => ctx.out.warn(l));
+        const stdout = ctx.io.stdout;
+        let bytes = 0;
+        for await (const part of store.cat(snap.id, ref.path, ctx.io.signal)) {
+          if (ctx.out.json) {
+            for (let off = 0; off < part.length; off += JSON_PART_BYTES) {
+              const slice = part.subarray(off, off + JSON_PART_BYTES);
+              await ctx.out.record({ offset: bytes + off, data: Buffer.from(slice).toString('base64') });
+            }
+          } else if (!stdout.write(part)) {
+            await once(stdout, 'drain');
           }
-        } else if (!stdout.write(part)) {
-          await once(stdout, 'drain');
+          bytes += part.length;
         }
-        bytes += part.length;
-      }
-      await ctx.out.record({ snapshot: snap.id, path: ref.path, bytes });
-      return ExitCode.Ok;
-    });
+        await ctx.out.record({ snapshot: snap.id, path: ref.path, bytes });
+        return ExitCode.Ok;
+      },
+      undefined,
+      undefined,
+      { asOf },
+    );
   },
 };

@@ -1,5 +1,7 @@
+import { AS_OF_FLAG } from '../args/common-flags.ts';
 import { parseSnapshotRef, shortId } from '../args/snapshot-ref.ts';
 import { isEmptyFilterView, SELECTION_FLAGS } from '../args/snapshot-selection.ts';
+import { asOfFlag } from '../args/time-spec.ts';
 import type { CheckProblem } from '../engine/engine.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { formatCount } from '../output/format.ts';
@@ -33,6 +35,7 @@ export const checkCommand: Command = {
   flags: [
     { name: 'fast', kind: 'boolean', description: 'check presence only, do not read the data' },
     ...SELECTION_FLAGS,
+    AS_OF_FLAG,
   ],
   args: [
     { name: 'SNAPSHOT', required: false, variadic: true, description: 'snapshot id prefixes or "latest"' },
@@ -43,6 +46,7 @@ export const checkCommand: Command = {
     const refs = ctx.args.map((a) => parseSnapshotRef(a, 'check').snapshot);
     const fast = ctx.flags.bool('fast');
     const filter = await commandFilter(ctx, 'check');
+    const asOf = asOfFlag(ctx.flags, 'check');
     return withStore(
       ctx,
       true,
@@ -109,7 +113,7 @@ export const checkCommand: Command = {
       },
       undefined,
       undefined,
-      { damageReported: true },
+      { damageReported: true, asOf },
     );
   },
 };

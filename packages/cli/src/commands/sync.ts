@@ -1,5 +1,7 @@
+import { AS_OF_FLAG } from '../args/common-flags.ts';
 import { parseSnapshotRef, shortId } from '../args/snapshot-ref.ts';
 import { isEmptyFilterView, SELECTION_FLAGS } from '../args/snapshot-selection.ts';
+import { asOfFlag } from '../args/time-spec.ts';
 import type { OpenStore, SyncedView } from '../engine/engine.ts';
 import { MissingPassphraseError, PassphraseError, UsageError, WrongPassphraseError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
@@ -62,6 +64,7 @@ function line(s: SyncedView): string {
 async function openPeer(
   ctx: CommandContext,
   p: SyncPlan,
+  asOf: number | undefined,
 ): ReturnType<CommandContext['services']['openStore']> {
   try {
     return await ctx.services.openStore(
@@ -70,6 +73,8 @@ async function openPeer(
         keyfile: ctx.flags.string('peer-keyfile') ?? ctx.flags.string('keyfile'),
         sourcePassphrase: ctx.io.env.KLOSET_PEER_PASSPHRASE,
         sourcePassphraseFrom: 'KLOSET_PEER_PASSPHRASE',
+        // -as-of is of the source: the peer in `sync -from`.
+        asOf: p.direction === 'from' ? asOf : undefined,
       },
       p.direction === 'from',
     );
@@ -112,7 +117,7 @@ export const syncCommand: Command = {
     "destination has already is skipped, so an interrupted sync resumes. The other store's\n" +
     'passphrase: its passphrase= option (@NAME), else KLOSET_PEER_PASSPHRASE, else\n' +
     'KLOSET_PASSPHRASE, else -peer-keyfile FILE (default: -keyfile), else a prompt. Create the\n' +
-    'destination first (kloset at STORE create).',
+    'destination first (kloset at STORE create). -as-of TIME reads the source store as it was then.',
   usesStore: true,
   flags: [
     {
@@ -134,6 +139,7 @@ export const syncCommand: Command = {
       description: "read the other store's passphrase from FILE",
     },
     ...SELECTION_FLAGS,
+    AS_OF_FLAG,
   ],
   args: [
     {
@@ -152,52 +158,61 @@ export const syncCommand: Command = {
   async run(ctx) {
     const p = plan(ctx);
     const filter = await commandFilter(ctx, 'sync');
-    return withStore(ctx, p.direction === 'to', async (here, where) => {
-      const { store: peer, where: peerWhere } = await openPeer(ctx, p);
-      try {
-        const [src, dst]: [OpenStore, OpenStore] = p.direction === 'to' ? [here, peer] : [peer, here];
-        const [srcName, dstName] =
-          p.direction === 'to' ? [where.display, peerWhere.display] : [peerWhere.display, where.display];
-        const required = p.refs.length > 0 || !isEmptyFilterView(filter);
-        const snapshots = await selectSnapshots(src, p.refs, filter, required);
-        const progress = ctx.out.progress('sync');
-        let outcome: Awaited<ReturnType<OpenStore['syncTo']>>;
+    const asOf = asOfFlag(ctx.flags, 'sync');
+    const toPeer = p.direction === 'to';
+    return withStore(
+      ctx,
+      toPeer,
+      async (here, where) => {
+        const { store: peer, where: peerWhere } = await openPeer(ctx, p, asOf);
         try {
-          outcome = await src.syncTo(dst, {
-            snapshotIds: snapshots.map((s) => s.id),
-            signal: ctx.io.signal,
-            onProgress: (e) => progress.update(e),
-            onSnapshot: (s) => {
-              if (!ctx.out.json) void ctx.out.text(line(s));
+          const [src, dst]: [OpenStore, OpenStore] = p.direction === 'to' ? [here, peer] : [peer, here];
+          const [srcName, dstName] =
+            p.direction === 'to' ? [where.display, peerWhere.display] : [peerWhere.display, where.display];
+          const required = p.refs.length > 0 || !isEmptyFilterView(filter);
+          const snapshots = await selectSnapshots(src, p.refs, filter, required);
+          const progress = ctx.out.progress('sync');
+          let outcome: Awaited<ReturnType<OpenStore['syncTo']>>;
+          try {
+            outcome = await src.syncTo(dst, {
+              snapshotIds: snapshots.map((s) => s.id),
+              signal: ctx.io.signal,
+              onProgress: (e) => progress.update(e),
+              onSnapshot: (s) => {
+                if (!ctx.out.json) void ctx.out.text(line(s));
+              },
+            });
+          } finally {
+            progress.stop();
+          }
+          await ctx.out.result(
+            {
+              from: p.direction === 'to' ? where.location : peerWhere.location,
+              to: p.direction === 'to' ? peerWhere.location : where.location,
+              copied: outcome.copied,
+              present: outcome.present,
+              stored_bytes: outcome.storedBytes,
+              snapshots: outcome.snapshots.map((s) => ({
+                id: s.id,
+                status: s.status,
+                read_bytes: s.readBytes,
+                stored_bytes: s.storedBytes,
+                mapped_files: s.mappedFiles,
+              })),
             },
-          });
+            () => [
+              `synced ${srcName} to ${dstName}: ${formatCount(outcome.copied)} copied, ` +
+                `${formatCount(outcome.present)} already there, ${formatBytes(outcome.storedBytes)} stored`,
+            ],
+          );
+          return ExitCode.Ok;
         } finally {
-          progress.stop();
+          await peer.close();
         }
-        await ctx.out.result(
-          {
-            from: p.direction === 'to' ? where.location : peerWhere.location,
-            to: p.direction === 'to' ? peerWhere.location : where.location,
-            copied: outcome.copied,
-            present: outcome.present,
-            stored_bytes: outcome.storedBytes,
-            snapshots: outcome.snapshots.map((s) => ({
-              id: s.id,
-              status: s.status,
-              read_bytes: s.readBytes,
-              stored_bytes: s.storedBytes,
-              mapped_files: s.mappedFiles,
-            })),
-          },
-          () => [
-            `synced ${srcName} to ${dstName}: ${formatCount(outcome.copied)} copied, ` +
-              `${formatCount(outcome.present)} already there, ${formatBytes(outcome.storedBytes)} stored`,
-          ],
-        );
-        return ExitCode.Ok;
-      } finally {
-        await peer.close();
-      }
-    });
+      },
+      undefined,
+      undefined,
+      { asOf: toPeer ? asOf : undefined },
+    );
   },
 };

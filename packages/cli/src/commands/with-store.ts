@@ -31,6 +31,7 @@ export async function abandonStore(opening: OpeningStore): Promise<void> {
 /**
  * `source`: the named source being backed up, whose `passphrase=` is used if the store has none.
  * `opening`: the store already being opened with those options (see `Services.opensWithoutPrompt`).
+ * `options.asOf` (-as-of): the store as it was then, read-only.
  */
 export async function withStore<T>(
   ctx: CommandContext,
@@ -38,9 +39,10 @@ export async function withStore<T>(
   fn: (store: OpenStore, where: ResolvedLocation) => Promise<T>,
   source?: ResolvedLocation,
   opening?: OpeningStore,
-  options: { readonly damageReported?: boolean } = {},
+  options: { readonly damageReported?: boolean; readonly asOf?: number | undefined } = {},
 ): Promise<T> {
-  const { store, where } = await (opening ?? ctx.services.openStore(storeOptions(ctx, source), readOnly));
+  const opts = { ...storeOptions(ctx, source), asOf: options.asOf };
+  const { store, where } = await (opening ?? ctx.services.openStore(opts, readOnly));
   try {
     for (const line of store.notices) await ctx.out.warn(line);
     // The command reports the store's damage itself (check), or it is a warning here.

@@ -13,13 +13,23 @@ import type { Connectors } from './connectors.ts';
 
 type Built = { source: Source; storage: Storage; destination: Destination };
 
+/**
+ * `readOnly`: a destination that creates nothing. `asOf` (storage only): the store as it was then,
+ * read-only; a store whose connector cannot (a local directory) is refused in one line.
+ */
 export async function connect<R extends keyof Built>(
   connectors: Connectors,
   role: R,
   where: ResolvedLocation,
   readOnly = false,
+  asOf?: number,
 ): Promise<Built[R]> {
   const connector = await connectors.resolve(role, where.location);
+  if (asOf !== undefined && !(connector.role === 'storage' && connector.asOf === true)) {
+    throw new UsageError(
+      `-as-of: store ${where.display} cannot be read as it was: only stores that keep the versions of their objects can (an S3 bucket with versioning, as Object Lock buckets have)`,
+    );
+  }
   let options: ReturnType<typeof validateOptions>;
   try {
     if (where.typed) {
@@ -43,6 +53,12 @@ export async function connect<R extends keyof Built>(
     location: string;
     options: typeof options;
     readOnly?: boolean;
+    asOf?: number;
   }) => Promise<Built[R]>;
-  return create({ location: where.location, options, ...(readOnly ? { readOnly } : {}) });
+  return create({
+    location: where.location,
+    options,
+    ...(readOnly ? { readOnly } : {}),
+    ...(asOf !== undefined ? { asOf } : {}),
+  });
 }

@@ -38,6 +38,12 @@ export interface ConnectorParams {
    * creates nothing (no bucket, no directory); it still checks what it can without writing.
    */
   readonly readOnly?: boolean;
+  /**
+   * Storage only, for connectors with `asOf: true`: the store as it was at this instant (Unix ms),
+   * read-only: every object as its version current then (one deleted or not yet written then is
+   * absent). Never given to connectors without `asOf`.
+   */
+  readonly asOf?: number;
 }
 
 interface ConnectorBase<R extends ConnectorRole> {
@@ -67,6 +73,11 @@ export interface SourceConnector extends ConnectorBase<'source'> {
   create(params: ConnectorParams): Promise<Source>;
 }
 export interface StorageConnector extends ConnectorBase<'storage'> {
+  /**
+   * True when `create` honours `ConnectorParams.asOf` (a backend that keeps the versions of its
+   * objects, such as a versioned bucket): the CLI's `-as-of` refuses other stores.
+   */
+  readonly asOf?: boolean;
   create(params: ConnectorParams): Promise<Storage>;
 }
 export interface DestinationConnector extends ConnectorBase<'destination'> {
