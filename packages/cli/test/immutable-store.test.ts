@@ -186,3 +186,53 @@ describe('after an attack with the store credentials and passphrase', () => {
     expect(bad).toMatch(/-as-of "yesterday" is neither a date/);
   });
 });
+
+describe('maintenance of a store with Object Lock', () => {
+  it('keeps deleted objects until their retention ends, then reclaims them; extends those in use', async () => {
+    const bucket = s3.name('lock-maint');
+    const at = url(bucket, 'object_lock=governance&retention=20s');
+    const first = join(home.dir, 'maint-1');
+    const second = join(home.dir, 'maint-2');
+    await mkdir(first);
+    await mkdir(second);
+    await writeFile(join(first, 'one.bin'), Buffer.alloc(200_000, 1));
+    await writeFile(join(second, 'two.bin'), Buffer.alloc(200_000, 2));
+    ok(await k(['at', at, 'create']));
+    const old = jsonLines(ok(await k(['-json', 'at', at, 'backup', first])).stdout)[0]?.snapshot as {
+      id: string;
+    };
+    const kept = jsonLines(ok(await k(['-json', 'at', at, 'backup', second])).stdout)[0]?.snapshot as {
+      id: string;
+    };
+    const written = Date.now();
+    ok(await k(['at', at, 'rm', old.id]));
+    const run1 = ok(await k(['at', at, 'maintenance', '-grace', '0s']));
+    expect(run1.stdout).toMatch(/deleted [1-9]\d* unused packfiles/);
+    expect(run1.stdout).toMatch(/\d+ deleted objects kept until their retention ends/);
+    // The deleted packfile is hidden, its version still there.
+    const hidden = async () => {
+      const v = await s3.client.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: 'packfiles/' }));
+      return (v.Versions ?? []).filter((x) => x.IsLatest !== true).length;
+    };
+    expect(await hidden()).toBeGreaterThan(0);
+    // Once the retention of what was written has ended (and half of it for what is in use):
+    await sleep(Math.max(0, written + 21_000 - Date.now()));
+    const run2 = jsonLines(ok(await k(['-json', 'at', at, 'maintenance', '-grace', '0s'])).stdout)[0] as {
+      retention: { reclaimed: number; kept: number; extended: number };
+    };
+    expect(run2.retention.reclaimed).toBeGreaterThanOrEqual(2); // packfiles, the snapshot header
+    expect(run2.retention.kept).toBe(0);
+    expect(run2.retention.extended).toBeGreaterThan(0);
+    expect(await hidden()).toBe(0);
+    // What is in use is retained again, and still restores.
+    const live = (await currentKeys(bucket)).filter((key) => !key.startsWith('locks/'));
+    for (const key of live) {
+      const h = await s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      expect(h.ObjectLockRetainUntilDate?.getTime() ?? 0, key).toBeGreaterThan(Date.now() + 10_000);
+    }
+    const to = join(home.dir, 'maint-restored');
+    ok(await k(['at', at, 'restore', '-to', to, kept.id]));
+    expect(await describeTree(to)).toEqual(await describeTree(second));
+    ok(await k(['at', at, 'check']));
+  }, 120_000);
+});

@@ -4,5 +4,6 @@ export * from './as-of-storage.ts';
 export * from './layout.ts';
 export * from './manifest.ts';
 export * from './object-lock.ts';
+export * from './retention.ts';
 export * from './s3-storage.ts';
 export * from './versions.ts';

@@ -36,6 +36,7 @@ import {
 } from '@kloset/s3-common';
 import { StoreLayout } from './layout.ts';
 import { bucketLockState, type LockPolicy, noObjectLockError, retentionFrom } from './object-lock.ts';
+import { retentionUpkeep } from './retention.ts';
 
 const MiB = 1024 * 1024;
 
@@ -98,16 +99,6 @@ export class S3Storage implements Storage {
     this.#partsInFlight = config.partsInFlight ?? 2;
     this.#storageClass = settings.storageClass;
     this.#lock = config.lock;
-  }
-
-  /** The Object Lock policy of the store, if any. */
-  get lockPolicy(): LockPolicy | undefined {
-    return this.#lock;
-  }
-
-  /** The connection (for maintenance of the object versions, retention.ts). */
-  get connection(): S3Connection {
-    return this.#conn;
   }
 
   /** The headers of an object of `kind` written now: storage class, and a retention but for locks. */
@@ -389,21 +380,34 @@ export class S3Storage implements Storage {
    * layout.ts, under its prefix; nothing else in the bucket) initiated at least `olderThanMs` ago
    * by the server's clock against ours. A put in progress is only as old as its own duration: a
    * grace period far longer than any put (maintenance: 24 h) keeps it safe. Bytes are those of
-   * the uploaded parts.
+   * the uploaded parts. With Object Lock, also the upkeep of retained versions (retention.ts).
    */
   async removeLeftovers(olderThanMs: number): Promise<LeftoverRemoval> {
     checkLeftoverAge(olderThanMs, this.location);
     this.#writable('removeLeftovers');
     const layout = this.#layout;
-    return abortStaleUploads({
+    const owns = (key: string) =>
+      key === layout.configKey || RESOURCE_KINDS.some((kind) => layout.idOf(kind, key) !== undefined);
+    const aborted = await abortStaleUploads({
       connection: this.#conn,
       endpoint: this.#endpoint,
       bucket: this.#bucket,
       prefix: layout.prefix,
       olderThanMs,
-      keyFilter: (key) =>
-        key === layout.configKey || RESOURCE_KINDS.some((kind) => layout.idOf(kind, key) !== undefined),
+      keyFilter: owns,
     });
+    if (this.#lock === undefined) return aborted;
+    await this.#checkLock();
+    const retention = await retentionUpkeep({
+      conn: this.#conn,
+      bucket: this.#bucket,
+      prefix: layout.prefix,
+      policy: this.#lock,
+      graceMs: olderThanMs,
+      owns,
+      isLock: (key) => layout.idOf('lock', key) !== undefined,
+    });
+    return { ...aborted, retention };
   }
 
   async close(): Promise<void> {

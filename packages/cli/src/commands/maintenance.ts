@@ -3,6 +3,7 @@ import { UsageError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { formatBytes, formatCount, formatDuration } from '../output/format.ts';
 import type { Command } from './command.ts';
+import { retentionJson, retentionLines } from './retention-lines.ts';
 import { withStore } from './with-store.ts';
 
 const DEFAULT_GRACE = '24h';
@@ -24,7 +25,10 @@ export const maintenanceCommand: Command = {
     'maintenance before anything is deleted (exit 4). Last, what interrupted writes left in the\n' +
     'storage and older than the grace period is removed: temporary files of a local store,\n' +
     'incomplete multipart uploads of the store in a bucket.\n' +
-    '-dry-run shows what would be deleted (leftovers are not looked for).',
+    '-dry-run shows what would be deleted (leftovers are not looked for). On a store with Object\n' +
+    'Lock (options object_lock and retention), a delete only hides an object: its data is removed\n' +
+    'by a later run once its retention has ended ("N objects kept until their retention ends"),\n' +
+    'and the retention of the objects still in use is extended when less than half of it is left.',
   usesStore: true,
   flags: [
     {
@@ -42,7 +46,7 @@ export const maintenanceCommand: Command = {
     { name: 'dry-run', kind: 'boolean', description: 'show what would be deleted, delete nothing' },
   ],
   args: [],
-  json: '{"dry_run", "grace_seconds", "snapshots", "packfiles", "packfile_bytes", "deleted", "deleted_bytes", "unfinished", "kept_recent", "kept_recent_bytes", "kept_unknown_age", "partial", "reclaimable_bytes", "repacked", "repacked_bytes", "leftovers", "leftover_bytes", "deleted_packfiles": [id, ...] (first 1000)}',
+  json: '{"dry_run", "grace_seconds", "snapshots", "packfiles", "packfile_bytes", "deleted", "deleted_bytes", "unfinished", "kept_recent", "kept_recent_bytes", "kept_unknown_age", "partial", "reclaimable_bytes", "repacked", "repacked_bytes", "leftovers", "leftover_bytes", "retention": {"reclaimed", "reclaimed_bytes", "kept", "kept_bytes", "kept_until", "extended"} (Object Lock stores), "deleted_packfiles": [id, ...] (first 1000)}',
   examples: [
     'kloset maintenance',
     'kloset at @my-s3-store maintenance -dry-run',
@@ -93,6 +97,7 @@ export const maintenanceCommand: Command = {
           repacked_bytes: r.repackedBytes,
           leftovers: r.leftovers,
           leftover_bytes: r.leftoverBytes,
+          ...(r.retention !== undefined ? { retention: retentionJson(r.retention) } : {}),
           deleted_packfiles: [...r.deletedIds],
         },
         () => [
@@ -122,6 +127,7 @@ export const maintenanceCommand: Command = {
                 `removed ${formatCount(r.leftovers)} leftovers of interrupted writes older than ${formatDuration(graceMs)} (${formatBytes(r.leftoverBytes)})`,
               ]
             : []),
+          ...(r.retention !== undefined ? retentionLines(r.retention) : []),
         ],
       );
       return ExitCode.Ok;

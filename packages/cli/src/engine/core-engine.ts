@@ -172,6 +172,7 @@ function maintenanceView(r: core.MaintenanceResult): MaintenanceOutcome {
     repackedBytes: r.repackedBytes,
     leftovers: r.leftovers,
     leftoverBytes: r.leftoverBytes,
+    ...(r.retention !== undefined ? { retention: r.retention } : {}),
     deletedIds: r.deletedIds,
   };
 }

@@ -3,7 +3,14 @@
  * terms (ids as hex strings, times as Unix milliseconds). core-engine.ts implements it over
  * @kloset/core; tests may implement it in memory. Commands never import the core directly.
  */
-import type { Destination, EntryType, Source, Storage, Timestamp } from '@kloset/connector-contract';
+import type {
+  Destination,
+  EntryType,
+  RetentionUpkeep,
+  Source,
+  Storage,
+  Timestamp,
+} from '@kloset/connector-contract';
 
 export interface SnapshotSummaryCounts {
   readonly files: number;
@@ -311,6 +318,8 @@ export interface MaintenanceOutcome {
   /** Leftovers of interrupted writes (temporary files, incomplete uploads) removed, and their bytes. */
   readonly leftovers: number;
   readonly leftoverBytes: number;
+  /** A store with Object Lock: deleted objects reclaimed or kept under retention, retentions extended. */
+  readonly retention?: RetentionUpkeep;
   /** Hex ids of the deleted packfiles (the first 1000). */
   readonly deletedIds: readonly string[];
 }

@@ -93,7 +93,10 @@ export type StorageMode = 'read-write' | 'read-only';
  *   and stores nothing, as any failed put. Resolves with how many leftovers were removed and
  *   their bytes (as far as the backend tells them); a leftover removed by someone else meanwhile
  *   is not counted. Idempotent; `read-only` storages fail with `permission`. Storages whose puts
- *   leave nothing behind may omit it.
+ *   leave nothing behind may omit it. A storage whose deletes keep the object's data under a
+ *   retention (Object Lock) also does its upkeep here (RetentionUpkeep): versions hidden by a
+ *   delete for at least `olderThanMs` are removed once their retention has ended (never before),
+ *   and the retention of objects in use is extended; their content never changes.
  *
  * Transient failures (network, 5xx, throttling) surface as `transient`/`unavailable` errors;
  * retrying is done by wrappers (wrappers/retry-storage.ts), not inside the connector.
@@ -119,6 +122,26 @@ export interface LeftoverRemoval {
   readonly count: number;
   /** Their bytes (for an upload: the bytes of its uploaded parts). */
   readonly bytes: number;
+  /** Storages that keep deleted objects under a retention (Object Lock): what became of them. */
+  readonly retention?: RetentionUpkeep;
+}
+
+/**
+ * The upkeep of a store whose objects are retained (an S3 bucket with Object Lock, FORMAT.md §12),
+ * done by its `removeLeftovers`: a delete there only hides an object (a delete marker), its
+ * version stays until its retention ends. The versions of deleted or replaced objects, hidden for
+ * at least the grace period, are removed once their retention has ended (`reclaimed`), or kept
+ * until then (`kept`); objects in use whose retention would end soon have it extended.
+ */
+export interface RetentionUpkeep {
+  readonly reclaimed: number;
+  readonly reclaimedBytes: number;
+  readonly kept: number;
+  readonly keptBytes: number;
+  /** When the last kept version's retention ends (Unix ms), if any is kept. */
+  readonly keptUntil?: number;
+  /** Objects in use whose retention was extended. */
+  readonly extended: number;
 }
 
 export const RESOURCE_ID_PATTERN = /^[0-9a-f]{64}$/;

@@ -1,6 +1,6 @@
 /** Options, progress, results and errors of `maintenance`, and what it needs of a repository. */
 
-import type { Storage } from '@kloset/connector-contract';
+import type { RetentionUpkeep, Storage } from '@kloset/connector-contract';
 import type { BlobReadResult, ReadBlobsOptions } from '../repository/blob-reader.ts';
 import type { BlobId, BlobKind, BlobLocation, BlobStore, PutBlobResult } from '../repository/blob-store.ts';
 import type { PackfileInfo, PackfileStatus } from '../repository/repository.ts';
@@ -101,6 +101,8 @@ export interface MaintenanceResult {
    */
   readonly leftovers: number;
   readonly leftoverBytes: number;
+  /** The upkeep of a store with Object Lock (its storage's removeLeftovers), if it has one. */
+  readonly retention?: RetentionUpkeep;
   /** Hex ids of the deleted packfiles (the first MAX_LISTED_PACKFILES). */
   readonly deletedIds: readonly string[];
 }

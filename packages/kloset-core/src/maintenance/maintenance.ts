@@ -249,6 +249,7 @@ export async function maintenance(
       ...counts,
       leftovers: left?.count ?? 0,
       leftoverBytes: left?.bytes ?? 0,
+      ...(left?.retention !== undefined ? { retention: left.retention } : {}),
       deletedIds,
     };
   } finally {
