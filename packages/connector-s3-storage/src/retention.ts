@@ -23,9 +23,6 @@ import { type S3Connection, s3Call, s3ErrorCode } from '@kloset/s3-common';
 import { type LockPolicy, retentionFrom } from './object-lock.ts';
 import { listVersions, type ObjectVersion } from './versions.ts';
 
-/** Requests in flight at once during the upkeep. */
-const IN_FLIGHT = 8;
-
 export interface UpkeepRequest {
   readonly conn: S3Connection;
   readonly bucket: string;
@@ -72,9 +69,10 @@ class Upkeep {
     return { op, bucket: this.#req.bucket, key, endpoint: this.#req.conn.settings.location.endpoint };
   }
 
-  /** Runs `task` with at most IN_FLIGHT at once; the first failure is thrown by `drain`. */
+  /** Runs `task`, a bounded number at once; the first failure is thrown by `drain` (or the next spawn). */
   async #spawn(task: () => Promise<void>): Promise<void> {
-    while (this.#running.size >= IN_FLIGHT) await Promise.race(this.#running);
+    // Requests in flight: the store's `concurrency`.
+    while (this.#running.size >= this.#req.conn.settings.concurrency) await Promise.race(this.#running);
     if (this.#failure) throw this.#failure.err;
     const p = task()
       .catch((err: unknown) => {

@@ -27,7 +27,7 @@ export const maintenanceCommand: Command = {
     'incomplete multipart uploads of the store in a bucket.\n' +
     '-dry-run shows what would be deleted (leftovers are not looked for). On a store with Object\n' +
     'Lock (options object_lock and retention), a delete only hides an object: its data is removed\n' +
-    'by a later run once its retention has ended ("N objects kept until their retention ends"),\n' +
+    'by a later run once its retention has ended ("N deleted objects kept until their retention ends"),\n' +
     'and the retention of the objects still in use is extended when less than half of it is left.',
   usesStore: true,
   flags: [
