@@ -26,6 +26,10 @@ describe('durations and times', () => {
     expect(timeSpecMs('2025-01-31T13:45', NOW)).toBe(new Date(2025, 0, 31, 13, 45).getTime());
     expect(timeSpecMs('2025-01-31 13:45:07', NOW)).toBe(new Date(2025, 0, 31, 13, 45, 7).getTime());
     expect(timeSpecMs('2025-01-31T13:45:07.5Z', NOW)).toBe(Date.UTC(2025, 0, 31, 13, 45, 7, 500));
+    // RFC 3339 (date --rfc-3339=ns): the fraction is cut to milliseconds.
+    expect(timeSpecMs('2025-01-31 13:45:07.123456789+00:00', NOW)).toBe(
+      Date.UTC(2025, 0, 31, 13, 45, 7, 123),
+    );
     expect(timeSpecMs('2025-01-31T13:45+02:00', NOW)).toBe(Date.UTC(2025, 0, 31, 11, 45));
     expect(timeSpecMs('2025-01-31T13:45-0130', NOW)).toBe(Date.UTC(2025, 0, 31, 15, 15));
     for (const bad of [

@@ -17,6 +17,15 @@ export interface ObjectVersion {
   readonly latest: boolean;
 }
 
+/**
+ * Keys in order, newest first within a key. Times have the server's precision (milliseconds on
+ * RGW, seconds on AWS): of two entries of one second, the current one counts as the newer.
+ */
+function newestFirst(a: ObjectVersion, b: ObjectVersion): number {
+  if (a.key !== b.key) return a.key < b.key ? -1 : 1;
+  return b.modified - a.modified || Number(b.latest) - Number(a.latest);
+}
+
 /** One page of versions and delete markers under `prefix`, sorted by key (as S3 lists them). */
 async function* versionPages(
   conn: S3Connection,
@@ -57,7 +66,7 @@ async function* versionPages(
     };
     for (const v of page.Versions ?? []) add(v, false);
     for (const m of page.DeleteMarkers ?? []) add(m, true);
-    out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : b.modified - a.modified));
+    out.sort(newestFirst);
     yield out;
     keyMarker = page.IsTruncated ? decode(page.NextKeyMarker ?? '') : undefined;
     versionMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;

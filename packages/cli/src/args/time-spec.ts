@@ -2,9 +2,10 @@
  * Times and durations on the command line:
  *
  * - a duration: numbers with units, `30s`, `15m`, `12h`, `7d`, `2w`, combined (`1d12h`);
- * - a point in time (`-since`, `-before`): an ISO 8601 date `2025-01-31` (local midnight), a date
- *   and time `2025-01-31T13:45[:07[.123]]` (local time; a space may replace the `T`), the same
- *   with `Z` or an offset `+02:00`, or a duration meaning that long ago (`7d`: 7 days ago).
+ * - a point in time (`-since`, `-before`, `-as-of`): an ISO 8601 date `2025-01-31` (local
+ *   midnight), a date and time `2025-01-31T13:45[:07[.123]]` (local time; a space may replace the
+ *   `T`; digits beyond milliseconds are cut), the same with `Z` or an offset `+02:00` (RFC 3339),
+ *   or a duration meaning that long ago (`7d`: 7 days ago).
  */
 import { durationMs } from '@kloset/connector-contract';
 import { UsageError } from '../errors.ts';
@@ -14,7 +15,7 @@ export { durationMs };
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(Z|[+-]\d{2}:?\d{2})?$/;
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
 /** Parses a duration flag value; a bad one is a usage error naming the flag. */
 export function parseDuration(text: string, flag: string, command: string): number {
@@ -54,7 +55,8 @@ export function timeSpecMs(text: string, now: number): number | undefined {
   ];
   if (!validDate(y, mo, d) || h > 23 || mi > 59 || s > 59) return undefined;
   const zone = dt[8];
-  const ms = Number((dt[7] ?? '0').padEnd(3, '0'));
+  // Fractions beyond milliseconds (RFC 3339 allows any number of digits) are cut.
+  const ms = Number((dt[7] ?? '0').slice(0, 3).padEnd(3, '0'));
   if (zone === undefined) return new Date(y, mo - 1, d, h, mi, s, ms).getTime();
   const utc = Date.UTC(y, mo - 1, d, h, mi, s, ms);
   if (zone === 'Z') return utc;
