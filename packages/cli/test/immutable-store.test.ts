@@ -158,6 +158,11 @@ describe('after an attack with the store credentials and passphrase', () => {
     ok(await k(['at', at, 'sync', '-as-of', before, '-to', copy]));
     const listed = jsonLines(ok(await k(['-json', 'at', copy, 'ls'])).stdout);
     expect(listed.map((s) => String(s.id)).sort()).toEqual([...ids].sort());
+    // -from: -as-of is of the source (the other store), the store of "at" is written.
+    const pulled = join(home.dir, 'pulled-store');
+    ok(await k(['at', pulled, 'create']));
+    ok(await k(['at', pulled, 'sync', '-as-of', before, '-from', at, ids[0] ?? '']));
+    expect(jsonLines(ok(await k(['-json', 'at', pulled, 'ls'])).stdout).map((s) => s.id)).toEqual([ids[0]]);
   });
 
   it('no locked version can be deleted by its version id', async () => {

@@ -11,7 +11,9 @@
  *   the store's retention gets it extended (PutObjectRetention) to a full retention from now.
  *
  * A version written at T under the policy is retained until T + retention at least: only versions
- * older than that are asked for their actual retention (GetObjectRetention).
+ * older than that (hidden ones) or than half of it (current ones) are asked for their actual
+ * retention (GetObjectRetention). So an object written without the options (a store that had
+ * none before) gets its retention from the first upkeep once it is half a retention old.
  */
 import {
   DeleteObjectCommand,
@@ -97,7 +99,10 @@ class Upkeep {
       );
       return out.Retention?.RetainUntilDate?.getTime() ?? 0;
     } catch (err) {
-      if (s3ErrorCode(err) === 'NoSuchObjectLockConfiguration') return 0;
+      // No retention on this version (AWS; RGW says ObjectLockConfigurationNotFoundError).
+      const code = s3ErrorCode(err);
+      if (code === 'NoSuchObjectLockConfiguration' || code === 'ObjectLockConfigurationNotFoundError')
+        return 0;
       throw err;
     }
   }

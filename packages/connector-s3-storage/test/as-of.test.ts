@@ -4,7 +4,7 @@
  * and within the grace period, reclaimed after.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { ResourceInfo, Storage } from '@kloset/connector-contract';
 import { deterministicBytes, testResourceId } from '@kloset/connector-contract/testing';
 import { s3TestBuckets, s3TestParams } from '@kloset/s3-common/testing';
@@ -130,6 +130,29 @@ describe('the upkeep of an Object Lock store (removeLeftovers)', () => {
       expect(left.DeleteMarkers ?? []).toHaveLength(0);
     } finally {
       await storage.close();
+    }
+  });
+
+  it('retains objects written without the options once half a retention old', async () => {
+    const bucket = s3.name('upkeep-late');
+    const options = { object_lock: 'governance', retention: '2s' };
+    const locked = await createS3Storage(s3TestParams(env, bucket, '', options));
+    const plainStore = await createS3Storage(s3TestParams(env, bucket, ''));
+    try {
+      await locked.create(new Uint8Array([1]));
+      const id = testResourceId(6);
+      await plainStore.put('state', id, deterministicBytes(6, 100));
+      const before = await plain.send(new HeadObjectCommand({ Bucket: bucket, Key: `states/${id}` }));
+      expect(before.ObjectLockMode).toBeUndefined();
+      await sleep(1100);
+      // The state, and the config written at create.
+      expect((await locked.removeLeftovers?.(0))?.retention).toMatchObject({ extended: 2 });
+      const after = await plain.send(new HeadObjectCommand({ Bucket: bucket, Key: `states/${id}` }));
+      expect(after.ObjectLockMode).toBe('GOVERNANCE');
+      expect(after.ObjectLockRetainUntilDate?.getTime() ?? 0).toBeGreaterThan(Date.now() + 1000);
+    } finally {
+      await locked.close();
+      await plainStore.close();
     }
   });
 });
