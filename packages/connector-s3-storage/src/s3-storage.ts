@@ -69,7 +69,10 @@ function parseContentRange(
 /**
  * Storage over BUCKET/PREFIX (see layout.ts for the keys). Makes no retries itself: wrap it in the
  * contract's RetryStorage. `create` makes the bucket if it is missing and writes the config with a
- * conditional PUT (`If-None-Match: *`), after a HEAD that also protects servers ignoring it.
+ * conditional PUT (`If-None-Match: *`), after a HEAD that also protects servers ignoring it (and
+ * versioned buckets, where RGW ignores it). With a LockPolicy (object-lock.ts), every object but
+ * locks is written under an Object Lock retention, `create` makes the bucket with Object Lock, and
+ * a bucket without it is refused; deletes then only hide objects (FORMAT.md §12).
  */
 export class S3Storage implements Storage {
   readonly location: string;
