@@ -89,7 +89,7 @@ async function dispatch(
     jsonProgress: flags.bool('json-progress'),
   });
   const services = new Services(io, options.engine, options.builtins, { verbose: flags.bool('verbose') });
-  const code = await command.run({ io, out, flags, args, at: line.at, services });
+  const code = await command.run({ io, out, flags, args, at: line.at, services, command: name });
   return code ?? ExitCode.Ok;
 }
 

@@ -2,7 +2,6 @@ import { once } from 'node:events';
 import { AS_OF_FLAG } from '../args/common-flags.ts';
 import { parseSnapshotRef } from '../args/snapshot-ref.ts';
 import { SELECTION_FLAGS } from '../args/snapshot-selection.ts';
-import { asOfFlag } from '../args/time-spec.ts';
 import { UsageError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
 import type { Command } from './command.ts';
@@ -38,31 +37,23 @@ export const catCommand: Command = {
       throw new UsageError(`cat: give the file as SNAPSHOT:PATH, e.g. ${ref.snapshot}:/etc/hosts`, 'cat');
     }
     const filter = await commandFilter(ctx, 'cat');
-    const asOf = asOfFlag(ctx.flags, 'cat');
-    return withStore(
-      ctx,
-      true,
-      async (store) => {
-        const snap = await selectOne(store, ref.snapshot, filter, (l) => ctx.out.warn(l));
-        const stdout = ctx.io.stdout;
-        let bytes = 0;
-        for await (const part of store.cat(snap.id, ref.path, ctx.io.signal)) {
-          if (ctx.out.json) {
-            for (let off = 0; off < part.length; off += JSON_PART_BYTES) {
-              const slice = part.subarray(off, off + JSON_PART_BYTES);
-              await ctx.out.record({ offset: bytes + off, data: Buffer.from(slice).toString('base64') });
-            }
-          } else if (!stdout.write(part)) {
-            await once(stdout, 'drain');
+    return withStore(ctx, true, async (store) => {
+      const snap = await selectOne(store, ref.snapshot, filter, (l) => ctx.out.warn(l));
+      const stdout = ctx.io.stdout;
+      let bytes = 0;
+      for await (const part of store.cat(snap.id, ref.path, ctx.io.signal)) {
+        if (ctx.out.json) {
+          for (let off = 0; off < part.length; off += JSON_PART_BYTES) {
+            const slice = part.subarray(off, off + JSON_PART_BYTES);
+            await ctx.out.record({ offset: bytes + off, data: Buffer.from(slice).toString('base64') });
           }
-          bytes += part.length;
+        } else if (!stdout.write(part)) {
+          await once(stdout, 'drain');
         }
-        await ctx.out.record({ snapshot: snap.id, path: ref.path, bytes });
-        return ExitCode.Ok;
-      },
-      undefined,
-      undefined,
-      { asOf },
-    );
+        bytes += part.length;
+      }
+      await ctx.out.record({ snapshot: snap.id, path: ref.path, bytes });
+      return ExitCode.Ok;
+    });
   },
 };

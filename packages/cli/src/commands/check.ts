@@ -1,7 +1,6 @@
 import { AS_OF_FLAG } from '../args/common-flags.ts';
 import { parseSnapshotRef, shortId } from '../args/snapshot-ref.ts';
 import { isEmptyFilterView, SELECTION_FLAGS } from '../args/snapshot-selection.ts';
-import { asOfFlag } from '../args/time-spec.ts';
 import type { CheckProblem } from '../engine/engine.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { formatCount } from '../output/format.ts';
@@ -46,7 +45,6 @@ export const checkCommand: Command = {
     const refs = ctx.args.map((a) => parseSnapshotRef(a, 'check').snapshot);
     const fast = ctx.flags.bool('fast');
     const filter = await commandFilter(ctx, 'check');
-    const asOf = asOfFlag(ctx.flags, 'check');
     return withStore(
       ctx,
       true,
@@ -113,7 +111,7 @@ export const checkCommand: Command = {
       },
       undefined,
       undefined,
-      { damageReported: true, asOf },
+      { damageReported: true },
     );
   },
 };

@@ -26,6 +26,8 @@ export interface CommandContext {
   /** The store location given with `at`, or undefined for the default store. */
   readonly at: string | undefined;
   readonly services: Services;
+  /** The command's words (`ls`, `store add`), for messages. */
+  readonly command: string;
 }
 
 export interface Command {

@@ -1,7 +1,6 @@
 import { AS_OF_FLAG } from '../args/common-flags.ts';
 import { parseSnapshotRef } from '../args/snapshot-ref.ts';
 import { SELECTION_FLAGS } from '../args/snapshot-selection.ts';
-import { asOfFlag } from '../args/time-spec.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { formatBytes, formatCount } from '../output/format.ts';
 import type { Command } from './command.ts';
@@ -25,36 +24,28 @@ export const infoCommand: Command = {
     const ref = ctx.args[0] === undefined ? undefined : parseSnapshotRef(ctx.args[0], 'info');
     const filter = await commandFilter(ctx, 'info');
     if (!ref) refuseFilter(filter, 'info', 'the filters choose a SNAPSHOT: give one (e.g. latest)');
-    const asOf = asOfFlag(ctx.flags, 'info');
-    return withStore(
-      ctx,
-      true,
-      async (store, where) => {
-        if (ref) {
-          const snap = await selectOne(store, ref.snapshot, filter, (l) => ctx.out.warn(l));
-          await ctx.out.result({ snapshot: snapshotJson(snap) }, () => snapshotDetails(snap));
-          return ExitCode.Ok;
-        }
-        const snapshots = await store.snapshots();
-        const bytes = snapshots.reduce((n, s) => n + s.summary.bytes, 0);
-        const stored = snapshots.reduce((n, s) => n + s.summary.storedBytes, 0);
-        await ctx.out.result(
-          {
-            store: storeJson(where.location, store.view),
-            snapshots: snapshots.length,
-            bytes,
-            stored_bytes: stored,
-          },
-          () => [
-            ...storeDetails(where.display, store.view),
-            `${'snapshots:'.padEnd(13)}${formatCount(snapshots.length)} (${formatBytes(bytes)} backed up, ${formatBytes(stored)} stored)`,
-          ],
-        );
+    return withStore(ctx, true, async (store, where) => {
+      if (ref) {
+        const snap = await selectOne(store, ref.snapshot, filter, (l) => ctx.out.warn(l));
+        await ctx.out.result({ snapshot: snapshotJson(snap) }, () => snapshotDetails(snap));
         return ExitCode.Ok;
-      },
-      undefined,
-      undefined,
-      { asOf },
-    );
+      }
+      const snapshots = await store.snapshots();
+      const bytes = snapshots.reduce((n, s) => n + s.summary.bytes, 0);
+      const stored = snapshots.reduce((n, s) => n + s.summary.storedBytes, 0);
+      await ctx.out.result(
+        {
+          store: storeJson(where.location, store.view),
+          snapshots: snapshots.length,
+          bytes,
+          stored_bytes: stored,
+        },
+        () => [
+          ...storeDetails(where.display, store.view),
+          `${'snapshots:'.padEnd(13)}${formatCount(snapshots.length)} (${formatBytes(bytes)} backed up, ${formatBytes(stored)} stored)`,
+        ],
+      );
+      return ExitCode.Ok;
+    });
   },
 };

@@ -1,7 +1,6 @@
 import { AS_OF_FLAG } from '../args/common-flags.ts';
 import { parseSnapshotRef } from '../args/snapshot-ref.ts';
 import { describeFilterView, isEmptyFilterView, SELECTION_FLAGS } from '../args/snapshot-selection.ts';
-import { asOfFlag } from '../args/time-spec.ts';
 import { UsageError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { table } from '../output/format.ts';
@@ -65,50 +64,42 @@ export const lsCommand: Command = {
       throw new UsageError('ls: -l lists the entries of a snapshot: give SNAPSHOT[:PATH]', 'ls');
     }
     const filter = await commandFilter(ctx, 'ls');
-    const asOf = asOfFlag(ctx.flags, 'ls');
-    return withStore(
-      ctx,
-      true,
-      async (store) => {
-        if (!ref) {
-          const unreadable: { id: string; reason: string }[] = [];
-          const snapshots = await selectSnapshots(store, [], filter, false, (id, reason) =>
-            unreadable.push({ id, reason }),
+    return withStore(ctx, true, async (store) => {
+      if (!ref) {
+        const unreadable: { id: string; reason: string }[] = [];
+        const snapshots = await selectSnapshots(store, [], filter, false, (id, reason) =>
+          unreadable.push({ id, reason }),
+        );
+        if (snapshots.length === 0 && !isEmptyFilterView(filter)) {
+          await ctx.out.note(`no snapshot matches the filter (${describeFilterView(filter)})`);
+        }
+        if (ctx.out.json) for (const s of snapshots) await ctx.out.record(snapshotJson(s));
+        else
+          await ctx.out.text(
+            ...table(
+              snapshots.map((s) => snapshotRow(s)),
+              [2],
+            ),
           );
-          if (snapshots.length === 0 && !isEmptyFilterView(filter)) {
-            await ctx.out.note(`no snapshot matches the filter (${describeFilterView(filter)})`);
-          }
-          if (ctx.out.json) for (const s of snapshots) await ctx.out.record(snapshotJson(s));
-          else
-            await ctx.out.text(
-              ...table(
-                snapshots.map((s) => snapshotRow(s)),
-                [2],
-              ),
-            );
-          // A header that cannot be read is never silently left out: named, and the exit code says so.
-          for (const u of unreadable) {
-            await ctx.out.warn(`snapshot ${u.id}: cannot be read: ${u.reason} (run 'kloset check')`);
-          }
-          return unreadable.length > 0 ? ExitCode.Integrity : ExitCode.Ok;
+        // A header that cannot be read is never silently left out: named, and the exit code says so.
+        for (const u of unreadable) {
+          await ctx.out.warn(`snapshot ${u.id}: cannot be read: ${u.reason} (run 'kloset check')`);
         }
-        const snap = await selectOne(store, ref.snapshot, filter, (l) => ctx.out.warn(l));
-        const recursive = ctx.flags.bool('recursive');
-        const long = ctx.flags.bool('long');
-        let first = true;
-        for await (const entry of store.entries(snap.id, ref.path, recursive)) {
-          // The first entry is the target itself: shown only when it is not a directory.
-          const isTarget = first;
-          first = false;
-          if (isTarget && entry.type === 'directory') continue;
-          if (ctx.out.json) await ctx.out.record(entryJson(entry));
-          else await ctx.out.text(...(long ? entryLongLines(entry) : [entryLine(entry)]));
-        }
-        return ExitCode.Ok;
-      },
-      undefined,
-      undefined,
-      { asOf },
-    );
+        return unreadable.length > 0 ? ExitCode.Integrity : ExitCode.Ok;
+      }
+      const snap = await selectOne(store, ref.snapshot, filter, (l) => ctx.out.warn(l));
+      const recursive = ctx.flags.bool('recursive');
+      const long = ctx.flags.bool('long');
+      let first = true;
+      for await (const entry of store.entries(snap.id, ref.path, recursive)) {
+        // The first entry is the target itself: shown only when it is not a directory.
+        const isTarget = first;
+        first = false;
+        if (isTarget && entry.type === 'directory') continue;
+        if (ctx.out.json) await ctx.out.record(entryJson(entry));
+        else await ctx.out.text(...(long ? entryLongLines(entry) : [entryLine(entry)]));
+      }
+      return ExitCode.Ok;
+    });
   },
 };

@@ -1,7 +1,6 @@
 import { AS_OF_FLAG } from '../args/common-flags.ts';
 import { parseSnapshotRef } from '../args/snapshot-ref.ts';
 import { SELECTION_FLAGS } from '../args/snapshot-selection.ts';
-import { asOfFlag } from '../args/time-spec.ts';
 import type { RestoreOutcome } from '../engine/engine.ts';
 import { UsageError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
@@ -117,68 +116,60 @@ export const restoreCommand: Command = {
     const dryRun = ctx.flags.bool('dry-run');
     // A bad -to (unknown @NAME, a bad option or a secret in its query) is told before the store opens.
     const target = await ctx.services.resolve(to, 'destination');
-    const asOf = asOfFlag(ctx.flags, 'restore');
-    return withStore(
-      ctx,
-      true,
-      async (store) => {
-        const snap = await selectOne(store, ref.snapshot, filter, (l) => ctx.out.warn(l));
-        const { where, destination } = await ctx.services.destinationAt(target, dryRun);
-        const failures = new FailureList();
-        const progress = ctx.out.progress('restore');
-        let outcome: Awaited<ReturnType<typeof store.restore>>;
-        try {
-          outcome = await store.restore(destination, {
-            destination: describeLocation(where),
-            snapshotId: snap.id,
-            path: ref.path,
-            overwrite: mode,
-            dryRun,
-            signal: ctx.io.signal,
-            onProgress: (e) => progress.update(e),
-            onFailure: (f) => {
-              failures.add(f);
-              void ctx.out.warn(`restore: ${f.path}: ${f.error}`);
-            },
-          });
-        } finally {
-          progress.stop();
-          await destination.close();
-        }
-        const failed = Math.max(outcome.failures, failures.count);
-        await ctx.out.result(
-          {
-            snapshot: snap.id,
-            path: ref.path,
-            to: where.location,
-            dry_run: dryRun,
-            overwrite: mode,
-            entries: outcome.entries,
-            bytes: outcome.bytes,
-            replaced: outcome.replaced ?? null,
-            skipped: outcome.skipped,
-            skipped_identical: outcome.skippedIdentical,
-            skipped_existing: outcome.skippedExisting,
-            failed: failures.json(),
-            failed_count: failed,
-            corrupt: outcome.corrupt,
+    return withStore(ctx, true, async (store) => {
+      const snap = await selectOne(store, ref.snapshot, filter, (l) => ctx.out.warn(l));
+      const { where, destination } = await ctx.services.destinationAt(target, dryRun);
+      const failures = new FailureList();
+      const progress = ctx.out.progress('restore');
+      let outcome: Awaited<ReturnType<typeof store.restore>>;
+      try {
+        outcome = await store.restore(destination, {
+          destination: describeLocation(where),
+          snapshotId: snap.id,
+          path: ref.path,
+          overwrite: mode,
+          dryRun,
+          signal: ctx.io.signal,
+          onProgress: (e) => progress.update(e),
+          onFailure: (f) => {
+            failures.add(f);
+            void ctx.out.warn(`restore: ${f.path}: ${f.error}`);
           },
-          () => [
-            summaryLine(
-              outcome,
-              `${snap.id.slice(0, 8)}:${ref.path} to ${where.display}`,
-              mode,
-              dryRun,
-              failed,
-            ),
-          ],
-        );
-        if (outcome.corrupt > 0) return ExitCode.Integrity;
-        return failed > 0 ? ExitCode.Partial : ExitCode.Ok;
-      },
-      undefined,
-      undefined,
-      { asOf },
-    );
+        });
+      } finally {
+        progress.stop();
+        await destination.close();
+      }
+      const failed = Math.max(outcome.failures, failures.count);
+      await ctx.out.result(
+        {
+          snapshot: snap.id,
+          path: ref.path,
+          to: where.location,
+          dry_run: dryRun,
+          overwrite: mode,
+          entries: outcome.entries,
+          bytes: outcome.bytes,
+          replaced: outcome.replaced ?? null,
+          skipped: outcome.skipped,
+          skipped_identical: outcome.skippedIdentical,
+          skipped_existing: outcome.skippedExisting,
+          failed: failures.json(),
+          failed_count: failed,
+          corrupt: outcome.corrupt,
+        },
+        () => [
+          summaryLine(
+            outcome,
+            `${snap.id.slice(0, 8)}:${ref.path} to ${where.display}`,
+            mode,
+            dryRun,
+            failed,
+          ),
+        ],
+      );
+      if (outcome.corrupt > 0) return ExitCode.Integrity;
+      return failed > 0 ? ExitCode.Partial : ExitCode.Ok;
+    });
   },
 };

@@ -64,7 +64,6 @@ function line(s: SyncedView): string {
 async function openPeer(
   ctx: CommandContext,
   p: SyncPlan,
-  asOf: number | undefined,
 ): ReturnType<CommandContext['services']['openStore']> {
   try {
     return await ctx.services.openStore(
@@ -73,8 +72,8 @@ async function openPeer(
         keyfile: ctx.flags.string('peer-keyfile') ?? ctx.flags.string('keyfile'),
         sourcePassphrase: ctx.io.env.KLOSET_PEER_PASSPHRASE,
         sourcePassphraseFrom: 'KLOSET_PEER_PASSPHRASE',
-        // -as-of is of the source: the peer in `sync -from`.
-        asOf: p.direction === 'from' ? asOf : undefined,
+        // -as-of is of the source: the peer in `sync -from` (the store of "at" in `sync -to`).
+        asOf: p.direction === 'from' ? asOfFlag(ctx.flags, 'sync') : undefined,
       },
       p.direction === 'from',
     );
@@ -158,61 +157,52 @@ export const syncCommand: Command = {
   async run(ctx) {
     const p = plan(ctx);
     const filter = await commandFilter(ctx, 'sync');
-    const asOf = asOfFlag(ctx.flags, 'sync');
-    const toPeer = p.direction === 'to';
-    return withStore(
-      ctx,
-      toPeer,
-      async (here, where) => {
-        const { store: peer, where: peerWhere } = await openPeer(ctx, p, asOf);
+    return withStore(ctx, p.direction === 'to', async (here, where) => {
+      const { store: peer, where: peerWhere } = await openPeer(ctx, p);
+      try {
+        const [src, dst]: [OpenStore, OpenStore] = p.direction === 'to' ? [here, peer] : [peer, here];
+        const [srcName, dstName] =
+          p.direction === 'to' ? [where.display, peerWhere.display] : [peerWhere.display, where.display];
+        const required = p.refs.length > 0 || !isEmptyFilterView(filter);
+        const snapshots = await selectSnapshots(src, p.refs, filter, required);
+        const progress = ctx.out.progress('sync');
+        let outcome: Awaited<ReturnType<OpenStore['syncTo']>>;
         try {
-          const [src, dst]: [OpenStore, OpenStore] = p.direction === 'to' ? [here, peer] : [peer, here];
-          const [srcName, dstName] =
-            p.direction === 'to' ? [where.display, peerWhere.display] : [peerWhere.display, where.display];
-          const required = p.refs.length > 0 || !isEmptyFilterView(filter);
-          const snapshots = await selectSnapshots(src, p.refs, filter, required);
-          const progress = ctx.out.progress('sync');
-          let outcome: Awaited<ReturnType<OpenStore['syncTo']>>;
-          try {
-            outcome = await src.syncTo(dst, {
-              snapshotIds: snapshots.map((s) => s.id),
-              signal: ctx.io.signal,
-              onProgress: (e) => progress.update(e),
-              onSnapshot: (s) => {
-                if (!ctx.out.json) void ctx.out.text(line(s));
-              },
-            });
-          } finally {
-            progress.stop();
-          }
-          await ctx.out.result(
-            {
-              from: p.direction === 'to' ? where.location : peerWhere.location,
-              to: p.direction === 'to' ? peerWhere.location : where.location,
-              copied: outcome.copied,
-              present: outcome.present,
-              stored_bytes: outcome.storedBytes,
-              snapshots: outcome.snapshots.map((s) => ({
-                id: s.id,
-                status: s.status,
-                read_bytes: s.readBytes,
-                stored_bytes: s.storedBytes,
-                mapped_files: s.mappedFiles,
-              })),
+          outcome = await src.syncTo(dst, {
+            snapshotIds: snapshots.map((s) => s.id),
+            signal: ctx.io.signal,
+            onProgress: (e) => progress.update(e),
+            onSnapshot: (s) => {
+              if (!ctx.out.json) void ctx.out.text(line(s));
             },
-            () => [
-              `synced ${srcName} to ${dstName}: ${formatCount(outcome.copied)} copied, ` +
-                `${formatCount(outcome.present)} already there, ${formatBytes(outcome.storedBytes)} stored`,
-            ],
-          );
-          return ExitCode.Ok;
+          });
         } finally {
-          await peer.close();
+          progress.stop();
         }
-      },
-      undefined,
-      undefined,
-      { asOf: toPeer ? asOf : undefined },
-    );
+        await ctx.out.result(
+          {
+            from: p.direction === 'to' ? where.location : peerWhere.location,
+            to: p.direction === 'to' ? peerWhere.location : where.location,
+            copied: outcome.copied,
+            present: outcome.present,
+            stored_bytes: outcome.storedBytes,
+            snapshots: outcome.snapshots.map((s) => ({
+              id: s.id,
+              status: s.status,
+              read_bytes: s.readBytes,
+              stored_bytes: s.storedBytes,
+              mapped_files: s.mappedFiles,
+            })),
+          },
+          () => [
+            `synced ${srcName} to ${dstName}: ${formatCount(outcome.copied)} copied, ` +
+              `${formatCount(outcome.present)} already there, ${formatBytes(outcome.storedBytes)} stored`,
+          ],
+        );
+        return ExitCode.Ok;
+      } finally {
+        await peer.close();
+      }
+    });
   },
 };

@@ -1,4 +1,5 @@
 /** Opens the store of the command line, runs `fn`, and closes the store whatever happens. */
+import { asOfFlag } from '../args/time-spec.ts';
 import { AmbiguousLatestError } from '../engine/ambiguous-latest.ts';
 import type { OpenStore } from '../engine/engine.ts';
 import type { ResolvedLocation } from '../location/location.ts';
@@ -31,7 +32,6 @@ export async function abandonStore(opening: OpeningStore): Promise<void> {
 /**
  * `source`: the named source being backed up, whose `passphrase=` is used if the store has none.
  * `opening`: the store already being opened with those options (see `Services.opensWithoutPrompt`).
- * `options.asOf` (-as-of): the store as it was then, read-only.
  */
 export async function withStore<T>(
   ctx: CommandContext,
@@ -39,9 +39,11 @@ export async function withStore<T>(
   fn: (store: OpenStore, where: ResolvedLocation) => Promise<T>,
   source?: ResolvedLocation,
   opening?: OpeningStore,
-  options: { readonly damageReported?: boolean; readonly asOf?: number | undefined } = {},
+  options: { readonly damageReported?: boolean } = {},
 ): Promise<T> {
-  const opts = { ...storeOptions(ctx, source), asOf: options.asOf };
+  // -as-of (the read commands): the store as it was then; a store opened to be written never is.
+  const asOf = readOnly ? asOfFlag(ctx.flags, ctx.command) : undefined;
+  const opts = { ...storeOptions(ctx, source), asOf };
   const { store, where } = await (opening ?? ctx.services.openStore(opts, readOnly));
   try {
     for (const line of store.notices) await ctx.out.warn(line);
