@@ -135,13 +135,16 @@ describe('after an attack with the store credentials and passphrase', () => {
     failsInOneLine(await k(['at', at, 'ls']));
   });
 
-  it('ls, info, check and cat -as-of TIME see the snapshots as they were', async () => {
+  it('ls, info, check, cat, find and diff -as-of TIME see the snapshots as they were', async () => {
     const listed = jsonLines(ok(await k(['-json', 'at', at, 'ls', '-as-of', before])).stdout);
     expect(listed.map((s) => String(s.id)).sort()).toEqual([...ids].sort());
     ok(await k(['at', at, 'info', '-as-of', before]));
     ok(await k(['at', at, 'check', '-as-of', before]));
     const cat = ok(await k(['at', at, 'cat', '-as-of', before, `${ids[0]}:/a.txt`]));
     expect(cat.stdout).toBe('alpha\n');
+    const found = ok(await k(['at', at, 'find', '-as-of', before, 'c.txt', ids[1] ?? '']));
+    expect(found.stdout).toMatch(/c\.txt/);
+    ok(await k(['at', at, 'diff', '-as-of', before, ids[0] ?? '', ids[1] ?? '']));
   });
 
   it('restore -as-of TIME restores every snapshot byte-identical', async () => {

@@ -1,3 +1,4 @@
+import { AS_OF_FLAG } from '../args/common-flags.ts';
 import { parseSnapshotRef, shortId } from '../args/snapshot-ref.ts';
 import { SELECTION_FLAGS } from '../args/snapshot-selection.ts';
 import type { DiffChangeView, EntryView } from '../engine/engine.ts';
@@ -61,7 +62,7 @@ export const diffCommand: Command = {
     'added (+), removed (-) or changed (~): "~ content-type: text/plain -> text/html",\n' +
     '"+ meta owner: alice", "- tag color: red"; -json lists them in "changes".',
   usesStore: true,
-  flags: [...SELECTION_FLAGS],
+  flags: [...SELECTION_FLAGS, AS_OF_FLAG],
   args: [
     { name: 'SNAPSHOT[:PATH]', required: true, description: 'the older side' },
     { name: 'SNAPSHOT[:PATH]', required: true, description: 'the newer side' },

@@ -1,3 +1,4 @@
+import { AS_OF_FLAG } from '../args/common-flags.ts';
 /** `find`: which snapshots hold a path matching a glob PATTERN, and which paths. */
 import { compilePathGlob } from '../args/path-glob.ts';
 import { parseSnapshotRef, shortId } from '../args/snapshot-ref.ts';
@@ -25,7 +26,7 @@ export const findCommand: Command = {
     'match are not shown; when nothing matches, a note says so on stderr (exit 0). A snapshot\n' +
     'header that cannot be read is named on stderr and the command exits with 4.',
   usesStore: true,
-  flags: [...SELECTION_FLAGS],
+  flags: [...SELECTION_FLAGS, AS_OF_FLAG],
   args: [
     { name: 'PATTERN', required: true, description: 'a glob: "*.txt", "/home/*/notes", "**/.git"' },
     { name: 'SNAPSHOT', required: false, variadic: true, description: 'snapshot id prefixes or "latest"' },
