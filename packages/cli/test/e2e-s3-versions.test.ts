@@ -9,6 +9,7 @@
  * backup sends GetObject only for the versions it had not recorded. A bucket without versioning
  * backs up with `versions=all` as one `null` version per key.
  */
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   DeleteObjectCommand,
@@ -281,6 +282,19 @@ describe('versions=all', { timeout: 300_000 }, () => {
       '/many/k.txt',
     ]);
     failsInOneLine(await k(['at', store, 'ls', 'latest:/gone.txt']));
+  });
+
+  it('restore without a path writes the latest versions only; a version path restores that version', async () => {
+    const to = join(home.dir, 'restored');
+    ok(await k(['at', store, 'restore', '-to', to, 'latest']));
+    const files = (await readdir(to, { recursive: true })).sort();
+    expect(files).toEqual(['docs', 'docs/a.txt', 'docs/b.txt', 'keep.txt', 'many', 'many/k.txt']);
+    expect(await readFile(join(to, 'docs/a.txt'), 'utf8')).toBe('a version 3\n');
+    const [oldest] = (await lsVersions('latest:/docs/a.txt')).slice(-1);
+    const one = join(home.dir, 'one-version');
+    ok(await k(['at', store, 'restore', '-to', one, `latest:${oldest!.path as string}`]));
+    const name = (oldest!.path as string).split('/').at(-1)!;
+    expect(await readFile(join(one, name), 'utf8')).toBe('a version 1\n');
   });
 
   it('a second backup reads only the versions it has not recorded', async () => {
