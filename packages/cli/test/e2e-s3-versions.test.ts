@@ -2,8 +2,8 @@
  * Every version of a versioned bucket (`versions=all`), through the built binary against the S3
  * test server (Ceph RGW), the source reached through a counting proxy: a bucket with versioning
  * enabled holds a key with 3 versions (each with its own user metadata and tags), an overwritten
- * key, a deleted key (its latest version a delete marker), a plain key and a key with 1,000
- * versions. A backup records every version and delete marker; `ls -versions` lists each key's
+ * key, a deleted key (its latest version a delete marker), a plain key, a key written before
+ * versioning was enabled (its null version) and a key with 1,000 versions. A backup records every version and delete marker; `ls -versions` lists each key's
  * versions exactly as ListObjectVersions of an independent client does; the plain tree holds the
  * latest versions (not the deleted key). After new versions, a new key and a deletion, a second
  * backup sends GetObject only for the versions it had not recorded. A bucket without versioning
@@ -151,6 +151,8 @@ let firstGets: string[] = [];
 beforeAll(async () => {
   bucket = await s3.create('versions');
   plainBucket = await s3.create('unversioned');
+  // Written before versioning is enabled: the null version, then overwritten.
+  ids.legacy = [await put(bucket, 'legacy.txt', 'before versioning\n', 'before')];
   await client.send(
     new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }),
   );
@@ -160,6 +162,7 @@ beforeAll(async () => {
   ids.gone = [await put(bucket, 'gone.txt', 'soon deleted\n')];
   await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'gone.txt' }));
   ids.keep = [await put(bucket, 'keep.txt', 'kept\n')];
+  ids.legacy.push(await put(bucket, 'legacy.txt', 'after versioning\n', 'after'));
   ids.many = [];
   for (let i = 0; i < MANY; i += 50) {
     const batch = Array.from({ length: 50 }, (_, j) =>
@@ -169,7 +172,7 @@ beforeAll(async () => {
     );
     ids.many.push(...(await Promise.all(batch)));
   }
-  await put(plainBucket, 'one.txt', 'one\n');
+  await put(plainBucket, 'one.txt', 'one\n', 'plain');
   await put(plainBucket, 'dir/two.txt', 'two\n');
 
   proxy = await startFaultProxy(env.endpoint, () => 'pass');
@@ -215,19 +218,19 @@ afterAll(() => removeDir(home?.dir));
 describe('versions=all', { timeout: 300_000 }, () => {
   it('reads every version once, and each latest version once more for the plain tree', async () => {
     const expected = new Map<string, number>();
-    for (const key of ['docs/a.txt', 'docs/b.txt', 'gone.txt', 'keep.txt', 'many/k.txt']) {
+    for (const key of ['docs/a.txt', 'docs/b.txt', 'gone.txt', 'keep.txt', 'legacy.txt', 'many/k.txt']) {
       for (const v of await listedVersions(bucket, key)) {
         if (!v.delete_marker) expected.set(v.version_id, v.latest ? 2 : 1);
       }
     }
-    expect(expected.size).toBe(3 + 2 + 1 + 1 + MANY);
+    expect(expected.size).toBe(3 + 2 + 1 + 1 + 2 + MANY);
     const counts = new Map<string, number>();
     for (const v of firstGets) counts.set(v, (counts.get(v) ?? 0) + 1);
     expect(counts).toEqual(expected);
   });
 
   it("ls -versions lists each key's versions exactly as ListObjectVersions does", async () => {
-    for (const key of ['docs/a.txt', 'docs/b.txt', 'gone.txt', 'keep.txt']) {
+    for (const key of ['docs/a.txt', 'docs/b.txt', 'gone.txt', 'keep.txt', 'legacy.txt']) {
       const got = (await lsVersions(`latest:/${key}`)).map(pick);
       expect(got, key).toEqual(await listedVersions(bucket, key));
     }
@@ -278,17 +281,39 @@ describe('versions=all', { timeout: 300_000 }, () => {
       '/docs/a.txt',
       '/docs/b.txt',
       '/keep.txt',
+      '/legacy.txt',
       '/many',
       '/many/k.txt',
     ]);
     failsInOneLine(await k(['at', store, 'ls', 'latest:/gone.txt']));
   });
 
+  it('an object written before versioning was enabled is the null version, with its own metadata and tags', async () => {
+    const versions = await lsVersions('latest:/legacy.txt');
+    expect(versions.map((v) => [v.version_id, v.latest])).toEqual([
+      [ids.legacy![1], true],
+      ['null', false],
+    ]);
+    const nullPath = versions[1]!.path as string;
+    const [entry] = jsonLines(ok(await k(['at', store, 'ls', '-json', `latest:${nullPath}`])).stdout);
+    expect(entry).toMatchObject({ metadata: { rev: 'before' }, tags: { rev: 'before' } });
+    expect(ok(await k(['at', store, 'cat', `latest:${nullPath}`])).stdout).toBe('before versioning\n');
+    expect(ok(await k(['at', store, 'cat', 'latest:/legacy.txt'])).stdout).toBe('after versioning\n');
+  });
+
   it('restore without a path writes the latest versions only; a version path restores that version', async () => {
     const to = join(home.dir, 'restored');
     ok(await k(['at', store, 'restore', '-to', to, 'latest']));
     const files = (await readdir(to, { recursive: true })).sort();
-    expect(files).toEqual(['docs', 'docs/a.txt', 'docs/b.txt', 'keep.txt', 'many', 'many/k.txt']);
+    expect(files).toEqual([
+      'docs',
+      'docs/a.txt',
+      'docs/b.txt',
+      'keep.txt',
+      'legacy.txt',
+      'many',
+      'many/k.txt',
+    ]);
     expect(await readFile(join(to, 'docs/a.txt'), 'utf8')).toBe('a version 3\n');
     const [oldest] = (await lsVersions('latest:/docs/a.txt')).slice(-1);
     const one = join(home.dir, 'one-version');
@@ -326,6 +351,11 @@ describe('versions=all', { timeout: 300_000 }, () => {
       expect(got.map((v) => [v.version_id, v.latest])).toEqual([['null', true]]);
     }
     expect(ok(await k(['at', store, 'cat', `${id}:/dir/two.txt`])).stdout).toBe('two\n');
+    const [one] = await lsVersions(`${id}:/one.txt`);
+    const [entry] = jsonLines(
+      ok(await k(['at', store, 'ls', '-json', `${id}:${one!.path as string}`])).stdout,
+    );
+    expect(entry).toMatchObject({ metadata: { rev: 'plain' }, tags: { rev: 'plain' } });
   });
 
   it('refuses a value of versions other than latest and all, and -versions without a path', async () => {

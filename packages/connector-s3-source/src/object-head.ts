@@ -38,13 +38,19 @@ export function headObject(
   );
 }
 
-/** The tags of `key` (of `versionId` when the bucket is versioned). */
+/**
+ * The tags of `key` (of `versionId` when the bucket is versioned). A `null` version id, as a
+ * GetObject answer gives it for an unversioned object, asks for the current version, unless
+ * `listedVersion` (the id comes from ListObjectVersions, `versions=all`): then it asks for exactly
+ * the null version, which need not be the current one.
+ */
 export async function objectTags(
   conn: S3Connection,
   key: string,
   versionId: string | undefined,
   retry: RetryPolicy,
   signal: AbortSignal | undefined,
+  listedVersion = false,
 ): Promise<Tag[]> {
   const { bucket, endpoint } = conn.settings.location;
   const out = await withRetry(
@@ -61,7 +67,7 @@ export async function objectTags(
             new GetObjectTaggingCommand({
               Bucket: bucket,
               Key: key,
-              ...(versionId && versionId !== 'null' ? { VersionId: versionId } : {}),
+              ...(versionId && (versionId !== 'null' || listedVersion) ? { VersionId: versionId } : {}),
             }),
             { abortSignal: signal },
           ),

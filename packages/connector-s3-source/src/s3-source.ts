@@ -235,7 +235,14 @@ export class S3Source implements Source {
     try {
       head = await headObject(this.#conn, key, this.#retry, signal, versionId);
       if ((head.TagCount ?? 0) > 0)
-        tags = await objectTags(this.#conn, key, versionId ?? head.VersionId, this.#retry, signal);
+        tags = await objectTags(
+          this.#conn,
+          key,
+          versionId ?? head.VersionId,
+          this.#retry,
+          signal,
+          versionId !== undefined,
+        );
     } catch (err) {
       if (signal?.aborted || (isConnectorError(err) && err.code === 'auth')) return { fatal: err };
       return { record: this.#failed(ev, key, err) };
@@ -315,7 +322,14 @@ export class S3Source implements Source {
         let tags: Tag[] = [];
         try {
           if ((answer.TagCount ?? 0) > 0)
-            tags = await objectTags(conn, key, versionId ?? answer.VersionId, retry, signal);
+            tags = await objectTags(
+              conn,
+              key,
+              versionId ?? answer.VersionId,
+              retry,
+              signal,
+              versionId !== undefined,
+            );
         } catch (err) {
           discard();
           throw err;
