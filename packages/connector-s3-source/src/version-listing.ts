@@ -33,8 +33,8 @@ interface Marker {
   readonly versionId: string | undefined;
 }
 
-/** A page's versions and delete markers in one list, in listing order (see `pageVersions`). */
-function pageVersions(page: ListObjectVersionsCommandOutput): ListedVersion[] {
+/** A page's versions and delete markers in one list, in listing order, keys decoded. */
+export function pageVersions(page: ListObjectVersionsCommandOutput): ListedVersion[] {
   const decode = listingKeyDecoder(page.EncodingType);
   const fromVersion = (v: ObjectVersion): ListedVersion => ({
     key: decode(v.Key ?? ''),
