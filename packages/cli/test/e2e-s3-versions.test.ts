@@ -358,6 +358,39 @@ describe('versions=all', { timeout: 300_000 }, () => {
     expect(entry).toMatchObject({ metadata: { rev: 'plain' }, tags: { rev: 'plain' } });
   });
 
+  it('with refresh_metadata, each version is asked HeadObject and tagging by its id: the same versions', async () => {
+    ok(
+      await k([
+        'source',
+        'add',
+        'refreshed',
+        `location=s3://${env.host}/${bucket}`,
+        `access_key=${env.accessKey}`,
+        `secret_access_key=${env.secretKey}`,
+        'use_tls=false',
+        'versions=all',
+        'refresh_metadata=true',
+      ]),
+    );
+    const r = ok(await k(['at', store, 'backup', '-json', '@refreshed']));
+    const snap = jsonLines(r.stdout)[0]!.snapshot as { id: string; summary: { errors: number } };
+    expect(snap.summary.errors).toBe(0);
+    const id = snap.id.slice(0, 8);
+    for (const key of ['docs/a.txt', 'legacy.txt']) {
+      const got = await lsVersions(`${id}:/${key}`);
+      expect(got.map(pick)).toEqual(await listedVersions(bucket, key));
+      for (const v of got) {
+        const [entry] = jsonLines(
+          ok(await k(['at', store, 'ls', '-json', `${id}:${v.path as string}`])).stdout,
+        );
+        const body = ok(await k(['at', store, 'cat', `${id}:${v.path as string}`])).stdout;
+        const rev = (entry!.metadata as Record<string, string>).rev!;
+        expect(entry).toMatchObject({ tags: { rev } });
+        expect(body).toBe(key === 'legacy.txt' ? `${rev} versioning\n` : `a version ${rev}\n`);
+      }
+    }
+  });
+
   it('refuses a value of versions other than latest and all, and -versions without a path', async () => {
     const line = failsInOneLine(
       await k(['source', 'add', 'bad', `location=s3://${env.host}/${bucket}`, 'versions=some']),
