@@ -145,6 +145,13 @@ async function backup(): Promise<{ id: string; files: number }> {
   return { id: snap.id, files: snap.summary.files };
 }
 
+/** A named source `NAME` over `host`/`b` with versions=all (and `more` options). */
+async function addSource(name: string, host: string, b: string, ...more: string[]): Promise<void> {
+  const keys = [`access_key=${env.accessKey}`, `secret_access_key=${env.secretKey}`];
+  const options = [...keys, 'use_tls=false', 'versions=all', ...more];
+  ok(await k(['source', 'add', name, `location=s3://${host}/${b}`, ...options]));
+}
+
 const ids: Record<string, string[]> = {};
 let firstGets: string[] = [];
 
@@ -178,23 +185,8 @@ beforeAll(async () => {
   proxy = await startFaultProxy(env.endpoint, () => 'pass');
   home = await makeCliHome('s3-versions');
   ok(await k(['pkg', 'add', 's3']));
-  for (const [name, b] of [
-    ['bucket', bucket],
-    ['plain', plainBucket],
-  ] as const) {
-    ok(
-      await k([
-        'source',
-        'add',
-        name,
-        `location=s3://${proxy.host}/${b}`,
-        `access_key=${env.accessKey}`,
-        `secret_access_key=${env.secretKey}`,
-        'use_tls=false',
-        'versions=all',
-      ]),
-    );
-  }
+  await addSource('bucket', proxy.host, bucket);
+  await addSource('plain', proxy.host, plainBucket);
   store = join(home.dir, 'store');
   ok(await k(['at', store, 'create']));
   const from = proxy.requests.length;
@@ -359,19 +351,7 @@ describe('versions=all', { timeout: 300_000 }, () => {
   });
 
   it('with refresh_metadata, each version is asked HeadObject and tagging by its id: the same versions', async () => {
-    ok(
-      await k([
-        'source',
-        'add',
-        'refreshed',
-        `location=s3://${env.host}/${bucket}`,
-        `access_key=${env.accessKey}`,
-        `secret_access_key=${env.secretKey}`,
-        'use_tls=false',
-        'versions=all',
-        'refresh_metadata=true',
-      ]),
-    );
+    await addSource('refreshed', env.host, bucket, 'refresh_metadata=true');
     const r = ok(await k(['at', store, 'backup', '-json', '@refreshed']));
     const snap = jsonLines(r.stdout)[0]!.snapshot as { id: string; summary: { errors: number } };
     expect(snap.summary.errors).toBe(0);
