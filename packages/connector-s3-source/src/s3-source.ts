@@ -33,7 +33,7 @@ import { reusableMetadata, timestamp } from './previous-entry.ts';
 import { SettleQueue } from './settle-queue.ts';
 import { listObjectVersions } from './version-listing.ts';
 import { deleteMarkerRecord, versionDirectory, versionMetadata } from './version-records.ts';
-import { type VersionDirEvent, VersionTree } from './version-tree.ts';
+import { VersionTree } from './version-tree.ts';
 
 /** How an S3Source is built. */
 export interface S3SourceConfig {
@@ -92,6 +92,11 @@ const noContent = (): Promise<ContentStream> =>
  * instead, up to `concurrency` at once. A file's mtime is its listed LastModified (milliseconds).
  * `open` streams GetObject pinned to the ETag seen (`If-Match`), checking the MD5 when the ETag is
  * one. The engine reads up to `concurrency` objects at once.
+ *
+ * With `versions: 'all'` the listing is ListObjectVersions (version-listing.ts): each key's first
+ * version listed, when not a delete marker, is the plain tree's file as above (read by its version
+ * id), and every version and delete marker is also a file of the versions tree (version-tree.ts,
+ * docs/FORMAT.md §8.4), read (and reused) the same way by version id. Nothing is gathered per key.
  */
 export class S3Source implements Source {
   readonly info: SourceInfo;
@@ -157,12 +162,6 @@ export class S3Source implements Source {
     // rejects, and the queue observes every promise it holds).
     if (this.#allVersions) {
       const versions = new VersionTree();
-      const versionEvents = async function* (
-        this: S3Source,
-        dirs: VersionDirEvent[],
-      ): AsyncGenerator<SourceRecord> {
-        for (const d of dirs) yield versionDirectory(d);
-      }.bind(this);
       let lastKey: string | undefined;
       for await (const v of listObjectVersions(this.#conn, this.#prefix, this.#retry, signal)) {
         signal?.throwIfAborted();
@@ -171,7 +170,7 @@ export class S3Source implements Source {
         const current = v.key !== lastKey;
         lastKey = v.key;
         const { path, closed } = versions.push(rel, v.versionId, v.lastModifiedMs);
-        yield* versionEvents(closed);
+        for (const d of closed) yield versionDirectory(d);
         const listedMetadata = versionMetadata(v);
         if (v.deleteMarker) {
           yield deleteMarkerRecord(path, v.key, v.lastModifiedMs, listedMetadata);
@@ -180,10 +179,10 @@ export class S3Source implements Source {
           yield* handle([{ kind: 'file', path, key: rel, item }]);
         }
         if (current && !v.deleteMarker) {
-          yield* handle(tree.push(rel, { ...v, versionId: v.versionId }, v.lastModifiedMs));
+          yield* handle(tree.push(rel, v, v.lastModifiedMs));
         }
       }
-      yield* versionEvents(versions.end());
+      for (const d of versions.end()) yield versionDirectory(d);
     } else {
       for await (const obj of listObjects(this.#conn, this.#prefix, this.#retry, signal)) {
         signal?.throwIfAborted();
