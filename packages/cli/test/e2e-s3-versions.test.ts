@@ -371,6 +371,24 @@ describe('versions=all', { timeout: 300_000 }, () => {
     }
   });
 
+  it('backup filters judge versions as their key: -exclude leaves out the versions of the keys it names', async () => {
+    const r = ok(
+      await k(['at', store, 'backup', '-json', '-exclude', '/many', '-exclude', 'gone.*', '@bucket']),
+    );
+    const snap = jsonLines(r.stdout)[0]!.snapshot as { id: string; summary: { errors: number } };
+    expect(snap.summary.errors).toBe(0);
+    const id = snap.id.slice(0, 8);
+    expect((await lsVersions(`${id}:/docs/a.txt`)).map(pick)).toEqual(
+      await listedVersions(bucket, 'docs/a.txt'),
+    );
+    for (const key of ['many/k.txt', 'gone.txt']) {
+      const line = failsInOneLine(await k(['at', store, 'ls', '-versions', `${id}:/${key}`]));
+      expect(line).toContain('no versions recorded');
+    }
+    const all = ok(await k(['at', store, 'ls', '-recursive', `${id}:/%%versions`])).stdout;
+    expect(all).not.toMatch(/many|gone/);
+  });
+
   it('refuses a value of versions other than latest and all, and -versions without a path', async () => {
     const line = failsInOneLine(
       await k(['source', 'add', 'bad', `location=s3://${env.host}/${bucket}`, 'versions=some']),

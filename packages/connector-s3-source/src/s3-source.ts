@@ -33,7 +33,7 @@ import { reusableMetadata, timestamp } from './previous-entry.ts';
 import { SettleQueue } from './settle-queue.ts';
 import { listObjectVersions } from './version-listing.ts';
 import { deleteMarkerRecord, versionDirectory, versionMetadata } from './version-records.ts';
-import { VersionTree } from './version-tree.ts';
+import { type FilterAs, VersionTree } from './version-tree.ts';
 
 /** How an S3Source is built. */
 export interface S3SourceConfig {
@@ -59,6 +59,8 @@ export interface S3SourceConfig {
 interface ScanItem extends ListedObject {
   readonly versionId?: string;
   readonly listedMetadata?: Readonly<Record<string, string>>;
+  /** A version's record: what backup filters judge it as (its key's file). */
+  readonly filterAs?: FilterAs;
 }
 
 /** Looks up the previous snapshot's file entry of a path. */
@@ -169,13 +171,13 @@ export class S3Source implements Source {
         // A key's first version listed is its current one: the plain tree's file, unless deleted.
         const current = v.key !== lastKey;
         lastKey = v.key;
-        const { path, closed } = versions.push(rel, v.versionId, v.lastModifiedMs);
+        const { path, filterAs, closed } = versions.push(rel, v.versionId, v.lastModifiedMs);
         for (const d of closed) yield versionDirectory(d);
         const listedMetadata = versionMetadata(v);
         if (v.deleteMarker) {
-          yield deleteMarkerRecord(path, v.key, v.lastModifiedMs, listedMetadata);
+          yield deleteMarkerRecord(path, filterAs, v.key, v.lastModifiedMs, listedMetadata);
         } else {
-          const item: ScanItem = { ...v, listedMetadata };
+          const item: ScanItem = { ...v, listedMetadata, filterAs };
           yield* handle([{ kind: 'file', path, key: rel, item }]);
         }
         if (current && !v.deleteMarker) {
@@ -204,7 +206,19 @@ export class S3Source implements Source {
     };
   }
 
+  /** The record of a file event (with its `filterAs`, for a version). */
   async #file(
+    ev: FileEvent<ScanItem>,
+    signal: AbortSignal | undefined,
+    previous: PreviousLookup | undefined,
+  ): Promise<Outcome> {
+    const outcome = await this.#fileOutcome(ev, signal, previous);
+    const filterAs = ev.item.filterAs;
+    if (filterAs === undefined || !('record' in outcome)) return outcome;
+    return { record: { ...outcome.record, filterAs } };
+  }
+
+  async #fileOutcome(
     ev: FileEvent<ScanItem>,
     signal: AbortSignal | undefined,
     previous: PreviousLookup | undefined,

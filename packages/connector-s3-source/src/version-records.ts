@@ -9,7 +9,7 @@ import {
 } from '@kloset/s3-common';
 import { timestamp } from './previous-entry.ts';
 import type { ListedVersion } from './version-listing.ts';
-import type { VersionDirEvent } from './version-tree.ts';
+import type { FilterAs, VersionDirEvent } from './version-tree.ts';
 
 /** What the listing says of a version: its id, whether it is the latest, its LastModified, a delete marker. */
 export function versionMetadata(v: ListedVersion): Record<string, string> {
@@ -26,12 +26,14 @@ async function* nothing(): AsyncGenerator<Uint8Array> {}
 /** A delete marker: a file of size 0 without content, its metadata all from the listing. */
 export function deleteMarkerRecord(
   path: string,
+  filterAs: FilterAs,
   key: string,
   lastModifiedMs: number,
   listed: Record<string, string>,
 ): SourceRecord {
   return {
     path,
+    filterAs,
     type: 'file',
     size: 0,
     mtime: timestamp(lastModifiedMs),
@@ -45,6 +47,7 @@ export function versionDirectory(d: VersionDirEvent): SourceRecord {
   return {
     path: d.path,
     type: 'directory',
+    filterAs: d.filterAs,
     size: 0,
     mtime: timestamp(d.mtimeMs),
     metadata: {},

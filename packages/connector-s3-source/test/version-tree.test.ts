@@ -53,6 +53,17 @@ describe('VersionTree', () => {
     expect(new Set(closed).size).toBe(closed.length);
   });
 
+  it("tells what filters judge each entry as: the key's file, its folders, the root", () => {
+    const t = new VersionTree();
+    expect(t.push('a/b/c.txt', 'v', 1).filterAs).toEqual({ path: '/a/b/c.txt', type: 'file' });
+    expect(t.push('a/.', 'v', 1).filterAs).toEqual({ path: '/a/%.', type: 'file' });
+    expect(t.end().map((d) => [d.path, d.filterAs.path, d.filterAs.type])).toEqual([
+      ['/%%versions/a/%.%', '/a/%.', 'file'],
+      ['/%%versions/a', '/a', 'directory'],
+      ['/%%versions', '/', 'directory'],
+    ]);
+  });
+
   it('gives directories the newest LastModified below them; nothing pushed, nothing closed', () => {
     const t = new VersionTree();
     t.push('d/k', 'v2', 7000);
