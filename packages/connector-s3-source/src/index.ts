@@ -4,3 +4,4 @@ export * from './listing.ts';
 export * from './manifest.ts';
 export * from './object-reader.ts';
 export * from './s3-source.ts';
+export * from './version-listing.ts';

@@ -7,6 +7,7 @@ import {
   s3Call,
   withRetry,
 } from '@kloset/s3-common';
+import { prefetchedPages } from './prefetched-pages.ts';
 
 /** One object as listed. */
 export interface ListedObject {
@@ -40,17 +41,9 @@ export async function* listObjects(
       retry,
       signal,
     );
-  const prefetch = (token: string | undefined): Promise<ListPage> => {
-    const p = fetchPage(token);
-    // Awaited later; until then a failure must not count as an unhandled rejection.
-    p.catch(() => {});
-    return p;
-  };
-  let next: Promise<ListPage> | undefined = prefetch(undefined);
-  while (next) {
-    const page: ListPage = await next;
-    const token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    next = token ? prefetch(token) : undefined;
+  const nextOf = (page: ListPage): string | undefined =>
+    page.IsTruncated ? page.NextContinuationToken || undefined : undefined;
+  for await (const page of prefetchedPages(fetchPage, nextOf)) {
     const decode = listingKeyDecoder(page.EncodingType);
     for (const o of page.Contents) {
       yield {

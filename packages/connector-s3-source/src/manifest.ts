@@ -19,6 +19,22 @@ export const REFRESH_METADATA_OPTION: OptionSpec = {
     'Ask HeadObject (and GetObjectTagging) for every object. Default: an object whose listed ETag, size and LastModified equal those of the previous snapshot keeps its recorded headers, user metadata and tags, with no request, and any other object takes them from the GetObject that reads it (no HeadObject); tags can change without changing those, so set this to pick up such tag changes.',
 };
 
+/** `versions`: `latest` (the current version of each key) or `all` (every version and delete marker). */
+export const VERSIONS_OPTION: OptionSpec = {
+  name: 'versions',
+  type: 'enum',
+  values: ['latest', 'all'],
+  required: false,
+  default: 'latest',
+  description:
+    'Which versions of each key to back up: `latest`, the current one; `all`, every version and delete marker too (ListObjectVersions), each with its own headers, user metadata and tags, under the reserved directory `/%%versions` of the snapshot (docs/FORMAT.md). The current versions stay where `latest` puts them. A later backup reads only the versions it has not recorded yet.',
+};
+
+/** The `versions` option's value, validated (an enum) by readS3Options. */
+function readVersions(value: unknown): 'latest' | 'all' {
+  return value === 'all' ? 'all' : 'latest';
+}
+
 /**
  * Objects read at once by default: 128, not the common 32. Reading a bucket of many small objects
  * is bound by the server's latency per request, not by bandwidth (gen-dataset scale 0.5 on RGW,
@@ -43,13 +59,15 @@ export const S3_SOURCE_OPTIONS: readonly OptionSpec[] = [
       : o,
   ),
   REFRESH_METADATA_OPTION,
+  VERSIONS_OPTION,
 ];
 
 /** Creates an S3Source from a location and options (no network access until `scan`). */
 export async function createS3Source(params: ConnectorParams): Promise<Source> {
   const settings = await resolveS3Settings(params, S3_SOURCE_OPTIONS);
-  const refreshMetadata = readS3Options(params, S3_SOURCE_OPTIONS).refresh_metadata === true;
-  return new S3Source({ settings, refreshMetadata });
+  const options = readS3Options(params, S3_SOURCE_OPTIONS);
+  const refreshMetadata = options.refresh_metadata === true;
+  return new S3Source({ settings, refreshMetadata, versions: readVersions(options.versions) });
 }
 
 /** Source connector for `s3://ENDPOINT/BUCKET[/PREFIX]` locations. */

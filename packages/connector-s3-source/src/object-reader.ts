@@ -29,6 +29,8 @@ import {
 /** What to read. */
 export interface ObjectToRead {
   readonly key: string;
+  /** This version of the key (`null`: the null version); undefined: the current one. */
+  readonly versionId?: string;
   readonly size: number;
   /** The ETag as listed or as HeadObject returned it (quoted): every GetObject is pinned to it. */
   readonly etag?: string;
@@ -76,7 +78,8 @@ class ObjectGetter {
     this.#conn = conn;
     this.#obj = obj;
     this.#retry = retry;
-    this.ctx = { op: 'GetObject', bucket, key: obj.key, endpoint };
+    const key = obj.versionId !== undefined ? `${obj.key} (version ${obj.versionId})` : obj.key;
+    this.ctx = { op: 'GetObject', bucket, key, endpoint };
   }
 
   /** Waits before the next attempt, or throws `err` when it is final. */
@@ -87,12 +90,13 @@ class ObjectGetter {
 
   /** The answer of a GetObject from `offset` (the whole object, with its checksums, from 0). */
   async get(offset: number): Promise<GetObjectResult> {
-    const { key, etag } = this.#obj;
+    const { key, etag, versionId } = this.#obj;
     for (;;) {
       try {
         return await s3Call(this.ctx, () =>
           this.#conn.getObject({
             key,
+            ...(versionId !== undefined ? { versionId } : {}),
             ...(etag !== undefined ? { ifMatch: etag } : {}),
             ...(offset > 0 ? { offset } : { checksums: true }),
           }),

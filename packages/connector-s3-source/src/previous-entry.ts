@@ -4,7 +4,7 @@
  * taken from the previous entry instead of asking HeadObject and GetObjectTagging again.
  */
 import type { PreviousEntry, Timestamp } from '@kloset/connector-contract';
-import { META_KEY, META_STORAGE_CLASS, unquoteEtag } from '@kloset/s3-common';
+import { META_KEY, META_STORAGE_CLASS, META_VERSION_ID, unquoteEtag } from '@kloset/s3-common';
 import type { ListedObject } from './listing.ts';
 
 /** Milliseconds since the epoch as a Timestamp. */
@@ -16,12 +16,15 @@ export function timestamp(ms: number): Timestamp {
 /**
  * The metadata to record for `listed` (full key `key`) when `previous` is the same object: same
  * key, ETag, size and LastModified (to the millisecond, as listed). The storage class comes from
- * the listing (a lifecycle transition changes it alone). Undefined when anything differs.
+ * the listing (a lifecycle transition changes it alone). With `versionId` (`versions=all`), the
+ * previous entry must also be of that version (`s3.version-id`, absent for the null version).
+ * Undefined when anything differs.
  */
 export function reusableMetadata(
   key: string,
   listed: ListedObject,
   previous: PreviousEntry | undefined,
+  versionId?: string,
 ): Record<string, string> | undefined {
   if (previous === undefined || listed.etag === undefined) return undefined;
   const mtime = timestamp(listed.lastModifiedMs);
@@ -31,7 +34,8 @@ export function reusableMetadata(
     previous.size === listed.size &&
     previous.changeToken === unquoteEtag(listed.etag) &&
     previous.mtime.sec === mtime.sec &&
-    previous.mtime.nsec === mtime.nsec;
+    previous.mtime.nsec === mtime.nsec &&
+    (versionId === undefined || (previous.metadata[META_VERSION_ID] ?? 'null') === versionId);
   if (!same) return undefined;
   return {
     ...previous.metadata,

@@ -31,6 +31,9 @@ import { headObject, objectTags } from './object-head.ts';
 import { openObject, readObject } from './object-reader.ts';
 import { reusableMetadata, timestamp } from './previous-entry.ts';
 import { SettleQueue } from './settle-queue.ts';
+import { listObjectVersions } from './version-listing.ts';
+import { deleteMarkerRecord, versionDirectory, versionMetadata } from './version-records.ts';
+import { type FilterAs, VersionTree } from './version-tree.ts';
 
 /** How an S3Source is built. */
 export interface S3SourceConfig {
@@ -42,6 +45,22 @@ export interface S3SourceConfig {
    * has with the same ETag, size and LastModified. Default false.
    */
   readonly refreshMetadata?: boolean;
+  /**
+   * `latest` (default): the current version of each key. `all`: every version and delete marker
+   * too, under `/%%versions` (version-tree.ts), read with ListObjectVersions.
+   */
+  readonly versions?: 'latest' | 'all';
+}
+
+/**
+ * What a file event carries: the listed object, and with `versions=all` the version to read and
+ * the metadata the listing gives it (`s3.version-id`, `s3.is-latest`...), set over any other.
+ */
+interface ScanItem extends ListedObject {
+  readonly versionId?: string;
+  readonly listedMetadata?: Readonly<Record<string, string>>;
+  /** A version's record: what backup filters judge it as (its key's file). */
+  readonly filterAs?: FilterAs;
 }
 
 /** Looks up the previous snapshot's file entry of a path. */
@@ -50,6 +69,7 @@ type PreviousLookup = (path: string) => Promise<PreviousEntry | undefined>;
 /** What a file record is built from. */
 interface FileFacts {
   readonly key: string;
+  readonly versionId: string | undefined;
   readonly size: number;
   readonly mtimeMs: number;
   readonly metadata: Record<string, string>;
@@ -74,6 +94,11 @@ const noContent = (): Promise<ContentStream> =>
  * instead, up to `concurrency` at once. A file's mtime is its listed LastModified (milliseconds).
  * `open` streams GetObject pinned to the ETag seen (`If-Match`), checking the MD5 when the ETag is
  * one. The engine reads up to `concurrency` objects at once.
+ *
+ * With `versions: 'all'` the listing is ListObjectVersions (version-listing.ts): each key's first
+ * version listed, when not a delete marker, is the plain tree's file as above (read by its version
+ * id), and every version and delete marker is also a file of the versions tree (version-tree.ts,
+ * docs/FORMAT.md §8.4), read (and reused) the same way by version id. Nothing is gathered per key.
  */
 export class S3Source implements Source {
   readonly info: SourceInfo;
@@ -83,6 +108,7 @@ export class S3Source implements Source {
   readonly #prefix: string;
   readonly #retry: RetryPolicy;
   readonly #refreshMetadata: boolean;
+  readonly #allVersions: boolean;
 
   constructor(config: S3SourceConfig) {
     const { location } = config.settings;
@@ -91,6 +117,7 @@ export class S3Source implements Source {
     this.concurrency = config.settings.concurrency;
     this.#retry = config.retry ?? config.settings.retry;
     this.#refreshMetadata = config.refreshMetadata ?? false;
+    this.#allVersions = config.versions === 'all';
     // The root is the prefix as a path: `/` for the whole bucket, `/photos/` for `photos/`.
     this.info = {
       protocol: 's3',
@@ -113,7 +140,7 @@ export class S3Source implements Source {
     signal: AbortSignal | undefined,
     previous: PreviousLookup | undefined,
   ): AsyncGenerator<SourceRecord> {
-    const tree = new KeyTree<ListedObject>();
+    const tree = new KeyTree<ScanItem>();
     const inFlight = new SettleQueue<Outcome>();
     const take = async (): Promise<SourceRecord> => {
       const outcome = await inFlight.take();
@@ -122,7 +149,7 @@ export class S3Source implements Source {
     };
     const handle = async function* (
       this: S3Source,
-      events: TreeEvent<ListedObject>[],
+      events: TreeEvent<ScanItem>[],
     ): AsyncGenerator<SourceRecord> {
       for (const ev of events) {
         if (ev.kind === 'dir') {
@@ -135,9 +162,34 @@ export class S3Source implements Source {
     }.bind(this);
     // Stopped early: the lookups and heads still running finish on their own (an Outcome never
     // rejects, and the queue observes every promise it holds).
-    for await (const obj of listObjects(this.#conn, this.#prefix, this.#retry, signal)) {
-      signal?.throwIfAborted();
-      yield* handle(tree.push(obj.key.slice(this.#prefix.length), obj, obj.lastModifiedMs));
+    if (this.#allVersions) {
+      const versions = new VersionTree();
+      let lastKey: string | undefined;
+      for await (const v of listObjectVersions(this.#conn, this.#prefix, this.#retry, signal)) {
+        signal?.throwIfAborted();
+        const rel = v.key.slice(this.#prefix.length);
+        // A key's first version listed is its current one: the plain tree's file, unless deleted.
+        const current = v.key !== lastKey;
+        lastKey = v.key;
+        const { path, filterAs, closed } = versions.push(rel, v.versionId, v.lastModifiedMs);
+        for (const d of closed) yield versionDirectory(d);
+        const listedMetadata = versionMetadata(v);
+        if (v.deleteMarker) {
+          yield deleteMarkerRecord(path, filterAs, v.key, v.lastModifiedMs, listedMetadata);
+        } else {
+          const item: ScanItem = { ...v, listedMetadata, filterAs };
+          yield* handle([{ kind: 'file', path, key: rel, item }]);
+        }
+        if (current && !v.deleteMarker) {
+          yield* handle(tree.push(rel, v, v.lastModifiedMs));
+        }
+      }
+      for (const d of versions.end()) yield versionDirectory(d);
+    } else {
+      for await (const obj of listObjects(this.#conn, this.#prefix, this.#retry, signal)) {
+        signal?.throwIfAborted();
+        yield* handle(tree.push(obj.key.slice(this.#prefix.length), obj, obj.lastModifiedMs));
+      }
     }
     yield* handle(tree.end());
     while (inFlight.size > 0) yield await take();
@@ -154,16 +206,29 @@ export class S3Source implements Source {
     };
   }
 
+  /** The record of a file event (with its `filterAs`, for a version). */
   async #file(
-    ev: FileEvent<ListedObject>,
+    ev: FileEvent<ScanItem>,
+    signal: AbortSignal | undefined,
+    previous: PreviousLookup | undefined,
+  ): Promise<Outcome> {
+    const outcome = await this.#fileOutcome(ev, signal, previous);
+    const filterAs = ev.item.filterAs;
+    if (filterAs === undefined || !('record' in outcome)) return outcome;
+    return { record: { ...outcome.record, filterAs } };
+  }
+
+  async #fileOutcome(
+    ev: FileEvent<ScanItem>,
     signal: AbortSignal | undefined,
     previous: PreviousLookup | undefined,
   ): Promise<Outcome> {
     const key = `${this.#prefix}${ev.key}`;
+    const { versionId, listedMetadata } = ev.item;
     if (previous !== undefined) {
       let metadata: Record<string, string> | undefined;
       try {
-        metadata = reusableMetadata(key, ev.item, await previous(ev.path));
+        metadata = reusableMetadata(key, ev.item, await previous(ev.path), versionId);
       } catch (err) {
         return { fatal: err };
       }
@@ -171,7 +236,8 @@ export class S3Source implements Source {
         const etag = ev.item.etag;
         const checkMd5 = etagIsBodyMd5({ ETag: etag, ServerSideEncryption: metadata[META_SSE] });
         const { size, lastModifiedMs: mtimeMs } = ev.item;
-        return { record: this.#fileRecord(ev, { key, size, mtimeMs, metadata, etag, checkMd5 }) };
+        metadata = { ...metadata, ...listedMetadata };
+        return { record: this.#fileRecord(ev, { key, versionId, size, mtimeMs, metadata, etag, checkMd5 }) };
       }
     }
     if (!this.#refreshMetadata && ev.item.etag !== undefined) {
@@ -180,9 +246,16 @@ export class S3Source implements Source {
     let head: HeadObjectCommandOutput;
     let tags: Tag[] = [];
     try {
-      head = await headObject(this.#conn, key, this.#retry, signal);
+      head = await headObject(this.#conn, key, this.#retry, signal, versionId);
       if ((head.TagCount ?? 0) > 0)
-        tags = await objectTags(this.#conn, key, head.VersionId, this.#retry, signal);
+        tags = await objectTags(
+          this.#conn,
+          key,
+          versionId ?? head.VersionId,
+          this.#retry,
+          signal,
+          versionId !== undefined,
+        );
     } catch (err) {
       if (signal?.aborted || (isConnectorError(err) && err.code === 'auth')) return { fatal: err };
       return { record: this.#failed(ev, key, err) };
@@ -196,20 +269,22 @@ export class S3Source implements Source {
     return {
       record: this.#fileRecord(ev, {
         key,
+        versionId,
         size: head.ContentLength ?? ev.item.size,
         mtimeMs: sameObject
           ? ev.item.lastModifiedMs
           : (head.LastModified?.getTime() ?? ev.item.lastModifiedMs),
-        metadata: objectMetadata(key, head, tags, ev.item.storageClass),
+        metadata: { ...objectMetadata(key, head, tags, ev.item.storageClass), ...listedMetadata },
         etag: head.ETag,
         checkMd5: etagIsBodyMd5(head),
       }),
     };
   }
 
-  #fileRecord(ev: FileEvent<ListedObject>, f: FileFacts): SourceRecord {
+  #fileRecord(ev: FileEvent<ScanItem>, f: FileFacts): SourceRecord {
     const toRead = {
       key: f.key,
+      ...(f.versionId !== undefined ? { versionId: f.versionId } : {}),
       size: f.size,
       ...(f.etag !== undefined ? { etag: f.etag } : {}),
       checkMd5: f.checkMd5,
@@ -232,12 +307,12 @@ export class S3Source implements Source {
    * `metadataOnOpen`, with the key, the listed ETag and storage class until then.
    */
   #recordReadWithMetadata(
-    ev: FileEvent<ListedObject>,
+    ev: FileEvent<ScanItem>,
     key: string,
     etag: string,
     signal: AbortSignal | undefined,
   ): SourceRecord {
-    const { size, lastModifiedMs, storageClass } = ev.item;
+    const { size, lastModifiedMs, storageClass, versionId, listedMetadata } = ev.item;
     const conn = this.#conn;
     const retry = this.#retry;
     return {
@@ -249,25 +324,36 @@ export class S3Source implements Source {
         [META_KEY]: key,
         [META_ETAG]: unquoteEtag(etag),
         ...(storageClass !== undefined ? { [META_STORAGE_CLASS]: storageClass } : {}),
+        ...listedMetadata,
       },
       changeToken: unquoteEtag(etag),
       metadataOnOpen: true,
       open: async (): Promise<OpenedContent> => {
         // Pinned to the listed ETag: the headers and the body are those of the object listed.
-        const { answer, body, discard } = await openObject(conn, { key, size, etag }, retry);
+        const toRead = { key, size, etag, ...(versionId !== undefined ? { versionId } : {}) };
+        const { answer, body, discard } = await openObject(conn, toRead, retry);
         let tags: Tag[] = [];
         try {
-          if ((answer.TagCount ?? 0) > 0) tags = await objectTags(conn, key, answer.VersionId, retry, signal);
+          if ((answer.TagCount ?? 0) > 0)
+            tags = await objectTags(
+              conn,
+              key,
+              versionId ?? answer.VersionId,
+              retry,
+              signal,
+              versionId !== undefined,
+            );
         } catch (err) {
           discard();
           throw err;
         }
-        return Object.assign(body, { metadata: objectMetadata(key, answer, tags, storageClass) });
+        const metadata = { ...objectMetadata(key, answer, tags, storageClass), ...listedMetadata };
+        return Object.assign(body, { metadata });
       },
     };
   }
 
-  #failed(ev: FileEvent<ListedObject>, key: string, err: unknown): SourceRecord {
+  #failed(ev: FileEvent<ScanItem>, key: string, err: unknown): SourceRecord {
     const message = err instanceof Error ? err.message : String(err);
     const vanished = isConnectorError(err, 'not_found') ? ' (deleted since it was listed?)' : '';
     return {
@@ -275,7 +361,7 @@ export class S3Source implements Source {
       type: 'file',
       size: ev.item.size,
       mtime: timestamp(ev.item.lastModifiedMs),
-      metadata: { [META_KEY]: key },
+      metadata: { [META_KEY]: key, ...ev.item.listedMetadata },
       error: `${message}${vanished}`,
       open: () => Promise.reject(new ConnectorError('not_found', message)),
     };

@@ -48,3 +48,14 @@ describe('reusableMetadata', () => {
       expect(reusableMetadata(key, l, p), JSON.stringify([l, p, key])).toBeUndefined();
   });
 });
+
+describe('reusableMetadata of a version (versions=all)', () => {
+  it('needs the same version id; an entry without s3.version-id is the null version', () => {
+    const v1 = { ...previous, metadata: { ...previous.metadata, 's3.version-id': 'v1' } };
+    expect(reusableMetadata('p/k', listed, v1, 'v1')).toBeDefined();
+    expect(reusableMetadata('p/k', listed, v1, 'v2')).toBeUndefined();
+    expect(reusableMetadata('p/k', listed, v1, 'null')).toBeUndefined();
+    expect(reusableMetadata('p/k', listed, previous, 'null')).toBeDefined();
+    expect(reusableMetadata('p/k', listed, previous, 'v1')).toBeUndefined();
+  });
+});

@@ -3,6 +3,7 @@
  * entries only, progress carries the scan's totals (done at the end), an unchanged re-backup
  * reuses the files, and a dry run counts without writing a snapshot.
  */
+import type { Source, SourceRecord } from '@kloset/connector-contract';
 import { type MemoryEntry, MemorySource } from '@kloset/connector-contract/testing';
 import { describe, expect, it } from 'vitest';
 import { backup } from '../src/backup/backup.ts';
@@ -70,5 +71,37 @@ describe('a filtered backup', () => {
     expect(after).toMatchObject({ unchangedFiles: 2, unchangedBytes: 18, parent: first.id });
     expect(seen.sort()).toEqual(['/', '/docs', '/docs/a.txt =', '/src', '/src/main.ts =']);
     expect(await listSnapshots(repo)).toHaveLength(1);
+  });
+});
+
+describe('filterAs', () => {
+  it('judges a record by the path and type it stands for, not its own', async () => {
+    const record = (path: string, type: 'file' | 'directory', as?: string): SourceRecord => ({
+      path,
+      type,
+      size: 0,
+      mtime: { sec: 0, nsec: 0 },
+      metadata: {},
+      open: async () => (async function* () {})(),
+      ...(as !== undefined ? { filterAs: { path: as, type: 'file' } } : {}),
+    });
+    const records = [
+      record('/v', 'directory'),
+      record('/v/a', 'file', '/docs/a.txt'),
+      record('/v/b', 'file', '/docs/b.log'),
+      record('/v/c', 'file', '/cache/c.txt'),
+      record('/keep.log', 'file', '/keep.txt'),
+    ];
+    const inner: Source = {
+      info: { protocol: 'test', origin: 'o', root: '/' },
+      scan: async function* () {
+        yield* records;
+      },
+      close: async () => {},
+    };
+    const filtered = filteredSource(inner, { exclude: ['*.log', '/cache'] });
+    const kept: string[] = [];
+    for await (const r of filtered.scan()) kept.push(r.path);
+    expect(kept).toEqual(['/v', '/v/a', '/keep.log']);
   });
 });

@@ -68,6 +68,24 @@ describe('restore', () => {
     });
   }
 
+  it('leaves out the sub-trees of leaveOut, unless the restored path is in one', async () => {
+    const { repo, header } = await setup();
+    const dest = new MemoryDestination();
+    const progress: RestoreProgress[] = [];
+    const res = await restore(repo, header, dest, {
+      leaveOut: ['/docs/deep', '/é'],
+      onProgress: (p) => progress.push(p),
+    });
+    expect(dest.violations).toEqual([]);
+    expect([...dest.entries.keys()].sort()).toEqual(['/', '/docs', '/docs/a.txt', '/docs/empty', '/link']);
+    expect(res.summary).toMatchObject({ failed: 0, files: 2, directories: 2, symlinks: 1, bytes: 5 });
+    expect(progress.at(-1)).toMatchObject({ done: true, totalEntries: 5, entries: 5, totalBytes: 5 });
+    // A path inside a left-out sub-tree is restored as asked.
+    const inside = new MemoryDestination();
+    await restore(repo, header, inside, { path: '/docs/deep', leaveOut: ['/docs/deep'] });
+    expect([...inside.entries.keys()].sort()).toEqual(['/', '/er', '/er/big.bin']);
+  });
+
   it('restores a directory of the snapshot as the root', async () => {
     const { repo, header } = await setup();
     const dest = new MemoryDestination();

@@ -6,6 +6,8 @@ import type { S3Transport } from './transport.ts';
 /** One GetObject. */
 export interface GetObjectRequest {
   readonly key: string;
+  /** This version of the key (`?versionId=`); undefined: the current one. `null` is the null version. */
+  readonly versionId?: string;
   /** Quoted ETag the object must still have (`If-Match`). */
   readonly ifMatch?: string;
   /** From this byte (`Range: bytes=N-`, or `bytes=N-M` with `length`); 0 or undefined: from the start. */
@@ -36,6 +38,11 @@ export async function getObject(transport: S3Transport, req: GetObjectRequest): 
   const r = range(req);
   if (r !== undefined) headers.range = r;
   if (req.checksums === true) headers['x-amz-checksum-mode'] = 'ENABLED';
-  const res = await transport.send({ method: 'GET', key: req.key, headers });
+  const res = await transport.send({
+    method: 'GET',
+    key: req.key,
+    headers,
+    ...(req.versionId !== undefined ? { query: { versionId: req.versionId } } : {}),
+  });
   return { answer: objectAnswer(res.headers), body: res.body };
 }

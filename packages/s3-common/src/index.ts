@@ -33,4 +33,5 @@ export * from './target.ts';
 export * from './transport.ts';
 export * from './upload.ts';
 export * from './upload-part.ts';
+export * from './version-names.ts';
 export * from './xml.ts';

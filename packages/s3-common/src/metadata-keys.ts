@@ -29,3 +29,12 @@ export const META_CHECKSUM_TYPE = 's3.checksum-type';
 export const META_USER_PREFIX = 's3.meta.';
 /** Tags: `s3.tag.<key>`. */
 export const META_TAG_PREFIX = 's3.tag.';
+/**
+ * Versions recorded with the source's `versions=all` (docs/FORMAT.md, "S3 object versions"): on
+ * every version entry `s3.version-id` (`null` for the null version), `s3.is-latest` (`true` or
+ * `false`, as listed), `s3.last-modified` (the listed LastModified, ISO 8601 with milliseconds), and
+ * `s3.delete-marker: true` on a delete marker (an entry of size 0 with no content).
+ */
+export const META_IS_LATEST = 's3.is-latest';
+export const META_LAST_MODIFIED = 's3.last-modified';
+export const META_DELETE_MARKER = 's3.delete-marker';

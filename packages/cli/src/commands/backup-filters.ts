@@ -20,8 +20,9 @@ export const FILTER_RULES =
   'it or a directory above it matches an -include pattern; directories are kept (possibly empty)\n' +
   'unless excluded. Left-out entries are not read and not in the snapshot. A local walk does not\n' +
   "descend into an excluded directory; a bucket's listing still lists the keys under an excluded\n" +
-  "prefix, and drops them. A pattern file holds one pattern a line ('#' comments and blank lines\n" +
-  'ignored, lines trimmed).';
+  'prefix, and drops them. The versions of a bucket backed up with versions=all are judged as\n' +
+  "their key's path (-exclude /logs leaves out /%%versions/logs/... too). A pattern file holds\n" +
+  "one pattern a line ('#' comments and blank lines ignored, lines trimmed).";
 
 export const FILTER_FLAGS: readonly FlagSpec[] = [
   {

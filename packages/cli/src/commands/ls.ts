@@ -5,6 +5,7 @@ import { UsageError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { table } from '../output/format.ts';
 import type { Command } from './command.ts';
+import { listVersions } from './ls-versions.ts';
 import { commandFilter, selectOne, selectSnapshots } from './selection.ts';
 import { entryJson, entryLine, entryLongLines, snapshotJson, snapshotRow } from './views.ts';
 import { withStore } from './with-store.ts';
@@ -26,7 +27,11 @@ export const lsCommand: Command = {
     'its type and dashes as its mode (----------, d---------; -json: "mode": null). With -l, each\n' +
     'entry is followed by one indented line per header, user metadata, tag and attribute its\n' +
     'source recorded: "content-type: text/html", "meta owner: alice", "tag color: red",\n' +
-    '"storage-class: STANDARD", "etag: ...", "s3.key: ..."; -json always carries them.',
+    '"storage-class: STANDARD", "etag: ...", "s3.key: ..."; -json always carries them.\n' +
+    'With -versions, lists the versions of the S3 object at PATH that a backup with the S3\n' +
+    "source's versions=all recorded, newest first: version id (null for the null version),\n" +
+    'LastModified, size, and "latest" or "delete-marker"; a deleted key (its latest version a\n' +
+    'delete marker) has its versions listed though it is not in the plain tree.',
   usesStore: true,
   flags: [
     { name: 'recursive', kind: 'boolean', description: 'list the whole sub-tree' },
@@ -35,6 +40,11 @@ export const lsCommand: Command = {
       kind: 'boolean',
       aliases: ['l'],
       description: "also show each entry's headers, user metadata, tags and attributes",
+    },
+    {
+      name: 'versions',
+      kind: 'boolean',
+      description: 'list the versions of the S3 object at PATH (snapshots taken with versions=all)',
     },
     ...SELECTION_FLAGS,
     AS_OF_FLAG,
@@ -48,7 +58,8 @@ export const lsCommand: Command = {
   ],
   json:
     'one line per snapshot {snapshot}, or one line per entry {"path", "type", "size", "mtime", "mode", "uid", "gid", "link"?, "error"?, ' +
-    '"headers": {"content-type"...}, "metadata": {name: value}, "tags": {key: value}, "storage_class", "etag", "attributes": {stored key: value}}',
+    '"headers": {"content-type"...}, "metadata": {name: value}, "tags": {key: value}, "storage_class", "etag", "attributes": {stored key: value}}; ' +
+    'with -versions, one line per version {"key", "version_id", "last_modified", "size", "latest", "delete_marker", "etag", "path"}',
   examples: [
     'kloset ls',
     'kloset ls -tag daily -since 7d',
@@ -56,12 +67,20 @@ export const lsCommand: Command = {
     'kloset ls latest',
     'kloset ls 1a2b3c4d:/etc -recursive',
     'kloset ls -l latest:/photos',
+    'kloset ls -versions latest:/photos/cat.jpg',
   ],
   async run(ctx) {
     const raw = ctx.args[0];
     const ref = raw === undefined ? undefined : parseSnapshotRef(raw, 'ls');
     if (ref === undefined && ctx.flags.bool('long')) {
       throw new UsageError('ls: -l lists the entries of a snapshot: give SNAPSHOT[:PATH]', 'ls');
+    }
+    const versions = ctx.flags.bool('versions');
+    if (versions && (ref === undefined || ref.path === '/')) {
+      throw new UsageError('ls: -versions lists the versions of an S3 object: give SNAPSHOT:PATH', 'ls');
+    }
+    if (versions && (ctx.flags.bool('recursive') || ctx.flags.bool('long'))) {
+      throw new UsageError('ls: -versions goes with neither -recursive nor -l', 'ls');
     }
     const filter = await commandFilter(ctx, 'ls');
     return withStore(ctx, true, async (store) => {
@@ -88,6 +107,10 @@ export const lsCommand: Command = {
         return unreadable.length > 0 ? ExitCode.Integrity : ExitCode.Ok;
       }
       const snap = await selectOne(store, ref.snapshot, filter, (l) => ctx.out.warn(l));
+      if (versions) {
+        await listVersions(ctx, store, snap.id, ref.path, raw ?? ref.path);
+        return ExitCode.Ok;
+      }
       const recursive = ctx.flags.bool('recursive');
       const long = ctx.flags.bool('long');
       let first = true;

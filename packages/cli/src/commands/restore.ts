@@ -7,6 +7,7 @@ import { ExitCode } from '../exit-codes.ts';
 import { describeLocation } from '../location/location.ts';
 import { formatBytes, formatCount } from '../output/format.ts';
 import type { Command } from './command.ts';
+import { VERSIONS_DIR } from './ls-versions.ts';
 import { commandFilter, selectOne } from './selection.ts';
 import { FailureList } from './views.ts';
 import { withStore } from './with-store.ts';
@@ -57,6 +58,9 @@ export const restoreCommand: Command = {
     'When the snapshots "latest" is chosen from come from several sources (two buckets, a bucket\n' +
     'and a directory), it is refused: each source is listed (name, source, newest snapshot id and\n' +
     'time, the -source that chooses it) and the command exits 2.\n' +
+    "A bucket snapshot taken with the S3 source's versions=all restores its latest versions, as\n" +
+    'without it: the versions under /%%versions are left out unless PATH is one of them (see\n' +
+    '"ls -versions").\n' +
     '\n' +
     "What exists already at an entry's place in DIR or the bucket is decided by -overwrite:\n" +
     '  always      (the default, as with restic and tar) write every entry, replacing what is there\n' +
@@ -127,6 +131,8 @@ export const restoreCommand: Command = {
           destination: describeLocation(where),
           snapshotId: snap.id,
           path: ref.path,
+          // The versions of an S3 snapshot taken with versions=all are restored only when asked for.
+          ...(snap.source.protocol === 's3' ? { leaveOut: [`/${VERSIONS_DIR}`] } : {}),
           overwrite: mode,
           dryRun,
           signal: ctx.io.signal,

@@ -333,6 +333,7 @@ function openStore(repo: Repo, passphrase: string | undefined): OpenStore {
           const h = await header(req.snapshotId);
           const r = await core.restore(repo, h, destination, {
             path: req.path,
+            ...(req.leaveOut !== undefined ? { leaveOut: req.leaveOut } : {}),
             overwrite: req.overwrite,
             dryRun: req.dryRun,
             signal: req.signal,

@@ -146,6 +146,8 @@ export interface RestoreRequest {
   readonly snapshotId: string;
   /** The path inside the snapshot to restore, `/` for all. */
   readonly path: string;
+  /** Sub-trees of the snapshot not restored (unless `path` is in one): `/%%versions` of S3 snapshots. */
+  readonly leaveOut?: readonly string[];
   /** What to do with entries whose place is taken: always (replace), if-changed, never. */
   readonly overwrite: 'always' | 'if-changed' | 'never';
   /** Decide and count, write nothing. */

@@ -96,6 +96,13 @@ export interface SourceRecord extends EntryAttributes {
    */
   readonly metadataOnOpen?: boolean;
   /**
+   * The path and type backup filters (`-exclude`, `-include`) judge this record by, when they are
+   * not its own: an entry that stands for another one elsewhere in the tree (the S3 source's
+   * versions of a key, under `/%%versions`, are judged as the key's file, their directories as
+   * its folders). Undefined: the record's own path and type.
+   */
+  readonly filterAs?: { readonly path: EntryPath; readonly type: EntryType };
+  /**
    * Opens the content of a file. Called once per record, and only for files without `error`. The
    * stream yields exactly `size` bytes; if the content fails a check (S3 MD5 ETag), the stream
    * throws a ConnectorError and the engine records an error for this entry. If the content changed

@@ -3,7 +3,8 @@
  * gets the same filter, applied to the records as the source yields them. A dropped entry is
  * never opened and is not in the snapshot. The source is told which directories are excluded
  * with all under them (ScanContext.excludedDirectories): a local walk does not descend into
- * them; a bucket's listing still lists their keys, whose records are dropped as they come.
+ * them; a bucket's listing still lists their keys, whose records are dropped as they come. A
+ * record with `filterAs` is judged by that path and type instead of its own.
  */
 import type { ScanContext, Source, SourceRecord } from '@kloset/connector-contract';
 import { PathFilter, type PathFilterPatterns } from './path-filter.ts';
@@ -32,11 +33,13 @@ export function filteredSource(inner: Source, patterns: PathFilterPatterns): Sou
 
 async function* kept(records: AsyncIterable<SourceRecord>, filter: PathFilter): AsyncGenerator<SourceRecord> {
   for await (const record of records) {
+    // Judged as the entry it stands for, when it says so (SourceRecord.filterAs).
+    const judged = record.filterAs ?? record;
     // An invalid path goes through: the backup records it as an error.
     if (
-      typeof record.path !== 'string' ||
-      !record.path.startsWith('/') ||
-      filter.keeps(record.path, record.type)
+      typeof judged.path !== 'string' ||
+      !judged.path.startsWith('/') ||
+      filter.keeps(judged.path, judged.type)
     ) {
       yield record;
     }

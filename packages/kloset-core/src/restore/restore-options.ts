@@ -19,6 +19,12 @@ export interface RestoreOptions {
    * attributes are written to `/`).
    */
   readonly path?: EntryPath;
+  /**
+   * Sub-trees left out: an entry at one of these snapshot paths, or below one, is not restored
+   * (nor counted), unless `path` itself is that sub-tree or inside it. E.g. the `/%%versions`
+   * directory of an S3 snapshot taken with `versions=all` (docs/FORMAT.md §8.4).
+   */
+  readonly leaveOut?: readonly EntryPath[];
   /** Writes in flight at most (default and maximum: the destination's `concurrency`). */
   readonly concurrency?: number;
   /**

@@ -54,6 +54,28 @@ function prefetchView(d: Decided): SnapshotEntry {
   return d.decision?.skip === undefined ? d.entry : { ...d.entry, chunks: [] };
 }
 
+/** True when `path` is `top` or below it. */
+function within(path: EntryPath, top: EntryPath): boolean {
+  return top === '/' || path === top || path.startsWith(`${top}/`);
+}
+
+/** The sub-trees of `leaveOut` that apply to a restore of `path` (not those `path` is in). */
+function leftOut(path: EntryPath, leaveOut: readonly EntryPath[] | undefined): EntryPath[] {
+  return (leaveOut ?? []).filter((top) => !within(path, top));
+}
+
+/** `plan` without the entries of the sub-trees `out`. */
+async function* planLeavingOut(
+  reader: TreeReader,
+  path: EntryPath,
+  snapshotLabel: string,
+  out: readonly EntryPath[],
+): AsyncGenerator<Planned> {
+  for await (const p of plan(reader, path, snapshotLabel)) {
+    if (!out.some((top) => within(p.entry.path, top))) yield p;
+  }
+}
+
 /** The entries to restore, in write order, mapped to destination paths. */
 async function* plan(reader: TreeReader, path: EntryPath, snapshotLabel: string): AsyncGenerator<Planned> {
   if (path === '/') {
@@ -84,14 +106,15 @@ async function restoreTotals(
   header: SnapshotHeader,
   path: EntryPath,
   label: string,
+  out: readonly EntryPath[],
 ): Promise<{ entries: number; bytes: number }> {
-  if (path === '/') {
+  if (path === '/' && out.length === 0) {
     const s = header.summary;
     return { entries: s.files + s.directories + s.symlinks, bytes: s.bytes };
   }
   let entries = 0;
   let bytes = 0;
-  for await (const p of plan(reader, path, label)) {
+  for await (const p of planLeavingOut(reader, path, label, out)) {
     entries++;
     if (p.entry.type === 'file' && p.entry.error === undefined) bytes += p.entry.size;
   }
@@ -139,6 +162,7 @@ export async function restore(
   const header = typeof snapshot === 'string' ? await resolveSnapshot(repo, snapshot) : snapshot;
   const label = `snapshot ${toHex(header.id).slice(0, 8)}`;
   const path = options.path ?? '/';
+  const out = leftOut(path, options.leaveOut);
   const reader = new TreeReader(repo, header.root, { label });
   const concurrency = Math.max(
     1,
@@ -176,7 +200,7 @@ export async function restore(
     skippedExisting: 0,
     replaced: 0,
   };
-  const totals = await restoreTotals(reader, header, path, label);
+  const totals = await restoreTotals(reader, header, path, label, out);
   const failures: RestoreEntryResult[] = [];
   const started = performance.now();
   const progressOf = (done: boolean): RestoreProgress => {
@@ -314,7 +338,7 @@ export async function restore(
 
   let completed = false;
   try {
-    const planned = plan(reader, path, label);
+    const planned = planLeavingOut(reader, path, label, out);
     // Entries are looked at ahead of the writes (as many at once as writes), before any content
     // is fetched: a skipped file costs no read from the store.
     const looking = mode !== 'always' && canLook(destination) ? destination : undefined;

@@ -1,0 +1,100 @@
+/**
+ * `ls -versions SNAPSHOT:PATH`: the versions of one S3 key recorded by a backup with the S3
+ * source's `versions=all`, newest first, streamed from the key's directory under `/%%versions`
+ * (docs/FORMAT.md, "S3 object versions"). The names are the S3 connectors' (s3-common
+ * metadata-keys.ts and version-names.ts), repeated here as entry-metadata.ts does (the CLI loads no
+ * connector to print a listing); test/ls-versions-names.test.ts checks them against s3-common.
+ */
+import type { EntryView, OpenStore } from '../engine/engine.ts';
+import { CliError } from '../errors.ts';
+import { formatBytes } from '../output/format.ts';
+import type { JsonObject } from '../output/json.ts';
+import type { CommandContext } from './command.ts';
+
+export const META_KEY = 's3.key';
+export const META_ETAG = 's3.etag';
+export const META_VERSION_ID = 's3.version-id';
+export const META_IS_LATEST = 's3.is-latest';
+export const META_LAST_MODIFIED = 's3.last-modified';
+export const META_DELETE_MARKER = 's3.delete-marker';
+export const VERSIONS_DIR = '%%versions';
+
+/**
+ * The directory of the versions of the object at `path` of the plain tree: `/%%versions`, the
+ * parent's names, and the last name in its file-twin form (s3-common names.ts: a plain name `n`
+ * is `%n%` with `%` written `%25`; an escaped name `%e` is `%e%`; a twin form is itself).
+ * Undefined for the root.
+ */
+export function versionDirOfPath(path: string): string | undefined {
+  const names = path.split('/').slice(1);
+  const last = names.pop();
+  if (last === undefined || last === '') return undefined;
+  let twin: string;
+  if (!last.startsWith('%')) twin = `%${last.replaceAll('%', '%25')}%`;
+  else if (last.length >= 2 && last.endsWith('%')) twin = last;
+  else twin = `${last}%`;
+  return `/${[VERSIONS_DIR, ...names, twin].join('/')}`;
+}
+
+/** One version as `ls -versions -json` shows it. */
+function versionJson(e: EntryView): JsonObject {
+  const m = e.metadata;
+  return {
+    key: m[META_KEY] ?? null,
+    version_id: m[META_VERSION_ID] ?? null,
+    last_modified: m[META_LAST_MODIFIED] ?? null,
+    size: e.size,
+    latest: m[META_IS_LATEST] === 'true',
+    delete_marker: m[META_DELETE_MARKER] === 'true',
+    etag: m[META_ETAG] ?? null,
+    path: e.path,
+  };
+}
+
+/** One version as a line: id, LastModified, size, and `latest` / `delete-marker`. */
+function versionLine(e: EntryView): string {
+  const m = e.metadata;
+  const marks = [
+    ...(m[META_IS_LATEST] === 'true' ? ['latest'] : []),
+    ...(m[META_DELETE_MARKER] === 'true' ? ['delete-marker'] : []),
+  ];
+  const time = m[META_LAST_MODIFIED] ?? '-';
+  return `${m[META_VERSION_ID] ?? '-'}  ${time}  ${formatBytes(e.size).padStart(10)}  ${marks.join(' ')}`.trimEnd();
+}
+
+/** Lists the versions of the key at `path` of snapshot `id` (shown as `ref`). */
+export async function listVersions(
+  ctx: CommandContext,
+  store: OpenStore,
+  id: string,
+  path: string,
+  ref: string,
+): Promise<void> {
+  const dir = versionDirOfPath(path);
+  if (dir === undefined) throw new CliError(`ls -versions: ${ref}: not the path of an S3 object`);
+  let first = true;
+  try {
+    for await (const entry of store.entries(id, dir, false)) {
+      // The first entry is the key's versions directory itself.
+      if (first) {
+        first = false;
+        if (entry.type !== 'directory') break;
+        continue;
+      }
+      if (entry.type !== 'file') continue;
+      if (ctx.out.json) await ctx.out.record(versionJson(entry));
+      else await ctx.out.text(versionLine(entry));
+    }
+  } catch (err) {
+    if (
+      first &&
+      err instanceof CliError &&
+      err.message.endsWith('no such file or directory in the snapshot')
+    ) {
+      throw new CliError(
+        `ls -versions: ${ref}: no versions recorded for this key (the snapshot holds versions when taken with the S3 source's versions=all)`,
+      );
+    }
+    throw err;
+  }
+}
