@@ -11,18 +11,12 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  DeleteObjectCommand,
-  ListObjectVersionsCommand,
-  PutBucketVersioningCommand,
-  PutObjectCommand,
-} from '@aws-sdk/client-s3';
-import { listingKeyDecoder } from '@kloset/s3-common';
-import { emptyPrefix, type FaultProxy, s3TestBuckets, startFaultProxy } from '@kloset/s3-common/testing';
+import { DeleteObjectCommand, PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { type FaultProxy, s3TestBuckets, startFaultProxy } from '@kloset/s3-common/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliHome, failsInOneLine, makeCliHome, ok, removeDir } from './helpers/cli-home.ts';
 import { jsonLines } from './helpers/run.ts';
-import { type SpawnResult, spawnCli } from './helpers/spawn.ts';
+import { binaryIn, emptyVersioned, listVersions } from './helpers/s3-versioned.ts';
 
 const s3 = s3TestBuckets();
 const { env, client } = s3;
@@ -34,17 +28,7 @@ let plainBucket: string;
 let store: string;
 const MANY = 1000;
 
-/** The built binary in the test's home; no AWS_* variable of the caller's environment reaches it. */
-function k(argv: readonly string[]): Promise<SpawnResult> {
-  const unset: Record<string, undefined> = {};
-  for (const name of Object.keys(process.env)) if (name.startsWith('AWS_')) unset[name] = undefined;
-  return spawnCli(argv, {
-    bin: true,
-    cwd: home.work,
-    env: { ...unset, ...home.env, KLOSET_PASSPHRASE: 'versions' },
-    timeoutMs: 300_000,
-  });
-}
+const k = binaryIn(() => home, 'versions');
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -77,36 +61,16 @@ interface Listed {
 /** Every version of `key`, newest first, as listed by the independent client (all pages). */
 async function listedVersions(b: string, key: string): Promise<Listed[]> {
   const out: Listed[] = [];
-  let keyMarker: string | undefined;
-  let idMarker: string | undefined;
-  for (;;) {
-    const page = await client.send(
-      new ListObjectVersionsCommand({
-        Bucket: b,
-        Prefix: key,
-        EncodingType: 'url',
-        ...(keyMarker !== undefined ? { KeyMarker: keyMarker, VersionIdMarker: idMarker } : {}),
-      }),
-    );
-    const decode = listingKeyDecoder(page.EncodingType);
-    const all = [
-      ...(page.Versions ?? []).map((v) => ({ ...v, marker: false })),
-      ...(page.DeleteMarkers ?? []).map((d) => ({ ...d, Size: 0, marker: true })),
-    ];
-    for (const v of all) {
-      if (decode(v.Key ?? '') !== key) continue;
-      out.push({
-        key,
-        version_id: v.VersionId ?? 'null',
-        last_modified: v.LastModified!.toISOString(),
-        size: v.Size ?? 0,
-        latest: v.IsLatest === true,
-        delete_marker: v.marker,
-      });
-    }
-    if (!page.IsTruncated) break;
-    keyMarker = decode(page.NextKeyMarker ?? '');
-    idMarker = page.NextVersionIdMarker;
+  for await (const v of listVersions(client, b, key)) {
+    if (v.key !== key) continue;
+    out.push({
+      key,
+      version_id: v.versionId,
+      last_modified: v.lastModified.toISOString(),
+      size: v.size,
+      latest: v.isLatest,
+      delete_marker: v.deleteMarker,
+    });
   }
   // Newest first (S3's order of one key's versions).
   return out.sort((a, b) => b.last_modified.localeCompare(a.last_modified));
@@ -196,13 +160,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await proxy?.close();
-  // A version-id-marker whose version was just deleted ends RGW's listing early: empty the
-  // versioned bucket in passes until nothing is listed.
-  for (let pass = 0; pass < 5 && bucket !== undefined; pass++) {
-    const left = await client.send(new ListObjectVersionsCommand({ Bucket: bucket, MaxKeys: 1 }));
-    if ((left.Versions ?? []).length + (left.DeleteMarkers ?? []).length === 0) break;
-    await emptyPrefix(client, bucket);
-  }
+  await emptyVersioned(client, bucket);
   await s3.dispose();
 });
 afterAll(() => removeDir(home?.dir));

@@ -35,4 +35,14 @@ describe('ls -versions names', () => {
     }
     expect(cli.versionDirOfPath('/')).toBeUndefined();
   });
+
+  it("give a key directory's plain-tree name as s3-common encodes its key's last segment", () => {
+    const segments = ['a', 'a.txt', '50%off', '%lead', '', '.', '..', '%', 'nul\0x'];
+    for (const segment of segments) {
+      expect(cli.keyNameOfVersionDir(s3.encodeFileTwin(segment)), segment).toBe(s3.encodeSegment(segment));
+    }
+    for (const folder of ['a', '%', '%50%25off', '%%versions']) {
+      expect(cli.keyNameOfVersionDir(folder), folder).toBeUndefined();
+    }
+  });
 });

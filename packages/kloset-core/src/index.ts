@@ -133,6 +133,7 @@ export type {
   RestoreResult,
   RestoreSummary,
   SkipReason,
+  VersionsAt,
 } from './restore/restore-options.ts';
 export {
   changedFields,

@@ -36,6 +36,25 @@ export function versionDirOfPath(path: string): string | undefined {
   return `/${[VERSIONS_DIR, ...names, twin].join('/')}`;
 }
 
+/**
+ * The name the key of a versions directory named `name` has in the plain tree (without its folder
+ * twin): a file-twin form `%e%` is the key segment's name `e` decoded when that segment is plain
+ * (s3-common names.ts), else its escaped form `%e`. Undefined for a name that is not a file-twin
+ * form (a folder's directory).
+ */
+export function keyNameOfVersionDir(name: string): string | undefined {
+  if (name.length < 2 || !name.startsWith('%') || !name.endsWith('%')) return undefined;
+  const escaped = name.slice(0, -1);
+  const segment = escaped.slice(1).replace(/%(25|00)/g, (_m, hex: string) => (hex === '25' ? '%' : '\0'));
+  const plain =
+    segment.length > 0 &&
+    segment !== '.' &&
+    segment !== '..' &&
+    !segment.includes('\0') &&
+    !segment.startsWith('%');
+  return plain ? segment : escaped;
+}
+
 /** One version as `ls -versions -json` shows it. */
 function versionJson(e: EntryView): JsonObject {
   const m = e.metadata;

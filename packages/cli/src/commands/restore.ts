@@ -1,13 +1,14 @@
 import { AS_OF_FLAG } from '../args/common-flags.ts';
 import { parseSnapshotRef } from '../args/snapshot-ref.ts';
 import { SELECTION_FLAGS } from '../args/snapshot-selection.ts';
-import type { RestoreOutcome } from '../engine/engine.ts';
-import { UsageError } from '../errors.ts';
+import { parseTimeSpec } from '../args/time-spec.ts';
+import type { OpenStore, RestoreOutcome, RestoreRequest } from '../engine/engine.ts';
+import { CliError, UsageError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { describeLocation } from '../location/location.ts';
 import { formatBytes, formatCount } from '../output/format.ts';
 import type { Command } from './command.ts';
-import { VERSIONS_DIR } from './ls-versions.ts';
+import { keyNameOfVersionDir, VERSIONS_DIR, versionDirOfPath } from './ls-versions.ts';
 import { commandFilter, selectOne } from './selection.ts';
 import { FailureList } from './views.ts';
 import { withStore } from './with-store.ts';
@@ -24,6 +25,30 @@ function overwriteMode(raw: string | undefined): OverwriteMode {
     );
   }
   return mode;
+}
+
+/** Refuses -at on a snapshot without a versions tree (one taken without versions=all): exit 1. */
+async function requireVersions(store: OpenStore, id: string): Promise<void> {
+  let found = false;
+  try {
+    for await (const e of store.entries(id, `/${VERSIONS_DIR}`, false)) {
+      found = e.type === 'directory';
+      break;
+    }
+  } catch (err) {
+    if (!(err instanceof CliError && err.message.endsWith('no such file or directory in the snapshot')))
+      throw err;
+  }
+  if (!found) {
+    throw new CliError(
+      `restore: -at: snapshot ${id.slice(0, 8)} holds no object versions (only a snapshot of a bucket taken with the S3 source's versions=all does)`,
+    );
+  }
+}
+
+/** What -at restores: the versions tree read at `time` (docs/FORMAT.md §8.4). */
+function versionsAt(time: number): NonNullable<RestoreRequest['versionsAt']> {
+  return { root: `/${VERSIONS_DIR}`, time, keyName: keyNameOfVersionDir, keyDir: versionDirOfPath };
 }
 
 /** The human summary: what was (or would be) restored, replaced and skipped. */
@@ -62,6 +87,14 @@ export const restoreCommand: Command = {
     'without it: the versions under /%%versions are left out unless PATH is one of them (see\n' +
     '"ls -versions").\n' +
     '\n' +
+    '-at TIME (2025-01-31T13:45:00Z, or 2h for two hours ago) restores such a snapshot as the\n' +
+    'bucket was at TIME: each key as its newest version last modified at or before TIME (its\n' +
+    "content, headers, user metadata and tags), written at the key's own path; nothing for a key\n" +
+    'deleted then (its newest version a delete marker) or not written yet. With PATH, the keys\n' +
+    'under that folder, or the one key PATH names. The versions are read in one pass, newest\n' +
+    'first per key, the older ones skipped. A snapshot without versions is refused (exit 1); a\n' +
+    'PATH inside /%%versions with -at is a usage error (exit 2). -overwrite and -dry-run apply.\n' +
+    '\n' +
     "What exists already at an entry's place in DIR or the bucket is decided by -overwrite:\n" +
     '  always      (the default, as with restic and tar) write every entry, replacing what is there\n' +
     '  if-changed  skip a file or symlink that already holds the same content, write the others\n' +
@@ -91,6 +124,13 @@ export const restoreCommand: Command = {
       kind: 'boolean',
       description: 'show what would be restored and skipped, write nothing',
     },
+    {
+      name: 'at',
+      kind: 'string',
+      value: 'TIME',
+      description:
+        'restore each key as it was at TIME, from the object versions of a snapshot taken with versions=all',
+    },
     ...SELECTION_FLAGS,
     AS_OF_FLAG,
   ],
@@ -102,7 +142,7 @@ export const restoreCommand: Command = {
     },
   ],
   json:
-    '{"snapshot", "path", "to", "dry_run", "overwrite", "entries", "bytes", "replaced" (null with always), ' +
+    '{"snapshot", "path", "at" (ISO 8601, null without -at), "to", "dry_run", "overwrite", "entries", "bytes", "replaced" (null with always), ' +
     '"skipped", "skipped_identical", "skipped_existing", "failed": [{"path", "error"}] (first 1000), ' +
     '"failed_count", "corrupt"}',
   examples: [
@@ -110,6 +150,7 @@ export const restoreCommand: Command = {
     'kloset at /var/backups restore -to @my-s3-restore -source @my-s3-bucket latest',
     'kloset at /var/backups restore -to @my-s3-restore 1a2b3c4d',
     'kloset restore -to /srv/data -overwrite if-changed -dry-run latest',
+    'kloset restore -to @my-s3-restore -at 2026-12-01T09:00:00Z -source @my-s3-bucket latest:/docs',
   ],
   async run(ctx) {
     const to = ctx.flags.string('to');
@@ -118,10 +159,19 @@ export const restoreCommand: Command = {
     const filter = await commandFilter(ctx, 'restore');
     const mode = overwriteMode(ctx.flags.string('overwrite'));
     const dryRun = ctx.flags.bool('dry-run');
+    const atText = ctx.flags.string('at');
+    const at = atText === undefined ? undefined : parseTimeSpec(atText, Date.now(), 'at', 'restore');
+    if (at !== undefined && (ref.path === `/${VERSIONS_DIR}` || ref.path.startsWith(`/${VERSIONS_DIR}/`))) {
+      throw new UsageError(
+        `restore: -at takes a path of the plain tree (a folder or a key), not one inside /${VERSIONS_DIR}`,
+        'restore',
+      );
+    }
     // A bad -to (unknown @NAME, a bad option or a secret in its query) is told before the store opens.
     const target = await ctx.services.resolve(to, 'destination');
     return withStore(ctx, true, async (store) => {
       const snap = await selectOne(store, ref.snapshot, filter, (l) => ctx.out.warn(l));
+      if (at !== undefined) await requireVersions(store, snap.id);
       const { where, destination } = await ctx.services.destinationAt(target, dryRun);
       const failures = new FailureList();
       const progress = ctx.out.progress('restore');
@@ -132,7 +182,11 @@ export const restoreCommand: Command = {
           snapshotId: snap.id,
           path: ref.path,
           // The versions of an S3 snapshot taken with versions=all are restored only when asked for.
-          ...(snap.source.protocol === 's3' ? { leaveOut: [`/${VERSIONS_DIR}`] } : {}),
+          ...(at !== undefined
+            ? { versionsAt: versionsAt(at) }
+            : snap.source.protocol === 's3'
+              ? { leaveOut: [`/${VERSIONS_DIR}`] }
+              : {}),
           overwrite: mode,
           dryRun,
           signal: ctx.io.signal,
@@ -151,6 +205,7 @@ export const restoreCommand: Command = {
         {
           snapshot: snap.id,
           path: ref.path,
+          at: at === undefined ? null : new Date(at).toISOString(),
           to: where.location,
           dry_run: dryRun,
           overwrite: mode,
@@ -167,7 +222,7 @@ export const restoreCommand: Command = {
         () => [
           summaryLine(
             outcome,
-            `${snap.id.slice(0, 8)}:${ref.path} to ${where.display}`,
+            `${snap.id.slice(0, 8)}:${ref.path}${at === undefined ? '' : ` at ${new Date(at).toISOString()}`} to ${where.display}`,
             mode,
             dryRun,
             failed,

@@ -334,6 +334,7 @@ function openStore(repo: Repo, passphrase: string | undefined): OpenStore {
           const r = await core.restore(repo, h, destination, {
             path: req.path,
             ...(req.leaveOut !== undefined ? { leaveOut: req.leaveOut } : {}),
+            ...(req.versionsAt !== undefined ? { versionsAt: req.versionsAt } : {}),
             overwrite: req.overwrite,
             dryRun: req.dryRun,
             signal: req.signal,

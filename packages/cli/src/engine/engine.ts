@@ -148,6 +148,21 @@ export interface RestoreRequest {
   readonly path: string;
   /** Sub-trees of the snapshot not restored (unless `path` is in one): `/%%versions` of S3 snapshots. */
   readonly leaveOut?: readonly string[];
+  /**
+   * Restore the keys as they were at an instant from the versions tree of an S3 snapshot taken
+   * with versions=all (docs/FORMAT.md §8.4; core RestoreOptions.versionsAt): `path` is a path of
+   * the plain tree, `leaveOut` is not used.
+   */
+  readonly versionsAt?: {
+    /** The versions tree's root, `/%%versions`. */
+    readonly root: string;
+    /** Unix ms. */
+    readonly time: number;
+    /** The plain-tree name of a key's versions directory; undefined for a folder's. */
+    readonly keyName: (dirName: string) => string | undefined;
+    /** The versions directory of the key at a plain-tree path. */
+    readonly keyDir: (path: string) => string | undefined;
+  };
   /** What to do with entries whose place is taken: always (replace), if-changed, never. */
   readonly overwrite: 'always' | 'if-changed' | 'never';
   /** Decide and count, write nothing. */

@@ -25,6 +25,12 @@ export interface RestoreOptions {
    * directory of an S3 snapshot taken with `versions=all` (docs/FORMAT.md §8.4).
    */
   readonly leaveOut?: readonly EntryPath[];
+  /**
+   * Restore the snapshot's keys as they were at an instant, from the versions tree of a snapshot
+   * taken with the S3 source's `versions=all` (docs/FORMAT.md §8.4) instead of the plain tree:
+   * `path` is then a path of the plain tree (`/`, a folder or a key) and `leaveOut` is not used.
+   */
+  readonly versionsAt?: VersionsAt;
   /** Writes in flight at most (default and maximum: the destination's `concurrency`). */
   readonly concurrency?: number;
   /**
@@ -60,6 +66,25 @@ export interface RestoreOptions {
   readonly progressIntervalMs?: number;
   /** Stops the restore: no new writes start, content streams throw, the abort reason is thrown. */
   readonly signal?: AbortSignal;
+}
+
+/**
+ * How `restore` reads a versions tree (docs/FORMAT.md §8.4, versions-at.ts). A key's directory
+ * holds its versions newest first; each has `s3.last-modified` (ISO 8601) in its `meta`, a delete
+ * marker also `s3.delete-marker: true`. The names are the connector's: the two functions tell them.
+ */
+export interface VersionsAt {
+  /** The versions tree's root directory (`/%%versions`). */
+  readonly root: EntryPath;
+  /** The instant (Unix ms): each key is restored as its newest version last modified at or before it. */
+  readonly time: number;
+  /**
+   * The name a key's version directory (named in its file-twin form) is restored as; undefined
+   * for a name that is not a key's directory (a folder's).
+   */
+  readonly keyName: (dirName: string) => string | undefined;
+  /** The versions tree's directory of the key at `path` of the plain tree; undefined if none can be. */
+  readonly keyDir: (path: EntryPath) => EntryPath | undefined;
 }
 
 /** What happened to one entry. */

@@ -31,16 +31,12 @@ import type {
   RestoreResult,
   RestoreSummary,
   SkipReason,
+  VersionsAt,
 } from './restore-options.ts';
+import { type Planned, planVersionsAt } from './versions-at.ts';
 import { WrittenChunks } from './written-chunks.ts';
 
 const MAX_REPORTED_FAILURES = 1000;
-
-/** An entry to write and the path the destination gets. */
-interface Planned {
-  readonly entry: SnapshotEntry;
-  readonly target: EntryPath;
-}
 
 /** A planned entry and what the overwrite mode decided for it (none with `always`: write it). */
 interface Decided extends Planned {
@@ -64,13 +60,18 @@ function leftOut(path: EntryPath, leaveOut: readonly EntryPath[] | undefined): E
   return (leaveOut ?? []).filter((top) => !within(path, top));
 }
 
-/** `plan` without the entries of the sub-trees `out`. */
+/** `plan` without the entries of the sub-trees `out`; with `at`, the versions at that instant. */
 async function* planLeavingOut(
   reader: TreeReader,
   path: EntryPath,
   snapshotLabel: string,
   out: readonly EntryPath[],
+  at: VersionsAt | undefined,
 ): AsyncGenerator<Planned> {
+  if (at !== undefined) {
+    yield* planVersionsAt(reader, path, at, snapshotLabel);
+    return;
+  }
   for await (const p of plan(reader, path, snapshotLabel)) {
     if (!out.some((top) => within(p.entry.path, top))) yield p;
   }
@@ -107,14 +108,15 @@ async function restoreTotals(
   path: EntryPath,
   label: string,
   out: readonly EntryPath[],
+  at: VersionsAt | undefined,
 ): Promise<{ entries: number; bytes: number }> {
-  if (path === '/' && out.length === 0) {
+  if (path === '/' && out.length === 0 && at === undefined) {
     const s = header.summary;
     return { entries: s.files + s.directories + s.symlinks, bytes: s.bytes };
   }
   let entries = 0;
   let bytes = 0;
-  for await (const p of planLeavingOut(reader, path, label, out)) {
+  for await (const p of planLeavingOut(reader, path, label, out, at)) {
     entries++;
     if (p.entry.type === 'file' && p.entry.error === undefined) bytes += p.entry.size;
   }
@@ -200,7 +202,8 @@ export async function restore(
     skippedExisting: 0,
     replaced: 0,
   };
-  const totals = await restoreTotals(reader, header, path, label, out);
+  const at = options.versionsAt;
+  const totals = await restoreTotals(reader, header, path, label, out, at);
   const failures: RestoreEntryResult[] = [];
   const started = performance.now();
   const progressOf = (done: boolean): RestoreProgress => {
@@ -338,7 +341,7 @@ export async function restore(
 
   let completed = false;
   try {
-    const planned = planLeavingOut(reader, path, label, out);
+    const planned = planLeavingOut(reader, path, label, out, at);
     // Entries are looked at ahead of the writes (as many at once as writes), before any content
     // is fetched: a skipped file costs no read from the store.
     const looking = mode !== 'always' && canLook(destination) ? destination : undefined;

@@ -1,0 +1,89 @@
+/**
+ * Helpers of the tests of versioned buckets through the built binary (e2e-s3-versions,
+ * e2e-s3-restore-at): the binary without the caller's AWS_* variables, every version of a bucket
+ * as ListObjectVersions lists it (all pages), and emptying a versioned bucket.
+ */
+import { ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { listingKeyDecoder } from '@kloset/s3-common';
+import { emptyPrefix } from '@kloset/s3-common/testing';
+import type { CliHome } from './cli-home.ts';
+import { type SpawnResult, spawnCli } from './spawn.ts';
+
+/** The built binary in the test's home (read when called); no AWS_* variable of the caller's environment reaches it. */
+export function binaryIn(
+  home: () => CliHome,
+  passphrase: string,
+  timeoutMs = 300_000,
+): (argv: readonly string[]) => Promise<SpawnResult> {
+  return (argv) => {
+    const unset: Record<string, undefined> = {};
+    for (const name of Object.keys(process.env)) if (name.startsWith('AWS_')) unset[name] = undefined;
+    const h = home();
+    return spawnCli(argv, {
+      bin: true,
+      cwd: h.work,
+      env: { ...unset, ...h.env, KLOSET_PASSPHRASE: passphrase },
+      timeoutMs,
+    });
+  };
+}
+
+/** One version or delete marker as ListObjectVersions lists it. */
+export interface ListedVersion {
+  readonly key: string;
+  readonly versionId: string;
+  readonly lastModified: Date;
+  readonly size: number;
+  readonly isLatest: boolean;
+  readonly deleteMarker: boolean;
+}
+
+/** Every version and delete marker of `bucket` under `prefix`, page after page (URL-encoded keys decoded). */
+export async function* listVersions(
+  client: S3Client,
+  bucket: string,
+  prefix?: string,
+): AsyncGenerator<ListedVersion> {
+  let keyMarker: string | undefined;
+  let idMarker: string | undefined;
+  for (;;) {
+    const page = await client.send(
+      new ListObjectVersionsCommand({
+        Bucket: bucket,
+        EncodingType: 'url',
+        ...(prefix !== undefined ? { Prefix: prefix } : {}),
+        ...(keyMarker !== undefined ? { KeyMarker: keyMarker, VersionIdMarker: idMarker } : {}),
+      }),
+    );
+    const decode = listingKeyDecoder(page.EncodingType);
+    const all = [
+      ...(page.Versions ?? []).map((v) => ({ ...v, marker: false })),
+      ...(page.DeleteMarkers ?? []).map((d) => ({ ...d, Size: 0, marker: true })),
+    ];
+    for (const v of all) {
+      yield {
+        key: decode(v.Key ?? ''),
+        versionId: v.VersionId ?? 'null',
+        lastModified: v.LastModified!,
+        size: v.Size ?? 0,
+        isLatest: v.IsLatest === true,
+        deleteMarker: v.marker,
+      };
+    }
+    if (!page.IsTruncated) return;
+    keyMarker = decode(page.NextKeyMarker ?? '');
+    idMarker = page.NextVersionIdMarker;
+  }
+}
+
+/**
+ * Deletes every version of a versioned bucket. A version-id-marker whose version was just deleted
+ * ends RGW's listing early: the bucket is emptied in passes until nothing is listed.
+ */
+export async function emptyVersioned(client: S3Client, bucket: string | undefined): Promise<void> {
+  for (let pass = 0; pass < 5 && bucket !== undefined; pass++) {
+    const left = await client.send(new ListObjectVersionsCommand({ Bucket: bucket, MaxKeys: 1 }));
+    if ((left.Versions ?? []).length + (left.DeleteMarkers ?? []).length === 0) break;
+    await emptyPrefix(client, bucket);
+  }
+}
