@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { backup } from '../src/backup/backup.ts';
 import { restore } from '../src/restore/restore.ts';
 import type { VersionsAt } from '../src/restore/restore-options.ts';
+import { planVersionsAt } from '../src/restore/versions-at.ts';
+import { TreeReader } from '../src/snapshot/tree-reader.ts';
 import { MemoryRepository } from './snapshot-fixtures.ts';
 
 const ROOT = '/%%versions';
@@ -141,5 +143,28 @@ describe('restore at an instant from a versions tree', () => {
     expect((await restoredAt(1500, '/a')).files).toEqual({ '/': 'dir', '/a': 'a one' });
     expect((await restoredAt(5500, '/a')).files).toEqual({ '/': 'dir' });
     await expect(restoredAt(5500, '/nothing')).rejects.toThrow('/nothing has no versions');
+  });
+
+  it("leaves a key's directory once its version is chosen: its older versions are not read", async () => {
+    const many: MemoryEntry[] = [dir(ROOT), dir(`${ROOT}/%k%`)];
+    for (let i = 1; i <= 5000; i++) many.push(version(`${ROOT}/%k%`, i * 1000, `v${i}`, `k${i}`));
+    many.push(dir(`${ROOT}/%l%`), version(`${ROOT}/%l%`, 1000, 'l1', 'l'));
+    const repo = new MemoryRepository();
+    const { header } = await backup(repo, new MemorySource(many));
+    const scan = async (time: number) => {
+      const reader = new TreeReader(repo, header.root);
+      const out: string[] = [];
+      for await (const p of planVersionsAt(reader, '/', at(time), 'test')) out.push(p.target);
+      return { out, loads: reader.nodeLoads };
+    };
+    const newest = await scan(10_000_000);
+    expect(newest.out).toEqual(['/', '/k', '/l']);
+    const all = new TreeReader(repo, header.root);
+    let entries = 0;
+    for await (const _ of all.subtree(ROOT)) entries++;
+    expect(entries).toBe(5003);
+    expect(newest.loads * 4).toBeLessThan(all.nodeLoads);
+    // The oldest version: the whole directory is read, newest first, up to it.
+    expect((await scan(1000)).out).toEqual(['/', '/k', '/l']);
   });
 });
