@@ -10,6 +10,7 @@
  * identical; a snapshot without versions is refused in one line (exit 1); a PATH inside /%%versions
  * is a usage error (exit 2).
  */
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   DeleteObjectCommand,
@@ -183,6 +184,9 @@ beforeAll(async () => {
   // Step 2: overwrite a.txt (another Content-Type), a new key.
   await put('a.txt', '# a two\n', 'text/markdown', 'a2');
   await put('docs/y.txt', 'y one\n', 'text/plain', 'y1');
+  // A key that is also a folder.
+  await put('t', 'file t\n', 'text/plain', 't1');
+  await put('t/u.txt', 'under t\n', 'text/plain', 'u1');
   ends.push(await stepEnd(seen));
   await sleep(1100);
   // Step 3: two deletions, a new key.
@@ -217,8 +221,8 @@ describe('restore -at', { timeout: 300_000 }, () => {
   it('restores the bucket as it was at the end of each of three steps', async () => {
     const expectedKeys = [
       ['a.txt', 'docs/sub/z.txt', 'docs/x.json'],
-      ['a.txt', 'docs/sub/z.txt', 'docs/x.json', 'docs/y.txt'],
-      ['a.txt', 'b.txt', 'docs/y.txt'],
+      ['a.txt', 'docs/sub/z.txt', 'docs/x.json', 'docs/y.txt', 't', 't/u.txt'],
+      ['a.txt', 'b.txt', 'docs/y.txt', 't', 't/u.txt'],
     ];
     for (const [i, time] of ends.entries()) {
       const name = `step${i + 1}`;
@@ -267,13 +271,33 @@ describe('restore -at', { timeout: 300_000 }, () => {
     const b = await destination('dry');
     const dry = await restoreAt('dry', ends[2]!, snapshot, '-dry-run');
     expect(dry.dry_run).toBe(true);
-    // The root, /docs and the three keys.
-    expect(dry.entries).toBe(5);
+    // The root, /docs, /t and the five keys.
+    expect(dry.entries).toBe(8);
     expect((await contents(b)).size).toBe(0);
     await restoreAt('dry', ends[2]!, snapshot);
     const again = await restoreAt('dry', ends[2]!, snapshot, '-overwrite', 'if-changed');
-    expect(again.skipped_identical).toBe(3);
+    expect(again.skipped_identical).toBe(5);
     expect(await contents(b)).toEqual(await stateAt(ends[2]!));
+  });
+
+  it('restores into a directory: a key that is also a folder takes its twin name', async () => {
+    const to = join(home.dir, 'at-dir');
+    const r = ok(await k(['at', store, 'restore', '-at', iso(ends[1]!), '-to', to, snapshot]));
+    expect(r.stdout).toContain(`at ${iso(ends[1]!)}`);
+    const files = (await readdir(to, { recursive: true })).sort();
+    expect(files).toEqual([
+      '%t%',
+      'a.txt',
+      'docs',
+      'docs/sub',
+      'docs/sub/z.txt',
+      'docs/x.json',
+      'docs/y.txt',
+      't',
+      't/u.txt',
+    ]);
+    expect(await readFile(join(to, 'a.txt'), 'utf8')).toBe('# a two\n');
+    expect(await readFile(join(to, '%t%'), 'utf8')).toBe('file t\n');
   });
 
   it('refuses a snapshot without versions (exit 1) and a PATH inside /%%versions (exit 2)', async () => {

@@ -50,6 +50,11 @@ const tree: MemoryEntry[] = [
   version(`${ROOT}/d/e/%y%`, 7000, 'y3', 'y three'),
   dir(`${ROOT}/d/e/%y%25%`),
   version(`${ROOT}/d/e/%y%25%`, 4000, 'p1', 'percent'),
+  dir(`${ROOT}/%t%`),
+  version(`${ROOT}/%t%`, 8000, 't1', 'file t'),
+  dir(`${ROOT}/t`),
+  dir(`${ROOT}/t/%u%`),
+  version(`${ROOT}/t/%u%`, 8000, 'u1', 'under t'),
   dir(`${ROOT}/later`),
   dir(`${ROOT}/later/%z%`),
   version(`${ROOT}/later/%z%`, 9000, 'z1', 'z'),
@@ -120,8 +125,16 @@ describe('restore at an instant from a versions tree', () => {
       '/d/e/y%': 'percent',
       '/later': 'dir',
       '/later/z': 'z',
+      // A key that is also a folder: the file takes its twin name, as in the plain tree.
+      '/%t%': 'file t',
+      '/t': 'dir',
+      '/t/u': 'under t',
     });
-    expect(late.res.summary).toMatchObject({ directories: 4, files: 4, bytes: 'x1y threepercentz'.length });
+    expect(late.res.summary).toMatchObject({
+      directories: 5,
+      files: 6,
+      bytes: 'x1y threepercentzfile tunder t'.length,
+    });
   });
 
   it("writes the plain tree's meta: the version's own, without is-latest and last-modified", async () => {

@@ -53,6 +53,16 @@ async function versionAt(
   return undefined;
 }
 
+/**
+ * The name a chosen version of the key whose versions directory is `keyDir` is written as: the
+ * key's plain-tree name, or, when a folder of that name is in the versions tree too (key `a` next
+ * to keys `a/...`), the directory's own file-twin name, as the plain tree names such a file.
+ */
+async function fileName(reader: TreeReader, keyDir: EntryPath, name: string): Promise<string> {
+  const folder = await reader.get(`${parentPath(keyDir)}/${name}`, 'directory');
+  return folder === undefined ? name : baseName(keyDir);
+}
+
 const isDeleteMarker = (e: SnapshotEntry): boolean => e.metadata[DELETE_MARKER] === 'true';
 
 /** The least sort key after every entry below the directory `dir`: its sub-tree prefix, last byte + 1. */
@@ -113,7 +123,9 @@ export async function* planVersionsAt(
     const parent = await reader.get(parentPath(keyDir), 'directory');
     const chosen = await versionAt(reader, keyDir, at.time);
     if (parent !== undefined) yield { entry: parent, target: '/' };
-    if (chosen !== undefined && !isDeleteMarker(chosen)) yield { entry: asPlain(chosen), target: `/${name}` };
+    if (chosen !== undefined && !isDeleteMarker(chosen)) {
+      yield { entry: asPlain(chosen), target: `/${await fileName(reader, keyDir, name)}` };
+    }
     return;
   }
   yield { entry: folder, target: '/' };
@@ -142,6 +154,7 @@ export async function* planVersionsAt(
     }
     written = chain;
     const parentTarget = targetOf(parentPath(keyDir));
-    yield { entry: asPlain(e), target: `${parentTarget === '/' ? '' : parentTarget}/${name}` };
+    const file = await fileName(reader, keyDir, name);
+    yield { entry: asPlain(e), target: `${parentTarget === '/' ? '' : parentTarget}/${file}` };
   }
 }
