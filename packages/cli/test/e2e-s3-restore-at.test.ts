@@ -311,5 +311,9 @@ describe('restore -at', { timeout: 300_000 }, () => {
       2,
     );
     failsInOneLine(await k(['at', store, 'restore', '-at', 'yesterday', '-to', '@refused', snapshot]), 2);
+    const none = failsInOneLine(
+      await k(['at', store, 'restore', '-at', '1h', '-to', '@refused', `${snapshot}:/nope`]),
+    );
+    expect(none).toContain('/nope has no versions');
   });
 });
