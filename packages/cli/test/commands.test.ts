@@ -206,6 +206,7 @@ describe('a store with snapshots', () => {
       snapshot: id,
       path: '/a',
       to: 'mem://out',
+      at: null,
       dry_run: false,
       overwrite: 'always',
       entries: 4,
