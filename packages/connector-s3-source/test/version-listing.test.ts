@@ -3,8 +3,9 @@
  * <DeleteMarker> elements into two lists; they are merged back into listing order (keys in UTF-8
  * binary order, each key's versions newest first, the latest first), keys URL-decoded.
  */
+
+import { pageVersions } from '@kloset/s3-common';
 import { describe, expect, it } from 'vitest';
-import { pageVersions } from '../src/version-listing.ts';
 
 const at = (s: number): Date => new Date(s * 1000);
 

@@ -3,7 +3,7 @@
  * grow with their count), and the version of each key that was current at an instant.
  */
 import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
-import { listingKeyDecoder, type S3Connection, s3Call } from '@kloset/s3-common';
+import { listingKeyDecoder, pageVersions, type S3Connection, s3Call } from '@kloset/s3-common';
 
 /** One version of a key, or a delete marker. */
 export interface ObjectVersion {
@@ -18,15 +18,11 @@ export interface ObjectVersion {
 }
 
 /**
- * Keys in order, newest first within a key. Times have the server's precision (milliseconds on
- * RGW, seconds on AWS): of two entries of one second, the current one counts as the newer.
+ * Versions and delete markers under `prefix`, page by page, in listing order (keys in UTF-8
+ * binary order, newest first within a key; pageVersions of s3-common). Times have the server's
+ * precision (milliseconds on RGW, seconds on AWS): of two entries of one second, the current one
+ * comes first.
  */
-function newestFirst(a: ObjectVersion, b: ObjectVersion): number {
-  if (a.key !== b.key) return a.key < b.key ? -1 : 1;
-  return b.modified - a.modified || Number(b.latest) - Number(a.latest);
-}
-
-/** One page of versions and delete markers under `prefix`, sorted by key (as S3 lists them). */
 async function* versionPages(
   conn: S3Connection,
   bucket: string,
@@ -47,27 +43,15 @@ async function* versionPages(
         }),
       ),
     );
+    yield pageVersions(page).map((v) => ({
+      key: v.key,
+      versionId: v.versionId,
+      modified: v.lastModifiedMs,
+      size: v.size,
+      deleteMarker: v.deleteMarker,
+      latest: v.isLatest,
+    }));
     const decode = listingKeyDecoder(page.EncodingType);
-    const out: ObjectVersion[] = [];
-    const add = (
-      v: { Key?: string; VersionId?: string; LastModified?: Date; IsLatest?: boolean; Size?: number },
-      deleteMarker: boolean,
-    ) => {
-      const modified = v.LastModified?.getTime();
-      if (v.Key === undefined || modified === undefined || Number.isNaN(modified)) return;
-      out.push({
-        key: decode(v.Key),
-        versionId: v.VersionId ?? 'null',
-        modified,
-        size: v.Size ?? 0,
-        deleteMarker,
-        latest: v.IsLatest === true,
-      });
-    };
-    for (const v of page.Versions ?? []) add(v, false);
-    for (const m of page.DeleteMarkers ?? []) add(m, true);
-    out.sort(newestFirst);
-    yield out;
     keyMarker = page.IsTruncated ? decode(page.NextKeyMarker ?? '') : undefined;
     versionMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
   } while (keyMarker !== undefined && keyMarker !== '');

@@ -34,4 +34,5 @@ export * from './transport.ts';
 export * from './upload.ts';
 export * from './upload-part.ts';
 export * from './version-names.ts';
+export * from './version-page.ts';
 export * from './xml.ts';
