@@ -166,11 +166,11 @@ afterAll(async () => {
 afterAll(() => removeDir(home?.dir));
 
 describe('versions=all', { timeout: 300_000 }, () => {
-  it('reads every version once, and each latest version once more for the plain tree', async () => {
+  it('reads every version once, the latest too (its plain file and its version entry share one read)', async () => {
     const expected = new Map<string, number>();
     for (const key of ['docs/a.txt', 'docs/b.txt', 'gone.txt', 'keep.txt', 'legacy.txt', 'many/k.txt']) {
       for (const v of await listedVersions(bucket, key)) {
-        if (!v.delete_marker) expected.set(v.version_id, v.latest ? 2 : 1);
+        if (!v.delete_marker) expected.set(v.version_id, 1);
       }
     }
     expect(expected.size).toBe(3 + 2 + 1 + 1 + 2 + MANY);
@@ -279,8 +279,14 @@ describe('versions=all', { timeout: 300_000 }, () => {
     const from = proxy.requests.length;
     await backup();
     const gets = objectGets(from);
-    // Each new version twice: its version entry and the plain tree's file.
-    expect(gets.sort()).toEqual([a4, a4, fresh, fresh].sort());
+    // Each new version once: its version entry and the plain tree's file share the read.
+    expect(gets.sort()).toEqual([a4, fresh].sort());
+    expect(ok(await k(['at', store, 'cat', 'latest:/docs/a.txt'])).stdout).toBe('a version 4\n');
+    expect(ok(await k(['at', store, 'cat', 'latest:/new.txt'])).stdout).toBe('new\n');
+    const [plainA] = jsonLines(ok(await k(['at', store, 'ls', '-json', 'latest:/docs/a.txt'])).stdout);
+    expect(plainA).toMatchObject({ metadata: { rev: '4' }, tags: { rev: '4' } });
+    // The plain file's metadata is the version's without what the listing says of the version.
+    expect(plainA!.attributes).toEqual({ 's3.key': 'docs/a.txt', 's3.version-id': a4 });
     const b = (await lsVersions('latest:/docs/b.txt')).map(pick);
     expect(b).toEqual(await listedVersions(bucket, 'docs/b.txt'));
     expect(b[0]).toMatchObject({ delete_marker: true, latest: true });
@@ -306,6 +312,14 @@ describe('versions=all', { timeout: 300_000 }, () => {
       ok(await k(['at', store, 'ls', '-json', `${id}:${one!.path as string}`])).stdout,
     );
     expect(entry).toMatchObject({ metadata: { rev: 'plain' }, tags: { rev: 'plain' } });
+    expect((entry!.attributes as Record<string, string>)['s3.version-id']).toBe('null');
+    // The plain file of a null version records no version id (as versions=latest), its content once.
+    const [plain] = jsonLines(ok(await k(['at', store, 'ls', '-json', `${id}:/one.txt`])).stdout);
+    expect(plain).toMatchObject({ metadata: { rev: 'plain' }, tags: { rev: 'plain' } });
+    expect(plain!.attributes).toEqual({ 's3.key': 'one.txt' });
+    expect(ok(await k(['at', store, 'cat', `${id}:/one.txt`])).stdout).toBe(
+      ok(await k(['at', store, 'cat', `${id}:${one!.path as string}`])).stdout,
+    );
   });
 
   it('with refresh_metadata, each version is asked HeadObject and tagging by its id: the same versions', async () => {

@@ -7,6 +7,7 @@ import {
   type OpenedContent,
   type PreviousEntry,
   type ScanContext,
+  type SharedContent,
   type Source,
   type SourceInfo,
   type SourceRecord,
@@ -32,7 +33,12 @@ import { openObject, readObject } from './object-reader.ts';
 import { reusableMetadata, timestamp } from './previous-entry.ts';
 import { SettleQueue } from './settle-queue.ts';
 import { listObjectVersions } from './version-listing.ts';
-import { deleteMarkerRecord, versionDirectory, versionMetadata } from './version-records.ts';
+import {
+  deleteMarkerRecord,
+  latestVersionPair,
+  versionDirectory,
+  versionMetadata,
+} from './version-records.ts';
 import { type FilterAs, VersionTree } from './version-tree.ts';
 
 /** How an S3Source is built. */
@@ -61,6 +67,8 @@ interface ScanItem extends ListedObject {
   readonly listedMetadata?: Readonly<Record<string, string>>;
   /** A version's record: what backup filters judge it as (its key's file). */
   readonly filterAs?: FilterAs;
+  /** A key's latest version: its plain file and its version entry share the content. */
+  readonly sharedContent?: SharedContent;
 }
 
 /** Looks up the previous snapshot's file entry of a path. */
@@ -98,7 +106,9 @@ const noContent = (): Promise<ContentStream> =>
  * With `versions: 'all'` the listing is ListObjectVersions (version-listing.ts): each key's first
  * version listed, when not a delete marker, is the plain tree's file as above (read by its version
  * id), and every version and delete marker is also a file of the versions tree (version-tree.ts,
- * docs/FORMAT.md §8.4), read (and reused) the same way by version id. Nothing is gathered per key.
+ * docs/FORMAT.md §8.4), read (and reused) the same way by version id. A key's latest version is
+ * thus two records with one content: they carry the same `sharedContent` key, so the engine reads
+ * it once. Nothing is gathered per key.
  */
 export class S3Source implements Source {
   readonly info: SourceInfo;
@@ -176,12 +186,13 @@ export class S3Source implements Source {
         const listedMetadata = versionMetadata(v);
         if (v.deleteMarker) {
           yield deleteMarkerRecord(path, filterAs, v.key, v.lastModifiedMs, listedMetadata);
-        } else {
-          const item: ScanItem = { ...v, listedMetadata, filterAs };
-          yield* handle([{ kind: 'file', path, key: rel, item }]);
+          continue;
         }
-        if (current && !v.deleteMarker) {
-          yield* handle(tree.push(rel, v, v.lastModifiedMs));
+        const pair = current ? latestVersionPair(v.key, v.versionId, listedMetadata) : undefined;
+        const item: ScanItem = { ...v, listedMetadata, filterAs, sharedContent: pair?.version };
+        yield* handle([{ kind: 'file', path, key: rel, item }]);
+        if (pair !== undefined) {
+          yield* handle(tree.push(rel, { ...v, sharedContent: pair.plain }, v.lastModifiedMs));
         }
       }
       for (const d of versions.end()) yield versionDirectory(d);
@@ -213,9 +224,17 @@ export class S3Source implements Source {
     previous: PreviousLookup | undefined,
   ): Promise<Outcome> {
     const outcome = await this.#fileOutcome(ev, signal, previous);
-    const filterAs = ev.item.filterAs;
-    if (filterAs === undefined || !('record' in outcome)) return outcome;
-    return { record: { ...outcome.record, filterAs } };
+    const { filterAs, sharedContent } = ev.item;
+    if ((filterAs === undefined && sharedContent === undefined) || !('record' in outcome)) return outcome;
+    if (outcome.record.error !== undefined)
+      return { record: { ...outcome.record, ...(filterAs ? { filterAs } : {}) } };
+    return {
+      record: {
+        ...outcome.record,
+        ...(filterAs ? { filterAs } : {}),
+        ...(sharedContent ? { sharedContent } : {}),
+      },
+    };
   }
 
   async #fileOutcome(

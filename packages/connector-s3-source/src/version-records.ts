@@ -1,5 +1,5 @@
 /** The records of `versions=all` that need no request: delete markers, directories, listed metadata. */
-import type { SourceRecord } from '@kloset/connector-contract';
+import type { EntryMetadata, SharedContent, SourceRecord } from '@kloset/connector-contract';
 import {
   META_DELETE_MARKER,
   META_IS_LATEST,
@@ -18,6 +18,35 @@ export function versionMetadata(v: ListedVersion): Record<string, string> {
     [META_IS_LATEST]: String(v.isLatest),
     [META_LAST_MODIFIED]: new Date(v.lastModifiedMs).toISOString(),
     ...(v.deleteMarker ? { [META_DELETE_MARKER]: 'true' } : {}),
+  };
+}
+
+/**
+ * The pair of records of a key's latest version (its file in the plain tree and its entry in the
+ * versions tree): one content, read once (SourceRecord.sharedContent). The version's metadata is
+ * the plain file's with what the listing says of the version; the plain file's is the version's
+ * without it (and without the id of a null version, which a plain entry does not record).
+ */
+export function latestVersionPair(
+  key: string,
+  versionId: string,
+  listed: Readonly<Record<string, string>>,
+): { readonly plain: SharedContent; readonly version: SharedContent } {
+  const shareKey = `${key}\u0000${versionId}`;
+  return {
+    version: { key: shareKey, metadata: (plain) => ({ ...plain, ...listed }) },
+    plain: {
+      key: shareKey,
+      metadata: (version) => {
+        const out: Record<string, string> = {};
+        for (const [k, v] of Object.entries(version)) {
+          if (k === META_IS_LATEST || k === META_LAST_MODIFIED || k === META_DELETE_MARKER) continue;
+          if (k === META_VERSION_ID && v === 'null') continue;
+          out[k] = v;
+        }
+        return out as EntryMetadata;
+      },
+    },
   };
 }
 

@@ -72,6 +72,18 @@ export interface OpenedContent extends ContentStream {
   readonly metadata?: EntryMetadata;
 }
 
+/** Two records of a scan with the same content (SourceRecord.sharedContent). */
+export interface SharedContent {
+  /** Names the content within the scan: the two records of a pair have the same key. */
+  readonly key: string;
+  /**
+   * This record's complete metadata, given the other record's complete metadata (its opened
+   * content's, or its own when it has no `metadataOnOpen`). Used for a record with
+   * `metadataOnOpen` stored with the other's content; a record without keeps its own `metadata`.
+   */
+  metadata(other: EntryMetadata): EntryMetadata;
+}
+
 export interface SourceRecord extends EntryAttributes {
   /**
    * A token that changes whenever the content changes, as far as the source can tell: an S3 ETag,
@@ -102,6 +114,17 @@ export interface SourceRecord extends EntryAttributes {
    * its folders). Undefined: the record's own path and type.
    */
   readonly filterAs?: { readonly path: EntryPath; readonly type: EntryType };
+  /**
+   * Set on a file record whose content is, byte for byte, the content of another file record of the
+   * same scan carrying the same `key` (the S3 source's latest version of a key with `versions=all`:
+   * once in the plain tree, once under `/%%versions`). The engine may then read the content once:
+   * it stores the record of the pair that comes second with the chunks of the first (opened, or
+   * reused from the previous snapshot) instead of opening it. When the first could not be read, the
+   * second is recorded with that error. A source sets the same `key` on at most two records of a
+   * scan, and yields them close to each other (the engine remembers a bounded number of keys; a
+   * record whose pair it no longer remembers is opened as usual).
+   */
+  readonly sharedContent?: SharedContent;
   /**
    * Opens the content of a file. Called once per record, and only for files without `error`. The
    * stream yields exactly `size` bytes; if the content fails a check (S3 MD5 ETag), the stream

@@ -36,6 +36,7 @@ import { FileScheduler } from './file-scheduler.ts';
 import { BackupCounters, startProgress } from './progress.ts';
 import { canReuse, previousEntry, recordEntry } from './record-entry.ts';
 import { scanTallyOf } from './scan-ahead.ts';
+import { SharedContents, type SharedResult } from './shared-contents.ts';
 
 const MAX_REPORTED_ERRORS = 1000;
 /** Files read at once when neither the options nor the source say. */
@@ -134,8 +135,56 @@ export async function backup(
     let contentBytes = 0;
 
     const addEntry = (e: SnapshotEntry): Promise<void> => sorter.add(sortKey(e.path, e.type), encodeEntry(e));
+    const failed = (err: unknown): void => {
+      if (fatal === undefined) {
+        fatal = { error: err };
+        internal.abort(err);
+      }
+    };
+
+    // Records with the same content (SourceRecord.sharedContent): the first of a pair is stored
+    // (or reused) and settles `firsts` with its result; the second takes that result.
+    const shared = new SharedContents();
+    const firsts = new Map<SourceRecord, (result: SharedResult) => void>();
+    const seconds = new Set<Promise<void>>();
+    const storeSecond = async (record: SourceRecord, first: Promise<SharedResult>): Promise<void> => {
+      try {
+        const r = await first;
+        if ('error' in r) {
+          recordError(record.path, r.error);
+          await addEntry(recordEntry(record, undefined, r.error));
+          return;
+        }
+        counters.bytes += r.size;
+        contentBytes += r.size;
+        const metadata =
+          record.metadataOnOpen === true ? record.sharedContent?.metadata(r.metadata) : undefined;
+        await addEntry(
+          recordEntry(
+            record,
+            { chunks: r.chunks, size: r.size, ...(metadata ? { metadata } : {}) },
+            undefined,
+          ),
+        );
+      } catch (err) {
+        failed(err);
+      }
+    };
+    /** True when `record` is the second of a pair whose first is remembered: it is then stored from it. */
+    const tookFirst = (record: SourceRecord): boolean => {
+      const key = record.sharedContent?.key;
+      const first = key === undefined ? undefined : shared.takeFirst(key);
+      if (first === undefined) return false;
+      const p = storeSecond(record, first);
+      seconds.add(p);
+      void p.finally(() => seconds.delete(p));
+      return true;
+    };
 
     const storeFile = async (record: SourceRecord): Promise<void> => {
+      const settleShared = firsts.get(record);
+      firsts.delete(record);
+      let sharedResult: SharedResult = { error: 'the backup stopped before it was read' };
       try {
         counters.filesRead++;
         const res = await storeFileContent(
@@ -152,19 +201,19 @@ export async function backup(
         counters.storedBytes += res.storedBytes;
         counters.newBlobs += res.newBlobs;
         if (res.ok) {
+          sharedResult = { chunks: res.chunks, size: res.size, metadata: res.metadata ?? record.metadata };
           contentBytes += res.size;
           if (res.warning !== undefined) warnings.add(record.path, res.warning);
           await addEntry(recordEntry(record, res, undefined));
         } else {
+          sharedResult = { error: res.error };
           recordError(record.path, res.error);
           await addEntry(recordEntry(record, undefined, res.error));
         }
       } catch (err) {
-        if (fatal === undefined) {
-          fatal = { error: err };
-          internal.abort(err);
-        }
+        failed(err);
       } finally {
+        settleShared?.(sharedResult);
         counters.filesInFlight--;
       }
     };
@@ -209,7 +258,17 @@ export async function backup(
           counters.bytes += previous.size;
           contentBytes += previous.size;
           await addEntry(recordEntry(record, { chunks: previous.chunks, size: previous.size }, undefined));
+          const key = record.sharedContent?.key;
+          if (key !== undefined && shared.takeFirst(key) === undefined) {
+            const { chunks, size } = previous;
+            shared.first(key, Promise.resolve({ chunks, size, metadata: record.metadata }));
+          }
           continue;
+        }
+        if (tookFirst(record)) continue;
+        if (record.sharedContent !== undefined) {
+          const key = record.sharedContent.key;
+          shared.first(key, new Promise<SharedResult>((resolve) => firsts.set(record, resolve)));
         }
         files.push(record, largeFile(record));
         await files.untilNotFull();
@@ -221,6 +280,10 @@ export async function backup(
       throw fatal !== undefined ? fatal.error : err;
     }
     await files.drain();
+    // Every first of a pair has run (or, the backup stopping, never will): its second is stored from it.
+    for (const settle of firsts.values()) settle({ error: 'not read: the backup stopped' });
+    firsts.clear();
+    await Promise.all(seconds);
     if (fatal !== undefined) throw fatal.error;
     // Files still queued are not started once the backup is aborted.
     signal.throwIfAborted();
