@@ -118,6 +118,7 @@ async function addSource(name: string, host: string, b: string, ...more: string[
 
 const ids: Record<string, string[]> = {};
 let firstGets: string[] = [];
+let firstId = '';
 
 beforeAll(async () => {
   bucket = await s3.create('versions');
@@ -154,7 +155,7 @@ beforeAll(async () => {
   store = join(home.dir, 'store');
   ok(await k(['at', store, 'create']));
   const from = proxy.requests.length;
-  await backup();
+  firstId = (await backup()).id.slice(0, 8);
   firstGets = objectGets(from);
 }, 600_000);
 
@@ -276,6 +277,8 @@ describe('versions=all', { timeout: 300_000 }, () => {
     const a4 = await put(bucket, 'docs/a.txt', 'a version 4\n', '4');
     const fresh = await put(bucket, 'new.txt', 'new\n');
     await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'docs/b.txt' }));
+    // The oldest version of docs/a.txt expires (a lifecycle rule, or a delete by version id).
+    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'docs/a.txt', VersionId: ids.a![0] }));
     const from = proxy.requests.length;
     await backup();
     const gets = objectGets(from);
@@ -294,6 +297,13 @@ describe('versions=all', { timeout: 300_000 }, () => {
       await listedVersions(bucket, 'docs/a.txt'),
     );
     failsInOneLine(await k(['at', store, 'ls', 'latest:/docs/b.txt']));
+    // Gone from the bucket and from the new snapshot, the expired version stays in the first one.
+    const now = (await lsVersions('latest:/docs/a.txt')).map((v) => v.version_id);
+    expect(now).toEqual([a4, ids.a![2], ids.a![1]]);
+    const then = await lsVersions(`${firstId}:/docs/a.txt`);
+    expect(then.map((v) => v.version_id)).toEqual([ids.a![2], ids.a![1], ids.a![0]]);
+    const expired = then[2]!.path as string;
+    expect(ok(await k(['at', store, 'cat', `${firstId}:${expired}`])).stdout).toBe('a version 1\n');
   });
 
   it('backs up a bucket without versioning as one null version per key', async () => {
