@@ -3,8 +3,8 @@
  * version of a key: its plain file and its version entry): the engine reads the content once and
  * stores the second record of the pair with the first's chunks and its own metadata.
  */
-import type { EntryMetadata, MemoryEntry, SharedContent, SourceRecord } from '@kloset/connector-contract';
-import { MemorySource, type MemorySourceOptions } from '@kloset/connector-contract/testing';
+import type { EntryMetadata, SharedContent, SourceRecord } from '@kloset/connector-contract';
+import { type MemoryEntry, MemorySource, type MemorySourceOptions } from '@kloset/connector-contract/testing';
 import { describe, expect, it } from 'vitest';
 import { backup } from '../src/backup/backup.ts';
 import { SharedContents } from '../src/backup/shared-contents.ts';
@@ -56,7 +56,7 @@ function pair(bytes: Buffer, key = 'k#v1'): { entries: MemoryEntry[]; shares: Ma
   return { entries, shares };
 }
 
-async function entriesOf(repo: MemoryRepository, root: Parameters<typeof TreeReader>[1]) {
+async function entriesOf(repo: MemoryRepository, root: ConstructorParameters<typeof TreeReader>[1]) {
   const reader = new TreeReader(repo, root);
   return { a: await reader.get('/a', 'file'), b: await reader.get('/b', 'file') };
 }
@@ -152,17 +152,39 @@ describe('backup: records sharing their content', () => {
 });
 
 describe('SharedContents', () => {
+  const rec = (key: string): SourceRecord => ({
+    path: `/${key}`,
+    type: 'file',
+    size: 1,
+    mtime: { sec: 0, nsec: 0 },
+    metadata: { k: key },
+    sharedContent: { key, metadata: (m) => m },
+    open: () => Promise.reject(new Error('not opened')),
+  });
+
   it('hands the first result to the second once, and forgets the oldest beyond its capacity', async () => {
     const s = new SharedContents(2);
-    const r = (n: number) => Promise.resolve({ chunks: [], size: n, metadata: {} });
-    expect(s.takeFirst('a')).toBeUndefined();
-    s.first('a', r(1));
-    s.first('b', r(2));
-    s.first('c', r(3));
+    const [a, b, c] = [rec('a'), rec('b'), rec('c')];
+    expect(s.takeFirst(a)).toBeUndefined();
+    s.reused(a, [], 1);
+    s.reading(b);
+    s.reading(c);
     expect(s.size).toBe(2);
-    expect(s.takeFirst('a')).toBeUndefined();
-    expect(await s.takeFirst('b')).toMatchObject({ size: 2 });
-    expect(s.takeFirst('b')).toBeUndefined();
+    expect(s.takeFirst(a)).toBeUndefined();
+    const second = s.takeFirst(b);
+    s.settle(b, { chunks: [], size: 2, metadata: {} });
+    expect(await second).toMatchObject({ size: 2 });
+    expect(s.takeFirst(b)).toBeUndefined();
     expect(s.size).toBe(1);
+    const third = s.takeFirst(c);
+    s.abandon('stopped');
+    expect(await third).toEqual({ error: 'stopped' });
+  });
+
+  it('a second reused from the parent forgets its first', () => {
+    const s = new SharedContents();
+    s.reused(rec('a'), [], 1);
+    s.reused(rec('a'), [], 1);
+    expect(s.size).toBe(0);
   });
 });

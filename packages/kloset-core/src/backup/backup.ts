@@ -143,9 +143,8 @@ export async function backup(
     };
 
     // Records with the same content (SourceRecord.sharedContent): the first of a pair is stored
-    // (or reused) and settles `firsts` with its result; the second takes that result.
+    // (or reused) and leaves its result in `shared`; the second takes that result.
     const shared = new SharedContents();
-    const firsts = new Map<SourceRecord, (result: SharedResult) => void>();
     const seconds = new Set<Promise<void>>();
     const storeSecond = async (record: SourceRecord, first: Promise<SharedResult>): Promise<void> => {
       try {
@@ -172,8 +171,7 @@ export async function backup(
     };
     /** True when `record` is the second of a pair whose first is remembered: it is then stored from it. */
     const tookFirst = (record: SourceRecord): boolean => {
-      const key = record.sharedContent?.key;
-      const first = key === undefined ? undefined : shared.takeFirst(key);
+      const first = shared.takeFirst(record);
       if (first === undefined) return false;
       const p = storeSecond(record, first);
       seconds.add(p);
@@ -182,8 +180,6 @@ export async function backup(
     };
 
     const storeFile = async (record: SourceRecord): Promise<void> => {
-      const settleShared = firsts.get(record);
-      firsts.delete(record);
       let sharedResult: SharedResult = { error: 'the backup stopped before it was read' };
       try {
         counters.filesRead++;
@@ -213,7 +209,7 @@ export async function backup(
       } catch (err) {
         failed(err);
       } finally {
-        settleShared?.(sharedResult);
+        shared.settle(record, sharedResult);
         counters.filesInFlight--;
       }
     };
@@ -258,18 +254,11 @@ export async function backup(
           counters.bytes += previous.size;
           contentBytes += previous.size;
           await addEntry(recordEntry(record, { chunks: previous.chunks, size: previous.size }, undefined));
-          const key = record.sharedContent?.key;
-          if (key !== undefined && shared.takeFirst(key) === undefined) {
-            const { chunks, size } = previous;
-            shared.first(key, Promise.resolve({ chunks, size, metadata: record.metadata }));
-          }
+          shared.reused(record, previous.chunks, previous.size);
           continue;
         }
         if (tookFirst(record)) continue;
-        if (record.sharedContent !== undefined) {
-          const key = record.sharedContent.key;
-          shared.first(key, new Promise<SharedResult>((resolve) => firsts.set(record, resolve)));
-        }
+        shared.reading(record);
         files.push(record, largeFile(record));
         await files.untilNotFull();
         if (fatal !== undefined) break;
@@ -281,8 +270,7 @@ export async function backup(
     }
     await files.drain();
     // Every first of a pair has run (or, the backup stopping, never will): its second is stored from it.
-    for (const settle of firsts.values()) settle({ error: 'not read: the backup stopped' });
-    firsts.clear();
+    shared.abandon('not read: the backup stopped');
     await Promise.all(seconds);
     if (fatal !== undefined) throw fatal.error;
     // Files still queued are not started once the backup is aborted.

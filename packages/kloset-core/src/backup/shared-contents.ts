@@ -5,7 +5,7 @@
  * then opened as any record); a second takes its first's result out, so what is held is the pairs
  * whose second has not come yet.
  */
-import type { EntryMetadata } from '@kloset/connector-contract';
+import type { EntryMetadata, SourceRecord } from '@kloset/connector-contract';
 import type { ChunkRef } from '../snapshot/entry.ts';
 
 /** What the first record of a pair was stored with; `error` when its content could not be read. */
@@ -23,6 +23,8 @@ const DEFAULT_CAPACITY = 16_384;
 
 export class SharedContents {
   readonly #firsts = new Map<string, Promise<SharedResult>>();
+  /** The firsts being read, and how to hand their result to their second. */
+  readonly #reading = new Map<SourceRecord, (result: SharedResult) => void>();
   readonly #capacity: number;
 
   constructor(capacity = DEFAULT_CAPACITY) {
@@ -35,18 +37,48 @@ export class SharedContents {
   }
 
   /**
-   * The result of the first record with `key` when this record is the second (and forgets it);
-   * undefined when this record is the first (or its first was forgotten): it then leaves its own
-   * result with `first`.
+   * The result of the first of `record`'s pair when `record` is its second (the first is then
+   * forgotten); undefined when `record` has no pair, or is the first (or its first was forgotten).
    */
-  takeFirst(key: string): Promise<SharedResult> | undefined {
-    const first = this.#firsts.get(key);
-    if (first !== undefined) this.#firsts.delete(key);
+  takeFirst(record: SourceRecord): Promise<SharedResult> | undefined {
+    const key = record.sharedContent?.key;
+    const first = key === undefined ? undefined : this.#firsts.get(key);
+    if (first !== undefined) this.#firsts.delete(key!);
     return first;
   }
 
-  /** Leaves the result of a first record (a promise that never rejects). */
-  first(key: string, result: Promise<SharedResult>): void {
+  /** `record`, with a pair and not its second, is about to be read: its result is `settle`d later. */
+  reading(record: SourceRecord): void {
+    const key = record.sharedContent?.key;
+    if (key === undefined) return;
+    this.#remember(key, new Promise<SharedResult>((resolve) => this.#reading.set(record, resolve)));
+  }
+
+  /** Hands the result of a record `reading` announced to its second (nothing for any other record). */
+  settle(record: SourceRecord, result: SharedResult): void {
+    const resolve = this.#reading.get(record);
+    if (resolve === undefined) return;
+    this.#reading.delete(record);
+    resolve(result);
+  }
+
+  /**
+   * `record` was stored with the previous snapshot's chunks: when it is the first of its pair, its
+   * second takes them; when it is the second, its first is forgotten.
+   */
+  reused(record: SourceRecord, chunks: readonly ChunkRef[], size: number): void {
+    const key = record.sharedContent?.key;
+    if (key === undefined || this.takeFirst(record) !== undefined) return;
+    this.#remember(key, Promise.resolve({ chunks, size, metadata: record.metadata }));
+  }
+
+  /** The records announced as `reading` that will never be read (the backup stops): `error`. */
+  abandon(error: string): void {
+    for (const resolve of this.#reading.values()) resolve({ error });
+    this.#reading.clear();
+  }
+
+  #remember(key: string, result: Promise<SharedResult>): void {
     this.#firsts.set(key, result);
     if (this.#firsts.size > this.#capacity) {
       const oldest = this.#firsts.keys().next().value;
