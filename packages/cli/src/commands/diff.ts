@@ -6,6 +6,7 @@ import { ExitCode } from '../exit-codes.ts';
 import { formatCount } from '../output/format.ts';
 import type { JsonObject } from '../output/json.ts';
 import type { Command } from './command.ts';
+import { versionChangeJson, versionChangeLines, versionChangeOf } from './diff-versions.ts';
 import {
   type MetadataChange,
   metadataChangeJson,
@@ -79,17 +80,32 @@ export const diffCommand: Command = {
     return withStore(ctx, true, async (store) => {
       const sa = await selectOne(store, a.snapshot, filter, (l) => ctx.out.warn(l));
       const sb = await selectOne(store, b.snapshot, filter, (l) => ctx.out.warn(l));
+      // The versions tree of an S3 snapshot (versions=all) is shown as the keys' version changes.
+      const s3 = { before: sa.source.protocol === 's3', after: sb.source.protocol === 's3' };
       let n = 0;
+      let versions = 0;
       for await (const c of store.diff(
         { snapshotId: sa.id, path: a.path },
         { snapshotId: sb.id, path: b.path },
       )) {
+        const v = versionChangeOf(c, s3);
+        if (v === 'folded') continue;
+        if (v !== undefined) {
+          versions++;
+          if (ctx.out.json) await ctx.out.record(versionChangeJson(v));
+          else await ctx.out.text(...versionChangeLines(v));
+          continue;
+        }
         n++;
         if (ctx.out.json) await ctx.out.record(changeJson(c));
         else await ctx.out.text(...changeLines(c));
       }
+      const counted = [
+        `${formatCount(n)} difference${n === 1 ? '' : 's'}`,
+        ...(versions > 0 ? [`${formatCount(versions)} version change${versions === 1 ? '' : 's'}`] : []),
+      ];
       await ctx.out.note(
-        `${formatCount(n)} difference${n === 1 ? '' : 's'} from ${shortId(sa.id)}:${a.path} to ${shortId(sb.id)}:${b.path}`,
+        `${counted.join(', ')} from ${shortId(sa.id)}:${a.path} to ${shortId(sb.id)}:${b.path}`,
       );
       return ExitCode.Ok;
     });
