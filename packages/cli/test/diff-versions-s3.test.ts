@@ -208,19 +208,47 @@ describe('diff of versions=all snapshots', { timeout: 120_000 }, () => {
     expect(r.stderr).toContain(`5 differences, 4 version changes from ${snap.a}:/ to ${snap.b}:/`);
   });
 
-  it('diff A:PATH B:PATH on a key compares its file of the plain tree', async () => {
+  it('diff A:PATH B:PATH on a key: its file of the plain tree, then its versions', async () => {
     const r = ok(await k(['at', store, 'diff', `${snap.a}:/docs/a.txt`, `${snap.b}:/docs/a.txt`]));
-    const lines = r.stdout.trimEnd().split('\n');
-    expect(lines[0]).toBe('~ /docs/a.txt  (content, mtime, metadata)');
-    // Then the metadata that changed, the plain tree's record of the key's latest version among it.
-    expect(lines.slice(1)).toContain(`    ~ s3.version-id: ${id.a2} -> ${id.a3}`);
-    expect(lines.slice(1).every((l) => l.startsWith('    '))).toBe(true);
-
-    const [j] = jsonLines(
+    const time = find('b', 'docs/a.txt', id.a3!).lastModified.toISOString();
+    expect(r.stdout.trimEnd().split('\n')).toEqual([
+      '~ /docs/a.txt  (content, mtime, metadata)',
+      expect.stringMatching(/^ {4}~ etag: \w+ -> \w+$/),
+      `    ~ s3.version-id: ${id.a2} -> ${id.a3}`,
+      `+ /docs/a.txt  version ${id.a3}  ${time}  12 B  latest`,
+    ]);
+    expect(r.stderr).toContain(
+      `1 difference, 1 version change from ${snap.a}:/docs/a.txt to ${snap.b}:/docs/a.txt`,
+    );
+    const records = jsonLines(
       ok(await k(['at', store, 'diff', '-json', `${snap.a}:/docs/a.txt`, `${snap.b}:/docs/a.txt`])).stdout,
     );
-    expect(j).toMatchObject({ change: 'changed', path: '/docs/a.txt', type: 'file' });
-    expect(r.stderr).toContain(`1 difference from ${snap.a}:/docs/a.txt to ${snap.b}:/docs/a.txt`);
+    expect(records.map((j) => [j.change, j.path === '/docs/a.txt' ? j.path : j.key_path])).toEqual([
+      ['changed', '/docs/a.txt'],
+      ['version_added', '/docs/a.txt'],
+    ]);
+    expect(records[0]).toMatchObject({ type: 'file', fields: ['content', 'mtime', 'metadata'] });
+    // A key deleted on the second side: its file removed, its delete marker added.
+    const gone = ok(await k(['at', store, 'diff', `${snap.a}:/docs/b.txt`, `${snap.b}:/docs/b.txt`]));
+    expect(gone.stdout.trimEnd().split('\n')).toEqual([
+      '- /docs/b.txt',
+      expect.stringMatching(new RegExp(`^\\+ /docs/b\\.txt  delete-marker ${id.bMarker}  \\S+Z  latest$`)),
+    ]);
+  });
+
+  it('diff A:PATH B:PATH on a folder: the versions of the keys below it, not of the others', async () => {
+    const records = jsonLines(
+      ok(await k(['at', store, 'diff', '-json', `${snap.a}:/docs`, `${snap.b}:/docs`])).stdout,
+    );
+    expect(records.filter(isVersionChange).map(pick)).toEqual([
+      expected('version_added', 'b', 'docs/a.txt', id.a3!),
+      expected('version_added', 'b', 'docs/b.txt', id.bMarker!),
+    ]);
+    expect(records.filter((r) => !isVersionChange(r)).map((r) => [r.change, r.path])).toEqual([
+      ['changed', '/docs'],
+      ['changed', '/docs/a.txt'],
+      ['removed', '/docs/b.txt'],
+    ]);
   });
 
   it('from a versions=latest snapshot to a versions=all one, every version shows as added', async () => {

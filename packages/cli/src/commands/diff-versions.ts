@@ -13,9 +13,10 @@
  *
  * Each change is judged alone, as the diff streams it: nothing is gathered per key.
  */
-import type { DiffChangeView, EntryView } from '../engine/engine.ts';
+import type { DiffChangeView, DiffSideRequest, EntryView, OpenStore } from '../engine/engine.ts';
 import { formatBytes } from '../output/format.ts';
 import type { JsonObject } from '../output/json.ts';
+import { entryAt } from './entry-at.ts';
 import {
   type MetadataChange,
   metadataChangeJson,
@@ -27,6 +28,7 @@ import {
   META_IS_LATEST,
   META_LAST_MODIFIED,
   VERSIONS_DIR,
+  versionDirOfPath,
   versionFacts,
   versionJson,
 } from './ls-versions.ts';
@@ -150,4 +152,46 @@ export function versionChangeJson(v: VersionChange): JsonObject {
     before: v.before ? entryJson(v.before) : null,
     after: v.after ? entryJson(v.after) : null,
   };
+}
+
+/** One side of a diff: the snapshot, the path compared, and whether it is an S3 snapshot. */
+export interface VersionedSide extends DiffSideRequest {
+  readonly s3: boolean;
+}
+
+/** Where the versions of what is at `path` live: `/%%versions` + a folder's path, a key's directory. */
+function versionsPathOf(path: string, type: string): string | undefined {
+  return type === 'directory' ? `/${VERSIONS_DIR}${path}` : versionDirOfPath(path);
+}
+
+/**
+ * The sides of the versions diff that follows a diff of PATHs of the plain tree of two S3 snapshots
+ * (`diff A:/docs B:/docs` compares `/%%versions/docs` next; a key's path, its versions directory):
+ * undefined when there is none to do (a root or versions-tree PATH, whose diff holds them already;
+ * a snapshot not of the S3 source; no versions recorded at either side).
+ */
+export async function versionSides(
+  store: OpenStore,
+  a: VersionedSide,
+  b: VersionedSide,
+): Promise<[DiffSideRequest, DiffSideRequest] | undefined> {
+  if (!a.s3 || !b.s3) return undefined;
+  if ([a.path, b.path].some((p) => p === '/' || inVersionsTree(p))) return undefined;
+  const [ea, eb] = await Promise.all([
+    entryAt(store, a.snapshotId, a.path),
+    entryAt(store, b.snapshotId, b.path),
+  ]);
+  // A key deleted (or a folder emptied) on one side is still the same kind of path there.
+  const ta = ea?.type ?? eb?.type;
+  const tb = eb?.type ?? ea?.type;
+  if (ta === undefined || tb === undefined) return undefined;
+  const va = versionsPathOf(a.path, ta);
+  const vb = versionsPathOf(b.path, tb);
+  if (va === undefined || vb === undefined) return undefined;
+  const [da, db] = await Promise.all([entryAt(store, a.snapshotId, va), entryAt(store, b.snapshotId, vb)]);
+  if (da?.type !== 'directory' && db?.type !== 'directory') return undefined;
+  return [
+    { snapshotId: a.snapshotId, path: va },
+    { snapshotId: b.snapshotId, path: vb },
+  ];
 }

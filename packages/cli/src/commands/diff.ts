@@ -6,7 +6,7 @@ import { ExitCode } from '../exit-codes.ts';
 import { formatCount } from '../output/format.ts';
 import type { JsonObject } from '../output/json.ts';
 import type { Command } from './command.ts';
-import { versionChangeJson, versionChangeLines, versionChangeOf } from './diff-versions.ts';
+import { versionChangeJson, versionChangeLines, versionChangeOf, versionSides } from './diff-versions.ts';
 import {
   type MetadataChange,
   metadataChangeJson,
@@ -81,25 +81,30 @@ export const diffCommand: Command = {
       const sa = await selectOne(store, a.snapshot, filter, (l) => ctx.out.warn(l));
       const sb = await selectOne(store, b.snapshot, filter, (l) => ctx.out.warn(l));
       // The versions tree of an S3 snapshot (versions=all) is shown as the keys' version changes.
-      const s3 = { before: sa.source.protocol === 's3', after: sb.source.protocol === 's3' };
+      const sideA = { snapshotId: sa.id, path: a.path, s3: sa.source.protocol === 's3' };
+      const sideB = { snapshotId: sb.id, path: b.path, s3: sb.source.protocol === 's3' };
+      const s3 = { before: sideA.s3, after: sideB.s3 };
       let n = 0;
       let versions = 0;
-      for await (const c of store.diff(
-        { snapshotId: sa.id, path: a.path },
-        { snapshotId: sb.id, path: b.path },
-      )) {
-        const v = versionChangeOf(c, s3);
-        if (v === 'folded') continue;
-        if (v !== undefined) {
-          versions++;
-          if (ctx.out.json) await ctx.out.record(versionChangeJson(v));
-          else await ctx.out.text(...versionChangeLines(v));
-          continue;
+      const show = async (changes: AsyncIterable<DiffChangeView>): Promise<void> => {
+        for await (const c of changes) {
+          const v = versionChangeOf(c, s3);
+          if (v === 'folded') continue;
+          if (v !== undefined) {
+            versions++;
+            if (ctx.out.json) await ctx.out.record(versionChangeJson(v));
+            else await ctx.out.text(...versionChangeLines(v));
+            continue;
+          }
+          n++;
+          if (ctx.out.json) await ctx.out.record(changeJson(c));
+          else await ctx.out.text(...changeLines(c));
         }
-        n++;
-        if (ctx.out.json) await ctx.out.record(changeJson(c));
-        else await ctx.out.text(...changeLines(c));
-      }
+      };
+      await show(store.diff(sideA, sideB));
+      // PATHs of the plain tree: then the versions of the keys at or below them.
+      const more = await versionSides(store, sideA, sideB);
+      if (more !== undefined) await show(store.diff(...more));
       const counted = [
         `${formatCount(n)} difference${n === 1 ? '' : 's'}`,
         ...(versions > 0 ? [`${formatCount(versions)} version change${versions === 1 ? '' : 's'}`] : []),

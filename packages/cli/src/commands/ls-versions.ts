@@ -10,6 +10,7 @@ import { CliError } from '../errors.ts';
 import { formatBytes } from '../output/format.ts';
 import type { JsonObject } from '../output/json.ts';
 import type { CommandContext } from './command.ts';
+import { isNoSuchPath } from './entry-at.ts';
 
 export const META_KEY = 's3.key';
 export const META_ETAG = 's3.etag';
@@ -121,11 +122,7 @@ export async function listVersions(
       else await ctx.out.text(versionLine(entry));
     }
   } catch (err) {
-    if (
-      first &&
-      err instanceof CliError &&
-      err.message.endsWith('no such file or directory in the snapshot')
-    ) {
+    if (first && isNoSuchPath(err)) {
       throw new CliError(
         `ls -versions: ${ref}: no versions recorded for this key (the snapshot holds versions when taken with the S3 source's versions=all)`,
       );
