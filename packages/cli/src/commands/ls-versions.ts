@@ -10,6 +10,7 @@ import { CliError } from '../errors.ts';
 import { formatBytes } from '../output/format.ts';
 import type { JsonObject } from '../output/json.ts';
 import type { CommandContext } from './command.ts';
+import { isNoSuchPath } from './entry-at.ts';
 
 export const META_KEY = 's3.key';
 export const META_ETAG = 's3.etag';
@@ -55,8 +56,8 @@ export function keyNameOfVersionDir(name: string): string | undefined {
   return plain ? segment : escaped;
 }
 
-/** One version as `ls -versions -json` shows it. */
-function versionJson(e: EntryView): JsonObject {
+/** One version as `ls -versions -json` shows it (and `diff -json` a version change). */
+export function versionJson(e: EntryView): JsonObject {
   const m = e.metadata;
   return {
     key: m[META_KEY] ?? null,
@@ -70,15 +71,31 @@ function versionJson(e: EntryView): JsonObject {
   };
 }
 
+/** What `ls -versions` and `diff` show of a version entry: its id, LastModified and flags. */
+export interface VersionFacts {
+  /** `-` when the entry has no `s3.version-id`. */
+  readonly id: string;
+  /** `s3.last-modified` as recorded, `-` when absent. */
+  readonly time: string;
+  readonly latest: boolean;
+  readonly deleteMarker: boolean;
+}
+
+export function versionFacts(e: EntryView): VersionFacts {
+  const m = e.metadata;
+  return {
+    id: m[META_VERSION_ID] ?? '-',
+    time: m[META_LAST_MODIFIED] ?? '-',
+    latest: m[META_IS_LATEST] === 'true',
+    deleteMarker: m[META_DELETE_MARKER] === 'true',
+  };
+}
+
 /** One version as a line: id, LastModified, size, and `latest` / `delete-marker`. */
 function versionLine(e: EntryView): string {
-  const m = e.metadata;
-  const marks = [
-    ...(m[META_IS_LATEST] === 'true' ? ['latest'] : []),
-    ...(m[META_DELETE_MARKER] === 'true' ? ['delete-marker'] : []),
-  ];
-  const time = m[META_LAST_MODIFIED] ?? '-';
-  return `${m[META_VERSION_ID] ?? '-'}  ${time}  ${formatBytes(e.size).padStart(10)}  ${marks.join(' ')}`.trimEnd();
+  const v = versionFacts(e);
+  const marks = [...(v.latest ? ['latest'] : []), ...(v.deleteMarker ? ['delete-marker'] : [])];
+  return `${v.id}  ${v.time}  ${formatBytes(e.size).padStart(10)}  ${marks.join(' ')}`.trimEnd();
 }
 
 /** Lists the versions of the key at `path` of snapshot `id` (shown as `ref`). */
@@ -105,11 +122,7 @@ export async function listVersions(
       else await ctx.out.text(versionLine(entry));
     }
   } catch (err) {
-    if (
-      first &&
-      err instanceof CliError &&
-      err.message.endsWith('no such file or directory in the snapshot')
-    ) {
+    if (first && isNoSuchPath(err)) {
       throw new CliError(
         `ls -versions: ${ref}: no versions recorded for this key (the snapshot holds versions when taken with the S3 source's versions=all)`,
       );

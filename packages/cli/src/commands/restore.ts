@@ -8,6 +8,7 @@ import { ExitCode } from '../exit-codes.ts';
 import { describeLocation } from '../location/location.ts';
 import { formatBytes, formatCount } from '../output/format.ts';
 import type { Command } from './command.ts';
+import { entryAt } from './entry-at.ts';
 import { keyNameOfVersionDir, VERSIONS_DIR, versionDirOfPath } from './ls-versions.ts';
 import { commandFilter, selectOne } from './selection.ts';
 import { FailureList } from './views.ts';
@@ -29,16 +30,7 @@ function overwriteMode(raw: string | undefined): OverwriteMode {
 
 /** Refuses -at on a snapshot without a versions tree (one taken without versions=all): exit 1. */
 async function requireVersions(store: OpenStore, id: string): Promise<void> {
-  let found = false;
-  try {
-    for await (const e of store.entries(id, `/${VERSIONS_DIR}`, false)) {
-      found = e.type === 'directory';
-      break;
-    }
-  } catch (err) {
-    if (!(err instanceof CliError && err.message.endsWith('no such file or directory in the snapshot')))
-      throw err;
-  }
+  const found = (await entryAt(store, id, `/${VERSIONS_DIR}`))?.type === 'directory';
   if (!found) {
     throw new CliError(
       `restore: -at: snapshot ${id.slice(0, 8)} holds no object versions (only a snapshot of a bucket taken with the S3 source's versions=all does)`,
