@@ -250,8 +250,10 @@ describe('restore -all-versions', { timeout: 300_000 }, () => {
     await restoreAll('folder', `${snapshot}:/docs`);
     expect(await versionsOf(folder)).toEqual(await versionsOf(bucket, 'docs/'));
     const one = await destination('one');
-    const out = await restoreAll('one', `${snapshot}:/back.txt`);
-    expect(out).toMatchObject({ versions: 2, delete_markers: 1 });
+    const r = ok(await k(['at', store, 'restore', '-all-versions', '-to', '@one', `${snapshot}:/back.txt`]));
+    expect(r.stdout).toMatch(
+      /^restored 2 versions and 1 delete markers \(\d+ B\) of [0-9a-f]{8}:\/back\.txt, every version, to @one\n$/,
+    );
     expect(revs(await versionsOf(one))).toEqual({ 'back.txt': ['back2', '-', 'back1'] });
   });
 
