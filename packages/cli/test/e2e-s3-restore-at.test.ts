@@ -12,19 +12,20 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  GetObjectTaggingCommand,
-  ListObjectsV2Command,
-  PutBucketVersioningCommand,
-  PutObjectCommand,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, ListObjectsV2Command, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
 import { s3TestBuckets } from '@kloset/s3-common/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliHome, failsInOneLine, makeCliHome, ok, removeDir } from './helpers/cli-home.ts';
 import { jsonLines } from './helpers/run.ts';
-import { binaryIn, emptyVersioned, listVersions } from './helpers/s3-versioned.ts';
+import {
+  binaryIn,
+  bucketOptions,
+  emptyVersioned,
+  listVersions,
+  putRev,
+  type ReadObject,
+  readObject,
+} from './helpers/s3-versioned.ts';
 
 const s3 = s3TestBuckets();
 const { env, client } = s3;
@@ -38,49 +39,14 @@ const k = binaryIn(() => home, 'restore-at');
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function creds(b: string): string[] {
-  return [
-    `location=s3://${env.host}/${b}`,
-    `access_key=${env.accessKey}`,
-    `secret_access_key=${env.secretKey}`,
-    `use_tls=${env.useTls}`,
-  ];
-}
+const creds = (b: string): string[] => bucketOptions(env, b);
 
-async function put(key: string, body: string, contentType: string, rev: string): Promise<void> {
-  await client.send(
-    new PutObjectCommand({
-      Bucket: bucket,
-      Key: key,
-      Body: body,
-      ContentType: contentType,
-      Metadata: { rev },
-      Tagging: `rev=${rev}&key=${encodeURIComponent(key)}`,
-    }),
-  );
-}
+const put = (key: string, body: string, contentType: string, rev: string): Promise<void> =>
+  putRev(client, bucket, key, body, contentType, rev);
 
 const del = (key: string) => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
 
-/** One object as compared: body, Content-Type, user metadata, tags. */
-interface Obj {
-  body: string;
-  contentType: string | undefined;
-  metadata: Record<string, string>;
-  tags: Record<string, string>;
-}
-
-async function readObject(b: string, key: string, versionId?: string): Promise<Obj> {
-  const v = versionId === undefined ? {} : { VersionId: versionId };
-  const got = await client.send(new GetObjectCommand({ Bucket: b, Key: key, ...v }));
-  const tagging = await client.send(new GetObjectTaggingCommand({ Bucket: b, Key: key, ...v }));
-  return {
-    body: (await got.Body?.transformToString()) ?? '',
-    contentType: got.ContentType,
-    metadata: got.Metadata ?? {},
-    tags: Object.fromEntries((tagging.TagSet ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
-  };
-}
+type Obj = ReadObject;
 
 interface Version {
   key: string;
@@ -113,7 +79,8 @@ async function stateAt(time: number, prefix = ''): Promise<Map<string, Obj>> {
   }
   const out = new Map<string, Obj>();
   for (const v of [...newest.values()].sort((a, b) => a.key.localeCompare(b.key))) {
-    if (!v.deleteMarker) out.set(v.key.slice(prefix.length), await readObject(bucket, v.key, v.versionId));
+    if (!v.deleteMarker)
+      out.set(v.key.slice(prefix.length), await readObject(client, bucket, v.key, v.versionId));
   }
   return out;
 }
@@ -126,7 +93,7 @@ async function contents(b: string): Promise<Map<string, Obj>> {
     const page = await client.send(
       new ListObjectsV2Command({ Bucket: b, ...(token !== undefined ? { ContinuationToken: token } : {}) }),
     );
-    for (const o of page.Contents ?? []) out.set(o.Key!, await readObject(b, o.Key!));
+    for (const o of page.Contents ?? []) out.set(o.Key!, await readObject(client, b, o.Key!));
     token = page.NextContinuationToken;
   } while (token !== undefined);
   return new Map([...out].sort(([a], [b2]) => a.localeCompare(b2)));

@@ -1,4 +1,5 @@
 /** The S3 destination: restores entries as objects under BUCKET/PREFIX. */
+import { DeleteObjectCommand, GetBucketVersioningCommand } from '@aws-sdk/client-s3';
 import {
   type ContentStream,
   type Destination,
@@ -173,6 +174,51 @@ export class S3Destination implements Destination {
     const key = this.#keyOf(entry);
     if (key === undefined) return undefined;
     return readObjectRange(this.#conn, key, offset, into, this.#retry);
+  }
+
+  /**
+   * Whether the bucket keeps versions (Destination.keepsVersions): one GetBucketVersioning, true
+   * when its status is `Enabled` (not `Suspended`, not never set); false when the bucket does not
+   * exist. Creates nothing.
+   */
+  async keepsVersions(): Promise<boolean> {
+    const ctx = { op: 'GetBucketVersioning', bucket: this.#bucket, endpoint: this.#endpoint };
+    try {
+      const out = await withRetry(
+        () =>
+          s3Call(ctx, () => this.#conn.client.send(new GetBucketVersioningCommand({ Bucket: this.#bucket }))),
+        this.#retry,
+      );
+      return out.Status === 'Enabled';
+    } catch (err) {
+      if (s3ErrorCode(err) === 'NoSuchBucket') return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Deletes the object at a file entry's key (Destination.remove): one DeleteObject without a
+   * version id, which on a versioned bucket writes a delete marker and keeps every version.
+   */
+  async remove(entry: EntryAttributes): Promise<WriteResult> {
+    const { path } = entry;
+    const key = this.#keyOf(entry);
+    if (key === undefined) {
+      return { path, ok: false, error: `S3 destination ${this.location}: ${path} has no object to remove` };
+    }
+    const ctx = { op: 'DeleteObject', bucket: this.#bucket, key, endpoint: this.#endpoint };
+    try {
+      await withRetry(
+        () =>
+          s3Call(ctx, () =>
+            this.#conn.client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key })),
+          ),
+        this.#retry,
+      );
+      return { path, ok: true };
+    } catch (err) {
+      return { path, ok: false, error: err instanceof Error ? err.message : String(err) };
+    }
   }
 
   /**

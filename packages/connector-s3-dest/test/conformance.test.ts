@@ -1,12 +1,20 @@
-/** The contract's Destination conformance suite, run on S3Destination against the RGW test server. */
+/**
+ * The contract's Destination conformance suite, run on S3Destination against the RGW test server:
+ * into a bucket without versioning, and into a versioned one (keepsVersions).
+ */
 import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  PutBucketVersioningCommand,
 } from '@aws-sdk/client-s3';
 import type { EntryPath } from '@kloset/connector-contract';
-import { destinationConformance, type ReadBackEntry } from '@kloset/connector-contract/conformance';
+import {
+  destinationConformance,
+  destinationVersionsConformance,
+  type ReadBackEntry,
+} from '@kloset/connector-contract/conformance';
 import { objectMetadata } from '@kloset/s3-common';
 import { emptyPrefix, s3TestBuckets, s3TestParams } from '@kloset/s3-common/testing';
 import { afterAll, beforeAll } from 'vitest';
@@ -14,18 +22,26 @@ import { createS3Destination } from '../src/index.ts';
 
 const s3 = s3TestBuckets();
 const { env, client: plain } = s3;
-let bucket = '';
+let plainBucket = '';
+let versionedBucket = '';
 let n = 0;
 
 beforeAll(async () => {
-  bucket = await s3.create('dest-conf');
+  plainBucket = await s3.create('dest-conf');
+  versionedBucket = await s3.create('dest-conf-v');
+  await plain.send(
+    new PutBucketVersioningCommand({
+      Bucket: versionedBucket,
+      VersioningConfiguration: { Status: 'Enabled' },
+    }),
+  );
 });
 afterAll(async () => {
   await s3.dispose();
 });
 
 /** Everything under `prefix`, read back with the plain SDK, by path (`/` + key minus the prefix). */
-async function readBack(prefix: string): Promise<Map<EntryPath, ReadBackEntry>> {
+async function readBack(bucket: string, prefix: string): Promise<Map<EntryPath, ReadBackEntry>> {
   const out = new Map<EntryPath, ReadBackEntry>();
   let token: string | undefined;
   do {
@@ -54,24 +70,39 @@ async function readBack(prefix: string): Promise<Map<EntryPath, ReadBackEntry>> 
   return out;
 }
 
-destinationConformance(
-  'S3 on RGW',
-  async () => {
+const capabilities = {
+  directories: false,
+  fileMetadata: (path: string) => ({
+    's3.content-type': path.endsWith('.txt') ? 'text/plain; charset=utf-8' : 'application/octet-stream',
+    's3.cache-control': 'no-cache',
+    's3.meta.restored-from': 'conformance',
+    's3.tag.suite': 'destination',
+  }),
+};
+
+/** A fresh prefix of `bucket` per test, read back with the plain SDK. */
+function setupIn(bucket: () => string) {
+  return async () => {
+    const b = bucket();
     const prefix = `restore-${++n}/`;
-    const destination = await createS3Destination(s3TestParams(env, bucket, prefix, { concurrency: 8 }));
+    const destination = await createS3Destination(s3TestParams(env, b, prefix, { concurrency: 8 }));
     return {
       destination,
-      readBack: () => readBack(prefix),
-      cleanup: () => emptyPrefix(plain, bucket, prefix),
+      readBack: () => readBack(b, prefix),
+      cleanup: () => emptyPrefix(plain, b, prefix),
     };
-  },
-  {
-    directories: false,
-    fileMetadata: (path) => ({
-      's3.content-type': path.endsWith('.txt') ? 'text/plain; charset=utf-8' : 'application/octet-stream',
-      's3.cache-control': 'no-cache',
-      's3.meta.restored-from': 'conformance',
-      's3.tag.suite': 'destination',
-    }),
-  },
+  };
+}
+
+destinationConformance(
+  'S3 on RGW',
+  setupIn(() => plainBucket),
+  capabilities,
+);
+// The cases of versions again on a versioned bucket (not the others: RGW ignores the
+// If-None-Match: * of createOnly on a versioned bucket).
+destinationVersionsConformance(
+  'S3 on RGW, versioned bucket',
+  setupIn(() => versionedBucket),
+  { ...capabilities, keepsVersions: true },
 );

@@ -134,6 +134,7 @@ export type {
   RestoreSummary,
   SkipReason,
   VersionsAt,
+  VersionsTree,
 } from './restore/restore-options.ts';
 export {
   changedFields,

@@ -12,25 +12,7 @@ import type { VersionsAt } from '../src/restore/restore-options.ts';
 import { planVersionsAt } from '../src/restore/versions-at.ts';
 import { TreeReader } from '../src/snapshot/tree-reader.ts';
 import { MemoryRepository } from './snapshot-fixtures.ts';
-
-const ROOT = '/%%versions';
-
-/** A version's entry name: newest first (9999999999999 - ms in 13 digits), then its id. */
-const vname = (ms: number, id: string): string => `${String(9_999_999_999_999 - ms).padStart(13, '0')}.${id}`;
-
-/** A version (or a delete marker, `body` undefined) of the key whose versions directory is `dir`. */
-function version(dir: string, ms: number, id: string, body?: string): MemoryEntry {
-  const meta: Record<string, string> = {
-    's3.version-id': id,
-    's3.is-latest': 'false',
-    's3.last-modified': new Date(ms).toISOString(),
-  };
-  if (body === undefined) meta['s3.delete-marker'] = 'true';
-  else meta['s3.meta.rev'] = id;
-  return { path: `${dir}/${vname(ms, id)}`, type: 'file', bytes: Buffer.from(body ?? ''), metadata: meta };
-}
-
-const dir = (path: string): MemoryEntry => ({ path, type: 'directory' });
+import { dir, ROOT, version, versionsTree } from './versions-tree-fixtures.ts';
 
 const tree: MemoryEntry[] = [
   { path: '/d', type: 'directory' },
@@ -60,22 +42,7 @@ const tree: MemoryEntry[] = [
   version(`${ROOT}/later/%z%`, 9000, 'z1', 'z'),
 ];
 
-/** A file-twin name `%e%` restored as `e` unescaped (all the names here are plain or `y%`). */
-const keyName = (name: string): string | undefined =>
-  name.length >= 2 && name.startsWith('%') && name.endsWith('%')
-    ? name.slice(1, -1).replaceAll('%25', '%')
-    : undefined;
-
-const at = (time: number): VersionsAt => ({
-  root: ROOT,
-  time,
-  keyName,
-  keyDir: (path) => {
-    const names = path.split('/');
-    const last = names.pop()!;
-    return [ROOT, ...names.slice(1), `%${last.replaceAll('%', '%25')}%`].join('/');
-  },
-});
+const at = (time: number): VersionsAt => ({ ...versionsTree, time });
 
 async function restoredAt(time: number, path = '/') {
   const repo = new MemoryRepository();

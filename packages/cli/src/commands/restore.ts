@@ -1,8 +1,9 @@
+import type { Destination } from '@kloset/connector-contract';
 import { AS_OF_FLAG } from '../args/common-flags.ts';
 import { parseSnapshotRef } from '../args/snapshot-ref.ts';
 import { SELECTION_FLAGS } from '../args/snapshot-selection.ts';
 import { parseTimeSpec } from '../args/time-spec.ts';
-import type { OpenStore, RestoreOutcome, RestoreRequest } from '../engine/engine.ts';
+import type { OpenStore, RestoreOutcome, VersionsTreeRef } from '../engine/engine.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { describeLocation } from '../location/location.ts';
@@ -28,19 +29,66 @@ function overwriteMode(raw: string | undefined): OverwriteMode {
   return mode;
 }
 
-/** Refuses -at on a snapshot without a versions tree (one taken without versions=all): exit 1. */
-async function requireVersions(store: OpenStore, id: string): Promise<void> {
+/**
+ * Refuses -at or -all-versions (`flag`) on a snapshot without a versions tree (one taken without
+ * versions=all): exit 1.
+ */
+async function requireVersions(store: OpenStore, id: string, flag: string): Promise<void> {
   const found = (await entryAt(store, id, `/${VERSIONS_DIR}`))?.type === 'directory';
   if (!found) {
     throw new CliError(
-      `restore: -at: snapshot ${id.slice(0, 8)} holds no object versions (only a snapshot of a bucket taken with the S3 source's versions=all does)`,
+      `restore: ${flag}: snapshot ${id.slice(0, 8)} holds no object versions (only a snapshot of a bucket taken with the S3 source's versions=all does)`,
     );
   }
 }
 
-/** What -at restores: the versions tree read at `time` (docs/FORMAT.md §8.4). */
-function versionsAt(time: number): NonNullable<RestoreRequest['versionsAt']> {
-  return { root: `/${VERSIONS_DIR}`, time, keyName: keyNameOfVersionDir, keyDir: versionDirOfPath };
+/** The versions tree of an S3 snapshot taken with versions=all (docs/FORMAT.md §8.4). */
+const VERSIONS_TREE: VersionsTreeRef = {
+  root: `/${VERSIONS_DIR}`,
+  keyName: keyNameOfVersionDir,
+  keyDir: versionDirOfPath,
+};
+
+/**
+ * Refuses -all-versions into a destination that keeps no versions (exit 1): a local directory, a
+ * bucket whose versioning is not Enabled (or that does not exist: it is not created).
+ */
+async function requireVersionedDestination(destination: Destination, display: string): Promise<void> {
+  const keeps = destination.keepsVersions === undefined ? undefined : await destination.keepsVersions();
+  if (keeps === true && destination.remove !== undefined) return;
+  throw new CliError(
+    keeps === undefined
+      ? `restore: -all-versions needs a versioned bucket: ${display} keeps no versions`
+      : `restore: -all-versions needs a versioned bucket: ${display} has no versioning enabled (or does not exist)`,
+  );
+}
+
+/** The usage errors of -all-versions with other flags, and of a PATH inside the versions tree. */
+function checkVersionFlags(
+  all: boolean,
+  at: number | undefined,
+  overwrite: string | undefined,
+  path: string,
+) {
+  const flag = all ? '-all-versions' : '-at';
+  if (all && at !== undefined) {
+    throw new UsageError(
+      'restore: -all-versions and -at exclude each other: every version, or one instant',
+      'restore',
+    );
+  }
+  if (all && overwrite !== undefined && overwrite !== 'always') {
+    throw new UsageError(
+      `restore: -all-versions writes every version: -overwrite ${overwrite} does not apply (only always)`,
+      'restore',
+    );
+  }
+  if ((all || at !== undefined) && (path === `/${VERSIONS_DIR}` || path.startsWith(`/${VERSIONS_DIR}/`))) {
+    throw new UsageError(
+      `restore: ${flag} takes a path of the plain tree (a folder or a key), not one inside /${VERSIONS_DIR}`,
+      'restore',
+    );
+  }
 }
 
 /** The human summary: what was (or would be) restored, replaced and skipped. */
@@ -52,9 +100,11 @@ function summaryLine(
   failed: number,
 ): string {
   const replaced = o.replaced === undefined ? '' : `, ${formatCount(o.replaced)} replaced`;
-  let line =
-    `${dryRun ? 'dry run: would restore' : 'restored'} ${formatCount(o.entries)} entries ` +
-    `(${formatBytes(o.bytes)}${replaced}) of ${what}`;
+  const counted =
+    o.versions === undefined
+      ? `${formatCount(o.entries)} entries`
+      : `${formatCount(o.versions)} versions and ${formatCount(o.deleteMarkers ?? 0)} delete markers`;
+  let line = `${dryRun ? 'dry run: would restore' : 'restored'} ${counted} (${formatBytes(o.bytes)}${replaced}) of ${what}`;
   if (failed) line += `, ${formatCount(failed)} failed`;
   if (mode !== 'always' || o.skipped > 0) {
     line +=
@@ -86,6 +136,16 @@ export const restoreCommand: Command = {
     'under that folder, or the one key PATH names. The versions are read in one pass, newest\n' +
     'first per key, the older ones skipped. A snapshot without versions is refused (exit 1); a\n' +
     'PATH inside /%%versions with -at is a usage error (exit 2). -overwrite and -dry-run apply.\n' +
+    '\n' +
+    '-all-versions restores every version of every key of such a snapshot (or of PATH, a folder or\n' +
+    'a key) into a bucket with versioning enabled, replaying its history: for each key its\n' +
+    'versions oldest first, each written at the key (content, headers, user metadata, tags), each\n' +
+    'delete marker as a DeleteObject (a new delete marker). The bucket gives them new version ids\n' +
+    'and LastModified times; the order and contents are those of the source. The versions of one\n' +
+    'key are written one after the other, different keys at once. A destination that keeps no\n' +
+    'versions (a directory, a bucket without versioning enabled; a missing bucket is not created)\n' +
+    'and a snapshot without versions are refused (exit 1); with -at, or an -overwrite other than\n' +
+    'always, it is a usage error (exit 2). -dry-run counts what would be written.\n' +
     '\n' +
     "What exists already at an entry's place in DIR or the bucket is decided by -overwrite:\n" +
     '  always      (the default, as with restic and tar) write every entry, replacing what is there\n' +
@@ -123,6 +183,12 @@ export const restoreCommand: Command = {
       description:
         'restore each key as it was at TIME, from the object versions of a snapshot taken with versions=all',
     },
+    {
+      name: 'all-versions',
+      kind: 'boolean',
+      description:
+        'restore every version of every key, oldest first, from a snapshot taken with versions=all into a versioned bucket',
+    },
     ...SELECTION_FLAGS,
     AS_OF_FLAG,
   ],
@@ -134,7 +200,8 @@ export const restoreCommand: Command = {
     },
   ],
   json:
-    '{"snapshot", "path", "at" (ISO 8601, null without -at), "to", "dry_run", "overwrite", "entries", "bytes", "replaced" (null with always), ' +
+    '{"snapshot", "path", "at" (ISO 8601, null without -at), "all_versions", "to", "dry_run", "overwrite", "entries", "bytes", "replaced" (null with always), ' +
+    '"versions", "delete_markers" (written with -all-versions, else null), ' +
     '"skipped", "skipped_identical", "skipped_existing", "failed": [{"path", "error"}] (first 1000), ' +
     '"failed_count", "corrupt"}',
   examples: [
@@ -143,6 +210,7 @@ export const restoreCommand: Command = {
     'kloset at /var/backups restore -to @my-s3-restore 1a2b3c4d',
     'kloset restore -to /srv/data -overwrite if-changed -dry-run latest',
     'kloset restore -to @my-s3-restore -at 2026-12-01T09:00:00Z -source @my-s3-bucket latest:/docs',
+    'kloset restore -to @my-versioned-bucket -all-versions -source @my-s3-bucket latest',
   ],
   async run(ctx) {
     const to = ctx.flags.string('to');
@@ -153,18 +221,23 @@ export const restoreCommand: Command = {
     const dryRun = ctx.flags.bool('dry-run');
     const atText = ctx.flags.string('at');
     const at = atText === undefined ? undefined : parseTimeSpec(atText, Date.now(), 'at', 'restore');
-    if (at !== undefined && (ref.path === `/${VERSIONS_DIR}` || ref.path.startsWith(`/${VERSIONS_DIR}/`))) {
-      throw new UsageError(
-        `restore: -at takes a path of the plain tree (a folder or a key), not one inside /${VERSIONS_DIR}`,
-        'restore',
-      );
-    }
+    const all = ctx.flags.bool('all-versions');
+    checkVersionFlags(all, at, ctx.flags.string('overwrite'), ref.path);
     // A bad -to (unknown @NAME, a bad option or a secret in its query) is told before the store opens.
     const target = await ctx.services.resolve(to, 'destination');
     return withStore(ctx, true, async (store) => {
       const snap = await selectOne(store, ref.snapshot, filter, (l) => ctx.out.warn(l));
-      if (at !== undefined) await requireVersions(store, snap.id);
-      const { where, destination } = await ctx.services.destinationAt(target, dryRun);
+      if (at !== undefined || all) await requireVersions(store, snap.id, all ? '-all-versions' : '-at');
+      // Every version goes into a bucket that exists and keeps versions: none is created.
+      const { where, destination } = await ctx.services.destinationAt(target, dryRun || all);
+      if (all) {
+        try {
+          await requireVersionedDestination(destination, describeLocation(where));
+        } catch (err) {
+          await destination.close();
+          throw err;
+        }
+      }
       const failures = new FailureList();
       const progress = ctx.out.progress('restore');
       let outcome: Awaited<ReturnType<typeof store.restore>>;
@@ -174,11 +247,13 @@ export const restoreCommand: Command = {
           snapshotId: snap.id,
           path: ref.path,
           // The versions of an S3 snapshot taken with versions=all are restored only when asked for.
-          ...(at !== undefined
-            ? { versionsAt: versionsAt(at) }
-            : snap.source.protocol === 's3'
-              ? { leaveOut: [`/${VERSIONS_DIR}`] }
-              : {}),
+          ...(all
+            ? { allVersions: VERSIONS_TREE }
+            : at !== undefined
+              ? { versionsAt: { ...VERSIONS_TREE, time: at } }
+              : snap.source.protocol === 's3'
+                ? { leaveOut: [`/${VERSIONS_DIR}`] }
+                : {}),
           overwrite: mode,
           dryRun,
           signal: ctx.io.signal,
@@ -198,12 +273,15 @@ export const restoreCommand: Command = {
           snapshot: snap.id,
           path: ref.path,
           at: at === undefined ? null : new Date(at).toISOString(),
+          all_versions: all,
           to: where.location,
           dry_run: dryRun,
           overwrite: mode,
           entries: outcome.entries,
           bytes: outcome.bytes,
           replaced: outcome.replaced ?? null,
+          versions: outcome.versions ?? null,
+          delete_markers: outcome.deleteMarkers ?? null,
           skipped: outcome.skipped,
           skipped_identical: outcome.skippedIdentical,
           skipped_existing: outcome.skippedExisting,
@@ -214,7 +292,7 @@ export const restoreCommand: Command = {
         () => [
           summaryLine(
             outcome,
-            `${snap.id.slice(0, 8)}:${ref.path}${at === undefined ? '' : ` at ${new Date(at).toISOString()}`} to ${where.display}`,
+            `${snap.id.slice(0, 8)}:${ref.path}${at === undefined ? '' : ` at ${new Date(at).toISOString()}`}${all ? ', every version,' : ''} to ${where.display}`,
             mode,
             dryRun,
             failed,

@@ -335,6 +335,7 @@ function openStore(repo: Repo, passphrase: string | undefined): OpenStore {
             path: req.path,
             ...(req.leaveOut !== undefined ? { leaveOut: req.leaveOut } : {}),
             ...(req.versionsAt !== undefined ? { versionsAt: req.versionsAt } : {}),
+            ...(req.allVersions !== undefined ? { allVersions: req.allVersions } : {}),
             overwrite: req.overwrite,
             dryRun: req.dryRun,
             signal: req.signal,
@@ -358,6 +359,8 @@ function openStore(repo: Repo, passphrase: string | undefined): OpenStore {
             skippedIdentical: t.skippedIdentical,
             skippedExisting: t.skippedExisting,
             replaced: t.replaced,
+            versions: t.versions,
+            deleteMarkers: t.deleteMarkers,
           };
         },
       ),

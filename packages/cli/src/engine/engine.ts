@@ -140,6 +140,16 @@ export interface DryRunOutcome extends Omit<SnapshotSummaryCounts, 'storedBytes'
   readonly parent?: string;
 }
 
+/** How the versions tree of an S3 snapshot taken with versions=all is read (docs/FORMAT.md §8.4). */
+export interface VersionsTreeRef {
+  /** The versions tree's root, `/%%versions`. */
+  readonly root: string;
+  /** The plain-tree name of a key's versions directory; undefined for a folder's. */
+  readonly keyName: (dirName: string) => string | undefined;
+  /** The versions directory of the key at a plain-tree path. */
+  readonly keyDir: (path: string) => string | undefined;
+}
+
 export interface RestoreRequest {
   /** Where to, for messages: `@NAME (LOCATION)` or the location. */
   readonly destination: string;
@@ -153,16 +163,16 @@ export interface RestoreRequest {
    * with versions=all (docs/FORMAT.md §8.4; core RestoreOptions.versionsAt): `path` is a path of
    * the plain tree, `leaveOut` is not used.
    */
-  readonly versionsAt?: {
-    /** The versions tree's root, `/%%versions`. */
-    readonly root: string;
+  readonly versionsAt?: VersionsTreeRef & {
     /** Unix ms. */
     readonly time: number;
-    /** The plain-tree name of a key's versions directory; undefined for a folder's. */
-    readonly keyName: (dirName: string) => string | undefined;
-    /** The versions directory of the key at a plain-tree path. */
-    readonly keyDir: (path: string) => string | undefined;
   };
+  /**
+   * Restore every version of every key, oldest first, from the versions tree of an S3 snapshot
+   * taken with versions=all into a destination that keeps versions (core
+   * RestoreOptions.allVersions): `path` is a path of the plain tree; `overwrite` must be always.
+   */
+  readonly allVersions?: VersionsTreeRef;
   /** What to do with entries whose place is taken: always (replace), if-changed, never. */
   readonly overwrite: 'always' | 'if-changed' | 'never';
   /** Decide and count, write nothing. */
@@ -185,6 +195,9 @@ export interface RestoreOutcome {
   readonly skippedExisting: number;
   /** Entries written over something that existed (undefined with `always`, which does not look). */
   readonly replaced: number | undefined;
+  /** With allVersions: object versions and delete markers written (or that would be). */
+  readonly versions?: number | undefined;
+  readonly deleteMarkers?: number | undefined;
 }
 
 /** A problem found by check: which snapshot and file it hurts, and what is wrong. */

@@ -1,11 +1,19 @@
 /**
  * Helpers of the tests of versioned buckets through the built binary (e2e-s3-versions,
- * e2e-s3-restore-at): the binary without the caller's AWS_* variables, every version of a bucket
- * as ListObjectVersions lists it (all pages), and emptying a versioned bucket.
+ * e2e-s3-restore-at, e2e-s3-all-versions): the binary without the caller's AWS_* variables, the
+ * options of a bucket location, writing a version with its own headers, metadata and tags and
+ * reading one back, every version of a bucket as ListObjectVersions lists it (all pages), and
+ * emptying a versioned bucket.
  */
-import { ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  ListObjectVersionsCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { listingKeyDecoder } from '@kloset/s3-common';
-import { emptyPrefix } from '@kloset/s3-common/testing';
+import { emptyPrefix, type S3TestEnv } from '@kloset/s3-common/testing';
 import type { CliHome } from './cli-home.ts';
 import { type SpawnResult, spawnCli } from './spawn.ts';
 
@@ -86,4 +94,61 @@ export async function emptyVersioned(client: S3Client, bucket: string | undefine
     if ((left.Versions ?? []).length + (left.DeleteMarkers ?? []).length === 0) break;
     await emptyPrefix(client, bucket);
   }
+}
+
+/** The options of `source add` / `destination add` for bucket `b` of the test server. */
+export function bucketOptions(env: S3TestEnv, b: string): string[] {
+  return [
+    `location=s3://${env.host}/${b}`,
+    `access_key=${env.accessKey}`,
+    `secret_access_key=${env.secretKey}`,
+    `use_tls=${env.useTls}`,
+  ];
+}
+
+/** PUTs `body` at `key` with its Content-Type, user metadata `rev` and tags `rev` and `key`. */
+export async function putRev(
+  client: S3Client,
+  b: string,
+  key: string,
+  body: string,
+  contentType: string,
+  rev: string,
+): Promise<void> {
+  await client.send(
+    new PutObjectCommand({
+      Bucket: b,
+      Key: key,
+      Body: body,
+      ContentType: contentType,
+      Metadata: { rev },
+      Tagging: `rev=${rev}&key=${encodeURIComponent(key)}`,
+    }),
+  );
+}
+
+/** One object (or version) as compared: body, Content-Type, user metadata, tags. */
+export interface ReadObject {
+  body: string;
+  contentType: string | undefined;
+  metadata: Record<string, string>;
+  tags: Record<string, string>;
+}
+
+/** The object at `key` of `b` (its version `versionId`, if given), read with the test's client. */
+export async function readObject(
+  client: S3Client,
+  b: string,
+  key: string,
+  versionId?: string,
+): Promise<ReadObject> {
+  const v = versionId === undefined ? {} : { VersionId: versionId };
+  const got = await client.send(new GetObjectCommand({ Bucket: b, Key: key, ...v }));
+  const tagging = await client.send(new GetObjectTaggingCommand({ Bucket: b, Key: key, ...v }));
+  return {
+    body: (await got.Body?.transformToString()) ?? '',
+    contentType: got.ContentType,
+    metadata: got.Metadata ?? {},
+    tags: Object.fromEntries((tagging.TagSet ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+  };
 }

@@ -12,6 +12,7 @@ import {
   type ReadBackEntry,
   type TreeEntry,
 } from './destination-tree.ts';
+import { destinationVersionsCases } from './destination-versions-cases.ts';
 
 /**
  * Streams copies of `parts` and overwrites each copy once the consumer asks for the next chunk (or
@@ -89,7 +90,8 @@ function checkReadBack(
  * make `write` reject with that error and leave nothing under the final name nor any temporary.
  * Over existing content (destination-existing-cases.ts): `stat` and `readExisting`, when offered,
  * see exactly what was written and create nothing; a `createOnly` write never replaces an
- * existing file; a plain write replaces one whole.
+ * existing file; a plain write replaces one whole. Versions (destination-versions-cases.ts):
+ * `keepsVersions` says what `caps.keepsVersions` says; `remove` removes a written file.
  *
  * `setup` is called once per test; the suite calls `close()` and then `cleanup()`.
  */
@@ -223,5 +225,21 @@ export function destinationConformance(
     );
 
     destinationExistingCases(setup, caps, timeout);
+    destinationVersionsCases(setup, caps, timeout);
+  });
+}
+
+/**
+ * Registers only the cases of versions (destination-versions-cases.ts: `keepsVersions`, `remove`)
+ * in a `describe` block of their own: for a second setup of a destination, one that keeps
+ * versions (a versioned bucket), whose other cases the full suite already runs.
+ */
+export function destinationVersionsConformance(
+  name: string,
+  setup: DestinationSetup,
+  caps: DestinationCapabilities = {},
+): void {
+  describe(`Destination conformance, versions: ${name}`, () => {
+    destinationVersionsCases(setup, caps, caps.timeoutMs ?? 120_000);
   });
 }

@@ -10,26 +10,11 @@ import {
   type DestinationCapabilities,
   type DestinationSetup,
   destinationTree,
+  fileEntry,
   streamParts,
   type TreeEntry,
+  text,
 } from './destination-tree.ts';
-
-const text = (s: string) => new TextEncoder().encode(s);
-
-/** A file entry of `bytes` at `path`, with the metadata the capabilities give. */
-function fileEntry(caps: DestinationCapabilities, path: string, bytes: Uint8Array): TreeEntry {
-  return {
-    attributes: {
-      path,
-      type: 'file',
-      size: bytes.length,
-      mtime: { sec: 1_660_000_000, nsec: 0 },
-      mode: 0o644,
-      metadata: caps.fileMetadata?.(path) ?? {},
-    },
-    parts: [bytes],
-  };
-}
 
 /** Registers the cases (inside the `describe` of destinationConformance). */
 export function destinationExistingCases(

@@ -45,6 +45,8 @@ export interface DestinationCapabilities {
   readonly mtimePrecisionNs?: number;
   /** Metadata to give each file; readBack must report every key with the same value. */
   readonly fileMetadata?: (path: EntryPath) => EntryMetadata;
+  /** `keepsVersions()` resolves to true (a versioned bucket). Default false (or no keepsVersions). */
+  readonly keepsVersions?: boolean;
   /** Timeout of each test, in ms. Default 120,000. */
   readonly timeoutMs?: number;
 }
@@ -56,7 +58,22 @@ export interface TreeEntry {
 }
 
 const MiB = 1024 * 1024;
-const text = (s: string) => new TextEncoder().encode(s);
+export const text = (s: string) => new TextEncoder().encode(s);
+
+/** A file entry of `bytes` at `path`, with the metadata the capabilities give. */
+export function fileEntry(caps: DestinationCapabilities, path: string, bytes: Uint8Array): TreeEntry {
+  return {
+    attributes: {
+      path,
+      type: 'file',
+      size: bytes.length,
+      mtime: { sec: 1_660_000_000, nsec: 0 },
+      mode: 0o644,
+      metadata: caps.fileMetadata?.(path) ?? {},
+    },
+    parts: [bytes],
+  };
+}
 
 /** Splits bytes into irregular parts, with an empty part, so writers cannot assume chunk sizes. */
 export function splitParts(bytes: Uint8Array, partSize = 64 * 1024): Uint8Array[] {

@@ -65,6 +65,9 @@ export interface ExistingEntry {
  *   wrote for that entry and lets the error propagate.
  * - `write` with `createOnly` never replaces what exists (see WriteOptions); without it, an
  *   existing file, object or symlink at the entry's place is replaced whole.
+ * - Two writes (or a write and a `remove`) of the same path are never in flight at once: the
+ *   engine writes them one after the other, each once the one before has resolved (a restore of
+ *   every version of a key, oldest first, into a destination that `keepsVersions`).
  * - `finish()` is called once after every write has resolved: apply deferred attributes
  *   (directory mtimes), flush. `close()` releases resources.
  */
@@ -106,6 +109,27 @@ export interface Destination {
    * when it cannot tell (permission denied, network). Read-only, like `stat`.
    */
   readExisting?(entry: EntryAttributes, offset: number, into: Uint8Array): Promise<Uint8Array | undefined>;
+  /**
+   * Optional (with `remove`): whether this destination keeps versions: whether writing a file at a
+   * place already written keeps what was there as an older version, and `remove` leaves a delete
+   * marker over the versions kept (an S3 bucket whose versioning status is `Enabled`; not a
+   * `Suspended` one, not a local directory). Resolves to false when the place does not exist (a
+   * missing bucket). Read-only: creates nothing; may be called before any write and in a dry run.
+   * Rejects (a ConnectorError) only when it cannot tell (permission denied, network). Unset: the
+   * destination keeps no versions.
+   */
+  keepsVersions?(): Promise<boolean>;
+  /**
+   * Optional (with `keepsVersions`): removes the file or object at a file `entry`'s place, as a
+   * plain delete: on a destination that keeps versions it writes a delete marker (S3: DeleteObject
+   * without a version id) and every older version stays; on one that does not, what is there is
+   * gone. Nothing at that place is fine (on a destination that keeps versions, a delete marker is
+   * written all the same). Resolves with `ok: true`, or `ok: false` and a one-line error; called
+   * under the same rules as `write` (after the parent's write, within `concurrency`, counted as a
+   * write), and never while a `write` or `remove` of the same path is in flight. Only `path`,
+   * `type` (`file`) and `metadata` of `entry` are meaningful.
+   */
+  remove?(entry: EntryAttributes): Promise<WriteResult>;
   write(entry: EntryAttributes, content?: ContentStream, options?: WriteOptions): Promise<WriteResult>;
   finish(): Promise<void>;
   close(): Promise<void>;

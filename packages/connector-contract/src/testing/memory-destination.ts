@@ -16,6 +16,9 @@ export interface WrittenEntry {
  * resolve with `ok: false` (and are counted in `violations`). A throwing content stream makes
  * `write` reject with that error and keeps nothing. `stat` and `readExisting` see `entries` (which
  * a test may fill beforehand, as content that exists before a restore); `createOnly` is honoured.
+ * With `versioned`, it keeps versions (`keepsVersions`): `history` lists every file written and
+ * every `remove` (a delete marker) per path, in order; two writes of one path at once are a
+ * violation. `latencyMs` delays each file write and remove (by path), so that writes overlap.
  */
 export class MemoryDestination implements Destination {
   readonly location: string;
@@ -33,13 +36,74 @@ export class MemoryDestination implements Destination {
   /** Calls of write so far, and of readExisting. */
   writeCalls = 0;
   readExistingCalls = 0;
+  /**
+   * Per path, every file written (its entry) and every `remove` (undefined), in order. Kept
+   * whether `versioned` or not.
+   */
+  readonly history = new Map<EntryPath, (WrittenEntry | undefined)[]>();
   finished = false;
   closed = false;
   #inFlight = 0;
+  readonly #versioned: boolean;
+  readonly #latencyMs: ((path: EntryPath) => number) | undefined;
+  /** Paths of file writes and removes in flight. */
+  readonly #busy = new Set<EntryPath>();
 
-  constructor(options: { location?: string; concurrency?: number } = {}) {
+  constructor(
+    options: {
+      location?: string;
+      concurrency?: number;
+      versioned?: boolean;
+      latencyMs?: (path: EntryPath) => number;
+    } = {},
+  ) {
     this.location = options.location ?? 'memory://destination';
     this.concurrency = options.concurrency ?? 4;
+    this.#versioned = options.versioned === true;
+    this.#latencyMs = options.latencyMs;
+  }
+
+  async keepsVersions(): Promise<boolean> {
+    return this.#versioned;
+  }
+
+  /** Removes the file at `entry.path` (a delete marker in `history`). */
+  async remove(entry: EntryAttributes): Promise<WriteResult> {
+    this.writeCalls++;
+    const done = await this.#enter(entry);
+    try {
+      const problem = this.#check(entry, undefined, true);
+      if (problem) {
+        this.violations.push(`${entry.path}: ${problem}`);
+        return { path: entry.path, ok: false, error: problem };
+      }
+      this.entries.delete(entry.path);
+      this.#record(entry.path, undefined);
+      return { path: entry.path, ok: true };
+    } finally {
+      done();
+    }
+  }
+
+  /** Counts a write in flight (and its path, for files), after the path's latency; returns its end. */
+  async #enter(entry: EntryAttributes): Promise<() => void> {
+    this.#inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.#inFlight);
+    const file = entry.type !== 'directory';
+    if (file && this.#busy.has(entry.path)) this.violations.push(`${entry.path}: two writes at once`);
+    if (file) this.#busy.add(entry.path);
+    const ms = this.#latencyMs?.(entry.path) ?? 0;
+    if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+    return () => {
+      this.#inFlight--;
+      if (file) this.#busy.delete(entry.path);
+    };
+  }
+
+  #record(path: EntryPath, written: WrittenEntry | undefined): void {
+    const list = this.history.get(path);
+    if (list === undefined) this.history.set(path, [written]);
+    else list.push(written);
   }
 
   async write(entry: EntryAttributes, content?: ContentStream, options?: WriteOptions): Promise<WriteResult> {
@@ -47,8 +111,7 @@ export class MemoryDestination implements Destination {
     if (options?.createOnly === true && entry.type !== 'directory' && this.entries.has(entry.path)) {
       return { path: entry.path, ok: false, exists: true, error: `${entry.path} exists: not replaced` };
     }
-    this.#inFlight++;
-    this.maxInFlight = Math.max(this.maxInFlight, this.#inFlight);
+    const done = await this.#enter(entry);
     try {
       const problem = this.#check(entry, content);
       if (problem) {
@@ -75,10 +138,12 @@ export class MemoryDestination implements Destination {
           off += c.length;
         }
       }
-      this.entries.set(entry.path, bytes ? { attributes: entry, bytes } : { attributes: entry });
+      const written = bytes ? { attributes: entry, bytes } : { attributes: entry };
+      this.entries.set(entry.path, written);
+      if (entry.type !== 'directory') this.#record(entry.path, written);
       return { path: entry.path, ok: true };
     } finally {
-      this.#inFlight--;
+      done();
     }
   }
 
@@ -120,7 +185,7 @@ export class MemoryDestination implements Destination {
     this.closed = true;
   }
 
-  #check(entry: EntryAttributes, content: ContentStream | undefined): string | undefined {
+  #check(entry: EntryAttributes, content: ContentStream | undefined, removal = false): string | undefined {
     if (this.#inFlight > this.concurrency) return `more than ${this.concurrency} writes at once`;
     if (!isValidPath(entry.path)) return `invalid path ${JSON.stringify(entry.path)}`;
     if (entry.path !== '/') {
@@ -128,6 +193,7 @@ export class MemoryDestination implements Destination {
       if (parent?.attributes.type !== 'directory')
         return `parent ${parentPath(entry.path)} not written first`;
     }
+    if (removal) return entry.type === 'file' ? undefined : `remove of a ${entry.type}`;
     if (entry.type === 'file' && !content) return 'file without content';
     if (entry.type !== 'file' && content) return `${entry.type} with content`;
     return undefined;

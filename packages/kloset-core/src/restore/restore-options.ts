@@ -31,6 +31,15 @@ export interface RestoreOptions {
    * `path` is then a path of the plain tree (`/`, a folder or a key) and `leaveOut` is not used.
    */
   readonly versionsAt?: VersionsAt;
+  /**
+   * Restore every version of every key, oldest first, from the versions tree of a snapshot taken
+   * with the S3 source's `versions=all` (docs/FORMAT.md §8.4, all-versions.ts) into a destination
+   * that keeps versions (Destination.keepsVersions): each object version written at its key's
+   * plain path as `versionsAt` writes it, each delete marker as a `remove` of that path; the
+   * versions of one key one after the other, each once the one before has resolved. `path` is a
+   * path of the plain tree; `leaveOut` and `versionsAt` are not used; `overwrite` must be `always`.
+   */
+  readonly allVersions?: VersionsTree;
   /** Writes in flight at most (default and maximum: the destination's `concurrency`). */
   readonly concurrency?: number;
   /**
@@ -69,15 +78,13 @@ export interface RestoreOptions {
 }
 
 /**
- * How `restore` reads a versions tree (docs/FORMAT.md §8.4, versions-at.ts). A key's directory
+ * How `restore` reads a versions tree (docs/FORMAT.md §8.4, versions-tree.ts). A key's directory
  * holds its versions newest first; each has `s3.last-modified` (ISO 8601) in its `meta`, a delete
  * marker also `s3.delete-marker: true`. The names are the connector's: the two functions tell them.
  */
-export interface VersionsAt {
+export interface VersionsTree {
   /** The versions tree's root directory (`/%%versions`). */
   readonly root: EntryPath;
-  /** The instant (Unix ms): each key is restored as its newest version last modified at or before it. */
-  readonly time: number;
   /**
    * The name a key's version directory (named in its file-twin form) is restored as; undefined
    * for a name that is not a key's directory (a folder's).
@@ -85,6 +92,12 @@ export interface VersionsAt {
   readonly keyName: (dirName: string) => string | undefined;
   /** The versions tree's directory of the key at `path` of the plain tree; undefined if none can be. */
   readonly keyDir: (path: EntryPath) => EntryPath | undefined;
+}
+
+/** A versions tree read at an instant (versions-at.ts). */
+export interface VersionsAt extends VersionsTree {
+  /** The instant (Unix ms): each key is restored as its newest version last modified at or before it. */
+  readonly time: number;
 }
 
 /** What happened to one entry. */
@@ -105,6 +118,8 @@ export interface RestoreEntryResult {
   readonly skipped?: SkipReason;
   /** Whether something existed at its place before (undefined when not looked at: `always`). */
   readonly existed?: boolean;
+  /** A delete marker restored (`allVersions`): what was at `target` was removed, nothing written. */
+  readonly removed?: boolean;
 }
 
 export interface RestoreProgress {
@@ -141,6 +156,12 @@ export interface RestoreSummary {
    * with `always`, which does not look.
    */
   readonly replaced: number | undefined;
+  /**
+   * With `allVersions`: the object versions written (the files counted in `files`) and the delete
+   * markers written (removes, counted in `entries` but not in `files`). Unset otherwise.
+   */
+  readonly versions?: number;
+  readonly deleteMarkers?: number;
   /** The restore was a dry run: nothing was written. */
   readonly dryRun: boolean;
 }

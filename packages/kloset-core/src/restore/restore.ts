@@ -20,6 +20,7 @@ import type { SnapshotHeader } from '../snapshot/header.ts';
 import { SnapshotPathNotFoundError } from '../snapshot/list-path.ts';
 import { resolveSnapshot, type SnapshotRef } from '../snapshot/snapshots.ts';
 import { errorMessage, TreeReader } from '../snapshot/tree-reader.ts';
+import { allVersionsTotals, planAllVersions } from './all-versions.ts';
 import type { ReadBack } from './fetch-chunks.ts';
 import { fileContent, RestoreContentError } from './file-content.ts';
 import { canLook, type Decision, decide, mapOrdered } from './overwrite.ts';
@@ -32,8 +33,10 @@ import type {
   RestoreSummary,
   SkipReason,
   VersionsAt,
+  VersionsTree,
 } from './restore-options.ts';
-import { type Planned, planVersionsAt } from './versions-at.ts';
+import { planVersionsAt } from './versions-at.ts';
+import type { Planned } from './versions-tree.ts';
 import { WrittenChunks } from './written-chunks.ts';
 
 const MAX_REPORTED_FAILURES = 1000;
@@ -60,14 +63,27 @@ function leftOut(path: EntryPath, leaveOut: readonly EntryPath[] | undefined): E
   return (leaveOut ?? []).filter((top) => !within(path, top));
 }
 
-/** `plan` without the entries of the sub-trees `out`; with `at`, the versions at that instant. */
+/** Which tree a restore reads: the plain tree, the versions at an instant, or every version. */
+interface Versions {
+  readonly at?: VersionsAt | undefined;
+  readonly all?: VersionsTree | undefined;
+}
+
+/**
+ * `plan` without the entries of the sub-trees `out`; with `at`, the versions at that instant; with
+ * `all`, every version.
+ */
 async function* planLeavingOut(
   reader: TreeReader,
   path: EntryPath,
   snapshotLabel: string,
   out: readonly EntryPath[],
-  at: VersionsAt | undefined,
+  { at, all }: Versions,
 ): AsyncGenerator<Planned> {
+  if (all !== undefined) {
+    yield* planAllVersions(reader, path, all, snapshotLabel);
+    return;
+  }
   if (at !== undefined) {
     yield* planVersionsAt(reader, path, at, snapshotLabel);
     return;
@@ -108,15 +124,16 @@ async function restoreTotals(
   path: EntryPath,
   label: string,
   out: readonly EntryPath[],
-  at: VersionsAt | undefined,
+  versions: Versions,
 ): Promise<{ entries: number; bytes: number }> {
-  if (path === '/' && out.length === 0 && at === undefined) {
+  if (versions.all !== undefined) return allVersionsTotals(reader, path, versions.all, label);
+  if (path === '/' && out.length === 0 && versions.at === undefined) {
     const s = header.summary;
     return { entries: s.files + s.directories + s.symlinks, bytes: s.bytes };
   }
   let entries = 0;
   let bytes = 0;
-  for await (const p of planLeavingOut(reader, path, label, out, at)) {
+  for await (const p of planLeavingOut(reader, path, label, out, versions)) {
     entries++;
     if (p.entry.type === 'file' && p.entry.error === undefined) bytes += p.entry.size;
   }
@@ -142,6 +159,24 @@ function attributesFor(e: SnapshotEntry, target: EntryPath): EntryAttributes {
 }
 
 /**
+ * Checks that `destination` can take every version (`allVersions`): it keeps versions and can
+ * remove (write a delete marker), and nothing would be skipped (`overwrite` `always`).
+ */
+async function checkAllVersions(destination: Destination, mode: string): Promise<void> {
+  if (mode !== 'always') {
+    throw new Error(`restoring every version writes each one: overwrite mode ${mode} does not apply`);
+  }
+  if (destination.remove === undefined || destination.keepsVersions === undefined) {
+    throw new Error(`${destination.location} keeps no versions: restoring every version needs one that does`);
+  }
+  if (!(await destination.keepsVersions())) {
+    throw new Error(
+      `${destination.location} has no versioning enabled: restoring every version needs a versioned bucket`,
+    );
+  }
+}
+
+/**
  * Restores `snapshot` (a header, or a reference: `latest` or an id prefix) into `destination`.
  * Per-entry failures (a write that fails, content that is missing or corrupt, an entry that was
  * backed up with an error) are reported and the restore goes on; entries below a directory that
@@ -161,6 +196,8 @@ export async function restore(
       `${destination.location} cannot tell what it already holds: overwrite mode ${mode} needs it`,
     );
   }
+  const versions: Versions = { at: options.versionsAt, all: options.allVersions };
+  if (versions.all !== undefined) await checkAllVersions(destination, mode);
   const header = typeof snapshot === 'string' ? await resolveSnapshot(repo, snapshot) : snapshot;
   const label = `snapshot ${toHex(header.id).slice(0, 8)}`;
   const path = options.path ?? '/';
@@ -201,9 +238,9 @@ export async function restore(
     skippedIdentical: 0,
     skippedExisting: 0,
     replaced: 0,
+    deleteMarkers: 0,
   };
-  const at = options.versionsAt;
-  const totals = await restoreTotals(reader, header, path, label, out, at);
+  const totals = await restoreTotals(reader, header, path, label, out, versions);
   const failures: RestoreEntryResult[] = [];
   const started = performance.now();
   const progressOf = (done: boolean): RestoreProgress => {
@@ -237,7 +274,8 @@ export async function restore(
     }
     counts.entries++;
     if (r.ok && r.existed === true && r.type !== 'directory') counts.replaced++;
-    if (r.type === 'file') counts.files++;
+    if (r.removed === true) counts.deleteMarkers++;
+    else if (r.type === 'file') counts.files++;
     else if (r.type === 'directory') counts.directories++;
     else counts.symlinks++;
     if (r.ok) counts.bytes += r.bytes;
@@ -254,10 +292,15 @@ export async function restore(
   const pendingDirs = new Map<EntryPath, Promise<boolean>>();
   /** Directories (targets) that could not be written: their sub-trees fail too. */
   const failedDirs = new Set<EntryPath>();
+  /**
+   * The last write of each file target in flight: a later write (or remove) of the same target,
+   * which only a restore of every version plans, starts once it has resolved.
+   */
+  const lastOfTarget = new Map<EntryPath, Promise<boolean>>();
   const tasks = new Set<Promise<boolean>>();
 
   const writeOne = async (
-    { entry, target, decision = WRITE_IT }: Decided,
+    { entry, target, remove = false, decision = WRITE_IT }: Decided,
     parentWait: Promise<boolean> | undefined,
     prefetched: Prefetched | undefined,
   ): Promise<boolean> => {
@@ -277,6 +320,7 @@ export async function restore(
         ...(error === undefined ? {} : { error }),
         ...(corrupt ? { corrupt } : {}),
         ...(skipped === undefined ? {} : { skipped }),
+        ...(remove ? { removed: true } : {}),
         ...(decision.existed === undefined ? {} : { existed: skipped === 'exists' || decision.existed }),
       });
       return ok;
@@ -290,7 +334,15 @@ export async function restore(
     if (signal?.aborted) return result(false, 'restore aborted');
     if (decision.error !== undefined) return result(false, decision.error);
     if (decision.skip !== undefined) return result(true, undefined, 0, false, decision.skip);
-    if (dryRun) return result(true, undefined, entry.type === 'file' ? entry.size : 0);
+    if (dryRun) return result(true, undefined, entry.type === 'file' && !remove ? entry.size : 0);
+    if (remove) {
+      try {
+        const res = await destination.remove!(attributesFor(entry, target));
+        return res.ok ? result(true) : result(false, res.error ?? 'the destination refused to remove it');
+      } catch (err) {
+        return result(false, errorMessage(err));
+      }
+    }
     let contentError: RestoreContentError | undefined;
     try {
       const attrs = attributesFor(entry, target);
@@ -341,7 +393,7 @@ export async function restore(
 
   let completed = false;
   try {
-    const planned = planLeavingOut(reader, path, label, out, at);
+    const planned = planLeavingOut(reader, path, label, out, versions);
     // Entries are looked at ahead of the writes (as many at once as writes), before any content
     // is fetched: a skipped file costs no read from the store.
     const looking = mode !== 'always' && canLook(destination) ? destination : undefined;
@@ -377,12 +429,20 @@ export async function restore(
         break;
       }
       await slots.acquire();
-      const parentWait = pendingDirs.get(parentPath(planned.target));
-      const task = writeAndRelease(planned, parentWait, prefetched).finally(() => slots.release());
+      const target = planned.target;
+      const parentWait = pendingDirs.get(parentPath(target));
+      const before = planned.entry.type === 'directory' ? undefined : lastOfTarget.get(target);
+      const write = () => writeAndRelease(planned, parentWait, prefetched);
+      const task = (before === undefined ? write() : before.then(write)).finally(() => slots.release());
       tasks.add(task);
       void task.then(() => tasks.delete(task));
+      if (planned.entry.type !== 'directory') {
+        lastOfTarget.set(target, task);
+        void task.then(() => {
+          if (lastOfTarget.get(target) === task) lastOfTarget.delete(target);
+        });
+      }
       if (planned.entry.type === 'directory') {
-        const target = planned.target;
         pendingDirs.set(target, task);
         void task.then((ok) => {
           pendingDirs.delete(target);
@@ -402,6 +462,7 @@ export async function restore(
   const summary: RestoreSummary = {
     ...counts,
     replaced: mode === 'always' ? undefined : counts.replaced,
+    ...(versions.all === undefined ? {} : { versions: counts.files, deleteMarkers: counts.deleteMarkers }),
     dryRun,
   };
   return { snapshot: header, path, summary, failures };
