@@ -13,6 +13,17 @@ RESULTS="$WORK/results.tsv"
 # of medians; the tools take turns going first.
 ROUNDS=${KLOSET_BENCH_ROUNDS:-3}
 
+# bench_start NAME RESULTS: empties the RESULTS file (HISTORY: $WORK/NAME-history.tsv, every run's
+# rows), builds the CLI unless KLOSET_BENCH_BUILD=0, and gives kloset a configuration of its own
+# (named sources: nothing of the user's) and an index cache of its own, $WORK/NAME-config and -cache.
+bench_start() {
+  RESULTS=$2
+  HISTORY="$WORK/$1-history.tsv"
+  : >"$RESULTS"
+  if [ "${KLOSET_BENCH_BUILD:-1}" != 0 ]; then ( cd "$ROOT" && nx run-many -t build --output-style=static >/dev/null ); fi
+  export XDG_CONFIG_HOME="$WORK/$1-config" XDG_CACHE_HOME="$WORK/$1-cache"
+}
+
 need_apt() { # need_apt BINARY PACKAGE
   command -v "$1" >/dev/null 2>&1 && return 0
   echo "[bench] installing $2" >&2

@@ -22,14 +22,9 @@ for a in "$@"; do
   case $a in --bucket) MODE=bucket ;; '' | *[!0-9]*) usage ;; *) N=$a ;; esac
 done
 if [ -z "$N" ] || [ "$N" -lt 1 ]; then usage; fi
-RESULTS="$WORK/scale-$MODE-$N.tsv"
-HISTORY="$WORK/scale-history.tsv"
-: > "$RESULTS"
-if [ "${KLOSET_BENCH_BUILD:-1}" != 0 ]; then ( cd "$ROOT" && nx run-many -t build --output-style=static >/dev/null ); fi
-# Named sources and destinations of the bucket mode, and nothing of the user's configuration.
-export XDG_CONFIG_HOME="$WORK/scale-config"
-# kloset's index cache, new each round (restic's: --cache-dir).
-export XDG_CACHE_HOME="$WORK/scale-cache"
+# Named sources and destinations of the bucket mode in $WORK/scale-config; kloset's index cache,
+# $WORK/scale-cache, new each round (restic's: --cache-dir).
+bench_start scale "$WORK/scale-$MODE-$N.tsv"
 K=("${KLOSET[@]}")
 KSTORE="$WORK/scale-kloset-store"
 SERVER=()

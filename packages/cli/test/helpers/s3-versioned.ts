@@ -86,10 +86,11 @@ export async function* listVersions(
 
 /**
  * Deletes every version of a versioned bucket. A version-id-marker whose version was just deleted
- * ends RGW's listing early: the bucket is emptied in passes until nothing is listed.
+ * ends RGW's listing early (a pass may delete one page, 1,000 versions, of a key with many): the
+ * bucket is emptied in passes until nothing is listed, at most 50 (50,000 versions of one key).
  */
 export async function emptyVersioned(client: S3Client, bucket: string | undefined): Promise<void> {
-  for (let pass = 0; pass < 5 && bucket !== undefined; pass++) {
+  for (let pass = 0; pass < 50 && bucket !== undefined; pass++) {
     const left = await client.send(new ListObjectVersionsCommand({ Bucket: bucket, MaxKeys: 1 }));
     if ((left.Versions ?? []).length + (left.DeleteMarkers ?? []).length === 0) break;
     await emptyPrefix(client, bucket);
