@@ -10,6 +10,8 @@
 #   ls -versions hot key   `ls -versions -json` of the key with TOTAL / 10 versions
 #   ls -versions 1 version `ls -versions -json` of a key with one version (the baseline of the above)
 #   restore -at middle     the whole bucket at the middle of its LastModified range, into a directory
+#   diff first, unchanged  `diff -json` of the two backups' snapshots (both trees read in step)
+#   restore -all-versions  every version and delete marker, replayed into a new versioned bucket
 # and prints a table: wall, peak RSS, user and system CPU, and the ratios the issue asks about (peak
 # RSS of the largest TOTAL over the smallest: bounded is ~1; the hot key over the 1-version key).
 #   bash tools/bench/versions.sh [TOTAL...]      (each TOTAL a multiple of 10, at least 40)
@@ -91,8 +93,26 @@ for total in "${TOTALS[@]}"; do
     vtimed "restore -at middle" "$total" -- "${K[@]}" at "$KSTORE" restore -quiet -at "$middle" -to "$RESTORED" latest
     echo "[bench] restore -at $middle wrote $(find "$RESTORED" -type f | wc -l) files" >&2
     # ---- More commands that read versions go here, each a vtimed row on the same store (the
-    # ---- snapshot `latest` of bucket $bucket, $total versions; $middle is a time inside it):
-    # ---- restore -all-versions, diff of versions (another branch). Keep the labels short.
+    # ---- snapshot `latest` of bucket $bucket, $total versions; $middle is a time inside it).
+    mapfile -t ids < <("${K[@]}" at "$KSTORE" ls -json | node -e '
+      let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+        for (const l of s.trim().split("\n")) console.log(JSON.parse(l).id);
+      });')
+    vtimed "diff first, unchanged" "$total" -- "${K[@]}" at "$KSTORE" diff -json "${ids[0]}" "${ids[1]}"
+    to=bench-allv-$total-$round-$$
+    (cd "$ROOT" && node --conditions=kloset-source --input-type=module -e '
+      import { CreateBucketCommand, PutBucketVersioningCommand } from "@aws-sdk/client-s3";
+      import { plainS3Client, readS3TestEnv } from "@kloset/s3-common/testing";
+      const client = plainS3Client(readS3TestEnv());
+      const Bucket = process.argv[1];
+      await client.send(new CreateBucketCommand({ Bucket }));
+      await client.send(new PutBucketVersioningCommand({ Bucket, VersioningConfiguration: { Status: "Enabled" } }));
+      client.destroy();' "$to")
+    "${K[@]}" destination rm "allv$total" >/dev/null 2>&1 || true
+    "${K[@]}" destination add "allv$total" "location=s3://$HOSTPORT/$to" access_key="$AWS_ACCESS_KEY_ID" \
+      secret_access_key="$AWS_SECRET_ACCESS_KEY" use_tls=false >/dev/null
+    vtimed "restore -all-versions" "$total" -- "${K[@]}" at "$KSTORE" restore -json -all-versions -to "@allv$total" latest
+    echo "[bench] restore -all-versions: $(tail -1 "$WORK/versions-last.out")" >&2
     rm -rf "$RESTORED"
   done
 done
